@@ -1,0 +1,23 @@
+# Seedbed production image (untested here: no Docker engine on the build machine).
+FROM denoland/deno:2.9.6
+
+WORKDIR /app
+ENV APP_ENV=production \
+    PORT=8000 \
+    DENO_NO_UPDATE_CHECK=1 \
+    DENO_DIR=/app/.deno-cache
+
+# Dependencies first, in their own layer: only deno.json / deno.lock invalidate it.
+COPY deno.json deno.lock ./
+COPY src/ src/
+COPY seeders/ seeders/
+COPY migrations/ migrations/
+RUN deno install --frozen --entrypoint src/main.ts src/cli.ts \
+ && mkdir -p .data \
+ && chown -R deno:deno /app
+
+USER deno
+EXPOSE 8000
+HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
+  CMD ["deno", "eval", "const r = await fetch('http://127.0.0.1:' + (Deno.env.get('PORT') ?? '8000') + '/health'); if (!r.ok) Deno.exit(1);"]
+CMD ["deno", "task", "start"]

@@ -1,0 +1,346 @@
+/**
+ * `deno task bench:access [--seconds 8] [--connections 50] [--only libsql|postgres]`
+ *
+ * One load generator, three targets, measured in the same run:
+ *   1. a bare Hono hello-world route on Deno (the baseline),
+ *   2. `GET /api/v1/crm/leads?limit=1` (token → tenant → entitlement → RBAC → scoped query),
+ *   3. `POST /access/v1/evaluation` with a valid token (AuthZEN, the three layers, no business query).
+ * The server (the real app over a migrated, seeded database) runs in its own
+ * process; the load generator (a minimal raw-TCP HTTP/1.1 client, lighter
+ * than fetch) in another, with N concurrent keep-alive connections. Reported: requests/s, ratio to hello-world, p50 and p99 latency.
+ * Then `deno bench bench/access_decide_bench.ts` (in-process decision) runs.
+ *
+ * Postgres: BENCH_DATABASE_URL or TEST_DATABASE_URL (a fresh schema per run).
+ */
+import { Hono } from "hono";
+import postgres from "postgres";
+
+const arg = (name: string, dflt: string) => {
+  const i = Deno.args.indexOf(`--${name}`);
+  return i >= 0 ? Deno.args[i + 1] : dflt;
+};
+const SELF = new URL(import.meta.url).pathname;
+const PG = Deno.env.get("BENCH_DATABASE_URL") ?? Deno.env.get("TEST_DATABASE_URL") ??
+  "postgres://postgres@127.0.0.1:5432/test";
+
+// ── server mode ─────────────────────────────────────────────────────────
+async function serve(databaseUrl: string) {
+  const { loadConfig } = await import("../src/config.ts");
+  const { openDatabase } = await import("../src/db/client.ts");
+  const { migrate } = await import("../src/db/migrator.ts");
+  const { buildDeps } = await import("../src/deps.ts");
+  const { createApp } = await import("../src/app.ts");
+  const { silentLogger } = await import("../src/log.ts");
+  const config = loadConfig({
+    APP_ENV: "test",
+    LOG_LEVEL: "silent",
+    SECRET_KEY: "b".repeat(40),
+    DATABASE_URL: databaseUrl,
+  });
+  const db = await openDatabase(databaseUrl);
+  await migrate(db);
+  const deps = await buildDeps({ config, db, logger: silentLogger });
+  await deps.seeding.execute({ createBackup: false, triggeredBy: "bench" });
+  const app = createApp(deps);
+  const hello = new Hono().get("/hello", (c) => c.text("Hello, world!"))
+    // Informative second baseline: the cost of a POST with a JSON body in bare Hono.
+    .post("/echo", async (c) => c.json({ decision: typeof (await c.req.json()) === "object" }))
+    // Bench bookkeeping (not part of the measured targets): version reads and snapshot loads so far.
+    .get("/stats", (c) => c.json({ reads: deps.access.cache.gate.reads, loads: deps.access.cache.loads }));
+  const appServer = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, app.fetch);
+  const helloServer = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, hello.fetch);
+  const base = `http://127.0.0.1:${appServer.addr.port}`;
+  const res = await fetch(`${base}/api/v1/auth/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email: "admin@testcorp.com", password: "password123" }),
+  });
+  const token = (await res.json()).access_token;
+  const me = await (await fetch(`${base}/api/v1/auth/me`, { headers: { authorization: `Bearer ${token}` } }))
+    .json();
+  console.log(
+    JSON.stringify({ base, hello: `http://127.0.0.1:${helloServer.addr.port}`, token, userId: me.id }),
+  );
+  await new Promise(() => {});
+}
+
+// ── load mode ───────────────────────────────────────────────────────────
+interface Target {
+  url: string;
+  method: string;
+  headers: Record<string, string>;
+  body?: string;
+}
+interface Result {
+  requests: number;
+  errors: number;
+  seconds: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+/**
+ * A minimal HTTP/1.1 keep-alive client over raw TCP: one request in flight
+ * per connection, the request bytes encoded once. Much lighter than fetch(),
+ * so on a small machine the generator steals less CPU from the server.
+ */
+const DECODER = new TextDecoder();
+
+class Connection {
+  #buf = new Uint8Array(0);
+  #chunk = new Uint8Array(64 * 1024);
+  private constructor(private readonly conn: Deno.TcpConn, private readonly request: Uint8Array) {}
+
+  static async open(url: URL, request: Uint8Array): Promise<Connection> {
+    const conn = await Deno.connect({ hostname: url.hostname, port: Number(url.port) });
+    conn.setNoDelay(true);
+    return new Connection(conn, request);
+  }
+
+  /** Sends the request and reads one whole response; returns the status. */
+  async roundTrip(): Promise<number> {
+    await writeAll(this.conn, this.request);
+    let headerEnd = -1;
+    while ((headerEnd = indexOfCrlfCrlf(this.#buf)) < 0) await this.#fill();
+    const head = DECODER.decode(this.#buf.subarray(0, headerEnd));
+    const status = Number(head.slice(9, 12));
+    const length = /\r\ncontent-length:\s*(\d+)/i.exec(head);
+    let bodyStart = headerEnd + 4;
+    if (length) {
+      const end = bodyStart + Number(length[1]);
+      while (this.#buf.length < end) await this.#fill();
+      this.#buf = this.#buf.slice(end);
+    } else if (/\r\ntransfer-encoding:\s*chunked/i.test(head)) {
+      for (;;) {
+        let lineEnd: number;
+        while ((lineEnd = indexOfCrlf(this.#buf, bodyStart)) < 0) await this.#fill();
+        const size = parseInt(DECODER.decode(this.#buf.subarray(bodyStart, lineEnd)), 16);
+        const next = lineEnd + 2 + size + 2;
+        while (this.#buf.length < next) await this.#fill();
+        bodyStart = next;
+        if (size === 0) break;
+      }
+      this.#buf = this.#buf.slice(bodyStart);
+    } else throw new Error("response without content-length or chunked encoding");
+    return status;
+  }
+
+  async #fill(): Promise<void> {
+    const n = await this.conn.read(this.#chunk);
+    if (n === null) throw new Error("connection closed");
+    if (this.#buf.length === 0) {
+      this.#buf = this.#chunk.slice(0, n);
+      return;
+    }
+    const merged = new Uint8Array(this.#buf.length + n);
+    merged.set(this.#buf);
+    merged.set(this.#chunk.subarray(0, n), this.#buf.length);
+    this.#buf = merged;
+  }
+
+  close() {
+    this.conn.close();
+  }
+}
+
+async function writeAll(conn: Deno.TcpConn, data: Uint8Array) {
+  let off = 0;
+  while (off < data.length) off += await conn.write(data.subarray(off));
+}
+function indexOfCrlfCrlf(b: Uint8Array): number {
+  for (let i = 0; i + 3 < b.length; i++) {
+    if (b[i] === 13 && b[i + 1] === 10 && b[i + 2] === 13 && b[i + 3] === 10) return i;
+  }
+  return -1;
+}
+function indexOfCrlf(b: Uint8Array, from: number): number {
+  for (let i = from; i + 1 < b.length; i++) if (b[i] === 13 && b[i + 1] === 10) return i;
+  return -1;
+}
+
+function encodeRequest(t: Target): Uint8Array {
+  const url = new URL(t.url);
+  const body = t.body ?? "";
+  const headers = {
+    host: url.host,
+    connection: "keep-alive",
+    ...t.headers,
+    ...(body ? { "content-length": String(new TextEncoder().encode(body).length) } : {}),
+  };
+  const lines = [
+    `${t.method} ${url.pathname}${url.search} HTTP/1.1`,
+    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+  ];
+  return new TextEncoder().encode(`${lines.join("\r\n")}\r\n\r\n${body}`);
+}
+
+async function load(target: Target, connections: number, seconds: number, warmup: number): Promise<Result> {
+  const url = new URL(target.url);
+  const request = encodeRequest(target);
+  const conns = await Promise.all(Array.from({ length: connections }, () => Connection.open(url, request)));
+  const run = async (secs: number, record: boolean) => {
+    const lat: number[] = [];
+    let errors = 0;
+    const deadline = performance.now() + secs * 1000;
+    const worker = async (c: Connection) => {
+      while (performance.now() < deadline) {
+        const t0 = performance.now();
+        const status = await c.roundTrip();
+        if (status >= 300) errors++;
+        if (record) lat.push(performance.now() - t0);
+      }
+    };
+    const start = performance.now();
+    await Promise.all(conns.map(worker));
+    return { lat, errors, elapsed: (performance.now() - start) / 1000 };
+  };
+  await run(warmup, false);
+  const { lat, errors, elapsed } = await run(seconds, true);
+  for (const c of conns) c.close();
+  lat.sort((a, b) => a - b);
+  const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))];
+  return {
+    requests: lat.length,
+    errors,
+    seconds: elapsed,
+    rps: lat.length / elapsed,
+    p50: q(0.5),
+    p99: q(0.99),
+    max: lat[lat.length - 1],
+  };
+}
+
+// ── orchestration ───────────────────────────────────────────────────────
+function child(args: string[]): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", SELF, ...args],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+}
+
+async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string> {
+  const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = "";
+  while (!buf.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buf += value;
+  }
+  reader.releaseLock();
+  return buf.split("\n")[0];
+}
+
+async function bench(dialect: "libsql" | "postgres", seconds: number, connections: number) {
+  let url: string;
+  let cleanup = async () => {};
+  if (dialect === "libsql") {
+    const dir = await Deno.makeTempDir({ prefix: "seedbed-access-bench-", dir: "/dev/shm" }).catch(() =>
+      Deno.makeTempDir({ prefix: "seedbed-access-bench-" })
+    );
+    url = `file:${dir}/bench.db`;
+    cleanup = () => Deno.remove(dir, { recursive: true });
+  } else {
+    const schema = `abench_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
+    const u = new URL(PG);
+    u.searchParams.set("schema", schema);
+    url = u.toString();
+    cleanup = async () => {
+      const admin = postgres(PG, { max: 1, onnotice: () => {} });
+      await admin.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await admin.end();
+    };
+  }
+  const server = await child(["serve", url]);
+  try {
+    const info = JSON.parse(await firstLine(server.stdout));
+    const auth = { authorization: `Bearer ${info.token}` };
+    const targets: [string, Target][] = [
+      ["hello-world (bare Hono)", { url: `${info.hello}/hello`, method: "GET", headers: {} }],
+      ["bare Hono POST JSON echo (reference)", {
+        url: `${info.hello}/echo`,
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ subject: { type: "user", id: "1" }, action: { name: "crm.read" } }),
+      }],
+      ["GET /health (the app, no auth)", { url: `${info.base}/health`, method: "GET", headers: {} }],
+      ["GET /api/v1/crm/leads?limit=1", {
+        url: `${info.base}/api/v1/crm/leads?limit=1`,
+        method: "GET",
+        headers: auth,
+      }],
+      ["POST /access/v1/evaluation", {
+        url: `${info.base}/access/v1/evaluation`,
+        method: "POST",
+        headers: { ...auth, "content-type": "application/json" },
+        body: JSON.stringify({
+          subject: { type: "user", id: String(info.userId) },
+          action: { name: "crm.read" },
+          resource: { type: "module", id: "crm" },
+        }),
+      }],
+    ];
+    const rows: [string, Result][] = [];
+    const stats = async () =>
+      await (await fetch(`${info.hello}/stats`)).json() as { reads: number; loads: number };
+    const perRequest: string[] = [];
+    for (const [name, target] of targets) {
+      const before = await stats();
+      const gen = await child(["load", JSON.stringify(target), String(connections), String(seconds)]);
+      const out = await new Response(gen.stdout).text();
+      await gen.status;
+      const r = JSON.parse(out.trim().split("\n").at(-1)!) as Result;
+      rows.push([name, r]);
+      const after = await stats();
+      if (name.startsWith("GET /api") || name.startsWith("POST /access")) {
+        perRequest.push(
+          `${name}: ${after.reads - before.reads} security-version reads and ${
+            after.loads - before.loads
+          } snapshot loads for ~${r.requests} measured requests (plus warm-up)`,
+        );
+      }
+    }
+    const baseline = rows[0][1].rps;
+    console.log(`\n### ${dialect} — ${connections} connections, ${seconds} s per target\n`);
+    console.log("| target | req/s | vs hello-world | p50 ms | p99 ms | errors |");
+    console.log("|---|---:|---:|---:|---:|---:|");
+    for (const [name, r] of rows) {
+      console.log(
+        `| ${name} | ${r.rps.toFixed(0)} | ${(r.rps / baseline).toFixed(2)} | ${r.p50.toFixed(2)} | ${
+          r.p99.toFixed(2)
+        } | ${r.errors} |`,
+      );
+    }
+    console.log("");
+    for (const line of perRequest) console.log(`- ${line}`);
+  } finally {
+    server.kill("SIGTERM");
+    await server.status;
+    await cleanup();
+  }
+}
+
+if (import.meta.main) {
+  const [mode] = Deno.args;
+  if (mode === "serve") await serve(Deno.args[1]);
+  else if (mode === "load") {
+    const target = JSON.parse(Deno.args[1]) as Target;
+    console.log(JSON.stringify(await load(target, Number(Deno.args[2]), Number(Deno.args[3]), 2)));
+  } else {
+    const seconds = Number(arg("seconds", "8"));
+    const connections = Number(arg("connections", "50"));
+    const only = arg("only", "");
+    console.log(`Seedbed access bench — Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPUs`);
+    for (const dialect of ["libsql", "postgres"] as const) {
+      if (!only || only === dialect) await bench(dialect, seconds, connections);
+    }
+    const decide = await new Deno.Command(Deno.execPath(), {
+      args: ["bench", "-A", new URL("./access_decide_bench.ts", import.meta.url).pathname],
+      stdout: "inherit",
+      stderr: "inherit",
+    }).output();
+    Deno.exit(decide.success ? 0 : 1);
+  }
+}

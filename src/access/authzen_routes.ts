@@ -1,0 +1,306 @@
+/**
+ * AuthZEN Authorization API 1.0 over HTTPS+JSON:
+ * `POST /access/v1/evaluation`, `POST /access/v1/evaluations`,
+ * `POST /access/v1/search/{subject,resource,action}` and the PDP metadata at
+ * `GET /.well-known/authzen-configuration`. Per the specification, a missing
+ * required attribute is a 400 (not 422), a denial is a 200 with
+ * `"decision": false`, and `X-Request-ID` is echoed verbatim.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context, MiddlewareHandler } from "hono";
+import type { Config } from "../config.ts";
+import type { Database } from "../db/client.ts";
+import { AppError } from "../errors.ts";
+import { createRouter, errorResponses, jsonBody, jsonResponse } from "../http/openapi.ts";
+import type { HttpEnv } from "../http/types.ts";
+import {
+  AuthzenError,
+  type AuthzenService,
+  type Caller,
+  type DecisionOut,
+  type EvaluationInput,
+} from "./authzen.ts";
+import { AuthzenSearch } from "./authzen_search.ts";
+import type { AccessService } from "./service.ts";
+
+const Props = z.record(z.string(), z.unknown());
+const Subject = z.object({ type: z.string(), id: z.string(), properties: Props.optional() }).openapi(
+  "AuthZENSubject",
+  {
+    example: { type: "user", id: "admin@testcorp.com" },
+  },
+);
+const Resource = z.object({ type: z.string(), id: z.string(), properties: Props.optional() }).openapi(
+  "AuthZENResource",
+  { example: { type: "module", id: "crm" } },
+);
+const Action = z.object({ name: z.string(), properties: Props.optional() }).openapi("AuthZENAction", {
+  example: { name: "crm.read" },
+});
+const EvaluationRequest = z.object({
+  subject: Subject,
+  action: Action,
+  resource: Resource,
+  context: Props.optional(),
+}).openapi("AuthZENEvaluationRequest");
+const Decision = z.object({ decision: z.boolean(), context: Props.optional() }).openapi("AuthZENDecision");
+const Semantic = z.enum(["execute_all", "deny_on_first_deny", "permit_on_first_permit"]);
+const EvaluationsRequest = z.object({
+  subject: Subject.optional(),
+  action: Action.optional(),
+  resource: Resource.optional(),
+  context: Props.optional(),
+  evaluations: z.array(z.object({
+    subject: Subject.optional(),
+    action: Action.optional(),
+    resource: Resource.optional(),
+    context: Props.optional(),
+  })).max(100).optional(),
+  options: z.object({ evaluations_semantic: Semantic.optional() }).passthrough().optional(),
+}).openapi("AuthZENEvaluationsRequest");
+const EvaluationsResponse = z.object({
+  evaluations: z.array(Decision).optional(),
+  decision: z.boolean().optional(),
+  context: Props.optional(),
+}).openapi("AuthZENEvaluationsResponse");
+const Page = z.object({ token: z.string().optional(), limit: z.number().int().min(0).optional() })
+  .passthrough();
+const SearchSubjectRequest = z.object({
+  subject: z.object({ type: z.string(), id: z.string().optional(), properties: Props.optional() }),
+  action: Action,
+  resource: Resource,
+  context: Props.optional(),
+  page: Page.optional(),
+}).openapi("AuthZENSubjectSearchRequest");
+const SearchResourceRequest = z.object({
+  subject: Subject,
+  action: Action,
+  resource: z.object({ type: z.string(), id: z.string().optional(), properties: Props.optional() }),
+  context: Props.optional(),
+  page: Page.optional(),
+}).openapi("AuthZENResourceSearchRequest");
+const SearchActionRequest = z.object({
+  subject: Subject,
+  resource: Resource,
+  context: Props.optional(),
+  page: Page.optional(),
+}).openapi("AuthZENActionSearchRequest");
+const SearchResponse = z.object({
+  page: z.object({
+    next_token: z.string(),
+    count: z.number().int().optional(),
+    total: z.number().int().optional(),
+  }),
+  results: z.array(Props),
+}).openapi("AuthZENSearchResponse");
+const Metadata = z.object({
+  policy_decision_point: z.string(),
+  access_evaluation_endpoint: z.string(),
+  access_evaluations_endpoint: z.string(),
+  search_subject_endpoint: z.string(),
+  search_resource_endpoint: z.string(),
+  search_action_endpoint: z.string(),
+}).openapi("AuthZENMetadata");
+
+/** 400 for anything wrong with the payload, as the specification requires. */
+const badRequest = (
+  result: { success: boolean; error?: { issues: { path: PropertyKey[]; message: string }[] } },
+): undefined => {
+  if (!result.success) {
+    const issues = result.error!.issues.map((i) =>
+      `${i.path.length ? i.path.join(".") : "body"}: ${i.message}`
+    );
+    throw new AppError("BAD_REQUEST", `invalid request: ${issues.join("; ")}`);
+  }
+  return undefined;
+};
+
+export function authzenRoutes(
+  deps: { config: Config; db: Database; access: AccessService; authzen: AuthzenService },
+) {
+  const app = createRouter();
+  const { access, authzen } = deps;
+  const search = new AuthzenSearch(deps.db, authzen);
+  const common = { tags: ["access (AuthZEN)"], security: [{ bearer: [] }] };
+
+  /** The authenticated caller as `pep` resolved it (so the handler needs no second version read). */
+  const callers = new WeakMap<Context<HttpEnv>, Caller>();
+  /** Authenticate the PEP; refuse malformed JSON with 400 (X-Request-ID is echoed verbatim by the app's request-id middleware). */
+  const pep: MiddlewareHandler<HttpEnv> = async (c, next) => {
+    const user = await access.authenticate(c.req.header("authorization"));
+    if (user.mustChangePassword) {
+      throw new AppError("PASSWORD_CHANGE_REQUIRED", "this account must change its password first");
+    }
+    c.set("auth", { user: user.principal, organizationId: user.principal.organizationId });
+    callers.set(c, authzen.caller(user));
+    if ((c.req.header("content-type") ?? "").includes("json")) {
+      try {
+        await c.req.json();
+      } catch {
+        throw new AppError("BAD_REQUEST", "request body is not valid JSON");
+      }
+    }
+    await next();
+  };
+  const callerOf = (c: Context<HttpEnv>): Caller => callers.get(c)!;
+  const run = async <T>(fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof AuthzenError) {
+        throw new AppError(
+          err.status === 400 ? "BAD_REQUEST" : err.status === 403 ? "FORBIDDEN" : "NOT_FOUND",
+          err.message,
+        );
+      }
+      throw err;
+    }
+  };
+  const errors = errorResponses(400, 401, 403, 500);
+
+  app.openapi(
+    createRoute({
+      ...common,
+      method: "post",
+      path: "/access/v1/evaluation",
+      summary: "Access Evaluation (AuthZEN 1.0)",
+      description:
+        "Is the subject allowed the action on the resource? Runs tenant → entitlement → RBAC → record scope. A denial's `context` carries `layer` and `reason`; admins also get `reason_admin` and the `trace` (on an allow, when `context.trace` is true). Any authenticated user may ask about himself; asking about others needs an admin role or `access.evaluate`.",
+      middleware: pep,
+      request: { body: jsonBody(EvaluationRequest) },
+      responses: { 200: jsonResponse(Decision, "The decision"), ...errors },
+    }),
+    async (c) => {
+      const caller = callerOf(c);
+      return c.json(await run(() => authzen.evaluate(caller, c.req.valid("json") as EvaluationInput)), 200);
+    },
+    badRequest,
+  );
+
+  app.openapi(
+    createRoute({
+      ...common,
+      method: "post",
+      path: "/access/v1/evaluations",
+      summary: "Access Evaluations (AuthZEN 1.0, boxcarred)",
+      description:
+        "Top-level subject/action/resource/context are defaults for each entry of `evaluations`. `options.evaluations_semantic`: `execute_all` (default), `deny_on_first_deny`, `permit_on_first_permit`. An entry that cannot be evaluated answers `decision: false` with `context.error`. Without `evaluations`, behaves as a single evaluation.",
+      middleware: pep,
+      request: { body: jsonBody(EvaluationsRequest) },
+      responses: { 200: jsonResponse(EvaluationsResponse, "The decisions, in request order"), ...errors },
+    }),
+    async (c) => {
+      const caller = callerOf(c);
+      const body = c.req.valid("json");
+      const items = body.evaluations;
+      if (!items || items.length === 0) {
+        if (!body.subject || !body.action || !body.resource) {
+          throw new AppError(
+            "BAD_REQUEST",
+            "invalid request: subject, action and resource are required without evaluations",
+          );
+        }
+        return c.json(await run(() => authzen.evaluate(caller, body as EvaluationInput)), 200);
+      }
+      const semantic = body.options?.evaluations_semantic ?? "execute_all";
+      const out: DecisionOut[] = [];
+      for (const item of items) {
+        const merged = {
+          subject: item.subject ?? body.subject,
+          action: item.action ?? body.action,
+          resource: item.resource ?? body.resource,
+          context: item.context ?? body.context,
+        };
+        let d: DecisionOut;
+        try {
+          if (!merged.subject || !merged.action || !merged.resource) {
+            throw new AuthzenError(
+              400,
+              "subject, action and resource are required (directly or as defaults)",
+            );
+          }
+          d = await authzen.evaluate(caller, merged as EvaluationInput);
+        } catch (err) {
+          if (!(err instanceof AuthzenError)) throw err;
+          d = { decision: false, context: { error: { status: err.status, message: err.message } } };
+        }
+        out.push(d);
+        if (semantic === "deny_on_first_deny" && !d.decision) break;
+        if (semantic === "permit_on_first_permit" && d.decision) break;
+      }
+      return c.json({ evaluations: out }, 200);
+    },
+    badRequest,
+  );
+
+  const searches = [
+    [
+      "subject",
+      SearchSubjectRequest,
+      "Subject Search: users allowed the action on the resource (admins / access.evaluate)",
+      search.subjects.bind(search),
+    ],
+    [
+      "resource",
+      SearchResourceRequest,
+      "Resource Search: modules or records of a type the subject may act on",
+      search.resources.bind(search),
+    ],
+    [
+      "action",
+      SearchActionRequest,
+      "Action Search: permissions the subject holds on the resource",
+      search.actions.bind(search),
+    ],
+  ] as const;
+  for (const [kind, schema, summary, fn] of searches) {
+    app.openapi(
+      createRoute({
+        ...common,
+        method: "post",
+        path: `/access/v1/search/${kind}`,
+        summary,
+        description:
+          `${summary}. Paginated with \`page.limit\` and the opaque \`page.token\` from \`page.next_token\`.`,
+        middleware: pep,
+        request: { body: jsonBody(schema as z.ZodType) },
+        responses: { 200: jsonResponse(SearchResponse, "Results"), ...errors },
+      }),
+      async (c) => {
+        const caller = callerOf(c);
+        return c.json(await run(() => fn(caller, c.req.valid("json") as Record<string, unknown>)), 200);
+      },
+      badRequest,
+    );
+  }
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/.well-known/authzen-configuration",
+      tags: ["access (AuthZEN)"],
+      summary: "Policy Decision Point metadata (AuthZEN 1.0)",
+      responses: { 200: jsonResponse(Metadata, "PDP metadata") },
+    }),
+    (c) => {
+      const url = new URL(c.req.url);
+      let base = url.origin;
+      if (deps.config.http.trustProxy) {
+        const proto = c.req.header("x-forwarded-proto")?.split(",")[0].trim();
+        const host = c.req.header("x-forwarded-host")?.split(",")[0].trim();
+        if (proto && /^https?$/.test(proto) && host && /^[A-Za-z0-9.:-]+$/.test(host)) {
+          base = `${proto}://${host}`;
+        }
+      }
+      return c.json({
+        policy_decision_point: base,
+        access_evaluation_endpoint: `${base}/access/v1/evaluation`,
+        access_evaluations_endpoint: `${base}/access/v1/evaluations`,
+        search_subject_endpoint: `${base}/access/v1/search/subject`,
+        search_resource_endpoint: `${base}/access/v1/search/resource`,
+        search_action_endpoint: `${base}/access/v1/search/action`,
+      }, 200);
+    },
+  );
+  return app;
+}

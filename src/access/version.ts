@@ -1,0 +1,69 @@
+/**
+ * The security version: one counter in `security_versions` that every
+ * security-relevant change (roles, permissions, user status, modules, tiers,
+ * organizations, password changes) bumps in the same transaction as the
+ * change. Every replica compares it with the version its caches were filled
+ * at before answering an access question, so a change takes effect on the
+ * very next request everywhere.
+ *
+ * Reading the counter is coalesced: a read starts one event-loop turn after
+ * it is first asked for, and every request arriving before it starts shares
+ * it — so under load one tiny primary-key read serves many concurrent
+ * requests. A request never joins a read already started (it could predate a
+ * change committed just before the request); it gets the next one, which does
+ * not wait for reads in flight. (A local libSQL read completes synchronously,
+ * so without the one-turn deferral no two requests would ever meet.)
+ */
+import { sql } from "drizzle-orm";
+import { setImmediate } from "node:timers";
+import type { Database, Executor } from "../db/client.ts";
+
+/** The counter's row in `security_versions`. */
+export const ACCESS_SCOPE = "access";
+
+/**
+ * Bumps the security version. Call it inside the transaction that makes a
+ * security-relevant change (`executor` = the transaction), so the change and
+ * the bump commit together.
+ */
+export async function bumpSecurityVersion(db: Database, executor: Executor = db.db): Promise<void> {
+  const t = db.t.securityVersions;
+  await executor.insert(t).values({ scope: ACCESS_SCOPE, version: 1 }).onConflictDoUpdate({
+    target: t.scope,
+    set: { version: sql`${t.version} + 1` },
+  });
+}
+
+/** The version read: a constant statement (no query building on the hot path; same SQL on both dialects). */
+const READ_VERSION = sql.raw(`SELECT version FROM security_versions WHERE scope = '${ACCESS_SCOPE}'`);
+
+/** Reads the current security version (0 when never bumped). */
+export async function readSecurityVersion(db: Database, executor: Executor = db.db): Promise<number> {
+  const rows = await db.rows<{ version: number | string }>(READ_VERSION, executor);
+  return rows.length ? Number(rows[0].version) : 0;
+}
+
+/** Coalesces version reads: see the module comment. */
+export class VersionGate {
+  /** A read scheduled for the next turn and not started yet: anyone may join it. */
+  #scheduled: Promise<number> | null = null;
+  reads = 0;
+
+  constructor(private readonly read: () => Promise<number>) {}
+
+  /**
+   * A version read that started after this call: the one scheduled for the
+   * next event-loop turn (joined, or scheduled now). Reads already started
+   * are never joined; several may be in flight at once (one per turn).
+   */
+  current(): Promise<number> {
+    if (this.#scheduled) return this.#scheduled;
+    this.reads++;
+    const p: Promise<number> = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      this.#scheduled = null;
+      return this.read();
+    });
+    this.#scheduled = p;
+    return p;
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * The HTTP application factory: `createApp(deps)` wires middleware and
+ * feature routers. No I/O and no environment reads of its own — tests call
+ * `createApp(deps).request(...)`.
+ */
+import type { Config } from "./config.ts";
+import type { Database } from "./db/client.ts";
+import type { Logger } from "./log.ts";
+import { AppError } from "./errors.ts";
+import { renderError } from "./http/errors.ts";
+import { requestContext } from "./http/middleware.ts";
+import { createRouter } from "./http/openapi.ts";
+import { healthRoutes } from "./health/health_routes.ts";
+import { docsRoutes } from "./http/docs_routes.ts";
+import { lenientJson } from "./http/lenient_json.ts";
+import type { AccessService } from "./access/service.ts";
+import type { AuditService } from "./audit/audit.ts";
+import type { AuthService } from "./auth/auth_service.ts";
+import { securityRoutes } from "./access/routes.ts";
+import { auditForbidden } from "./audit/forbidden_audit.ts";
+import type { SeedingService } from "./seeding/service.ts";
+import { seedingRoutes } from "./seeding/seeding_routes.ts";
+import type { FilesService } from "./files/files_service.ts";
+import { filesRoutes } from "./files/files_routes.ts";
+import type { BackupService } from "./backups/service.ts";
+import { backupRoutes } from "./backups/backup_routes.ts";
+import type { ObjectStore } from "./storage/object_store.ts";
+
+/** Everything the app needs, built by `deps.ts` (or by a test). */
+export interface AppDeps {
+  /** Seeding runs, reset, restore and their history (`src/seeding/service.ts`). */
+  seeding: SeedingService;
+  config: Config;
+  db: Database;
+  logger: Logger;
+  /** Authentication and the three-layer guard: `access.guard(module, action)`. */
+  access: AccessService;
+  /** Security audit trail (table + JSON log). */
+  audit: AuditService;
+  /** Files on S3 (seed 002's Files module). */
+  files: FilesService;
+  /** The backup bucket (shared S3 client, `src/storage/`). */
+  storage: ObjectStore;
+  /** Backups, verify, restore, retention (`src/backups/service.ts`); also the seeding engine's BackupPort. */
+  backups: BackupService;
+  /** Login and password change. */
+  auth: AuthService;
+}
+
+export function createApp(deps: AppDeps) {
+  const app = createRouter();
+  app.use("*", requestContext(deps.logger, { echoVerbatim: (path) => path.startsWith("/access/") }));
+  app.use("*", auditForbidden(deps.audit));
+  app.onError((err, c) => renderError(c, err));
+  app.notFound((c) =>
+    renderError(
+      c,
+      new AppError("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`),
+    )
+  );
+
+  app.route("/", healthRoutes(deps));
+  app.route("/", docsRoutes());
+  app.use("*", lenientJson());
+  app.route("/", securityRoutes(deps));
+  app.route("/", seedingRoutes(deps));
+  app.route(
+    "/",
+    filesRoutes({ access: deps.access, files: deps.files, maxUploadBytes: deps.config.http.maxUploadBytes }),
+  );
+  app.route("/", backupRoutes(deps));
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+  });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "Seedbed",
+      version: deps.config.version,
+      description: "Database seeding, backups and three-layer access control for multi-tenant SaaS backends.",
+    },
+  });
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,144 @@
+/** `/api/v1/auth`: login, current user, password change. */
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Config } from "../config.ts";
+import { createRouter, errorResponses, jsonBody, jsonResponse } from "../http/openapi.ts";
+import type { AccessService } from "../access/service.ts";
+import type { AuthService } from "./auth_service.ts";
+import { clientAddress } from "./client_address.ts";
+import { MAX_PASSWORD_LENGTH } from "./passwords.ts";
+
+const LoginBody = z.object({
+  email: z.string().trim().min(3).max(320).openapi({ example: "admin@testcorp.com" }),
+  password: z.string().min(1).max(MAX_PASSWORD_LENGTH).openapi({ example: "password123" }),
+}).openapi("LoginRequest");
+
+const TokenSchema = z.object({
+  access_token: z.string(),
+  token_type: z.literal("bearer"),
+  expires_in: z.number().int().openapi({ description: "Seconds until the token expires" }),
+}).openapi("Token");
+
+const PasswordChangeBody = z.object({
+  current_password: z.string().min(1).max(MAX_PASSWORD_LENGTH),
+  new_password: z.string().min(1).max(MAX_PASSWORD_LENGTH).openapi({
+    description: "12-128 characters, at least three of lower case, upper case, digits, symbols",
+    example: "NewSecurePassword123!",
+  }),
+}).openapi("PasswordChangeRequest");
+
+const PasswordChanged = TokenSchema.extend({ detail: z.string() }).openapi("PasswordChanged");
+
+const Me = z.object({
+  id: z.number().int(),
+  email: z.string(),
+  username: z.string().nullable(),
+  full_name: z.string().nullable(),
+  role: z.string(),
+  role_kind: z.enum(["super_admin", "admin", "manager", "executive", "custom"]),
+  organization_id: z.number().int().nullable(),
+  reports_to_id: z.number().int().nullable(),
+  is_super_admin: z.boolean(),
+  is_company_admin: z.boolean(),
+  is_active: z.boolean(),
+  is_verified: z.boolean(),
+  must_change_password: z.boolean(),
+  record_scope: z.enum(["own", "team", "all"]),
+  permissions: z.array(z.string()),
+  modules: z.array(z.string()),
+  last_login_at: z.string().nullable(),
+}).openapi("CurrentUser");
+
+export function authRoutes(deps: { config: Config; auth: AuthService; access: AccessService }) {
+  const app = createRouter();
+  const { auth, access, config } = deps;
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/api/v1/auth/login",
+      tags: ["auth"],
+      summary: "Log in with email and password",
+      description:
+        "Returns a bearer token. Unknown email, wrong password and inactive accounts get the same 401. Failures are throttled per account and per client address (429 with Retry-After).",
+      request: { body: jsonBody(LoginBody) },
+      responses: {
+        200: jsonResponse(TokenSchema, "Logged in"),
+        ...errorResponses(401, 422, 429),
+      },
+    }),
+    async (c) => {
+      const body = c.req.valid("json");
+      const token = await auth.login(body.email, body.password, {
+        requestId: c.get("requestId"),
+        address: clientAddress(c, config.http.trustProxy),
+      });
+      return c.json(token, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/api/v1/auth/me",
+      tags: ["auth"],
+      summary: "The current user",
+      description: "Any valid token (also while a password change is required).",
+      security: [{ bearer: [] }],
+      middleware: [access.authenticated()] as const,
+      responses: { 200: jsonResponse(Me, "The current user"), ...errorResponses(401) },
+    }),
+    async (c) => {
+      const id = c.get("auth").user.id;
+      const snap = (await access.user(id))!;
+      const row = (await auth.users.findAnyById(id))!;
+      return c.json({
+        id: row.id,
+        email: row.email,
+        username: row.username,
+        full_name: row.fullName,
+        role: row.role,
+        role_kind: snap.access.kind,
+        organization_id: row.organizationId,
+        reports_to_id: row.reportsToId,
+        is_super_admin: snap.access.kind === "super_admin",
+        is_company_admin: row.isCompanyAdmin,
+        is_active: row.isActive,
+        is_verified: row.isVerified,
+        must_change_password: row.mustChangePassword,
+        record_scope: snap.access.recordScope,
+        permissions: [...snap.access.grants.names],
+        modules: [...snap.access.modules].sort(),
+        last_login_at: row.lastLoginAt ? row.lastLoginAt.toISOString() : null,
+      }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/api/v1/auth/password/change",
+      tags: ["auth"],
+      summary: "Change the current user's password",
+      description:
+        "Any valid token (this is how an account that must change its password unlocks itself). Tokens issued before the change are refused afterwards; the response carries a fresh one.",
+      security: [{ bearer: [] }],
+      middleware: [access.authenticated()] as const,
+      request: { body: jsonBody(PasswordChangeBody) },
+      responses: {
+        200: jsonResponse(PasswordChanged, "Password changed"),
+        ...errorResponses(400, 401, 422, 429),
+      },
+    }),
+    async (c) => {
+      const body = c.req.valid("json");
+      const snap = (await access.user(c.get("auth").user.id))!;
+      const out = await auth.changePassword(snap, body.current_password, body.new_password, {
+        requestId: c.get("requestId"),
+        address: clientAddress(c, config.http.trustProxy),
+      });
+      return c.json(out, 200);
+    },
+  );
+
+  return app;
+}

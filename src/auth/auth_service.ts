@@ -1,0 +1,181 @@
+/**
+ * Login, current user and password change.
+ *
+ * Login gives the same answer — 401 "Incorrect email or password" — for an
+ * unknown email, a wrong password, a deactivated user and a user of a
+ * deactivated organization, and takes about the same time in each case: an
+ * unknown email is verified against a dummy argon2id hash.
+ */
+import { eq } from "drizzle-orm";
+import type { Database } from "../db/client.ts";
+import { AppError } from "../errors.ts";
+import type { AuditService } from "../audit/audit.ts";
+import type { AccessService } from "../access/service.ts";
+import type { UserSnapshot } from "../access/loader.ts";
+import { UsersRepository } from "../users/users_repository.ts";
+import { dummyHash, hashPassword, needsRehash, verifyPassword } from "./passwords.ts";
+import { passwordProblems } from "./password_policy.ts";
+import { type LoginThrottle, throttleKeys } from "./login_throttle.ts";
+import type { TokenService } from "./tokens.ts";
+
+export interface TokenResponse {
+  access_token: string;
+  token_type: "bearer";
+  expires_in: number;
+}
+
+export const LOGIN_FAILED_MESSAGE = "Incorrect email or password";
+
+export interface RequestMeta {
+  requestId?: string;
+  address: string | null;
+}
+
+export class AuthService {
+  readonly users: UsersRepository;
+
+  constructor(
+    private readonly deps: {
+      db: Database;
+      tokens: TokenService;
+      access: AccessService;
+      audit: AuditService;
+      throttle: LoginThrottle;
+    },
+  ) {
+    this.users = new UsersRepository(deps.db);
+  }
+
+  /** Verifies credentials and issues a token; 401 on any failure, 429 while throttled. */
+  async login(email: string, password: string, meta: RequestMeta): Promise<TokenResponse> {
+    const { audit, throttle } = this.deps;
+    const normalized = email.trim().toLowerCase();
+    const keys = throttleKeys(normalized, meta.address);
+    const wait = await throttle.retryAfter(keys);
+    if (wait > 0) {
+      await audit.recordSafely({
+        event: "auth.login_throttled",
+        target: normalized,
+        requestId: meta.requestId,
+        details: { address: meta.address, retry_after: wait },
+      });
+      throw new AppError("RATE_LIMITED", `too many failed login attempts; retry in ${wait} seconds`, {
+        headers: { "Retry-After": String(wait) },
+        extra: { retry_after: wait },
+      });
+    }
+
+    const user = await this.users.findByEmail(normalized);
+    // Always run one argon2id verification, whether or not the email exists.
+    const ok = await verifyPassword(user?.passwordHash ?? await dummyHash(), password);
+    let reason: string | null = null;
+    if (!user) reason = "unknown_email";
+    else if (!ok) reason = "wrong_password";
+    else if (!user.isActive) reason = "user_inactive";
+    else if (user.organizationId !== null) {
+      const t = this.deps.db.t.organizations;
+      const [org] = await this.deps.db.db.select({ active: t.isActive }).from(t).where(
+        eq(t.id, user.organizationId),
+      ).limit(1);
+      if (!org?.active) reason = "organization_inactive";
+    }
+    if (reason !== null || !user) {
+      const lockout = await throttle.fail(keys);
+      await audit.recordSafely({
+        event: "auth.login_failed",
+        actorUserId: user?.id ?? null,
+        organizationId: user?.organizationId ?? null,
+        target: normalized,
+        requestId: meta.requestId,
+        details: { reason, address: meta.address, ...(lockout ? { locked_for_seconds: lockout } : {}) },
+      });
+      throw new AppError("UNAUTHORIZED", LOGIN_FAILED_MESSAGE);
+    }
+
+    await throttle.succeed(keys);
+    const patch: Record<string, unknown> = { lastLoginAt: new Date() };
+    if (needsRehash(user.passwordHash)) patch.passwordHash = await hashPassword(password);
+    await this.users.updateSelf(user.id, patch);
+    await audit.record({
+      event: "auth.login_succeeded",
+      actorUserId: user.id,
+      organizationId: user.organizationId,
+      target: `user:${user.id}`,
+      requestId: meta.requestId,
+      details: { address: meta.address, must_change_password: user.mustChangePassword },
+    });
+    const issued = await this.deps.tokens.issue(user);
+    return { access_token: issued.token, token_type: "bearer", expires_in: issued.expiresIn };
+  }
+
+  /**
+   * Changes the caller's password: checks the current one and the strength
+   * rule, clears must_change_password, and moves password_changed_at so every
+   * older token is refused. Returns a fresh token.
+   */
+  async changePassword(
+    caller: UserSnapshot,
+    currentPassword: string,
+    newPassword: string,
+    meta: RequestMeta,
+  ): Promise<TokenResponse & { detail: string }> {
+    const { db, audit, throttle } = this.deps;
+    const user = await this.users.findAnyById(caller.access.id);
+    if (!user) throw new AppError("UNAUTHORIZED", "Could not validate credentials");
+    const keys = throttleKeys(user.email, meta.address);
+    const wait = await throttle.retryAfter(keys);
+    if (wait > 0) {
+      throw new AppError("RATE_LIMITED", `too many failed attempts; retry in ${wait} seconds`, {
+        headers: { "Retry-After": String(wait) },
+        extra: { retry_after: wait },
+      });
+    }
+    if (!(await verifyPassword(user.passwordHash, currentPassword))) {
+      await throttle.fail(keys);
+      await audit.recordSafely({
+        event: "auth.password_change_failed",
+        actorUserId: user.id,
+        organizationId: user.organizationId,
+        target: `user:${user.id}`,
+        requestId: meta.requestId,
+        details: { reason: "wrong_current_password" },
+      });
+      throw new AppError("BAD_REQUEST", "current_password is incorrect");
+    }
+    const problems = passwordProblems(newPassword, user.email);
+    if (newPassword === currentPassword) problems.push("must differ from the current password");
+    if (problems.length) {
+      throw new AppError("VALIDATION_ERROR", `new_password: ${problems.join("; ")}`, {
+        extra: { errors: problems.map((message) => ({ field: "new_password", message })) },
+      });
+    }
+    const hash = await hashPassword(newPassword);
+    // Strictly later than the previous change, so tokens issued in the same millisecond are refused too.
+    const changedAt = new Date(Math.max(Date.now(), user.passwordChangedAt.getTime() + 1));
+    const updated = await db.transaction(async (tx) => {
+      const row = await this.users.updateSelf(user.id, {
+        passwordHash: hash,
+        passwordChangedAt: changedAt,
+        mustChangePassword: false,
+      }, tx);
+      await audit.record({
+        event: "auth.password_changed",
+        actorUserId: user.id,
+        organizationId: user.organizationId,
+        target: `user:${user.id}`,
+        requestId: meta.requestId,
+        details: { was_required: user.mustChangePassword },
+      }, tx);
+      return row!;
+    });
+    this.deps.access.invalidate();
+    await throttle.succeed(keys);
+    const issued = await this.deps.tokens.issue(updated);
+    return {
+      detail: "password changed; tokens issued before now are no longer accepted",
+      access_token: issued.token,
+      token_type: "bearer",
+      expires_in: issued.expiresIn,
+    };
+  }
+}

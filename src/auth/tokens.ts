@@ -1,0 +1,164 @@
+/**
+ * Access tokens (JWS via jose). The accepted algorithm list is exactly
+ * `[ALGORITHM]`: a token signed with anything else — `none`, another HMAC
+ * size, an asymmetric algorithm when HS256 is configured — is refused.
+ *
+ * - HS256/384/512: `SECRET_KEY`, imported once as a non-extractable CryptoKey.
+ * - RS256/ES256/EdDSA: `JWT_PRIVATE_KEY` (PKCS#8 PEM) signs; `JWT_PUBLIC_KEY`
+ *   (SPKI PEM) verifies — derived from the private key when not given — so a
+ *   gateway can verify tokens with the public key alone.
+ *
+ * Claims: `sub` (user id), `org` (organization id or null), `pwv` (the user's
+ * password version: `password_changed_at` in ms), `iat`, `exp`, `iss`, `aud`, `jti`.
+ * Verified tokens are cached (bounded) until they expire, so the hot path
+ * pays neither a key import nor a signature check per request.
+ */
+import { exportJWK, importJWK, importPKCS8, importSPKI, jwtVerify, SignJWT } from "jose";
+import type { Config, JwtAlgorithm } from "../config.ts";
+
+export interface TokenClaims {
+  userId: number;
+  organizationId: number | null;
+  /** password_changed_at (epoch ms) when the token was issued. */
+  passwordVersion: number;
+  issuedAt: number;
+  expiresAt: number;
+}
+
+export interface IssuedToken {
+  token: string;
+  expiresIn: number;
+}
+
+/** Thrown for every refused token; the HTTP layer answers one identical 401. */
+export class InvalidTokenError extends Error {
+  constructor(readonly why: string) {
+    super("invalid token");
+    this.name = "InvalidTokenError";
+  }
+}
+
+type Key = CryptoKey | Uint8Array;
+const HMAC_HASH: Record<string, string> = { HS256: "SHA-256", HS384: "SHA-384", HS512: "SHA-512" };
+
+async function loadKeys(auth: Config["auth"]): Promise<{ sign: Key; verify: Key }> {
+  const alg = auth.algorithm;
+  if (alg.startsWith("HS")) {
+    const raw = new TextEncoder().encode(auth.secretKey);
+    const key = await crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: HMAC_HASH[alg] }, false, [
+      "sign",
+      "verify",
+    ]);
+    return { sign: key, verify: key };
+  }
+  if (!auth.privateKey) throw new Error(`JWT_PRIVATE_KEY: is required when ALGORITHM is ${alg}`);
+  const pem = (s: string) => s.replaceAll("\\n", "\n").trim();
+  let priv: CryptoKey;
+  try {
+    priv = await importPKCS8(pem(auth.privateKey), alg, { extractable: true });
+  } catch (err) {
+    throw new Error(`JWT_PRIVATE_KEY: not a PKCS#8 PEM ${alg} private key (${(err as Error).message})`);
+  }
+  let pub: CryptoKey;
+  if (auth.publicKey) {
+    try {
+      pub = await importSPKI(pem(auth.publicKey), alg);
+    } catch (err) {
+      throw new Error(`JWT_PUBLIC_KEY: not an SPKI PEM ${alg} public key (${(err as Error).message})`);
+    }
+  } else {
+    const jwk = await exportJWK(priv);
+    for (const k of ["d", "p", "q", "dp", "dq", "qi"]) delete (jwk as Record<string, unknown>)[k];
+    pub = await importJWK(jwk, alg) as CryptoKey;
+  }
+  return { sign: priv, verify: pub };
+}
+
+const CACHE_MAX = 20_000;
+
+/** Signs and verifies access tokens; build with `TokenService.create(config)`. */
+export class TokenService {
+  readonly #cache = new Map<string, TokenClaims>();
+  private constructor(
+    readonly algorithm: JwtAlgorithm,
+    private readonly keys: { sign: Key; verify: Key },
+    private readonly issuer: string,
+    private readonly audience: string,
+    private readonly ttlSeconds: number,
+  ) {}
+
+  static async create(config: Config): Promise<TokenService> {
+    const keys = await loadKeys(config.auth);
+    return new TokenService(
+      config.auth.algorithm,
+      keys,
+      config.auth.issuer,
+      config.auth.audience,
+      config.auth.accessTokenExpireMinutes * 60,
+    );
+  }
+
+  /** Issues a token for a user. */
+  async issue(
+    user: { id: number; organizationId: number | null; passwordChangedAt: Date },
+  ): Promise<IssuedToken> {
+    const token = await new SignJWT({ org: user.organizationId, pwv: user.passwordChangedAt.getTime() })
+      .setProtectedHeader({ alg: this.algorithm, typ: "JWT" })
+      .setSubject(String(user.id))
+      .setIssuer(this.issuer)
+      .setAudience(this.audience)
+      .setIssuedAt()
+      .setExpirationTime(`${this.ttlSeconds}s`)
+      .setJti(crypto.randomUUID())
+      .sign(this.keys.sign);
+    return { token, expiresIn: this.ttlSeconds };
+  }
+
+  /** Verifies a token (signature, algorithm, issuer, audience, expiry). Throws InvalidTokenError. */
+  async verify(token: string, now = Date.now()): Promise<TokenClaims> {
+    const hit = this.#cache.get(token);
+    if (hit) {
+      if (hit.expiresAt * 1000 > now) return hit;
+      this.#cache.delete(token);
+      throw new InvalidTokenError("expired");
+    }
+    if (token.length > 8192 || token.split(".").length !== 3) throw new InvalidTokenError("malformed");
+    let payload;
+    try {
+      ({ payload } = await jwtVerify(token, this.keys.verify, {
+        algorithms: [this.algorithm],
+        issuer: this.issuer,
+        audience: this.audience,
+        requiredClaims: ["sub", "exp", "iat"],
+        currentDate: new Date(now),
+      }));
+    } catch (err) {
+      throw new InvalidTokenError((err as { code?: string }).code ?? "invalid");
+    }
+    const userId = Number(payload.sub);
+    const org = payload.org;
+    const pwv = payload.pwv;
+    if (
+      !Number.isSafeInteger(userId) || userId <= 0 ||
+      !(org === null || (typeof org === "number" && Number.isSafeInteger(org))) ||
+      typeof pwv !== "number"
+    ) throw new InvalidTokenError("claims");
+    const claims: TokenClaims = {
+      userId,
+      organizationId: org as number | null,
+      passwordVersion: pwv,
+      issuedAt: payload.iat!,
+      expiresAt: payload.exp!,
+    };
+    if (this.#cache.size >= CACHE_MAX) {
+      // Drop the oldest tenth (Map keeps insertion order).
+      let n = CACHE_MAX / 10;
+      for (const k of this.#cache.keys()) {
+        this.#cache.delete(k);
+        if (--n <= 0) break;
+      }
+    }
+    this.#cache.set(token, claims);
+    return claims;
+  }
+}

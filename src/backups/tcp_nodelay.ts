@@ -1,0 +1,25 @@
+/**
+ * TCP_NODELAY on every node:net socket of the process, as libpq sets it on
+ * every Postgres connection. postgres.js leaves Nagle's algorithm on, and a
+ * `COPY … FROM STDIN` ends with a 5-byte CopyDone written right after the
+ * data: Nagle holds it until the server's delayed ACK, 40 ms per table —
+ * most of a small restore. Imported (once, at startup, before any
+ * connection opens) by the backup module's Postgres client helpers; the
+ * lead may prefer to move this next to `openPostgres` (src/db/client.ts).
+ */
+import net from "node:net";
+
+const FLAG = Symbol.for("seedbed.tcpNoDelay");
+const proto = net.Socket.prototype as unknown as Record<PropertyKey, unknown> & {
+  connect: (...args: unknown[]) => unknown;
+};
+if (!proto[FLAG]) {
+  proto[FLAG] = true;
+  const connect = proto.connect;
+  proto.connect = function (this: net.Socket, ...args: unknown[]) {
+    try {
+      this.setNoDelay(true);
+    } catch { /* not a TCP socket (a Unix socket path): nothing to set */ }
+    return connect.apply(this, args);
+  };
+}

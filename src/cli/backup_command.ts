@@ -1,0 +1,165 @@
+/** `deno task backup [create|list|show ID|verify KEY|ID|prune]`. */
+import { userInfo } from "node:os";
+import type { BackupRecord } from "../backups/catalog.ts";
+import { buildDeps } from "../deps.ts";
+import { AppError } from "../errors.ts";
+import { type CliContext, UsageError } from "./context.ts";
+
+export const BACKUP_USAGE = `usage: deno task backup [create|list|show ID|verify KEY|verify ID|prune] [--json]
+  create          back up every application table to S3 now (the default)
+  list            the backup catalog, newest first [--limit N] [--status completed|failed|pruned|pending]
+  show ID         one backup: key, size, checksum, row counts, manifest
+  verify KEY|ID   re-read a backup from S3 and check checksum, manifest and every row
+  prune           apply BACKUP_RETENTION_COUNT / BACKUP_RETENTION_DAYS now
+Restore with: deno task seed --restore [--key KEY | --execution ID]`;
+
+function actor(): string {
+  try {
+    return `cli:${userInfo().username}`;
+  } catch {
+    return `cli:${Deno.env.get("USER") ?? Deno.env.get("USERNAME") ?? "unknown"}`;
+  }
+}
+
+function human(bytes: number | null): string {
+  if (bytes === null) return "-";
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KiB`;
+  if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
+}
+
+const total = (r: BackupRecord) => r.manifest?.total_rows ?? null;
+
+function flag(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  if (i === -1) return undefined;
+  const v = args[i + 1];
+  if (v === undefined || v.startsWith("--")) throw new UsageError(`${name} needs a value\n${BACKUP_USAGE}`);
+  args.splice(i, 2);
+  return v;
+}
+
+function positiveInt(v: string, what: string): number {
+  if (!/^\d+$/.test(v) || Number(v) < 1) {
+    throw new UsageError(`${what} must be a positive whole number, got "${v}"`);
+  }
+  return Number(v);
+}
+
+/** Runs a backup subcommand; returns the process exit code. */
+export async function runBackup(ctx: CliContext, argv: string[]): Promise<number> {
+  const args = [...argv];
+  if (args.includes("--help") || args.includes("-h")) {
+    ctx.out(BACKUP_USAGE);
+    return 0;
+  }
+  const json = args.includes("--json");
+  if (json) args.splice(args.indexOf("--json"), 1);
+  const limit = flag(args, "--limit");
+  const status = flag(args, "--status");
+  const [sub = "create", arg, ...extra] = args;
+  if (extra.length) throw new UsageError(`unexpected argument(s) ${extra.join(" ")}\n${BACKUP_USAGE}`);
+  const out = (v: unknown) => ctx.out(JSON.stringify(v, null, 2));
+  const { backups } = await buildDeps({ config: ctx.config, db: ctx.db, logger: ctx.logger });
+  try {
+    switch (sub) {
+      case "create": {
+        if (arg) throw new UsageError(`create takes no argument\n${BACKUP_USAGE}`);
+        const r = await backups.create({ kind: "manual", createdBy: actor() });
+        if (json) out(r);
+        else {
+          ctx.out(`Backup ${r.id} completed: ${r.s3Key}`);
+          ctx.out(`  bucket:  ${ctx.config.s3.bucket}`);
+          ctx.out(`  size:    ${human(r.sizeBytes)} (gzip)`);
+          ctx.out(`  rows:    ${total(r)} in ${Object.keys(r.rowCounts ?? {}).length} tables`);
+          ctx.out(`  sha256:  ${r.sha256}`);
+        }
+        return 0;
+      }
+      case "list": {
+        if (arg) throw new UsageError(`list takes no argument (use --limit N)\n${BACKUP_USAGE}`);
+        if (status && !["pending", "completed", "failed", "pruned"].includes(status)) {
+          throw new UsageError(`--status must be pending, completed, failed or pruned, got "${status}"`);
+        }
+        const page = await backups.list({
+          limit: limit ? positiveInt(limit, "--limit") : 50,
+          offset: 0,
+          status: status as BackupRecord["status"] | undefined,
+        });
+        if (json) {
+          out(page);
+          return 0;
+        }
+        if (page.items.length === 0) ctx.out("No backups yet. Take one with: deno task backup create");
+        for (const r of page.items) {
+          ctx.out(
+            `${String(r.id).padStart(5)}  ${r.status.padEnd(9)} ${
+              r.kind.padEnd(9)
+            } ${r.createdAt.toISOString()}  ${human(r.sizeBytes).padStart(9)}  ${
+              String(total(r) ?? "-").padStart(8)
+            } rows  ${r.s3Key}`,
+          );
+        }
+        ctx.out(`${page.items.length} of ${page.total} backups`);
+        return 0;
+      }
+      case "show": {
+        if (!arg) throw new UsageError(`show needs a backup id\n${BACKUP_USAGE}`);
+        const r = await backups.get(positiveInt(arg, "the backup id"));
+        if (json) {
+          out(r);
+          return 0;
+        }
+        ctx.out(`Backup ${r.id}: ${r.s3Key}`);
+        ctx.out(`  status:     ${r.status}${r.errorMessage ? ` (${r.errorMessage})` : ""}`);
+        ctx.out(`  kind:       ${r.kind}${r.executionId !== null ? ` (execution ${r.executionId})` : ""}`);
+        ctx.out(`  created:    ${r.createdAt.toISOString()} by ${r.createdBy}`);
+        ctx.out(`  size:       ${human(r.sizeBytes)}   sha256: ${r.sha256 ?? "-"}`);
+        ctx.out(`  schema:     ${r.schemaVersion ?? "-"} (${r.dialect})`);
+        for (const [t, n] of Object.entries(r.rowCounts ?? {})) ctx.out(`  ${t.padEnd(24)} ${n}`);
+        return 0;
+      }
+      case "verify": {
+        if (!arg) throw new UsageError(`verify needs a backup key or id\n${BACKUP_USAGE}`);
+        const report = await backups.verify(/^\d+$/.test(arg) ? { id: Number(arg) } : { key: arg });
+        if (json) {
+          out(report);
+          return 0;
+        }
+        ctx.out(`OK ${report.s3_key}`);
+        ctx.out(`  sha256 ${report.sha256} matches the ${report.checked_against}`);
+        ctx.out(
+          `  ${report.total_rows} rows in ${
+            Object.keys(report.row_counts).length
+          } tables parse and type-check`,
+        );
+        ctx.out(`  schema ${report.schema_version ?? "-"}, format version ${report.format_version}`);
+        return 0;
+      }
+      case "prune": {
+        if (arg) throw new UsageError(`prune takes no argument\n${BACKUP_USAGE}`);
+        const { retentionCount, retentionDays } = ctx.config.backups;
+        if (!retentionCount && !retentionDays) {
+          ctx.out(
+            "No retention configured (BACKUP_RETENTION_COUNT / BACKUP_RETENTION_DAYS): nothing pruned.",
+          );
+          return 0;
+        }
+        const pruned = await backups.prune();
+        if (json) {
+          out({ pruned });
+          return 0;
+        }
+        ctx.out(pruned.length ? `Pruned ${pruned.length}:\n  ${pruned.join("\n  ")}` : "Nothing to prune.");
+        return 0;
+      }
+      default:
+        throw new UsageError(`unknown backup command "${sub}"\n${BACKUP_USAGE}`);
+    }
+  } catch (err) {
+    if (!(err instanceof AppError)) throw err;
+    console.error(`seedbed: ${err.message} [${err.code}]`);
+    return 1;
+  }
+}

@@ -1,0 +1,238 @@
+/** `deno task seed [options]`: what `python scripts/seed.py` does, and more. */
+import { userInfo } from "node:os";
+import { APP_ENVS, type AppEnv } from "../config.ts";
+import { buildDeps } from "../deps.ts";
+import { AppError } from "../errors.ts";
+import type { SeedingService, SeedResponse } from "../seeding/service.ts";
+import { type CliContext, UsageError } from "./context.ts";
+import { runVerify } from "./verify_command.ts";
+
+export const SEED_USAGE = `usage: deno task seed [options]
+  (no options)            run the seeders for APP_ENV; back up first when backup storage is configured
+  --list                  list the seeders in run order, with dependencies and environments
+  --only NAME [NAME ...]  run only these seeders, and the seeders they depend on
+  --dry-run               run everything, report the counts it would produce, roll back
+  --env ENV               seed for development | test | production (default: APP_ENV)
+  --scale N               add N deterministic rows to every module table (volume data)
+  --random-seed S         seed of the generator used by --scale (default 1)
+  --demo | --no-demo      force the demo seeders on or off (default: on outside production)
+  --no-backup             do not back up before seeding
+  --require-backup        stop, seeding nothing, if the backup fails
+  --reset                 back up, empty the application tables, re-run migrations, seed
+                          (the execution history and backup catalog are kept)
+  --restore               restore the latest backup; with --key K or --execution N, that one
+  --json                  print the result as JSON
+  verify                  print the verification checklist (same as \`deno task verify\`)`;
+
+interface SeedArgs {
+  mode: "seed" | "list" | "reset" | "restore" | "verify";
+  only?: string[];
+  dryRun: boolean;
+  env?: AppEnv;
+  scale?: number;
+  randomSeed?: number;
+  demo?: boolean;
+  backup: boolean;
+  requireBackup?: boolean;
+  key?: string;
+  execution?: number;
+  json: boolean;
+}
+
+function intArg(flag: string, v: string | undefined, min: number): number {
+  if (v === undefined || !/^-?\d+$/.test(v) || Number(v) < min) {
+    throw new UsageError(
+      `${flag} needs a whole number${min > 0 ? ` of at least ${min}` : " (0 or more)"}, got ${
+        v ?? "nothing"
+      }`,
+    );
+  }
+  return Number(v);
+}
+
+/** Parses `seed` arguments; throws UsageError naming the bad one. */
+export function parseSeedArgs(args: string[]): SeedArgs {
+  const a: SeedArgs = { mode: "seed", dryRun: false, backup: true, json: false };
+  const modes = new Set<string>();
+  for (let i = 0; i < args.length; i++) {
+    const [flag, inline] = args[i].startsWith("--") && args[i].includes("=")
+      ? [args[i].slice(0, args[i].indexOf("=")), args[i].slice(args[i].indexOf("=") + 1)]
+      : [args[i], undefined];
+    const value = () => inline ?? args[++i];
+    switch (flag) {
+      case "verify":
+      case "status":
+        modes.add("verify");
+        break;
+      case "--list":
+        modes.add("list");
+        break;
+      case "--reset":
+        modes.add("reset");
+        break;
+      case "--restore":
+        modes.add("restore");
+        break;
+      case "--only": {
+        const names = inline !== undefined ? inline.split(",") : [];
+        while (inline === undefined && i + 1 < args.length && !args[i + 1].startsWith("--")) {
+          names.push(...args[++i].split(","));
+        }
+        if (names.filter(Boolean).length === 0) throw new UsageError("--only needs at least one seeder name");
+        a.only = [...(a.only ?? []), ...names.filter(Boolean)];
+        break;
+      }
+      case "--dry-run":
+        a.dryRun = true;
+        break;
+      case "--env": {
+        const v = value();
+        if (!(APP_ENVS as readonly string[]).includes(v ?? "")) {
+          throw new UsageError(`--env must be one of ${APP_ENVS.join(", ")}, got ${v ?? "nothing"}`);
+        }
+        a.env = v as AppEnv;
+        break;
+      }
+      case "--scale":
+        a.scale = intArg("--scale", value(), 0);
+        break;
+      case "--random-seed":
+        a.randomSeed = intArg("--random-seed", value(), Number.MIN_SAFE_INTEGER);
+        break;
+      case "--demo":
+        a.demo = true;
+        break;
+      case "--no-demo":
+        a.demo = false;
+        break;
+      case "--no-backup":
+        a.backup = false;
+        break;
+      case "--require-backup":
+        a.requireBackup = true;
+        break;
+      case "--key": {
+        const v = value();
+        if (!v) throw new UsageError("--key needs an S3 key");
+        a.key = v;
+        break;
+      }
+      case "--execution":
+        a.execution = intArg("--execution", value(), 1);
+        break;
+      case "--json":
+        a.json = true;
+        break;
+      default:
+        throw new UsageError(`unknown seed option "${args[i]}"\n${SEED_USAGE}`);
+    }
+  }
+  if (modes.size > 1) throw new UsageError(`choose one of ${[...modes].join(", ")}`);
+  a.mode = ([...modes][0] ?? "seed") as SeedArgs["mode"];
+  if ((a.key !== undefined || a.execution !== undefined) && a.mode !== "restore") {
+    throw new UsageError("--key and --execution go with --restore");
+  }
+  if (a.key !== undefined && a.execution !== undefined) {
+    throw new UsageError("give --key or --execution, not both");
+  }
+  return a;
+}
+
+/** `cli:<os user>`. */
+export function cliActor(): string {
+  try {
+    return `cli:${userInfo().username}`;
+  } catch {
+    return `cli:${Deno.env.get("USER") ?? Deno.env.get("USERNAME") ?? "unknown"}`;
+  }
+}
+
+function printResult(ctx: CliContext, r: SeedResponse, title: string): void {
+  ctx.out(`${title} (execution ${r.execution_id})${r.dry_run ? " — DRY RUN, nothing was saved" : ""}`);
+  const names = Object.keys(r.results.seeders);
+  const w = Math.max(8, ...names.map((n) => n.length));
+  ctx.out(`  ${"seeder".padEnd(w)}  ${"status".padEnd(11)} created updated deleted`);
+  const row = (name: string, status: string, s: { created: number; updated: number; deleted: number }) =>
+    ctx.out(
+      `  ${name.padEnd(w)}  ${status.padEnd(11)} ${String(s.created).padStart(7)} ${
+        String(s.updated).padStart(7)
+      } ${String(s.deleted).padStart(7)}`,
+    );
+  for (const n of names) row(n, r.results.seeders[n].status, r.results.seeders[n]);
+  row("total", "", r.results.total);
+  if (r.tables_cleared) ctx.out(`  cleared ${r.tables_cleared.length} application tables`);
+  ctx.out(r.backup_created ? `  backup: ${r.backup_s3_key}` : "  backup: none");
+  for (const warning of r.warnings) ctx.out(`  warning: ${warning}`);
+}
+
+function printList(ctx: CliContext, seeding: SeedingService, a: SeedArgs): void {
+  const list = seeding.listSeeders(a.env ?? ctx.config.appEnv, a.scale ?? 0);
+  const w = Math.max(...list.map((s) => s.name.length));
+  ctx.out(`Seeders in run order (for ${a.env ?? ctx.config.appEnv}; * = runs by default):`);
+  for (const s of list) {
+    const where = s.volume
+      ? "with --scale N"
+      : s.demo
+      ? `demo: ${s.environments.join(", ")}`
+      : s.environments.join(", ");
+    ctx.out(
+      `${s.runs_by_default ? "*" : " "} ${String(s.order).padStart(2)}. ${
+        s.name.padEnd(w)
+      }  [${where}]  depends on: ${s.depends_on.join(", ") || "-"}`,
+    );
+    ctx.out(`       ${s.description}`);
+  }
+}
+
+/** Runs `seed`; returns the exit code. */
+export async function runSeed(ctx: CliContext, args: string[]): Promise<number> {
+  if (args.includes("--help") || args.includes("-h")) {
+    ctx.out(SEED_USAGE);
+    return 0;
+  }
+  const a = parseSeedArgs(args);
+  if (a.mode === "verify") return await runVerify(ctx, []);
+  const { seeding } = await buildDeps({ config: ctx.config, db: ctx.db, logger: ctx.logger });
+  if (a.mode === "list") {
+    printList(ctx, seeding, a);
+    return 0;
+  }
+  const triggeredBy = cliActor();
+  try {
+    if (a.mode === "restore") {
+      const r = await seeding.restore({ s3Key: a.key, executionId: a.execution, triggeredBy });
+      if (a.json) ctx.out(JSON.stringify(r, null, 2));
+      else {
+        ctx.out(`Restored ${r.restored_from} (execution ${r.execution_id})`);
+        ctx.out(`  safety backup: ${r.safety_backup_s3_key ?? "none"}`);
+        for (const [table, rows] of Object.entries(r.tables)) ctx.out(`  ${table}: ${rows} rows`);
+      }
+      return 0;
+    }
+    const options = {
+      createBackup: a.backup,
+      requireBackup: a.requireBackup,
+      dryRun: a.dryRun,
+      only: a.only,
+      env: a.env,
+      scale: a.scale,
+      randomSeed: a.randomSeed,
+      demo: a.demo,
+      triggeredBy,
+      announce: (m: string) => ctx.out(m),
+    };
+    const r = a.mode === "reset" ? await seeding.reset(options) : await seeding.execute(options);
+    if (a.json) ctx.out(JSON.stringify(r, null, 2));
+    else printResult(ctx, r, a.mode === "reset" ? "Reset and seeded" : "Seeded");
+    return 0;
+  } catch (err) {
+    if (!(err instanceof AppError)) throw err;
+    const id = err.extra?.execution_id;
+    console.error(
+      `seedbed: ${err.message} [${err.code}]${
+        id !== undefined && !err.message.includes(`execution ${id}`) ? ` (execution ${id})` : ""
+      }`,
+    );
+    return 1;
+  }
+}

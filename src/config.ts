@@ -1,0 +1,280 @@
+/**
+ * Configuration: one zod schema for every environment variable, read once by
+ * an entry point (`main.ts`, `cli.ts`) and passed down as a typed object.
+ * A bad value fails fast with the variable's name and what is wrong — never
+ * the value of a secret.
+ */
+import { z } from "zod";
+
+export const APP_ENVS = ["development", "test", "production"] as const;
+export type AppEnv = typeof APP_ENVS[number];
+export const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;
+export type LogLevel = typeof LOG_LEVELS[number];
+export const ALGORITHMS = [
+  "HS256",
+  "HS384",
+  "HS512",
+  "RS256",
+  "ES256",
+  "EdDSA",
+] as const;
+export type JwtAlgorithm = typeof ALGORITHMS[number];
+
+/** Variables whose values must never appear in messages or logs. */
+export const SECRET_VARIABLES = new Set([
+  "SECRET_KEY",
+  "JWT_PRIVATE_KEY",
+  "AWS_SECRET_ACCESS_KEY",
+  "SUPERADMIN_PASSWORD",
+  "DATABASE_URL",
+]);
+
+const bool = z.enum(["true", "false", "1", "0", "yes", "no"], {
+  error: "must be true or false",
+}).transform((v) => v === "true" || v === "1" || v === "yes");
+
+const intIn = (min: number, max: number) =>
+  z.string().regex(/^\d+$/, "must be a whole number").transform(Number).pipe(
+    z.number().int().min(min, `must be at least ${min}`).max(
+      max,
+      `must be at most ${max}`,
+    ),
+  );
+
+/** Which driver a DATABASE_URL selects. */
+export type DatabaseKind = "libsql" | "postgres";
+
+/** Classifies a DATABASE_URL, or returns null when no driver accepts it. */
+export function databaseKind(url: string): DatabaseKind | null {
+  if (
+    url === ":memory:" || url.startsWith("file:") || /^libsql:\/\//.test(url)
+  ) return "libsql";
+  if (/^https?:\/\//.test(url) || /^wss?:\/\//.test(url)) return "libsql";
+  if (/^postgres(ql)?:\/\//.test(url)) return "postgres";
+  return null;
+}
+
+const envSchema = z.object({
+  APP_ENV: z.enum(APP_ENVS, { error: `must be one of ${APP_ENVS.join(", ")}` })
+    .default("development"),
+  DATABASE_URL: z.string().default(":memory:").refine(
+    (v) => databaseKind(v) !== null,
+    {
+      message: "must be :memory:, file:<path>, libsql://… (libSQL) or postgres:// / postgresql:// (Postgres)",
+    },
+  ),
+  DATABASE_AUTH_TOKEN: z.string().optional(),
+  SECRET_KEY: z.string().optional(),
+  ALGORITHM: z.enum(ALGORITHMS, {
+    error: `must be one of ${ALGORITHMS.join(", ")}`,
+  }).default("HS256"),
+  JWT_PRIVATE_KEY: z.string().optional(),
+  JWT_PUBLIC_KEY: z.string().optional(),
+  JWT_ISSUER: z.string().min(1).default("seedbed"),
+  JWT_AUDIENCE: z.string().min(1).default("seedbed-api"),
+  ACCESS_TOKEN_EXPIRE_MINUTES: intIn(1, 7 * 24 * 60).prefault("30"),
+  PORT: intIn(0, 65535).prefault("8000"),
+  HOST: z.string().min(1).default("0.0.0.0"),
+  LOG_LEVEL: z.enum(LOG_LEVELS, {
+    error: `must be one of ${LOG_LEVELS.join(", ")}`,
+  }).default("info"),
+  TRUST_PROXY: bool.prefault("false"),
+  SHUTDOWN_TIMEOUT_SECONDS: intIn(1, 600).prefault("10"),
+  S3_BUCKET_NAME: z.string().regex(
+    /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+    "must be a valid S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)",
+  ).default("seedbed-backups"),
+  AWS_REGION: z.string().min(1).default("us-east-1"),
+  AWS_ACCESS_KEY_ID: z.string().optional(),
+  AWS_SECRET_ACCESS_KEY: z.string().optional(),
+  S3_ENDPOINT: z.url({ error: "must be a URL such as http://localhost:9000" })
+    .optional(),
+  S3_FORCE_PATH_STYLE: bool.optional(),
+  S3_SSE: z.enum(["AES256", "aws:kms"], { error: "must be AES256 or aws:kms" })
+    .optional(),
+  S3_SSE_KMS_KEY_ID: z.string().optional(),
+  S3_EMBEDDED_DIR: z.string().default(".data/s3"),
+  BACKUP_RETENTION_COUNT: intIn(1, 100000).optional(),
+  BACKUP_RETENTION_DAYS: intIn(1, 36500).optional(),
+  MAX_UPLOAD_BYTES: intIn(1, 5 * 1024 ** 3).prefault(String(50 * 1024 * 1024)),
+  SUPERADMIN_EMAIL: z.email({ error: "must be an email address" }).optional(),
+  SUPERADMIN_PASSWORD: z.string().optional(),
+  SEED_DEMO: bool.optional(),
+});
+
+export interface Config {
+  appEnv: AppEnv;
+  version: string;
+  databaseUrl: string;
+  databaseAuthToken?: string;
+  databaseKind: DatabaseKind;
+  auth: {
+    secretKey: string;
+    /** True when no SECRET_KEY was given and a random one was generated (development/test only). */
+    secretGenerated: boolean;
+    algorithm: JwtAlgorithm;
+    privateKey?: string;
+    publicKey?: string;
+    issuer: string;
+    audience: string;
+    accessTokenExpireMinutes: number;
+  };
+  http: {
+    port: number;
+    host: string;
+    trustProxy: boolean;
+    shutdownTimeoutSeconds: number;
+    maxUploadBytes: number;
+  };
+  logLevel: LogLevel;
+  s3: {
+    bucket: string;
+    region: string;
+    accessKeyId?: string;
+    secretAccessKey?: string;
+    endpoint?: string;
+    forcePathStyle: boolean;
+    sse?: "AES256" | "aws:kms";
+    sseKmsKeyId?: string;
+    /** Start an embedded S3-compatible server (development only, no S3_ENDPOINT). */
+    embedded: boolean;
+    embeddedDir: string;
+  };
+  backups: { retentionCount?: number; retentionDays?: number };
+  seeding: {
+    superadminEmail?: string;
+    superadminPassword?: string;
+    /** Run demo seeders (default: on in development and test, off in production). */
+    demo: boolean;
+  };
+}
+
+/** Raised when the environment is invalid; `issues` name each variable. */
+export class ConfigError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`invalid configuration:\n  - ${issues.join("\n  - ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+export const VERSION = "0.1.0";
+
+/**
+ * Validates an environment (a plain record, so tests pass their own) and
+ * returns the typed configuration. Throws ConfigError naming each bad variable.
+ */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const cleaned: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (v !== undefined && v !== "") cleaned[k] = v;
+  }
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`),
+    );
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  const production = e.APP_ENV === "production";
+  const asymmetric = !e.ALGORITHM.startsWith("HS");
+
+  let secretKey = e.SECRET_KEY ?? "";
+  let secretGenerated = false;
+  if (!asymmetric || !e.JWT_PRIVATE_KEY) {
+    if (!secretKey) {
+      if (production) problems.push("SECRET_KEY: is required in production");
+      else {
+        secretKey = randomSecret();
+        secretGenerated = true;
+      }
+    } else if (secretKey.length < 32) {
+      if (production) {
+        problems.push(
+          "SECRET_KEY: must be at least 32 characters in production",
+        );
+      }
+    }
+  }
+  if (asymmetric && !e.JWT_PRIVATE_KEY) {
+    problems.push(
+      `JWT_PRIVATE_KEY: is required when ALGORITHM is ${e.ALGORITHM}`,
+    );
+  }
+  if (
+    production && e.SUPERADMIN_PASSWORD &&
+    e.SUPERADMIN_PASSWORD === "SuperAdmin@123"
+  ) {
+    problems.push(
+      "SUPERADMIN_PASSWORD: the published default password cannot be used in production",
+    );
+  }
+  if (production && e.DATABASE_URL === ":memory:") {
+    problems.push(
+      "DATABASE_URL: is required in production (an in-memory database loses all data)",
+    );
+  }
+  if (
+    (e.AWS_ACCESS_KEY_ID === undefined) !==
+      (e.AWS_SECRET_ACCESS_KEY === undefined)
+  ) {
+    problems.push(
+      "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY: set both or neither",
+    );
+  }
+  if (problems.length) throw new ConfigError(problems);
+
+  const embedded = !e.S3_ENDPOINT && e.APP_ENV !== "production";
+  return {
+    appEnv: e.APP_ENV,
+    version: VERSION,
+    databaseUrl: e.DATABASE_URL,
+    databaseAuthToken: e.DATABASE_AUTH_TOKEN,
+    databaseKind: databaseKind(e.DATABASE_URL)!,
+    auth: {
+      secretKey,
+      secretGenerated,
+      algorithm: e.ALGORITHM,
+      privateKey: e.JWT_PRIVATE_KEY,
+      publicKey: e.JWT_PUBLIC_KEY,
+      issuer: e.JWT_ISSUER,
+      audience: e.JWT_AUDIENCE,
+      accessTokenExpireMinutes: e.ACCESS_TOKEN_EXPIRE_MINUTES,
+    },
+    http: {
+      port: e.PORT,
+      host: e.HOST,
+      trustProxy: e.TRUST_PROXY,
+      shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT_SECONDS,
+      maxUploadBytes: e.MAX_UPLOAD_BYTES,
+    },
+    logLevel: e.LOG_LEVEL,
+    s3: {
+      bucket: e.S3_BUCKET_NAME,
+      region: e.AWS_REGION,
+      accessKeyId: e.AWS_ACCESS_KEY_ID,
+      secretAccessKey: e.AWS_SECRET_ACCESS_KEY,
+      endpoint: e.S3_ENDPOINT,
+      forcePathStyle: e.S3_FORCE_PATH_STYLE ??
+        (e.S3_ENDPOINT !== undefined || embedded),
+      sse: e.S3_SSE,
+      sseKmsKeyId: e.S3_SSE_KMS_KEY_ID,
+      embedded,
+      embeddedDir: e.S3_EMBEDDED_DIR,
+    },
+    backups: {
+      retentionCount: e.BACKUP_RETENTION_COUNT,
+      retentionDays: e.BACKUP_RETENTION_DAYS,
+    },
+    seeding: {
+      superadminEmail: e.SUPERADMIN_EMAIL,
+      superadminPassword: e.SUPERADMIN_PASSWORD,
+      demo: e.SEED_DEMO ?? !production,
+    },
+  };
+}
+
+function randomSecret(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(48));
+  return btoa(String.fromCharCode(...bytes));
+}

@@ -1,0 +1,183 @@
+/**
+ * Opens the database a DATABASE_URL names and hides the dialect behind one
+ * `Database` handle. This folder (`src/db/`) is the only place that knows
+ * which dialect is in use.
+ */
+import { type SQL, sql } from "drizzle-orm";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import { drizzle as drizzleLibsql } from "drizzle-orm/libsql";
+import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
+import postgres from "postgres";
+import { pgSchema, type Schema, sqliteSchema } from "./schema.ts";
+import { openLibsql } from "./libsql.ts";
+import { translateDbError } from "./errors.ts";
+
+/** The query builder every repository uses (typed as Postgres; see schema_kit.ts). */
+export type Db = PgDatabase<PgQueryResultHKT, Schema>;
+/** A transaction handle: the same surface as Db. */
+export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
+/** Anything that can run a query: the database or a transaction. */
+export type Executor = Db | Tx;
+
+export type Dialect = "sqlite" | "postgres";
+
+export interface Database {
+  dialect: Dialect;
+  /** A label for logs and backups: driver and database, never credentials. */
+  label: string;
+  /** Namespace for cross-process locks (database + schema). */
+  namespace: string;
+  db: Db;
+  t: Schema;
+  /** Runs a raw statement (no result). */
+  run(statement: SQL | string, executor?: Executor): Promise<void>;
+  /** Runs a raw query and returns its rows. */
+  rows<T = Record<string, unknown>>(
+    query: SQL,
+    executor?: Executor,
+  ): Promise<T[]>;
+  /** Runs `fn` in one transaction; rolled back when it throws. */
+  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  authToken?: string;
+  /** Postgres pool size (default 10). */
+  maxConnections?: number;
+}
+
+/**
+ * Opens a database. Accepts `:memory:`, `file:…`, `libsql://…`, `http(s)://…`
+ * (libSQL), `postgres://…` / `postgresql://…` (Postgres; an extra `schema`
+ * query parameter sets the search_path), and `pglite://memory` (embedded
+ * Postgres, used by tests on machines without a server).
+ */
+export async function openDatabase(
+  url: string,
+  options: OpenOptions = {},
+): Promise<Database> {
+  try {
+    if (/^postgres(ql)?:\/\//.test(url)) {
+      return await openPostgres(url, options);
+    }
+    if (url.startsWith("pglite://")) return await openPglite(url);
+    return await openLibsqlDatabase(url, options);
+  } catch (err) {
+    throw translateDbError(err);
+  }
+}
+
+async function openLibsqlDatabase(
+  url: string,
+  options: OpenOptions,
+): Promise<Database> {
+  const { client, label } = await openLibsql(url, options.authToken);
+  const db = drizzleLibsql(client, { schema: sqliteSchema }) as unknown as Db;
+  // deno-lint-ignore no-explicit-any
+  const lite = (e: Executor) => e as any;
+  return wrap({
+    dialect: "sqlite",
+    label,
+    namespace: label,
+    db,
+    t: sqliteSchema,
+    run: async (s, e = db) => {
+      await lite(e).run(typeof s === "string" ? sql.raw(s) : s);
+    },
+    rows: async (q, e = db) => await lite(e).all(q),
+    close: () => Promise.resolve(client.close()),
+  });
+}
+
+async function openPostgres(
+  url: string,
+  options: OpenOptions,
+): Promise<Database> {
+  const parsed = new URL(url);
+  const schema = parsed.searchParams.get("schema");
+  parsed.searchParams.delete("schema");
+  const client = postgres(parsed.toString(), {
+    max: options.maxConnections ?? 10,
+    onnotice: () => {},
+    connection: schema ? { search_path: schema } : {},
+    connect_timeout: 10,
+  });
+  await client`select 1`;
+  if (schema) {
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+      await client.end();
+      throw new Error(
+        `schema "${schema}" in DATABASE_URL must be a plain lowercase identifier`,
+      );
+    }
+    await client.unsafe(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+  }
+  const db = drizzlePostgres(client, { schema: pgSchema }) as unknown as Db;
+  const name = parsed.pathname.replace(/^\//, "") || "postgres";
+  const label = `postgres://${parsed.hostname}:${parsed.port || 5432}/${name}${
+    schema ? `?schema=${schema}` : ""
+  }`;
+  return wrap({
+    dialect: "postgres",
+    label,
+    namespace: `${name}/${schema ?? "public"}`,
+    db,
+    t: pgSchema,
+    run: async (s, e = db) => {
+      await e.execute(typeof s === "string" ? sql.raw(s) : s);
+    },
+    rows: async <T>(q: SQL, e: Executor = db) => {
+      const r = await e.execute(q);
+      return [...(r as unknown as T[])];
+    },
+    close: () => client.end({ timeout: 5 }),
+  });
+}
+
+async function openPglite(url: string): Promise<Database> {
+  const { PGlite } = await import("@electric-sql/pglite");
+  const { drizzle } = await import("drizzle-orm/pglite");
+  const dir = url.slice("pglite://".length);
+  const client = dir === "memory" || dir === "" ? new PGlite() : new PGlite(dir);
+  await client.waitReady;
+  const db = drizzle(client, { schema: pgSchema }) as unknown as Db;
+  return wrap({
+    dialect: "postgres",
+    label: `pglite://${dir || "memory"}`,
+    namespace: `pglite/${dir || crypto.randomUUID()}`,
+    db,
+    t: pgSchema,
+    run: async (s, e = db) => {
+      await e.execute(typeof s === "string" ? sql.raw(s) : s);
+    },
+    rows: async <T>(q: SQL, e: Executor = db) => {
+      const r = await e.execute(q) as unknown as { rows: T[] };
+      return r.rows;
+    },
+    close: () => client.close(),
+  });
+}
+
+/** Adds the shared transaction wrapper and error translation. */
+function wrap(d: Omit<Database, "transaction">): Database {
+  return {
+    ...d,
+    run: (s, e) => d.run(s, e).catch((err) => Promise.reject(translateDbError(err))),
+    rows: <T>(q: SQL, e?: Executor) => d.rows<T>(q, e).catch((err) => Promise.reject(translateDbError(err))),
+    transaction: <T>(fn: (tx: Tx) => Promise<T>) =>
+      d.db.transaction(fn).catch((err) => Promise.reject(translateDbError(err))) as Promise<T>,
+  };
+}
+
+/** Redacts the password from a database URL for display. */
+export function describeDatabaseUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    u.searchParams.delete("authToken");
+    return u.toString();
+  } catch {
+    return url;
+  }
+}

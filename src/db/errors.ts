@@ -1,0 +1,123 @@
+/**
+ * Driver errors → the service's error codes, in one place. Handles
+ * postgres.js / PGlite (SQLSTATE codes), libSQL (SQLITE_* codes) and
+ * connection failures, looking through Drizzle's wrapping `cause` chain.
+ * Messages name the constraint, never the parameters (which may be secrets).
+ */
+import { AppError } from "../errors.ts";
+
+interface DriverError {
+  code?: string;
+  errno?: string;
+  message?: string;
+  constraint_name?: string;
+  constraint?: string;
+  detail?: string;
+  table_name?: string;
+  cause?: unknown;
+}
+
+const CONNECTION_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ENOTFOUND",
+  "ETIMEDOUT",
+  "CONNECT_TIMEOUT",
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "57P01",
+  "57P02",
+  "57P03",
+  "08000",
+  "08001",
+  "08003",
+  "08006",
+  "3D000",
+  "CLIENT_CLOSED",
+]);
+
+/** Walks `cause` links, returning every error in the chain (outermost first). */
+function chain(err: unknown): DriverError[] {
+  const out: DriverError[] = [];
+  let cur = err;
+  for (let i = 0; i < 6 && cur && typeof cur === "object"; i++) {
+    out.push(cur as DriverError);
+    cur = (cur as DriverError).cause;
+  }
+  return out;
+}
+
+/** Returns an AppError for a known driver failure, or the error unchanged. */
+export function translateDbError(err: unknown): unknown {
+  if (err instanceof AppError) return err;
+  for (const e of chain(err)) {
+    const code = String(e.code ?? e.errno ?? "");
+    const msg = String(e.message ?? "");
+    const constraint = e.constraint_name ?? e.constraint ??
+      constraintFromMessage(msg);
+    if (
+      code === "23505" || code === "SQLITE_CONSTRAINT_UNIQUE" ||
+      code === "SQLITE_CONSTRAINT_PRIMARYKEY" ||
+      /UNIQUE constraint failed/.test(msg)
+    ) {
+      return new AppError(
+        "CONFLICT",
+        `a record with the same ${constraint ?? "unique key"} already exists`,
+        {
+          extra: constraint ? { constraint } : undefined,
+          cause: err,
+        },
+      );
+    }
+    if (
+      code === "23503" || code === "SQLITE_CONSTRAINT_FOREIGNKEY" ||
+      /FOREIGN KEY constraint failed/.test(msg)
+    ) {
+      return new AppError(
+        "CONFLICT",
+        `the change violates a reference between records${constraint ? ` (${constraint})` : ""}`,
+        { cause: err },
+      );
+    }
+    if (code === "23502" || code === "SQLITE_CONSTRAINT_NOTNULL") {
+      return new AppError(
+        "VALIDATION_ERROR",
+        `a required value is missing${constraint ? ` (${constraint})` : ""}`,
+        {
+          cause: err,
+        },
+      );
+    }
+    if (
+      CONNECTION_CODES.has(code) ||
+      /connect(ion)? (refused|timeout|terminated)|ECONNREFUSED/i.test(msg)
+    ) {
+      return new AppError(
+        "DATABASE_UNAVAILABLE",
+        "the database is unreachable",
+        { cause: err },
+      );
+    }
+    if (
+      code === "SQLITE_BUSY" || code === "SQLITE_LOCKED" || code === "55P03" ||
+      code === "40P01"
+    ) {
+      return new AppError(
+        "SERVICE_UNAVAILABLE",
+        "the database is busy; retry shortly",
+        {
+          headers: { "Retry-After": "1" },
+          cause: err,
+        },
+      );
+    }
+  }
+  return err;
+}
+
+function constraintFromMessage(msg: string): string | undefined {
+  const m = /constraint failed: ([\w.,\s]+)/.exec(msg) ??
+    /constraint "([^"]+)"/.exec(msg);
+  return m?.[1]?.trim();
+}

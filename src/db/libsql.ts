@@ -1,0 +1,166 @@
+/**
+ * libSQL client setup. A local SQLite database is single-writer, and the
+ * libSQL client hands each transaction its own connection; to keep readers
+ * from failing with SQLITE_LOCKED while a transaction runs (notably on the
+ * shared-cache in-memory database of `deno task dev`), every operation of
+ * this process goes through one queue. Across processes, `busy_timeout`
+ * makes writers wait for each other instead of failing at once.
+ */
+import { type Client, createClient, type Transaction, type TransactionMode } from "@libsql/client";
+
+const PRAGMAS = ["PRAGMA foreign_keys = ON", "PRAGMA busy_timeout = 10000"];
+
+/** A FIFO async mutex. */
+class Mutex {
+  #tail: Promise<void> = Promise.resolve();
+  lock(): Promise<() => void> {
+    let release!: () => void;
+    const next = new Promise<void>((r) => (release = r));
+    const ready = this.#tail.then(() => release);
+    this.#tail = this.#tail.then(() => next);
+    return ready;
+  }
+}
+
+/** Opens a libSQL client and returns it with a credential-free label. */
+export async function openLibsql(
+  url: string,
+  authToken?: string,
+): Promise<{ client: Client; label: string }> {
+  let target = url;
+  let label = url;
+  let cleanup: (() => void) | undefined;
+  if (url === ":memory:") {
+    // The libSQL client gives every transaction its own connection, and a
+    // plain :memory: database is private to one connection. So an ephemeral
+    // database file stands in for it: on /dev/shm (RAM) where available,
+    // removed when the database is closed.
+    const dir = await ephemeralDir();
+    const path = `${dir}/seedbed-${crypto.randomUUID()}.db`;
+    target = `file:${path}`;
+    label = ":memory:";
+    cleanup = () => {
+      for (const suffix of ["", "-wal", "-shm", "-journal"]) {
+        try {
+          Deno.removeSync(path + suffix);
+        } catch { /* already gone */ }
+      }
+    };
+  } else if (/^(libsql|https?|wss?):\/\//.test(url)) {
+    const u = new URL(url);
+    u.searchParams.delete("authToken");
+    label = `${u.protocol}//${u.host}${u.pathname}`;
+  }
+  const raw = createClient({ url: target, authToken, intMode: "number" });
+  const local = raw.protocol === "file";
+  if (!local) return { client: raw, label };
+  if (cleanup) {
+    const close = raw.close.bind(raw);
+    raw.close = () => {
+      close();
+      cleanup!();
+    };
+  }
+
+  const mutex = new Mutex();
+  let freshConnection = true;
+  const prepare = async () => {
+    if (!freshConnection) return;
+    freshConnection = false;
+    for (const p of PRAGMAS) await raw.execute(p);
+    if (!target.includes("mode=memory")) {
+      await raw.execute("PRAGMA journal_mode = WAL");
+    }
+  };
+  const serial = async <T>(fn: () => Promise<T>): Promise<T> => {
+    const release = await mutex.lock();
+    try {
+      await prepare();
+      return await fn();
+    } finally {
+      release();
+    }
+  };
+  const client = new Proxy(raw, {
+    get(target, prop, receiver) {
+      switch (prop) {
+        case "execute":
+          return (...a: Parameters<Client["execute"]>) => serial(() => target.execute(...a));
+        case "batch":
+          return (...a: Parameters<Client["batch"]>) => serial(() => target.batch(...a));
+        case "executeMultiple":
+          return (s: string) => serial(() => target.executeMultiple(s));
+        case "migrate":
+          return (s: Parameters<Client["migrate"]>[0]) => serial(() => target.migrate(s));
+        case "transaction":
+          return async (mode?: TransactionMode) => {
+            const release = await mutex.lock();
+            let tx: Transaction;
+            try {
+              await prepare();
+              tx = await target.transaction(mode);
+              // The client opens a new connection for whatever comes next.
+              freshConnection = true;
+            } catch (err) {
+              release();
+              throw err;
+            }
+            return guardTransaction(tx, release);
+          };
+        default: {
+          const v = Reflect.get(target, prop, receiver);
+          return typeof v === "function" ? v.bind(target) : v;
+        }
+      }
+    },
+  });
+  await client.execute("SELECT 1");
+  return { client, label };
+}
+
+/** Releases the queue when the transaction ends, however it ends. */
+function guardTransaction(tx: Transaction, release: () => void): Transaction {
+  let done = false;
+  const finish = () => {
+    if (!done) {
+      done = true;
+      release();
+    }
+  };
+  return new Proxy(tx, {
+    get(target, prop, receiver) {
+      if (prop === "commit" || prop === "rollback") {
+        return async () => {
+          try {
+            await target[prop]();
+          } finally {
+            finish();
+          }
+        };
+      }
+      if (prop === "close") {
+        return () => {
+          try {
+            target.close();
+          } finally {
+            finish();
+          }
+        };
+      }
+      const v = Reflect.get(target, prop, receiver);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+}
+
+async function ephemeralDir(): Promise<string> {
+  try {
+    const st = await Deno.stat("/dev/shm");
+    if (st.isDirectory) {
+      await Deno.writeTextFile("/dev/shm/.seedbed-probe", "");
+      await Deno.remove("/dev/shm/.seedbed-probe");
+      return "/dev/shm";
+    }
+  } catch { /* not available or not writable */ }
+  return await Deno.makeTempDir({ prefix: "seedbed-" });
+}

@@ -1,0 +1,496 @@
+/**
+ * Every table of Seedbed, defined once for both dialects (see `schema_kit.ts`).
+ *
+ * Tenant-scoped tables carry `organization_id NOT NULL` with an index; the
+ * repositories filter on it inside every query (layer 1 of the access model).
+ */
+import type { AnyPgColumn } from "drizzle-orm/pg-core";
+import { pgKit, type SchemaKit, sqliteKit } from "./schema_kit.ts";
+
+/** Module key → on/off, as seed 000's `enabled_modules`. Keys are case-insensitive. */
+export type ModuleFlags = Record<string, boolean>;
+/** Module key → ISO timestamp at which the module's trial ends. */
+export type TrialEnds = Record<string, string>;
+
+const now = () => new Date();
+
+/** Builds every table with the given dialect kit. */
+export function defineSchema(k: SchemaKit) {
+  const created = () => k.ts("created_at").notNull().$defaultFn(now);
+  const updated = () => k.ts("updated_at").notNull().$defaultFn(now).$onUpdateFn(now);
+
+  const organizations = k.table("organizations", {
+    id: k.id(),
+    name: k.text("name").notNull(),
+    slug: k.text("slug").notNull(),
+    licenseTier: k.text("license_tier").notNull().default("free"),
+    enabledModules: k.json("enabled_modules").$type<ModuleFlags>().notNull()
+      .$defaultFn(() => ({})),
+    trialEnds: k.json("trial_ends").$type<TrialEnds>().notNull().$defaultFn(
+      () => ({}),
+    ),
+    isActive: k.bool("is_active").notNull().default(true),
+    createdAt: created(),
+    updatedAt: updated(),
+  }, (t) => [
+    k.uniqueIndex("organizations_name_uq").on(t.name),
+    k.uniqueIndex("organizations_slug_uq").on(t.slug),
+  ]);
+
+  const users = k.table("users", {
+    id: k.id(),
+    email: k.text("email").notNull(),
+    username: k.text("username"),
+    fullName: k.text("full_name"),
+    passwordHash: k.text("password_hash").notNull(),
+    /** Base role: super_admin | admin | manager | executive, or a custom role's name. */
+    role: k.text("role").notNull(),
+    /** The role row granting this user's permission set (system or custom). */
+    roleId: k.int("role_id").references(() => roles.id, {
+      onDelete: "set null",
+    }),
+    organizationId: k.int("organization_id").references(
+      () => organizations.id,
+      {
+        onDelete: "cascade",
+      },
+    ),
+    reportsToId: k.int("reports_to_id").references(
+      (): AnyPgColumn => users.id,
+      {
+        onDelete: "set null",
+      },
+    ),
+    isSuperAdmin: k.bool("is_super_admin").notNull().default(false),
+    isCompanyAdmin: k.bool("is_company_admin").notNull().default(false),
+    isActive: k.bool("is_active").notNull().default(true),
+    isVerified: k.bool("is_verified").notNull().default(false),
+    mustChangePassword: k.bool("must_change_password").notNull().default(false),
+    passwordChangedAt: k.ts("password_changed_at").notNull().$defaultFn(now),
+    lastLoginAt: k.ts("last_login_at"),
+    createdAt: created(),
+    updatedAt: updated(),
+  }, (t) => [
+    k.uniqueIndex("users_email_uq").on(t.email),
+    k.uniqueIndex("users_username_uq").on(t.username),
+    k.index("users_organization_idx").on(t.organizationId),
+    k.index("users_reports_to_idx").on(t.reportsToId),
+  ]);
+
+  const entitlementProfiles = k.table("entitlement_profiles", {
+    id: k.id(),
+    tier: k.text("tier").notNull(),
+    name: k.text("name").notNull(),
+    description: k.text("description"),
+    /** Modules the tier includes outright. */
+    modules: k.json("modules").$type<string[]>().notNull(),
+    /** Modules the tier offers as a trial: module → trial length in days. */
+    trialModules: k.json("trial_modules").$type<Record<string, number>>()
+      .notNull(),
+    createdAt: created(),
+    updatedAt: updated(),
+  }, (t) => [k.uniqueIndex("entitlement_profiles_tier_uq").on(t.tier)]);
+
+  const permissions = k.table("permissions", {
+    id: k.id(),
+    name: k.text("name").notNull(),
+    module: k.text("module").notNull(),
+    action: k.text("action").notNull(),
+    description: k.text("description"),
+    createdAt: created(),
+  }, (t) => [k.uniqueIndex("permissions_name_uq").on(t.name)]);
+
+  const roles = k.table("roles", {
+    id: k.id(),
+    name: k.text("name").notNull(),
+    description: k.text("description"),
+    /** null: a global role; otherwise the organization that owns this custom role. */
+    organizationId: k.int("organization_id").references(
+      () => organizations.id,
+      {
+        onDelete: "cascade",
+      },
+    ),
+    /** 0 for global roles, else the organization id: makes (scope, name) unique on both dialects. */
+    scopeKey: k.int("scope_key").notNull().default(0),
+    isSystem: k.bool("is_system").notNull().default(false),
+    /** Other names this role answers to (e.g. `superadmin` for `super_admin`). */
+    aliases: k.json("aliases").$type<string[]>().notNull().$defaultFn(() => []),
+    /** Record scope of the role's holders: own | team | all. */
+    recordScope: k.text("record_scope").notNull().default("own"),
+    createdAt: created(),
+    updatedAt: updated(),
+  }, (t) => [
+    k.uniqueIndex("roles_scope_name_uq").on(t.scopeKey, t.name),
+    k.index("roles_organization_idx").on(t.organizationId),
+  ]);
+
+  const rolePermissions = k.table(
+    "role_permissions",
+    {
+      id: k.id(),
+      roleId: k.int("role_id").notNull().references(() => roles.id, {
+        onDelete: "cascade",
+      }),
+      permissionId: k.int("permission_id").notNull().references(
+        () => permissions.id,
+        {
+          onDelete: "cascade",
+        },
+      ),
+      createdAt: created(),
+    },
+    (t) => [k.uniqueIndex("role_permissions_uq").on(t.roleId, t.permissionId)],
+  );
+
+  const userModules = k.table("user_modules", {
+    id: k.id(),
+    organizationId: k.int("organization_id").notNull().references(
+      () => organizations.id,
+      {
+        onDelete: "cascade",
+      },
+    ),
+    userId: k.int("user_id").notNull().references(() => users.id, {
+      onDelete: "cascade",
+    }),
+    module: k.text("module").notNull(),
+    createdAt: created(),
+  }, (t) => [
+    k.uniqueIndex("user_modules_uq").on(t.userId, t.module),
+    k.index("user_modules_organization_idx").on(t.organizationId),
+  ]);
+
+  const userPermissions = k.table("user_permissions", {
+    id: k.id(),
+    organizationId: k.int("organization_id").notNull().references(
+      () => organizations.id,
+      {
+        onDelete: "cascade",
+      },
+    ),
+    userId: k.int("user_id").notNull().references(() => users.id, {
+      onDelete: "cascade",
+    }),
+    /** A submodule permission such as `crm_leads_read`, or any permission name. */
+    permission: k.text("permission").notNull(),
+    createdAt: created(),
+  }, (t) => [
+    k.uniqueIndex("user_permissions_uq").on(t.userId, t.permission),
+    k.index("user_permissions_organization_idx").on(t.organizationId),
+  ]);
+
+  const smsTemplates = k.table("sms_templates", {
+    id: k.id(),
+    name: k.text("name").notNull(),
+    body: k.text("body").notNull(),
+    description: k.text("description"),
+    variables: k.json("variables").$type<string[]>().notNull().$defaultFn(
+      () => [],
+    ),
+    isActive: k.bool("is_active").notNull().default(true),
+    createdAt: created(),
+    updatedAt: updated(),
+  }, (t) => [k.uniqueIndex("sms_templates_name_uq").on(t.name)]);
+
+  /** Columns every tenant-scoped business table shares. */
+  const tenantColumns = () => ({
+    id: k.id(),
+    organizationId: k.int("organization_id").notNull().references(
+      () => organizations.id,
+      {
+        onDelete: "cascade",
+      },
+    ),
+    ownerId: k.int("owner_id").notNull().references(() => users.id, {
+      onDelete: "restrict",
+    }),
+    createdAt: created(),
+    updatedAt: updated(),
+  });
+
+  const crmLeads = k.table("crm_leads", {
+    ...tenantColumns(),
+    name: k.text("name").notNull(),
+    email: k.text("email"),
+    company: k.text("company"),
+    status: k.text("status").notNull().default("new"),
+    source: k.text("source"),
+    valueCents: k.bigint("value_cents").notNull().default(0),
+  }, (t) => [
+    k.index("crm_leads_organization_idx").on(t.organizationId),
+    k.index("crm_leads_owner_idx").on(t.ownerId),
+    k.uniqueIndex("crm_leads_org_name_uq").on(t.organizationId, t.name),
+  ]);
+
+  const manufacturingOrders = k.table("manufacturing_orders", {
+    ...tenantColumns(),
+    orderNumber: k.text("order_number").notNull(),
+    product: k.text("product").notNull(),
+    quantity: k.int("quantity").notNull(),
+    status: k.text("status").notNull().default("planned"),
+    dueDate: k.ts("due_date"),
+  }, (t) => [
+    k.index("manufacturing_orders_organization_idx").on(t.organizationId),
+    k.index("manufacturing_orders_owner_idx").on(t.ownerId),
+    k.uniqueIndex("manufacturing_orders_org_number_uq").on(
+      t.organizationId,
+      t.orderNumber,
+    ),
+  ]);
+
+  const hrEmployees = k.table("hr_employees", {
+    ...tenantColumns(),
+    employeeNumber: k.text("employee_number").notNull(),
+    fullName: k.text("full_name").notNull(),
+    department: k.text("department").notNull(),
+    position: k.text("position").notNull(),
+    hiredAt: k.ts("hired_at"),
+    salaryCents: k.bigint("salary_cents"),
+  }, (t) => [
+    k.index("hr_employees_organization_idx").on(t.organizationId),
+    k.index("hr_employees_owner_idx").on(t.ownerId),
+    k.uniqueIndex("hr_employees_org_number_uq").on(
+      t.organizationId,
+      t.employeeNumber,
+    ),
+  ]);
+
+  const marketingCampaigns = k.table("marketing_campaigns", {
+    ...tenantColumns(),
+    name: k.text("name").notNull(),
+    channel: k.text("channel").notNull(),
+    status: k.text("status").notNull().default("draft"),
+    budgetCents: k.bigint("budget_cents").notNull().default(0),
+    startsAt: k.ts("starts_at"),
+    endsAt: k.ts("ends_at"),
+  }, (t) => [
+    k.index("marketing_campaigns_organization_idx").on(t.organizationId),
+    k.index("marketing_campaigns_owner_idx").on(t.ownerId),
+    k.uniqueIndex("marketing_campaigns_org_name_uq").on(
+      t.organizationId,
+      t.name,
+    ),
+  ]);
+
+  const serviceTickets = k.table("service_tickets", {
+    ...tenantColumns(),
+    ticketNumber: k.text("ticket_number").notNull(),
+    subject: k.text("subject").notNull(),
+    priority: k.text("priority").notNull().default("normal"),
+    status: k.text("status").notNull().default("open"),
+    customerEmail: k.text("customer_email"),
+  }, (t) => [
+    k.index("service_tickets_organization_idx").on(t.organizationId),
+    k.index("service_tickets_owner_idx").on(t.ownerId),
+    k.uniqueIndex("service_tickets_org_number_uq").on(
+      t.organizationId,
+      t.ticketNumber,
+    ),
+  ]);
+
+  const assets = k.table("assets", {
+    ...tenantColumns(),
+    assetTag: k.text("asset_tag").notNull(),
+    name: k.text("name").notNull(),
+    category: k.text("category").notNull(),
+    status: k.text("status").notNull().default("in_service"),
+    purchaseValueCents: k.bigint("purchase_value_cents"),
+  }, (t) => [
+    k.index("assets_organization_idx").on(t.organizationId),
+    k.index("assets_owner_idx").on(t.ownerId),
+    k.uniqueIndex("assets_org_tag_uq").on(t.organizationId, t.assetTag),
+  ]);
+
+  const transportVehicles = k.table("transport_vehicles", {
+    ...tenantColumns(),
+    plateNumber: k.text("plate_number").notNull(),
+    model: k.text("model").notNull(),
+    capacityKg: k.int("capacity_kg").notNull(),
+    status: k.text("status").notNull().default("available"),
+  }, (t) => [
+    k.index("transport_vehicles_organization_idx").on(t.organizationId),
+    k.index("transport_vehicles_owner_idx").on(t.ownerId),
+    k.uniqueIndex("transport_vehicles_org_plate_uq").on(
+      t.organizationId,
+      t.plateNumber,
+    ),
+  ]);
+
+  const transportTrips = k.table("transport_trips", {
+    ...tenantColumns(),
+    tripNumber: k.text("trip_number").notNull(),
+    vehicleId: k.int("vehicle_id").references(() => transportVehicles.id, {
+      onDelete: "set null",
+    }),
+    origin: k.text("origin").notNull(),
+    destination: k.text("destination").notNull(),
+    distanceKm: k.int("distance_km").notNull(),
+    status: k.text("status").notNull().default("scheduled"),
+    departedAt: k.ts("departed_at"),
+  }, (t) => [
+    k.index("transport_trips_organization_idx").on(t.organizationId),
+    k.index("transport_trips_owner_idx").on(t.ownerId),
+    k.uniqueIndex("transport_trips_org_number_uq").on(
+      t.organizationId,
+      t.tripNumber,
+    ),
+  ]);
+
+  const files = k.table("files", {
+    ...tenantColumns(),
+    name: k.text("name").notNull(),
+    s3Key: k.text("s3_key").notNull(),
+    sizeBytes: k.bigint("size_bytes").notNull(),
+    contentType: k.text("content_type").notNull(),
+    sha256: k.text("sha256").notNull(),
+    metadata: k.json("metadata").$type<Record<string, string>>().notNull()
+      .$defaultFn(() => ({})),
+  }, (t) => [
+    k.index("files_organization_idx").on(t.organizationId),
+    k.index("files_owner_idx").on(t.ownerId),
+    k.uniqueIndex("files_s3_key_uq").on(t.s3Key),
+  ]);
+
+  /** Execution history of seeding runs; survives reset and restore. */
+  const seederExecutions = k.table("seeder_executions", {
+    id: k.id(),
+    /** pending | running | completed | failed */
+    status: k.text("status").notNull().default("pending"),
+    /** execute | reset | restore | dry_run */
+    kind: k.text("kind").notNull().default("execute"),
+    triggeredBy: k.text("triggered_by").notNull(),
+    triggeredByUserId: k.int("triggered_by_user_id"),
+    environment: k.text("environment").notNull(),
+    dryRun: k.bool("dry_run").notNull().default(false),
+    options: k.json("options").$type<Record<string, unknown>>().notNull()
+      .$defaultFn(() => ({})),
+    results: k.json("results").$type<Record<string, unknown>>().notNull()
+      .$defaultFn(() => ({})),
+    totalCreated: k.int("total_created").notNull().default(0),
+    totalUpdated: k.int("total_updated").notNull().default(0),
+    totalDeleted: k.int("total_deleted").notNull().default(0),
+    backupCreated: k.bool("backup_created").notNull().default(false),
+    backupS3Key: k.text("backup_s3_key"),
+    warnings: k.json("warnings").$type<string[]>().notNull().$defaultFn(
+      () => [],
+    ),
+    errorMessage: k.text("error_message"),
+    errorTraceback: k.text("error_traceback"),
+    startedAt: k.ts("started_at"),
+    finishedAt: k.ts("finished_at"),
+    durationMs: k.int("duration_ms"),
+    createdAt: created(),
+  }, (t) => [k.index("seeder_executions_created_idx").on(t.createdAt)]);
+
+  /** At most one row: the seeding run that holds the lock, with a lease. */
+  const seedingLocks = k.table("seeding_locks", {
+    name: k.text("name").primaryKey(),
+    executionId: k.int("execution_id").notNull(),
+    holder: k.text("holder").notNull(),
+    acquiredAt: k.ts("acquired_at").notNull(),
+    expiresAt: k.ts("expires_at").notNull(),
+  });
+
+  /** Catalog of backups in S3; survives reset and restore. */
+  const backups = k.table("backups", {
+    id: k.id(),
+    s3Key: k.text("s3_key").notNull(),
+    /** pending | completed | failed | pruned */
+    status: k.text("status").notNull().default("pending"),
+    /** execution | manual | safety | reset */
+    kind: k.text("kind").notNull().default("manual"),
+    executionId: k.int("execution_id"),
+    createdBy: k.text("created_by").notNull(),
+    sizeBytes: k.bigint("size_bytes"),
+    sha256: k.text("sha256"),
+    rowCounts: k.json("row_counts").$type<Record<string, number>>(),
+    manifest: k.json("manifest").$type<Record<string, unknown>>(),
+    schemaVersion: k.text("schema_version"),
+    dialect: k.text("dialect").notNull(),
+    errorMessage: k.text("error_message"),
+    createdAt: created(),
+    completedAt: k.ts("completed_at"),
+  }, (t) => [
+    k.uniqueIndex("backups_s3_key_uq").on(t.s3Key),
+    k.index("backups_execution_idx").on(t.executionId),
+  ]);
+
+  /** Security-relevant events (actor, organization, target, request id). */
+  const auditLogs = k.table("audit_logs", {
+    id: k.id(),
+    event: k.text("event").notNull(),
+    actorUserId: k.int("actor_user_id"),
+    organizationId: k.int("organization_id"),
+    target: k.text("target"),
+    requestId: k.text("request_id"),
+    details: k.json("details").$type<Record<string, unknown>>().notNull()
+      .$defaultFn(() => ({})),
+    createdAt: created(),
+  }, (t) => [
+    k.index("audit_logs_organization_idx").on(t.organizationId),
+    k.index("audit_logs_created_idx").on(t.createdAt),
+  ]);
+
+  /** Version counters bumped in the same transaction as security-relevant changes. */
+  const securityVersions = k.table("security_versions", {
+    scope: k.text("scope").primaryKey(),
+    version: k.bigint("version").notNull().default(0),
+  });
+
+  /** Login throttling counters shared by every replica: key = `account:<email>` or `address:<ip>`. */
+  const loginThrottles = k.table("login_throttles", {
+    key: k.text("key").primaryKey(),
+    failures: k.int("failures").notNull().default(0),
+    windowStartedAt: k.ts("window_started_at").notNull(),
+    blockedUntil: k.ts("blocked_until"),
+  });
+
+  return {
+    organizations,
+    users,
+    entitlementProfiles,
+    permissions,
+    roles,
+    rolePermissions,
+    userModules,
+    userPermissions,
+    smsTemplates,
+    crmLeads,
+    manufacturingOrders,
+    hrEmployees,
+    marketingCampaigns,
+    serviceTickets,
+    assets,
+    transportVehicles,
+    transportTrips,
+    files,
+    seederExecutions,
+    seedingLocks,
+    backups,
+    auditLogs,
+    securityVersions,
+    loginThrottles,
+  };
+}
+
+/** The schema as application code sees it (typed as Postgres for both dialects). */
+export type Schema = ReturnType<typeof defineSchema>;
+
+/** Postgres tables. */
+export const pgSchema: Schema = defineSchema(pgKit);
+/** libSQL tables (runtime SQLite objects behind the shared type). */
+export const sqliteSchema: Schema = defineSchema(sqliteKit);
+
+/**
+ * Tables holding the service's own bookkeeping: kept across reset and restore,
+ * never part of a backup's data.
+ */
+export const BOOKKEEPING_TABLES = [
+  "seeder_executions",
+  "seeding_locks",
+  "backups",
+  "audit_logs",
+  "security_versions",
+  "login_throttles",
+] as const;

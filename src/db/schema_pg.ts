@@ -1,0 +1,29 @@
+/** Postgres tables, one named export each, for drizzle-kit. Generated SQL goes to migrations/postgres. */
+import { pgSchema } from "./schema.ts";
+
+export const {
+  organizations,
+  users,
+  entitlementProfiles,
+  permissions,
+  roles,
+  rolePermissions,
+  userModules,
+  userPermissions,
+  smsTemplates,
+  crmLeads,
+  manufacturingOrders,
+  hrEmployees,
+  marketingCampaigns,
+  serviceTickets,
+  assets,
+  transportVehicles,
+  transportTrips,
+  files,
+  seederExecutions,
+  seedingLocks,
+  backups,
+  auditLogs,
+  securityVersions,
+  loginThrottles,
+} = pgSchema;

@@ -1,0 +1,67 @@
+/**
+ * The composition root: builds every service from config and an open
+ * database. `main.ts`, `cli.ts` and tests share it, so all callers reach the
+ * database through the same services.
+ */
+import type { AppDeps } from "./app.ts";
+import type { Config } from "./config.ts";
+import type { Database } from "./db/client.ts";
+import type { Logger } from "./log.ts";
+import { AccessService } from "./access/service.ts";
+import { AuditService } from "./audit/audit.ts";
+import { AuthService } from "./auth/auth_service.ts";
+import { LoginThrottle } from "./auth/login_throttle.ts";
+import { TokenService } from "./auth/tokens.ts";
+import type { BackupPort } from "./seeding/backup_port.ts";
+import { SeedingService } from "./seeding/service.ts";
+import { FilesService } from "./files/files_service.ts";
+import { createS3Client } from "./storage/s3_client.ts";
+import { ObjectStore } from "./storage/object_store.ts";
+import { BackupService } from "./backups/service.ts";
+
+export interface BuildOptions {
+  config: Config;
+  db: Database;
+  logger: Logger;
+  /** Backups for the seeding service (tests pass a fake; the backups module wires the real one). */
+  backupPort?: BackupPort;
+}
+
+/** Builds the dependencies `createApp` and the CLI use. */
+export async function buildDeps(opts: BuildOptions): Promise<AppDeps> {
+  const { config, db, logger } = opts;
+  const tokens = await TokenService.create(config);
+  const audit = new AuditService(db, logger);
+  const access = new AccessService({ config, db, logger, tokens, audit });
+  const s3Client = createS3Client(config.s3);
+  const storage = new ObjectStore(s3Client, config.s3);
+  const backups = new BackupService({ db, store: storage, logger, retention: config.backups });
+  // Seeding backs up through the backups module whenever S3 is reachable in principle: an endpoint is set
+  // (MinIO, the embedded server that `deno task dev` starts) or real AWS is meant. Otherwise (tests without
+  // S3) seeding reports "no backup storage is configured".
+  const storageConfigured = Boolean(config.s3.endpoint) || !config.s3.embedded;
+  const auth = new AuthService({ db, tokens, access, audit, throttle: new LoginThrottle(db) });
+  return {
+    config,
+    db,
+    logger,
+    access,
+    audit,
+    auth,
+    seeding: new SeedingService({
+      config,
+      db,
+      logger,
+      audit,
+      backupPort: opts.backupPort ?? (storageConfigured ? backups : undefined),
+    }),
+    files: new FilesService(
+      db,
+      s3Client,
+      { s3: config.s3, maxUploadBytes: config.http.maxUploadBytes },
+      logger,
+    ),
+    storage,
+    backups,
+  };
+}

@@ -1,0 +1,357 @@
+/**
+ * Files on S3 (seed 002's Files module), tenant-scoped: objects live under
+ * `files/org-<id>/…`, records in the `files` table, both always together.
+ *
+ * - Uploads stream to S3 through `@aws-sdk/lib-storage` (multipart), hashed
+ *   and counted on the way; over `MAX_UPLOAD_BYTES` the upload is aborted and
+ *   nothing is recorded. The record is written only after S3 has the object;
+ *   if writing it fails, the object is deleted.
+ * - Delete removes the record inside a transaction and the object before it
+ *   commits: an S3 failure rolls the record back (no orphan either way).
+ * - Reads and writes go through the same organization + record-scope filter
+ *   as every tenant-scoped table (`RecordsRepository`).
+ */
+import { createHash } from "node:crypto";
+import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import { and, asc, count, eq, like, type SQL } from "drizzle-orm";
+import type { Database } from "../db/client.ts";
+import { AppError, notFound } from "../errors.ts";
+import type { AuthContext } from "../http/types.ts";
+import type { Logger } from "../log.ts";
+import { type RecordScope, RecordsRepository, type RecordTableKey } from "../modules/records_repository.ts";
+import { RecordsService } from "../modules/records_service.ts";
+import { type S3Config, sseParams, storageError } from "../storage/s3_client.ts";
+import { sanitizeFilename } from "./sanitize.ts";
+
+export interface FilesConfig {
+  s3: S3Config;
+  maxUploadBytes: number;
+}
+
+export interface FileRecord {
+  id: number;
+  organization_id: number;
+  owner_id: number;
+  name: string;
+  s3_key: string;
+  size_bytes: number;
+  content_type: string;
+  sha256: string;
+  metadata: Record<string, string>;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface UploadInput {
+  filename: string;
+  contentType: string;
+  /** Resolved after the object is stored (multipart fields may follow the file part). */
+  metadata: Record<string, string> | (() => Promise<Record<string, string>>);
+  body: ReadableStream<Uint8Array>;
+}
+
+export interface DownloadResult {
+  status: 200 | 206;
+  body: ReadableStream<Uint8Array>;
+  headers: Record<string, string>;
+}
+
+export const PRESIGN_MIN_SECONDS = 1;
+export const PRESIGN_MAX_SECONDS = 3600;
+
+type Row = Record<string, unknown> & {
+  id: number;
+  organizationId: number;
+  ownerId: number;
+  name: string;
+  s3Key: string;
+  sizeBytes: number;
+  contentType: string;
+  sha256: string;
+  metadata: Record<string, string>;
+  createdAt: Date;
+  updatedAt: Date;
+};
+
+function toRecord(r: Row): FileRecord {
+  return {
+    id: r.id,
+    organization_id: r.organizationId,
+    owner_id: r.ownerId,
+    name: r.name,
+    s3_key: r.s3Key,
+    size_bytes: Number(r.sizeBytes),
+    content_type: r.contentType,
+    sha256: r.sha256,
+    metadata: r.metadata ?? {},
+    created_at: r.createdAt.toISOString(),
+    updated_at: r.updatedAt.toISOString(),
+  };
+}
+
+/** `Content-Disposition` with an ASCII fallback and the exact UTF-8 name. */
+export function contentDisposition(name: string, type: "attachment" | "inline" = "attachment"): string {
+  const ascii = name.replace(/[^\x20-\x7e]/g, "_").replace(/["\\]/g, "_");
+  return `${type}; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
+}
+
+export class FilesService {
+  readonly repo: RecordsRepository;
+  constructor(
+    private readonly db: Database,
+    private readonly s3: S3Client,
+    private readonly cfg: FilesConfig,
+    private readonly logger: Logger,
+  ) {
+    this.repo = new RecordsRepository(db, "files" as RecordTableKey);
+  }
+
+  #scope(auth: AuthContext): RecordScope {
+    return RecordsService.scopeOf(auth);
+  }
+
+  async #find(auth: AuthContext, id: number): Promise<Row> {
+    const row = await this.repo.get(this.#scope(auth), id) as Row | null;
+    if (!row) throw notFound(`file ${id}`);
+    return row;
+  }
+
+  get #bucket(): string {
+    return this.cfg.s3.bucket;
+  }
+
+  #sse() {
+    return sseParams(this.cfg.s3);
+  }
+
+  /** Streams an upload to S3, then records it. Nothing is recorded when anything fails. */
+  async upload(auth: AuthContext, input: UploadInput): Promise<FileRecord> {
+    const scope = this.#scope(auth);
+    const name = sanitizeFilename(input.filename);
+    const key = `files/org-${scope.organizationId}/${crypto.randomUUID()}/${name}`;
+    const hash = createHash("sha256");
+    let size = 0;
+    const max = this.cfg.maxUploadBytes;
+    const counted = input.body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          size += chunk.byteLength;
+          if (size > max) {
+            controller.error(
+              new AppError("PAYLOAD_TOO_LARGE", `the file is larger than MAX_UPLOAD_BYTES (${max} bytes)`),
+            );
+            return;
+          }
+          hash.update(chunk);
+          controller.enqueue(chunk);
+        },
+      }),
+    );
+    const upload = new Upload({
+      client: this.s3,
+      params: {
+        Bucket: this.#bucket,
+        Key: key,
+        Body: counted,
+        ContentType: input.contentType,
+        ...this.#sse(),
+      },
+      queueSize: 2,
+      partSize: 5 * 1024 * 1024,
+      leavePartsOnError: false,
+    });
+    try {
+      await upload.done();
+    } catch (err) {
+      await upload.abort().catch(() => {});
+      if (err instanceof AppError) throw err;
+      const cause = (err as { cause?: unknown })?.cause;
+      if (cause instanceof AppError) throw cause;
+      throw storageError(err, this.cfg.s3);
+    }
+    try {
+      const metadata = typeof input.metadata === "function" ? await input.metadata() : input.metadata;
+      const [row] = await this.db.db.insert(this.db.t.files).values({
+        organizationId: scope.organizationId,
+        ownerId: auth.user.id,
+        name,
+        s3Key: key,
+        sizeBytes: size,
+        contentType: input.contentType,
+        sha256: hash.digest("hex"),
+        metadata,
+      }).returning();
+      this.logger.info("file_uploaded", { file_id: row.id, organization_id: scope.organizationId, size });
+      return toRecord(row as unknown as Row);
+    } catch (err) {
+      await this.s3.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: key })).catch(() => {});
+      throw err;
+    }
+  }
+
+  /** A page of the caller's files, optionally filtered by name (substring) and content type. */
+  async list(
+    auth: AuthContext,
+    q: { skip: number; limit: number; name?: string; content_type?: string },
+  ): Promise<{ items: FileRecord[]; total: number; skip: number; limit: number }> {
+    const t = this.db.t.files;
+    const conds: (SQL | undefined)[] = [this.repo.scopeCondition(this.#scope(auth))];
+    if (q.name) conds.push(like(t.name, `%${q.name.replace(/[%_\\]/g, (m) => `\\${m}`)}%`));
+    if (q.content_type) conds.push(eq(t.contentType, q.content_type));
+    const where = and(...conds);
+    const rows = await this.db.db.select().from(t).where(where).orderBy(asc(t.id)).limit(q.limit)
+      .offset(q.skip);
+    const [{ n }] = await this.db.db.select({ n: count() }).from(t).where(where);
+    return {
+      items: rows.map((r) => toRecord(r as unknown as Row)),
+      total: Number(n),
+      skip: q.skip,
+      limit: q.limit,
+    };
+  }
+
+  async get(auth: AuthContext, id: number): Promise<FileRecord> {
+    return toRecord(await this.#find(auth, id));
+  }
+
+  /** Streams the object, honouring a single `Range: bytes=…` request. */
+  async download(auth: AuthContext, id: number, range?: string): Promise<DownloadResult> {
+    const row = await this.#find(auth, id);
+    if (range !== undefined && !/^bytes=(\d+-\d*|-\d+)$/.test(range.trim())) {
+      throw new AppError(
+        "RANGE_NOT_SATISFIABLE",
+        `unsupported Range "${range}": use one range, bytes=start-end`,
+        {
+          headers: { "Content-Range": `bytes */${row.sizeBytes}` },
+        },
+      );
+    }
+    let out;
+    try {
+      out = await this.s3.send(
+        new GetObjectCommand({ Bucket: this.#bucket, Key: row.s3Key, Range: range?.trim() }),
+      );
+    } catch (err) {
+      const name = (err as { name?: string }).name;
+      if (
+        name === "InvalidRange" ||
+        (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 416
+      ) {
+        throw new AppError(
+          "RANGE_NOT_SATISFIABLE",
+          `Range "${range}" is outside the file (${row.sizeBytes} bytes)`,
+          {
+            headers: { "Content-Range": `bytes */${row.sizeBytes}` },
+          },
+        );
+      }
+      throw storageError(err, this.cfg.s3);
+    }
+    const headers: Record<string, string> = {
+      "Content-Type": row.contentType,
+      "Content-Disposition": contentDisposition(row.name),
+      "Accept-Ranges": "bytes",
+      "Content-Length": String(out.ContentLength ?? row.sizeBytes),
+      "ETag": `"${row.sha256}"`,
+    };
+    if (out.ContentRange) headers["Content-Range"] = out.ContentRange;
+    const body = out.Body!.transformToWebStream() as ReadableStream<Uint8Array>;
+    return { status: out.ContentRange ? 206 : 200, body, headers };
+  }
+
+  /** A presigned S3 GET URL valid for `expiresIn` seconds (1…3600). */
+  async presign(
+    auth: AuthContext,
+    id: number,
+    expiresIn: number,
+  ): Promise<{ url: string; expires_in: number; expires_at: string }> {
+    if (!Number.isInteger(expiresIn) || expiresIn < PRESIGN_MIN_SECONDS || expiresIn > PRESIGN_MAX_SECONDS) {
+      throw new AppError(
+        "VALIDATION_ERROR",
+        `expires_in must be a whole number of seconds between ${PRESIGN_MIN_SECONDS} and ${PRESIGN_MAX_SECONDS}`,
+        { extra: { errors: [{ field: "expires_in", message: "out of range" }] } },
+      );
+    }
+    const row = await this.#find(auth, id);
+    const url = await getSignedUrl(
+      this.s3,
+      new GetObjectCommand({
+        Bucket: this.#bucket,
+        Key: row.s3Key,
+        ResponseContentDisposition: contentDisposition(row.name),
+        ResponseContentType: row.contentType,
+      }),
+      { expiresIn },
+    );
+    return { url, expires_in: expiresIn, expires_at: new Date(Date.now() + expiresIn * 1000).toISOString() };
+  }
+
+  /** Renames a file and/or replaces its custom metadata. */
+  async update(
+    auth: AuthContext,
+    id: number,
+    patch: { name?: string; metadata?: Record<string, string> },
+  ): Promise<FileRecord> {
+    await this.#find(auth, id);
+    const values: Record<string, unknown> = {};
+    if (patch.name !== undefined) values.name = sanitizeFilename(patch.name);
+    if (patch.metadata !== undefined) values.metadata = patch.metadata;
+    const row = await this.repo.update(this.#scope(auth), id, values);
+    if (!row) throw notFound(`file ${id}`);
+    return toRecord(row as unknown as Row);
+  }
+
+  /** Copies the object to a new key and records the copy (owned by the caller). */
+  async copy(auth: AuthContext, id: number, opts: { name?: string }): Promise<FileRecord> {
+    const src = await this.#find(auth, id);
+    const scope = this.#scope(auth);
+    const name = opts.name !== undefined ? sanitizeFilename(opts.name) : src.name;
+    const key = `files/org-${scope.organizationId}/${crypto.randomUUID()}/${name}`;
+    try {
+      await this.s3.send(
+        new CopyObjectCommand({
+          Bucket: this.#bucket,
+          Key: key,
+          CopySource: `${this.#bucket}/${src.s3Key.split("/").map(encodeURIComponent).join("/")}`,
+          ...this.#sse(),
+        }),
+      );
+    } catch (err) {
+      throw storageError(err, this.cfg.s3);
+    }
+    try {
+      const [row] = await this.db.db.insert(this.db.t.files).values({
+        organizationId: scope.organizationId,
+        ownerId: auth.user.id,
+        name,
+        s3Key: key,
+        sizeBytes: src.sizeBytes,
+        contentType: src.contentType,
+        sha256: src.sha256,
+        metadata: src.metadata,
+      }).returning();
+      return toRecord(row as unknown as Row);
+    } catch (err) {
+      await this.s3.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: key })).catch(() => {});
+      throw err;
+    }
+  }
+
+  /** Deletes record and object together: an S3 failure keeps the record. */
+  async delete(auth: AuthContext, id: number): Promise<void> {
+    const row = await this.#find(auth, id);
+    const scope = this.#scope(auth);
+    await this.db.transaction(async (tx) => {
+      const gone = await this.repo.delete(scope, id, tx);
+      if (!gone) throw notFound(`file ${id}`);
+      try {
+        await this.s3.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: row.s3Key }));
+      } catch (err) {
+        throw storageError(err, this.cfg.s3);
+      }
+    });
+    this.logger.info("file_deleted", { file_id: id, organization_id: scope.organizationId });
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * Graceful draining for `Deno.serve`. Deno's `server.shutdown()` waits for
+ * handlers, but a request whose body is still arriving loses it ("Cannot read
+ * body"). So on SIGTERM we first drain ourselves: new requests get 503 with
+ * `Connection: close` (the gateway retries them elsewhere), requests already
+ * in flight run to completion, and only then is the server shut down.
+ */
+export interface Drainer {
+  /** Wraps a fetch handler, counting requests in flight. */
+  wrap<A extends unknown[]>(
+    handler: (req: Request, ...rest: A) => Response | Promise<Response>,
+  ): (req: Request, ...rest: A) => Promise<Response>;
+  /** Starts draining; resolves when no request is in flight or after `timeoutMs` (false). */
+  drain(timeoutMs: number): Promise<boolean>;
+  readonly inFlight: number;
+  readonly draining: boolean;
+}
+
+export function createDrainer(): Drainer {
+  let inFlight = 0;
+  let draining = false;
+  let onIdle: (() => void) | null = null;
+  return {
+    get inFlight() {
+      return inFlight;
+    },
+    get draining() {
+      return draining;
+    },
+    wrap(handler) {
+      return async (req, ...rest) => {
+        if (draining) {
+          const body = JSON.stringify({
+            detail: "the service is shutting down; retry the request",
+            code: "SERVICE_UNAVAILABLE",
+            request_id: req.headers.get("x-request-id") ?? "",
+          });
+          return new Response(body, {
+            status: 503,
+            headers: { "content-type": "application/json", connection: "close", "retry-after": "1" },
+          });
+        }
+        inFlight++;
+        try {
+          return await handler(req, ...rest);
+        } finally {
+          inFlight--;
+          if (draining && inFlight === 0) onIdle?.();
+        }
+      };
+    },
+    drain(timeoutMs) {
+      draining = true;
+      if (inFlight === 0) return Promise.resolve(true);
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => resolve(false), timeoutMs);
+        onIdle = () => {
+          clearTimeout(timer);
+          resolve(true);
+        };
+      });
+    },
+  };
+}

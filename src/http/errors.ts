@@ -1,0 +1,87 @@
+/**
+ * One error shape for every failure, compatible with FastAPI clients:
+ * `{"detail": "<message>", "code": "<CODE>", "request_id": "…"}`, plus
+ * client-safe extras (`errors` for validation, `execution_id`, …).
+ * Unexpected errors answer 500 without internals; they are logged in full.
+ */
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ZodError } from "zod";
+import { AppError, type ErrorCode } from "../errors.ts";
+import { translateDbError } from "../db/errors.ts";
+import type { HttpEnv } from "./types.ts";
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+/** Builds a 422 AppError from a zod error, naming every offending field. */
+export function validationError(error: ZodError, where: string): AppError {
+  const errors: FieldError[] = error.issues.map((i) => ({
+    field: i.path.length ? i.path.join(".") : where,
+    message: i.message,
+  }));
+  const detail = errors.map((e) => `${e.field}: ${e.message}`).join("; ");
+  return new AppError("VALIDATION_ERROR", `invalid ${where}: ${detail}`, {
+    extra: { errors },
+  });
+}
+
+/** Maps anything thrown to an AppError; unknown errors become INTERNAL_ERROR. */
+export function toAppError(err: unknown): AppError {
+  const t = translateDbError(err);
+  if (t instanceof AppError) return t;
+  if (t instanceof HTTPException) {
+    if (t.status === 400 && /JSON/i.test(t.message)) {
+      return new AppError(
+        "VALIDATION_ERROR",
+        "request body is not valid JSON",
+        {
+          extra: { errors: [{ field: "body", message: "malformed JSON" }] },
+        },
+      );
+    }
+    const code: ErrorCode = t.status === 401
+      ? "UNAUTHORIZED"
+      : t.status === 403
+      ? "FORBIDDEN"
+      : t.status === 404
+      ? "NOT_FOUND"
+      : t.status === 413
+      ? "PAYLOAD_TOO_LARGE"
+      : t.status < 500
+      ? "BAD_REQUEST"
+      : "INTERNAL_ERROR";
+    return new AppError(
+      code,
+      t.message || code.toLowerCase().replaceAll("_", " "),
+    );
+  }
+  return new AppError("INTERNAL_ERROR", "internal server error", {
+    cause: err,
+  });
+}
+
+/** Renders an error as the service's JSON error body. */
+export function renderError(c: Context<HttpEnv>, err: unknown): Response {
+  const e = toAppError(err);
+  const requestId = c.get("requestId") ?? "";
+  if (e.code === "INTERNAL_ERROR" || e.status >= 500) {
+    const cause = e.cause ?? err;
+    c.get("log")?.error("request_failed", {
+      code: e.code,
+      error: cause instanceof Error ? cause.message : String(cause),
+      stack: cause instanceof Error ? cause.stack : undefined,
+    });
+  }
+  const body = {
+    detail: e.message,
+    code: e.code,
+    request_id: requestId,
+    ...e.extra,
+  };
+  const headers: Record<string, string> = { ...e.headers };
+  if (e.status === 401) headers["WWW-Authenticate"] ??= "Bearer";
+  return c.json(body, e.status as 400, headers);
+}

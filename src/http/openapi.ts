@@ -1,0 +1,72 @@
+/**
+ * Route building blocks. Every route is declared with `createRoute` from the
+ * same zod schemas it validates with, so `/openapi.json` cannot drift.
+ */
+import { OpenAPIHono, z } from "@hono/zod-openapi";
+import { validationError } from "./errors.ts";
+import type { HttpEnv } from "./types.ts";
+
+/** A router whose validation failures become the service's 422 body. */
+export function createRouter(): OpenAPIHono<HttpEnv> {
+  return new OpenAPIHono<HttpEnv>({
+    defaultHook: (result) => {
+      if (!result.success) throw validationError(result.error, result.target);
+    },
+  });
+}
+
+/** The error body every failure uses. */
+export const ErrorSchema = z.object({
+  detail: z.string().openapi({ example: "organization 7 not found" }),
+  code: z.string().openapi({ example: "NOT_FOUND" }),
+  request_id: z.string(),
+  errors: z.array(z.object({ field: z.string(), message: z.string() }))
+    .optional(),
+}).passthrough().openapi("Error");
+
+const ERROR_DESCRIPTIONS: Record<number, string> = {
+  400: "Bad request",
+  401: "Missing, invalid or expired token",
+  403: "Denied by a tenant, entitlement or RBAC rule",
+  404: "Not found (or belongs to another organization)",
+  409: "Conflict",
+  413: "Payload too large",
+  416: "Range not satisfiable",
+  422: "Validation failed; the offending field is named",
+  429: "Too many attempts",
+  500: "Internal error",
+  501: "Not implemented",
+  502: "Storage error",
+  503: "Unavailable",
+};
+
+/** OpenAPI response entries for the given error statuses. */
+export function errorResponses(...statuses: number[]) {
+  const out: Record<
+    number,
+    {
+      description: string;
+      content: { "application/json": { schema: typeof ErrorSchema } };
+    }
+  > = {};
+  for (const s of statuses) {
+    out[s] = {
+      description: ERROR_DESCRIPTIONS[s] ?? "Error",
+      content: { "application/json": { schema: ErrorSchema } },
+    };
+  }
+  return out;
+}
+
+/** A JSON response entry. */
+export function jsonResponse<T extends z.ZodType>(
+  schema: T,
+  description: string,
+) {
+  return { description, content: { "application/json": { schema } } };
+}
+
+/** A JSON request body entry. */
+export function jsonBody<T extends z.ZodType>(schema: T, required = true) {
+  return { required, content: { "application/json": { schema } } };
+}

@@ -1,0 +1,148 @@
+/**
+ * Routes of the demo modules, generated from their definitions:
+ * list (paginated) and get for every resource; create, update and delete
+ * for crm leads and manufacturing orders. Each is guarded by
+ * `requireAccess(module, action)` with the resource's submodule.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Database } from "../db/client.ts";
+import type { AccessService } from "../access/service.ts";
+import { createRouter, errorResponses, jsonBody, jsonResponse } from "../http/openapi.ts";
+import { RecordsService } from "./records_service.ts";
+import { type ResourceDef, RESOURCES } from "./resources.ts";
+
+export const PageQuery = z.object({
+  skip: z.coerce.number().int().min(0).max(1_000_000_000).default(0).openapi({ example: 0 }),
+  limit: z.coerce.number().int().min(1).max(500).default(50).openapi({ example: 50 }),
+});
+const IdParam = z.object({
+  id: z.coerce.number().int().positive().openapi({ param: { name: "id", in: "path" }, example: 1 }),
+});
+const ORG_HEADER_DOC = z.object({
+  "x-organization-id": z.string().optional().openapi({
+    description: "Platform super admins: the organization to act on (every such action is audited)",
+  }),
+});
+
+function perm(def: ResourceDef, action: string) {
+  return `Requires \`${def.module}.${action}\` (or \`${def.module}.*\`, \`${def.module}_admin\`, \`${def.module}_${def.submodule}_${action}\`); module \`${def.module}\` must be licensed to the organization. Records are limited to the caller's scope (own / team / all).`;
+}
+
+function resourceRoutes(def: ResourceDef, db: Database, access: AccessService) {
+  const app = createRouter();
+  const svc = new RecordsService(db, def);
+  const guard = (action: string) => access.guard(def.module, action, { submodule: def.submodule });
+  const List = z.object({
+    items: z.array(def.output),
+    total: z.number().int(),
+    skip: z.number().int(),
+    limit: z.number().int(),
+  }).openapi(`${def.output.meta()?.id ?? def.type}List`);
+  const common = { tags: [def.tag], security: [{ bearer: [] }] };
+
+  app.openapi(
+    createRoute({
+      ...common,
+      method: "get",
+      path: def.path,
+      summary: `List ${def.noun}s`,
+      description: perm(def, "read"),
+      middleware: guard("read"),
+      request: { query: PageQuery, headers: ORG_HEADER_DOC },
+      responses: {
+        200: jsonResponse(List, `A page of ${def.noun}s`),
+        ...errorResponses(400, 401, 403, 404, 422),
+      },
+    }),
+    async (c) => c.json(await svc.list(c.get("auth"), c.req.valid("query")) as z.infer<typeof List>, 200),
+  );
+
+  app.openapi(
+    createRoute({
+      ...common,
+      method: "get",
+      path: `${def.path}/{id}`,
+      summary: `Get a ${def.noun}`,
+      description: perm(def, "read"),
+      middleware: guard("read"),
+      request: { params: IdParam, headers: ORG_HEADER_DOC },
+      responses: {
+        200: jsonResponse(def.output, `The ${def.noun}`),
+        ...errorResponses(400, 401, 403, 404, 422),
+      },
+    }),
+    async (c) => c.json(await svc.get(c.get("auth"), c.req.valid("param").id) as never, 200),
+  );
+
+  if (def.create && def.update) {
+    app.openapi(
+      createRoute({
+        ...common,
+        method: "post",
+        path: def.path,
+        summary: `Create a ${def.noun}`,
+        description: perm(def, "create"),
+        middleware: guard("create"),
+        request: { body: jsonBody(def.create), headers: ORG_HEADER_DOC },
+        responses: {
+          201: jsonResponse(def.output, `The new ${def.noun}`),
+          ...errorResponses(400, 401, 403, 409, 422),
+        },
+      }),
+      async (c) =>
+        c.json(await svc.create(c.get("auth"), c.req.valid("json") as Record<string, unknown>) as never, 201),
+    );
+
+    for (const method of ["patch", "put"] as const) {
+      app.openapi(
+        createRoute({
+          ...common,
+          method,
+          path: `${def.path}/{id}`,
+          summary: `Update a ${def.noun}${method === "put" ? " (same as PATCH)" : ""}`,
+          description: perm(def, "update"),
+          middleware: guard("update"),
+          request: { params: IdParam, body: jsonBody(def.update), headers: ORG_HEADER_DOC },
+          responses: {
+            200: jsonResponse(def.output, `The updated ${def.noun}`),
+            ...errorResponses(400, 401, 403, 404, 409, 422),
+          },
+        }),
+        async (c) =>
+          c.json(
+            await svc.update(
+              c.get("auth"),
+              c.req.valid("param").id,
+              c.req.valid("json") as Record<string, unknown>,
+            ) as never,
+            200,
+          ),
+      );
+    }
+
+    app.openapi(
+      createRoute({
+        ...common,
+        method: "delete",
+        path: `${def.path}/{id}`,
+        summary: `Delete a ${def.noun}`,
+        description: perm(def, "delete"),
+        middleware: guard("delete"),
+        request: { params: IdParam, headers: ORG_HEADER_DOC },
+        responses: { 204: { description: "Deleted" }, ...errorResponses(400, 401, 403, 404, 422) },
+      }),
+      async (c) => {
+        await svc.delete(c.get("auth"), c.req.valid("param").id);
+        return c.body(null, 204);
+      },
+    );
+  }
+  return app;
+}
+
+/** Every demo module's routes. */
+export function moduleRoutes(deps: { db: Database; access: AccessService }) {
+  const app = createRouter();
+  for (const def of RESOURCES) app.route("/", resourceRoutes(def, deps.db, deps.access));
+  return app;
+}

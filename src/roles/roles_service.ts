@@ -1,0 +1,259 @@
+/**
+ * Roles: custom roles carry permission sets; system roles (super_admin,
+ * admin, manager, executive, seed 002's superadmin/admin) cannot be modified
+ * or deleted. An organization's admin manages his organization's custom
+ * roles; global roles belong to platform super admins. Nobody but an admin
+ * grants a permission he does not hold himself.
+ */
+import type { Database } from "../db/client.ts";
+import { AppError, conflict, forbidden, notFound } from "../errors.ts";
+import type { AuditService } from "../audit/audit.ts";
+import type { AccessService } from "../access/service.ts";
+import type { AuthContext } from "../http/types.ts";
+import { type Grant, requirePermission } from "../access/permissions.ts";
+import type { UserSnapshot } from "../access/loader.ts";
+import { ALL_MODULES } from "../tenants/modules.ts";
+import { type RoleRow, RolesRepository } from "./roles_repository.ts";
+
+/** Names of the built-in roles; custom roles cannot take them. */
+export const RESERVED_ROLE_NAMES = new Set(["super_admin", "superadmin", "admin", "manager", "executive"]);
+
+export interface RoleInput {
+  name: string;
+  description?: string | null;
+  record_scope?: "own" | "team" | "all";
+  permissions?: string[];
+}
+
+export function roleJson(r: RoleRow, permissions: string[]) {
+  return {
+    id: r.id,
+    name: r.name,
+    description: r.description,
+    organization_id: r.organizationId,
+    is_system: r.isSystem,
+    aliases: r.aliases ?? [],
+    record_scope: r.recordScope,
+    permissions,
+    created_at: r.createdAt.toISOString(),
+    updated_at: r.updatedAt.toISOString(),
+  };
+}
+
+/** Parses permission names (422 for malformed ones or unknown modules). */
+export function parseGrants(names: string[], field = "permissions"): Grant[] {
+  return names.map((n, i) => {
+    const g = requirePermission(n, `${field}[${i}]`);
+    if (!(ALL_MODULES as readonly string[]).includes(g.module)) {
+      throw new AppError("VALIDATION_ERROR", `${field}[${i}]: "${n}" names unknown module "${g.module}"`, {
+        extra: { errors: [{ field: `${field}[${i}]`, message: `unknown module ${g.module}` }] },
+      });
+    }
+    return g;
+  });
+}
+
+/** Refuses grants the caller does not hold (admins and super admins may grant anything in their reach). */
+export function assertNoEscalation(caller: UserSnapshot, grants: Grant[]): void {
+  const k = caller.access.kind;
+  if (k === "super_admin" || k === "admin") return;
+  for (const g of grants) {
+    const held = g.kind === "module"
+      ? caller.access.grants.keys.has(`${g.module}.*`) ||
+        (k === "manager" && caller.access.modules.has(g.module))
+      : g.kind === "action"
+      ? caller.access.grants.allows(g.module, g.action) ||
+        (k === "manager" && caller.access.modules.has(g.module))
+      : caller.access.grants.allows(g.module, g.action, g.submodule) ||
+        (k === "manager" && caller.access.modules.has(g.module));
+    if (!held) throw forbidden(`you cannot grant ${g.name}: you do not hold it yourself`, { layer: "rbac" });
+  }
+}
+
+export class RolesService {
+  readonly repo: RolesRepository;
+  constructor(private readonly deps: { db: Database; audit: AuditService; access: AccessService }) {
+    this.repo = new RolesRepository(deps.db);
+  }
+
+  /** Which roles the caller sees: global + his organization's (super admin without an organization: all). */
+  #scope(auth: AuthContext): number | null | "all" {
+    if (auth.user.isSuperAdmin && auth.organizationId === null) return "all";
+    return auth.organizationId;
+  }
+
+  async #caller(auth: AuthContext): Promise<UserSnapshot> {
+    const u = await this.deps.access.user(auth.user.id);
+    if (!u) throw new AppError("UNAUTHORIZED", "Could not validate credentials");
+    return u;
+  }
+
+  async list(auth: AuthContext, page: { skip: number; limit: number }) {
+    const { items, total } = await this.repo.list(this.#scope(auth), page);
+    const perms = await this.repo.permissionNames(items.map((r) => r.id));
+    return {
+      items: items.map((r) => roleJson(r, perms.get(r.id) ?? [])),
+      total,
+      skip: page.skip,
+      limit: page.limit,
+    };
+  }
+
+  async #visible(auth: AuthContext, id: number): Promise<RoleRow> {
+    const r = await this.repo.get(id, this.#scope(auth));
+    if (!r) throw notFound(`role ${id}`);
+    return r;
+  }
+
+  async get(auth: AuthContext, id: number) {
+    const r = await this.#visible(auth, id);
+    return roleJson(r, (await this.repo.permissionNames([r.id])).get(r.id) ?? []);
+  }
+
+  /** A role the caller may change: not a system role; global roles only for super admins. */
+  async #writable(auth: AuthContext, id: number, verb: string): Promise<RoleRow> {
+    const r = await this.#visible(auth, id);
+    if (r.isSystem) {
+      throw forbidden(`role ${r.name} is a system role and cannot be ${verb}`, { layer: "rbac" });
+    }
+    if (r.organizationId === null && !auth.user.isSuperAdmin) {
+      throw forbidden(`role ${r.name} is a global role: only platform super admins may change it`, {
+        layer: "rbac",
+      });
+    }
+    return r;
+  }
+
+  async create(auth: AuthContext, input: RoleInput, requestId?: string) {
+    const caller = await this.#caller(auth);
+    const name = input.name.trim();
+    if (RESERVED_ROLE_NAMES.has(name.toLowerCase())) {
+      throw conflict(`role name "${name}" is reserved for a built-in role`);
+    }
+    const grants = parseGrants(input.permissions ?? []);
+    assertNoEscalation(caller, grants);
+    const org = auth.organizationId;
+    if (await this.repo.byName(name, org)) {
+      throw conflict(
+        `a role named "${name}" already exists${org === null ? "" : ` for organization ${org}`}`,
+      );
+    }
+    const role = await this.deps.db.transaction(async (tx) => {
+      const r = await this.repo.insert({
+        name,
+        description: input.description ?? null,
+        organizationId: org,
+        scopeKey: org ?? 0,
+        isSystem: false,
+        recordScope: input.record_scope ?? "own",
+      }, tx);
+      await this.repo.addPermissions(r.id, await this.repo.ensurePermissions(grants, tx), tx);
+      await this.deps.audit.record({
+        event: "role.created",
+        actorUserId: auth.user.id,
+        organizationId: org,
+        target: `role:${r.id}`,
+        requestId,
+        details: { name, permissions: grants.map((g) => g.name), record_scope: r.recordScope },
+      }, tx);
+      return r;
+    });
+    this.deps.access.invalidate();
+    return await this.get(auth, role.id);
+  }
+
+  async update(auth: AuthContext, id: number, input: Partial<RoleInput>, requestId?: string) {
+    const caller = await this.#caller(auth);
+    const r = await this.#writable(auth, id, "modified");
+    const name = input.name?.trim();
+    if (name !== undefined && name.toLowerCase() !== r.name.toLowerCase()) {
+      if (RESERVED_ROLE_NAMES.has(name.toLowerCase())) throw conflict(`role name "${name}" is reserved`);
+      if (await this.repo.byName(name, r.organizationId)) {
+        throw conflict(`a role named "${name}" already exists`);
+      }
+      if (await this.repo.holders(r) > 0) {
+        throw conflict(`role ${r.name} is held by users; create a new role instead of renaming it`);
+      }
+    }
+    const grants = input.permissions ? parseGrants(input.permissions) : null;
+    if (grants) assertNoEscalation(caller, grants);
+    await this.deps.db.transaction(async (tx) => {
+      const patch: Record<string, unknown> = {};
+      if (name !== undefined) patch.name = name;
+      if (input.description !== undefined) patch.description = input.description;
+      if (input.record_scope !== undefined) patch.recordScope = input.record_scope;
+      if (Object.keys(patch).length) await this.repo.update(r.id, patch, tx);
+      if (grants) {
+        await this.repo.clearPermissions(r.id, tx);
+        await this.repo.addPermissions(r.id, await this.repo.ensurePermissions(grants, tx), tx);
+      }
+      await this.deps.audit.record({
+        event: "role.updated",
+        actorUserId: auth.user.id,
+        organizationId: r.organizationId,
+        target: `role:${r.id}`,
+        requestId,
+        details: { changes: { ...input } },
+      }, tx);
+    });
+    this.deps.access.invalidate();
+    return await this.get(auth, r.id);
+  }
+
+  async delete(auth: AuthContext, id: number, requestId?: string) {
+    const r = await this.#writable(auth, id, "deleted");
+    const holders = await this.repo.holders(r);
+    if (holders > 0) throw conflict(`role ${r.name} is held by ${holders} user(s); reassign them first`);
+    await this.deps.db.transaction(async (tx) => {
+      await this.repo.delete(r.id, tx);
+      await this.deps.audit.record({
+        event: "role.deleted",
+        actorUserId: auth.user.id,
+        organizationId: r.organizationId,
+        target: `role:${r.id}`,
+        requestId,
+        details: { name: r.name },
+      }, tx);
+    });
+    this.deps.access.invalidate();
+  }
+
+  /** Adds or removes permissions (roles:update). */
+  async changePermissions(auth: AuthContext, id: number, names: string[], add: boolean, requestId?: string) {
+    const caller = await this.#caller(auth);
+    const r = await this.#writable(auth, id, "modified");
+    const grants = parseGrants(names);
+    if (add) assertNoEscalation(caller, grants);
+    await this.deps.db.transaction(async (tx) => {
+      const ids = await this.repo.ensurePermissions(grants, tx, !add);
+      if (add) await this.repo.addPermissions(r.id, ids, tx);
+      else await this.repo.removePermissions(r.id, ids, tx);
+      await this.deps.audit.record({
+        event: add ? "role.permissions_added" : "role.permissions_removed",
+        actorUserId: auth.user.id,
+        organizationId: r.organizationId,
+        target: `role:${r.id}`,
+        requestId,
+        details: { permissions: grants.map((g) => g.name) },
+      }, tx);
+    });
+    this.deps.access.invalidate();
+    return await this.get(auth, r.id);
+  }
+
+  async catalog(page: { skip: number; limit: number }) {
+    const { items, total } = await this.repo.catalog(page);
+    return {
+      items: items.map((p) => ({
+        id: p.id,
+        name: p.name,
+        module: p.module,
+        action: p.action,
+        description: p.description,
+      })),
+      total,
+      skip: page.skip,
+      limit: page.limit,
+    };
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * The backup that precedes a run, through the BackupPort. A failed backup
+ * (or no backup storage at all) becomes a warning and the run goes on —
+ * unless a backup is required, then the run fails with BACKUP_FAILED before
+ * anything is seeded.
+ */
+import { AppError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import type { BackupPort } from "./backup_port.ts";
+import type { ExecutionsRepository } from "./executions_repo.ts";
+
+export interface BackupStepDeps {
+  port?: BackupPort;
+  executions: ExecutionsRepository;
+  logger: Logger;
+}
+
+export interface BackupStepInput {
+  executionId: number;
+  kind: "execute" | "reset";
+  triggeredBy: string;
+  requireBackup: boolean;
+}
+
+/** Returns the backup's S3 key, or null after pushing a warning; throws BACKUP_FAILED when required. */
+export async function backupBeforeRun(
+  deps: BackupStepDeps,
+  input: BackupStepInput,
+  warnings: string[],
+): Promise<string | null> {
+  let problem: string;
+  let cause: unknown;
+  if (!deps.port) {
+    problem = "backup skipped: no backup storage is configured";
+  } else {
+    try {
+      const ref = await deps.port.backupBeforeSeeding({
+        executionId: input.executionId,
+        kind: input.kind === "reset" ? "reset" : "execution",
+        triggeredBy: input.triggeredBy,
+      });
+      await deps.executions.recordBackup(input.executionId, ref.s3Key, warnings);
+      return ref.s3Key;
+    } catch (err) {
+      cause = err;
+      problem = `backup failed: ${err instanceof Error ? err.message : String(err)}`;
+    }
+  }
+  if (input.requireBackup) {
+    throw new AppError("BACKUP_FAILED", `${problem}; nothing was seeded because a backup was required`, {
+      cause,
+    });
+  }
+  warnings.push(`${problem}; seeding continued without a backup`);
+  deps.logger.warn("seeding_backup_skipped", { execution_id: input.executionId, reason: problem });
+  return null;
+}

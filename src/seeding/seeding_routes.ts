@@ -1,0 +1,243 @@
+/**
+ * Seed 002's seeder endpoints under `/api/v1/seeders`:
+ *
+ * | Endpoint                  | Permission        |
+ * |---------------------------|-------------------|
+ * | POST /execute             | seeders:execute   |
+ * | POST /reset               | seeders:execute   |
+ * | POST /restore             | seeders:execute   |
+ * | GET  / (and no slash)     | seeders:read      |
+ * | GET  /{id}                | seeders:read      |
+ *
+ * A run in progress answers 409; a failed run 500 with `execution_id` (its
+ * record holds the error and stack trace); restore without backup storage 501.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
+import { createRouter, errorResponses, jsonBody, jsonResponse } from "../http/openapi.ts";
+import type { HttpEnv } from "../http/types.ts";
+import type { SeedingService } from "./service.ts";
+
+/** What the routes need: the service and the access guard (`deps.access.guard`). */
+export interface SeedingRouteDeps {
+  seeding: SeedingService;
+  access: { guard(module: string, action: string): MiddlewareHandler<HttpEnv> };
+}
+
+const Outcome = z.object({
+  status: z.string().openapi({ example: "completed" }),
+  created: z.number().int(),
+  updated: z.number().int(),
+  deleted: z.number().int(),
+});
+const Counts = z.object({ created: z.number().int(), updated: z.number().int(), deleted: z.number().int() });
+const SeedResult = z.object({
+  success: z.boolean(),
+  backup_created: z.boolean(),
+  backup_s3_key: z.string().nullable().openapi({
+    example: "database-backups/20250115_120000_execution_5.json.gz",
+  }),
+  results: z.object({ seeders: z.record(z.string(), Outcome), total: Counts }),
+  execution_id: z.number().int(),
+  warnings: z.array(z.string()),
+  dry_run: z.boolean().optional(),
+  tables_cleared: z.array(z.string()).optional(),
+}).openapi("SeedResult");
+
+const ExecuteBody = z.object({
+  create_backup: z.boolean().optional().openapi({ description: "Back up to S3 first (default true)" }),
+  require_backup: z.boolean().optional().openapi({
+    description: "Fail instead of continuing when the backup fails",
+  }),
+  dry_run: z.boolean().optional().openapi({ description: "Run, report the counts, roll back" }),
+  only: z.array(z.string().min(1).max(100)).min(1).max(50).optional().openapi({
+    description: "Only these seeders, with their dependencies",
+    example: ["RolesSeeder"],
+  }),
+}).strict().openapi("SeedExecuteRequest");
+const ResetBody = ExecuteBody.pick({ create_backup: true, require_backup: true }).strict().openapi(
+  "SeedResetRequest",
+);
+const RestoreBody = z.object({
+  s3_key: z.string().min(1).max(1024).optional().openapi({
+    example: "database-backups/20250115_120000_execution_5.json.gz",
+  }),
+  execution_id: z.number().int().positive().optional().openapi({ example: 5 }),
+}).strict().refine((b) => !(b.s3_key !== undefined && b.execution_id !== undefined), {
+  message: "give s3_key or execution_id, not both",
+}).openapi("SeedRestoreRequest");
+const RestoreResult = z.object({
+  success: z.boolean(),
+  restored_from: z.string(),
+  safety_backup_s3_key: z.string().nullable(),
+  tables: z.record(z.string(), z.number().int()),
+  execution_id: z.number().int(),
+}).openapi("SeedRestoreResult");
+
+const Execution = z.object({
+  id: z.number().int(),
+  status: z.enum(["pending", "running", "completed", "failed"]),
+  kind: z.enum(["execute", "reset", "restore", "dry_run"]),
+  triggered_by: z.string(),
+  triggered_by_user_id: z.number().int().nullable(),
+  environment: z.string(),
+  dry_run: z.boolean(),
+  options: z.record(z.string(), z.unknown()),
+  results: z.record(z.string(), z.unknown()),
+  total_created: z.number().int(),
+  total_updated: z.number().int(),
+  total_deleted: z.number().int(),
+  backup_created: z.boolean(),
+  backup_s3_key: z.string().nullable(),
+  warnings: z.array(z.string()),
+  error_message: z.string().nullable(),
+  error_traceback: z.string().nullable(),
+  started_at: z.string().nullable(),
+  finished_at: z.string().nullable(),
+  duration_ms: z.number().int().nullable(),
+  created_at: z.string().nullable(),
+}).openapi("SeederExecution");
+const ExecutionList = z.object({
+  items: z.array(Execution),
+  total: z.number().int(),
+  skip: z.number().int(),
+  limit: z.number().int(),
+}).openapi("SeederExecutionList");
+
+const ListQuery = z.object({
+  skip: z.coerce.number().int().min(0).default(0).openapi({
+    param: { name: "skip", in: "query" },
+    example: 0,
+  }),
+  limit: z.coerce.number().int().min(1).max(500).default(50).openapi({
+    param: { name: "limit", in: "query" },
+    example: 50,
+  }),
+});
+const IdParam = z.object({
+  id: z.coerce.number().int().positive().openapi({ param: { name: "id", in: "path" }, example: 5 }),
+});
+
+const common = { tags: ["seeders"], security: [{ bearer: [] }] };
+const RUN_ERRORS = errorResponses(401, 403, 409, 422, 500);
+
+/** Mounted by `createApp` at the root (paths are absolute). */
+export function seedingRoutes(deps: SeedingRouteDeps) {
+  const app = createRouter();
+  const { seeding } = deps;
+  const canExecute = deps.access.guard("seeders", "execute");
+  const canRead = deps.access.guard("seeders", "read");
+  const actor = (id: number) => ({ triggeredBy: `user:${id}`, triggeredByUserId: id });
+
+  app.openapi(
+    createRoute({
+      ...common,
+      method: "post",
+      path: "/api/v1/seeders/execute",
+      summary: "Run the seeders (backup first by default)",
+      description:
+        "Requires `seeders:execute`. Runs every seeder for the server's environment in one transaction. A failed backup gives a warning and seeding continues, unless `require_backup` is true. 409 while another run is in progress; 500 with `execution_id` when a seeder fails (nothing is kept).",
+      middleware: canExecute,
+      request: { body: jsonBody(ExecuteBody, false) },
+      responses: { 200: jsonResponse(SeedResult, "The run's results"), ...RUN_ERRORS },
+    }),
+    async (c) => {
+      const body = c.req.valid("json") ?? {};
+      const r = await seeding.execute({
+        createBackup: body.create_backup,
+        requireBackup: body.require_backup,
+        dryRun: body.dry_run,
+        only: body.only,
+        requestId: c.get("requestId"),
+        ...actor(c.get("auth").user.id),
+      });
+      return c.json(r, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      ...common,
+      method: "post",
+      path: "/api/v1/seeders/reset",
+      summary: "Back up, empty the application tables, re-run migrations and seed",
+      description:
+        "Requires `seeders:execute`. The execution history and backup catalog are kept. In production a failed backup stops the reset unless `create_backup` is false.",
+      middleware: canExecute,
+      request: { body: jsonBody(ResetBody, false) },
+      responses: { 200: jsonResponse(SeedResult, "The reset's results"), ...RUN_ERRORS },
+    }),
+    async (c) => {
+      const body = c.req.valid("json") ?? {};
+      const r = await seeding.reset({
+        createBackup: body.create_backup,
+        requireBackup: body.require_backup,
+        requestId: c.get("requestId"),
+        ...actor(c.get("auth").user.id),
+      });
+      return c.json(r, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      ...common,
+      method: "post",
+      path: "/api/v1/seeders/restore",
+      summary: "Restore a backup: the latest, an S3 key, or an execution's",
+      description:
+        'Requires `seeders:execute`. `{}` restores the latest backup, `{"s3_key": …}` that object, `{"execution_id": N}` the backup taken by execution N. 501 when no backup storage is configured.',
+      middleware: canExecute,
+      request: { body: jsonBody(RestoreBody, false) },
+      responses: {
+        200: jsonResponse(RestoreResult, "Restored"),
+        ...errorResponses(401, 403, 404, 409, 422, 500, 501),
+      },
+    }),
+    async (c) => {
+      const body = c.req.valid("json") ?? {};
+      const r = await seeding.restore({
+        s3Key: body.s3_key,
+        executionId: body.execution_id,
+        requestId: c.get("requestId"),
+        ...actor(c.get("auth").user.id),
+      });
+      return c.json(r, 200);
+    },
+  );
+
+  for (const path of ["/api/v1/seeders/", "/api/v1/seeders"]) {
+    app.openapi(
+      createRoute({
+        ...common,
+        method: "get",
+        path,
+        summary: "Execution history, newest first",
+        description: "Requires `seeders:read`.",
+        middleware: canRead,
+        request: { query: ListQuery },
+        responses: { 200: jsonResponse(ExecutionList, "Executions"), ...errorResponses(401, 403, 422) },
+      }),
+      async (c) => {
+        const q = c.req.valid("query");
+        return c.json(await seeding.listExecutions(q.skip, q.limit), 200);
+      },
+    );
+  }
+
+  app.openapi(
+    createRoute({
+      ...common,
+      method: "get",
+      path: "/api/v1/seeders/{id}",
+      summary: "One execution, with per-seeder results and any error",
+      description: "Requires `seeders:read`.",
+      middleware: canRead,
+      request: { params: IdParam },
+      responses: { 200: jsonResponse(Execution, "The execution"), ...errorResponses(401, 403, 404, 422) },
+    }),
+    async (c) => c.json(await seeding.getExecution(c.req.valid("param").id), 200),
+  );
+
+  return app;
+}

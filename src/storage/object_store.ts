@@ -1,0 +1,188 @@
+/**
+ * A bucket, as the backup module uses it: streamed multipart uploads
+ * (`@aws-sdk/lib-storage` — the object is never held whole in memory),
+ * streamed downloads, metadata, listing and deletion. Every failure is an
+ * AppError from `storageError` (bucket and endpoint named, no credentials).
+ */
+import {
+  CopyObjectCommand,
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  type S3Client,
+} from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import { type S3Config, sseParams, storageError } from "./s3_client.ts";
+
+export interface UploadOptions {
+  contentType?: string;
+  /** User metadata (`x-amz-meta-*`); keys lowercase, values ASCII. */
+  metadata?: Record<string, string>;
+  /** Multipart part size in bytes (default 8 MiB; S3's minimum is 5 MiB). */
+  partSize?: number;
+}
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  metadata: Record<string, string>;
+  contentType?: string;
+  lastModified?: Date;
+}
+
+export interface ObjectDownload extends ObjectInfo {
+  body: ReadableStream<Uint8Array>;
+}
+
+/** One bucket of the shared S3 client. */
+export class ObjectStore {
+  constructor(readonly client: S3Client, readonly s3: S3Config) {}
+
+  get bucket(): string {
+    return this.s3.bucket;
+  }
+
+  /** Checks that the bucket exists and the credentials are accepted. */
+  async checkBucket(): Promise<void> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+    } catch (err) {
+      // HeadBucket has no body, so a missing bucket arrives as a bare 404.
+      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      throw storageError(
+        status === 404 ? Object.assign(err as object, { name: "NoSuchBucket" }) : err,
+        this.s3,
+      );
+    }
+  }
+
+  /** Creates the bucket when it does not exist; returns true when it created it. */
+  async ensureBucket(): Promise<boolean> {
+    try {
+      await this.checkBucket();
+      return false;
+    } catch (err) {
+      if (!/does not exist/.test((err as Error).message)) throw err;
+    }
+    try {
+      await this.client.send(new CreateBucketCommand({ Bucket: this.bucket }));
+      return true;
+    } catch (err) {
+      throw storageError(err, this.s3);
+    }
+  }
+
+  /** Streams `body` to `key` as a multipart upload; aborts (leaving nothing) on failure. */
+  async upload(key: string, body: ReadableStream<Uint8Array>, options: UploadOptions = {}): Promise<void> {
+    const upload = new Upload({
+      client: this.client,
+      params: {
+        Bucket: this.bucket,
+        Key: key,
+        Body: body,
+        ContentType: options.contentType,
+        Metadata: options.metadata,
+        ...sseParams(this.s3),
+      },
+      partSize: options.partSize ?? 8 * 1024 * 1024,
+      queueSize: 2,
+      leavePartsOnError: false,
+    });
+    try {
+      await upload.done();
+    } catch (err) {
+      throw storageError(err, this.s3, key);
+    }
+  }
+
+  /** Opens `key` as a stream. A missing object is NOT_FOUND naming the key. */
+  async download(key: string): Promise<ObjectDownload> {
+    try {
+      const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      const body = r.Body as { transformToWebStream(): ReadableStream<Uint8Array> } | undefined;
+      if (!body) throw new Error("S3 returned no body");
+      return {
+        key,
+        size: r.ContentLength ?? 0,
+        metadata: r.Metadata ?? {},
+        contentType: r.ContentType,
+        lastModified: r.LastModified,
+        body: body.transformToWebStream(),
+      };
+    } catch (err) {
+      throw storageError(err, this.s3, key);
+    }
+  }
+
+  /** Size and metadata of `key`, or null when there is no such object. */
+  async head(key: string): Promise<ObjectInfo | null> {
+    try {
+      const r = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return {
+        key,
+        size: r.ContentLength ?? 0,
+        metadata: r.Metadata ?? {},
+        contentType: r.ContentType,
+        lastModified: r.LastModified,
+      };
+    } catch (err) {
+      const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+      if (e.name === "NotFound" || e.name === "NoSuchKey") return null;
+      if (e.$metadata?.httpStatusCode === 404 && e.name !== "NoSuchBucket") return null;
+      throw storageError(err, this.s3, key);
+    }
+  }
+
+  /**
+   * Replaces the user metadata of `key` (a server-side copy onto itself; the
+   * bytes do not travel). Used to record a checksum known only after upload.
+   */
+  async replaceMetadata(key: string, metadata: Record<string, string>, contentType?: string): Promise<void> {
+    try {
+      await this.client.send(
+        new CopyObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          CopySource: `${this.bucket}/${key.split("/").map(encodeURIComponent).join("/")}`,
+          MetadataDirective: "REPLACE",
+          Metadata: metadata,
+          ContentType: contentType,
+          ...sseParams(this.s3),
+        }),
+      );
+    } catch (err) {
+      throw storageError(err, this.s3, key);
+    }
+  }
+
+  /** Deletes `key` (no error when it is already gone). */
+  async delete(key: string): Promise<void> {
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+    } catch (err) {
+      throw storageError(err, this.s3, key);
+    }
+  }
+
+  /** Every object under `prefix`, page by page. */
+  async *list(prefix: string): AsyncGenerator<ObjectInfo> {
+    let token: string | undefined;
+    do {
+      let r;
+      try {
+        r = await this.client.send(
+          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
+        );
+      } catch (err) {
+        throw storageError(err, this.s3);
+      }
+      for (const o of r.Contents ?? []) {
+        yield { key: o.Key!, size: o.Size ?? 0, metadata: {}, lastModified: o.LastModified };
+      }
+      token = r.IsTruncated ? r.NextContinuationToken : undefined;
+    } while (token);
+  }
+}

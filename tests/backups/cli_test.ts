@@ -1,0 +1,76 @@
+/** `deno task backup [create|list|show|verify|prune]` as a real process against a real database and S3. */
+import assert from "node:assert/strict";
+import { dbTest, POSTGRES_IS_SERVER } from "../helpers/db.ts";
+import { startTestS3 } from "../helpers/s3.ts";
+import { insertSampleData } from "./fixtures.ts";
+
+const CLI = new URL("../../src/cli.ts", import.meta.url).pathname;
+
+async function cli(args: string[], env: Record<string, string>) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", CLI, "backup", ...args],
+    env: { APP_ENV: "test", LOG_LEVEL: "warn", SECRET_KEY: "x".repeat(40), ...env },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return {
+    code: out.code,
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr),
+  };
+}
+
+dbTest(
+  "cli: backup create, list, show, verify, prune; bad input exits non-zero naming it",
+  async (db, ctx) => {
+    const s3 = await startTestS3();
+    try {
+      await insertSampleData(db);
+      const env = { ...s3.env, DATABASE_URL: ctx.url, BACKUP_RETENTION_COUNT: "1" };
+
+      const created = await cli(["create"], env);
+      assert.equal(created.code, 0, created.stderr);
+      const key = /completed: (database-backups\/\S+_manual_\d+\.json\.gz)/.exec(created.stdout)?.[1];
+      assert.ok(key, created.stdout);
+      assert.match(created.stdout, /rows: +13 in \d+ tables/);
+      assert.match(created.stdout, /sha256: +[0-9a-f]{64}/);
+
+      const listed = await cli(["list", "--json"], env);
+      assert.equal(listed.code, 0, listed.stderr);
+      const page = JSON.parse(listed.stdout) as { items: { id: number; s3Key: string }[]; total: number };
+      assert.equal(page.total, 1);
+      assert.equal(page.items[0].s3Key, key);
+
+      const shown = await cli(["show", String(page.items[0].id)], env);
+      assert.equal(shown.code, 0);
+      assert.match(shown.stdout, /crm_leads +2/);
+
+      const verified = await cli(["verify", key!], env);
+      assert.equal(verified.code, 0, verified.stderr);
+      assert.match(verified.stdout, /^OK /);
+      assert.match(verified.stdout, /matches the catalog/);
+
+      // A second backup prunes the first (BACKUP_RETENTION_COUNT=1).
+      assert.equal((await cli([], env)).code, 0);
+      const pruned = JSON.parse((await cli(["list", "--json", "--status", "pruned"], env)).stdout);
+      assert.equal(pruned.items[0].s3Key, key);
+
+      const unknown = await cli(["verify", "database-backups/nope.json.gz"], env);
+      assert.equal(unknown.code, 1);
+      assert.match(unknown.stderr, /"database-backups\/nope\.json\.gz" not found.*\[NOT_FOUND\]/);
+      const badId = await cli(["show", "x"], env);
+      assert.equal(badId.code, 2);
+      assert.match(badId.stderr, /backup id must be a positive whole number, got "x"/);
+      const badSub = await cli(["explode"], env);
+      assert.equal(badSub.code, 2);
+      assert.match(badSub.stderr, /unknown backup command "explode"/);
+
+      const down = await cli(["create"], { ...env, S3_ENDPOINT: "http://127.0.0.1:9" });
+      assert.equal(down.code, 1);
+      assert.match(down.stderr, /S3 is unreachable at http:\/\/127\.0\.0\.1:9.*\[STORAGE_UNAVAILABLE\]/);
+    } finally {
+      await s3.close();
+    }
+  },
+  { only: POSTGRES_IS_SERVER ? ["libsql", "postgres"] : ["libsql"] },
+);

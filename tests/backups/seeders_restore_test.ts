@@ -1,0 +1,104 @@
+/** Seed 002's restore calls (`POST /api/v1/seeders/restore`) reaching the real backups module over HTTP. */
+import assert from "node:assert/strict";
+import { json } from "../helpers/app.ts";
+import { dbTest } from "../helpers/db.ts";
+import { setup } from "./http.ts";
+import { insertSampleData, snapshot } from "./fixtures.ts";
+
+dbTest("seeders http: restore {} / {s3_key} / {execution_id} through the real backups module", async (db) => {
+  const t = await setup(db);
+  try {
+    await insertSampleData(db);
+    const before = await snapshot(db);
+    const exec = await json<{ backup_s3_key: string; execution_id: number; warnings: string[] }>(
+      await t.call("POST", "/api/v1/seeders/execute", t.tokens.root, { create_backup: true }),
+    );
+    assert.deepEqual(exec.warnings, []);
+    assert.match(exec.backup_s3_key, new RegExp(`_execution_${exec.execution_id}\\.json\\.gz$`));
+    await insertSampleData(db, "later");
+    const byExec = await t.call("POST", "/api/v1/seeders/restore", t.tokens.root, {
+      execution_id: exec.execution_id,
+    });
+    assert.equal(byExec.status, 200);
+    const r = await json<Record<string, unknown>>(byExec);
+    assert.equal(r.restored_from, exec.backup_s3_key);
+    assert.match(String(r.safety_backup_s3_key), /_safety_\d+\.json\.gz$/);
+    // The backup was taken before the run: the data is as it was then (seeded rows and later rows gone).
+    assert.deepEqual(await snapshot(db), before);
+
+    const byKey = await t.call("POST", "/api/v1/seeders/restore", t.tokens.root, {
+      s3_key: exec.backup_s3_key,
+    });
+    assert.equal(byKey.status, 200);
+    const latest = await t.call("POST", "/api/v1/seeders/restore", t.tokens.root, {});
+    assert.equal(latest.status, 200);
+
+    const unknown = await t.call("POST", "/api/v1/seeders/restore", t.tokens.root, {
+      s3_key: "database-backups/20250115_120000_execution_5.json.gz",
+    });
+    assert.equal(unknown.status, 404);
+    assert.match((await json<{ detail: string }>(unknown)).detail, /20250115_120000_execution_5\.json\.gz/);
+    const noExec = await t.call("POST", "/api/v1/seeders/restore", t.tokens.root, { execution_id: 424242 });
+    assert.equal(noExec.status, 404);
+    assert.match((await json<{ detail: string }>(noExec)).detail, /execution 424242/);
+  } finally {
+    await t.s3.close();
+  }
+});
+
+dbTest(
+  "seeders http: reset backs up first, and restoring that execution brings the data back",
+  async (db) => {
+    const t = await setup(db);
+    try {
+      await insertSampleData(db);
+      const before = await snapshot(db);
+      const res = await t.call("POST", "/api/v1/seeders/reset", t.tokens.root, {});
+      assert.equal(res.status, 200);
+      const reset = await json<{ backup_s3_key: string; execution_id: number; warnings: string[] }>(res);
+      assert.deepEqual(reset.warnings, []);
+      assert.match(reset.backup_s3_key, new RegExp(`_reset_execution_${reset.execution_id}\\.json\\.gz$`));
+      const kept = await t.deps.backups.catalog.byKey(reset.backup_s3_key);
+      assert.equal(kept?.kind, "reset");
+      assert.equal(kept?.status, "completed");
+      // Our sample data is gone; the seeded super admin can log in and undo the reset.
+      const seeded = await t.app.request("/api/v1/auth/login", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ email: "admin@foodfleet.com", password: "SuperAdmin@123" }),
+      });
+      const token = (await json<{ access_token: string }>(seeded)).access_token;
+      const undo = await t.call("POST", "/api/v1/seeders/restore", token, {
+        execution_id: reset.execution_id,
+      });
+      assert.equal(undo.status, 200);
+      assert.deepEqual(await snapshot(db), before);
+      // The execution history (reset, restore) survived both.
+      const history = await json<{ items: { kind: string }[] }>(
+        await t.call("GET", "/api/v1/seeders/", t.tokens.root),
+      );
+      assert.deepEqual(history.items.map((i) => i.kind).slice(0, 2), ["restore", "reset"]);
+    } finally {
+      await t.s3.close();
+    }
+  },
+);
+
+dbTest(
+  "seeders http: with S3 down, seeding continues with a warning unless a backup is required",
+  async (db) => {
+    const t = await setup(db, { S3_ENDPOINT: "http://127.0.0.1:9" });
+    try {
+      const res = await t.call("POST", "/api/v1/seeders/execute", t.tokens.root, { create_backup: true });
+      assert.equal(res.status, 200);
+      const body = await json<{ backup_created: boolean; warnings: string[] }>(res);
+      assert.equal(body.backup_created, false);
+      assert.match(body.warnings[0], /backup failed: S3 is unreachable at http:\/\/127\.0\.0\.1:9/);
+      const strict = await t.call("POST", "/api/v1/seeders/execute", t.tokens.root, { require_backup: true });
+      assert.equal(strict.status, 500);
+      assert.equal((await json<{ code: string }>(strict)).code, "BACKUP_FAILED");
+    } finally {
+      await t.s3.close();
+    }
+  },
+);

@@ -1,0 +1,115 @@
+import assert from "node:assert/strict";
+import { ConfigError, loadConfig } from "../src/config.ts";
+
+function issues(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    return err.issues;
+  }
+  assert.fail("expected a ConfigError");
+}
+
+Deno.test("config: defaults give in-memory libSQL on port 8000 with HS256", () => {
+  const c = loadConfig({});
+  assert.equal(c.databaseUrl, ":memory:");
+  assert.equal(c.databaseKind, "libsql");
+  assert.equal(c.http.port, 8000);
+  assert.equal(c.auth.algorithm, "HS256");
+  assert.equal(c.auth.accessTokenExpireMinutes, 30);
+  assert.equal(c.appEnv, "development");
+  assert.equal(c.auth.secretGenerated, true);
+  assert.ok(c.auth.secretKey.length >= 32);
+});
+
+Deno.test("config: DATABASE_URL picks the driver", () => {
+  assert.equal(
+    loadConfig({ DATABASE_URL: "file:./x.db" }).databaseKind,
+    "libsql",
+  );
+  assert.equal(
+    loadConfig({ DATABASE_URL: "libsql://db.example.com" }).databaseKind,
+    "libsql",
+  );
+  assert.equal(
+    loadConfig({ DATABASE_URL: "postgres://u@h/db" }).databaseKind,
+    "postgres",
+  );
+  assert.equal(
+    loadConfig({ DATABASE_URL: "postgresql://u@h/db" }).databaseKind,
+    "postgres",
+  );
+});
+
+Deno.test("config: a bad DATABASE_URL is named", () => {
+  const i = issues({ DATABASE_URL: "mysql://x" });
+  assert.equal(i.length, 1);
+  assert.match(i[0], /^DATABASE_URL: /);
+});
+
+Deno.test("config: bad values are named, secrets never echoed", () => {
+  const i = issues({
+    PORT: "eighty",
+    APP_ENV: "staging",
+    LOG_LEVEL: "loud",
+    ALGORITHM: "none",
+  });
+  const joined = i.join("\n");
+  for (const v of ["PORT", "APP_ENV", "LOG_LEVEL", "ALGORITHM"]) {
+    assert.match(joined, new RegExp(`^${v}: `, "m"));
+  }
+  const secret = "short-secret-value";
+  const p = issues({
+    APP_ENV: "production",
+    SECRET_KEY: secret,
+    DATABASE_URL: "postgres://h/db",
+  });
+  assert.match(p.join("\n"), /SECRET_KEY: must be at least 32 characters/);
+  assert.ok(!p.join("\n").includes(secret));
+});
+
+Deno.test("config: production requires SECRET_KEY and a real database", () => {
+  const i = issues({ APP_ENV: "production" }).join("\n");
+  assert.match(i, /SECRET_KEY: is required in production/);
+  assert.match(i, /DATABASE_URL: is required in production/);
+  const ok = loadConfig({
+    APP_ENV: "production",
+    SECRET_KEY: "x".repeat(40),
+    DATABASE_URL: "postgres://h/db",
+    S3_ENDPOINT: "http://minio:9000",
+  });
+  assert.equal(ok.auth.secretGenerated, false);
+  assert.equal(ok.s3.embedded, false);
+  assert.equal(ok.seeding.demo, false);
+});
+
+Deno.test("config: production refuses the published super admin password", () => {
+  const i = issues({
+    APP_ENV: "production",
+    SECRET_KEY: "x".repeat(40),
+    DATABASE_URL: "postgres://h/db",
+    SUPERADMIN_PASSWORD: "SuperAdmin@123",
+  });
+  assert.match(i.join("\n"), /^SUPERADMIN_PASSWORD: /m);
+});
+
+Deno.test("config: S3 settings for MinIO", () => {
+  const c = loadConfig({
+    S3_ENDPOINT: "http://localhost:9000",
+    S3_BUCKET_NAME: "my-bucket",
+    AWS_ACCESS_KEY_ID: "a",
+    AWS_SECRET_ACCESS_KEY: "b",
+  });
+  assert.equal(c.s3.forcePathStyle, true);
+  assert.equal(c.s3.embedded, false);
+  assert.match(
+    issues({ S3_BUCKET_NAME: "Bad_Bucket" }).join(),
+    /S3_BUCKET_NAME/,
+  );
+  assert.match(issues({ AWS_ACCESS_KEY_ID: "a" }).join(), /AWS_ACCESS_KEY_ID/);
+  assert.match(
+    issues({ S3_FORCE_PATH_STYLE: "maybe" }).join(),
+    /^S3_FORCE_PATH_STYLE: must be true or false/,
+  );
+});

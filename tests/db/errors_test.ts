@@ -1,0 +1,52 @@
+import assert from "node:assert/strict";
+import { AppError } from "../../src/errors.ts";
+import { openDatabase } from "../../src/db/client.ts";
+import { translateDbError } from "../../src/db/errors.ts";
+import { dbTest } from "../helpers/db.ts";
+
+dbTest(
+  "db errors: unique and foreign-key violations become CONFLICT",
+  async (db) => {
+    const { organizations, users } = db.t;
+    await db.db.insert(organizations).values({ name: "Acme", slug: "acme" });
+    const dup = await db.db.insert(organizations).values({
+      name: "Acme",
+      slug: "acme-2",
+    }).catch((e) => e);
+    const e1 = translateDbError(dup);
+    assert.ok(e1 instanceof AppError, String(dup));
+    assert.equal(e1.code, "CONFLICT");
+    assert.match(e1.message, /already exists/);
+
+    const fk = await db.db.insert(users).values({
+      email: "x@example.com",
+      passwordHash: "h",
+      role: "admin",
+      organizationId: 9999,
+    }).catch((e) => e);
+    const e2 = translateDbError(fk);
+    assert.ok(e2 instanceof AppError, String(fk));
+    assert.equal(e2.code, "CONFLICT");
+    assert.match(e2.message, /reference/);
+  },
+);
+
+dbTest("db: a failed transaction leaves nothing behind", async (db) => {
+  const { organizations } = db.t;
+  await assert.rejects(() =>
+    db.transaction(async (tx) => {
+      await tx.insert(organizations).values({ name: "Gone", slug: "gone" });
+      throw new Error("boom");
+    })
+  );
+  assert.equal((await db.db.select().from(organizations)).length, 0);
+});
+
+Deno.test("db errors: connection refused becomes DATABASE_UNAVAILABLE", async () => {
+  const err = await openDatabase("postgres://postgres@127.0.0.1:1/none").catch((
+    e,
+  ) => e);
+  assert.ok(err instanceof AppError, String(err));
+  assert.equal(err.code, "DATABASE_UNAVAILABLE");
+  assert.ok(!err.message.includes("postgres@"));
+});

@@ -1,0 +1,151 @@
+import assert from "node:assert/strict";
+import { createRoute, z } from "@hono/zod-openapi";
+import { createApp } from "../../src/app.ts";
+import { buildDeps } from "../../src/deps.ts";
+import { memoryLogger } from "../../src/log.ts";
+import { createRouter, jsonBody } from "../../src/http/openapi.ts";
+import { renderError } from "../../src/http/errors.ts";
+import { requestId } from "../../src/http/middleware.ts";
+import { dbTest } from "../helpers/db.ts";
+import { json, testApp, testConfig } from "../helpers/app.ts";
+
+dbTest("http: /health answers 200 with status and version", async (db) => {
+  const { app } = await testApp(db);
+  const res = await app.request("/health");
+  assert.equal(res.status, 200);
+  const body = await json(res);
+  assert.equal(body.status, "ok");
+  assert.equal(typeof body.version, "string");
+});
+
+dbTest(
+  "http: /ready is 200 when migrated and 503 naming migrations when not",
+  async (db) => {
+    const { app } = await testApp(db);
+    const res = await app.request("/ready");
+    assert.equal(res.status, 200);
+    assert.deepEqual((await json(res)).checks, {
+      database: "ok",
+      migrations: "ok",
+    });
+  },
+);
+
+dbTest("http: /ready is 503 naming pending migrations", async (db) => {
+  const { app } = await testApp(db);
+  const res = await app.request("/ready");
+  assert.equal(res.status, 503);
+  const body = await json<{ detail: string; checks: Record<string, string> }>(
+    res,
+  );
+  assert.match(body.detail, /^migrations: .*pending/);
+  assert.equal(body.checks.database, "ok");
+}, { migrated: false });
+
+dbTest(
+  "http: /ready is 503 naming the database when it is gone",
+  async (db) => {
+    const { app } = await testApp(db);
+    await db.close();
+    const res = await app.request("/ready");
+    assert.equal(res.status, 503);
+    assert.match((await json(res)).detail as string, /^database: /);
+  },
+);
+
+dbTest(
+  "http: request ids are honoured when sane, generated otherwise, echoed back",
+  async (db) => {
+    const { app } = await testApp(db);
+    const a = await app.request("/health", {
+      headers: { "X-Request-Id": "abc-123" },
+    });
+    assert.equal(a.headers.get("X-Request-Id"), "abc-123");
+    const b = await app.request("/health", {
+      headers: { "X-Request-Id": "bad id <script>" },
+    });
+    assert.match(b.headers.get("X-Request-Id")!, /^[0-9a-f-]{36}$/);
+    const c = await app.request("/health");
+    assert.match(c.headers.get("X-Request-Id")!, /^[0-9a-f-]{36}$/);
+  },
+);
+
+dbTest("http: unknown routes answer 404 in the error shape", async (db) => {
+  const { app } = await testApp(db);
+  const res = await app.request("/nope", {
+    headers: { "X-Request-Id": "rid-1" },
+  });
+  assert.equal(res.status, 404);
+  const body = await json(res);
+  assert.equal(body.code, "NOT_FOUND");
+  assert.equal(body.request_id, "rid-1");
+  assert.match(body.detail as string, /GET \/nope/);
+});
+
+dbTest("http: one JSON log line per request, without secrets", async (db) => {
+  const logger = memoryLogger();
+  const { app } = await testApp(db, { logger });
+  await app.request("/health?token=supersecret", {
+    headers: { Authorization: "Bearer supersecret", "X-Request-Id": "r-9" },
+  });
+  const lines = logger.records.filter((r) => r.event === "http_request");
+  assert.equal(lines.length, 1);
+  const l = lines[0];
+  assert.equal(l.method, "GET");
+  assert.equal(l.path, "/health");
+  assert.equal(l.status, 200);
+  assert.equal(l.request_id, "r-9");
+  assert.equal(typeof l.duration_ms, "number");
+  assert.ok(!JSON.stringify(logger.records).includes("supersecret"));
+});
+
+Deno.test("http: malformed JSON and failed validation answer 422 naming the field", async () => {
+  const app = createRouter();
+  app.use("*", requestId());
+  app.onError((err, c) => renderError(c, err));
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/echo",
+      request: {
+        body: jsonBody(z.object({ email: z.email(), age: z.number().int() })),
+      },
+      responses: { 200: { description: "ok" } },
+    }),
+    (c) => c.json(c.req.valid("json")),
+  );
+  const bad = await app.request("/echo", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: "{not json",
+  });
+  assert.equal(bad.status, 422);
+  const b1 = await json(bad);
+  assert.equal(b1.code, "VALIDATION_ERROR");
+  assert.match(b1.detail as string, /not valid JSON/);
+
+  const invalid = await app.request("/echo", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ email: "nope", age: 3 }),
+  });
+  assert.equal(invalid.status, 422);
+  const b2 = await json<{ detail: string; errors: { field: string }[] }>(
+    invalid,
+  );
+  assert.match(b2.detail, /email/);
+  assert.deepEqual(b2.errors.map((e) => e.field), ["email"]);
+});
+
+dbTest("http: unexpected errors answer 500 without internals", async (db) => {
+  const config = testConfig();
+  const app = createApp(await buildDeps({ config, db, logger: memoryLogger() }));
+  app.get("/boom", () => {
+    throw new Error("secret internal detail");
+  });
+  const res = await app.request("/boom");
+  assert.equal(res.status, 500);
+  const body = await json(res);
+  assert.equal(body.code, "INTERNAL_ERROR");
+  assert.ok(!JSON.stringify(body).includes("secret internal detail"));
+});

@@ -1,0 +1,51 @@
+/** The seeds' curl examples: JSON sent without a JSON content type, and POSTs with no body at all. */
+import assert from "node:assert/strict";
+import { createRoute, z } from "@hono/zod-openapi";
+import { createRouter, jsonBody } from "../../src/http/openapi.ts";
+import { renderError } from "../../src/http/errors.ts";
+import { requestId } from "../../src/http/middleware.ts";
+import { lenientJson } from "../../src/http/lenient_json.ts";
+
+function app() {
+  const a = createRouter();
+  a.use("*", requestId());
+  a.use("*", lenientJson());
+  a.onError((err, c) => renderError(c, err));
+  a.openapi(
+    createRoute({
+      method: "post",
+      path: "/api/v1/optional",
+      request: { body: jsonBody(z.object({ create_backup: z.boolean().optional() }), false) },
+      responses: { 200: { description: "ok" } },
+    }),
+    (c) => c.json({ got: c.req.valid("json") ?? null }),
+  );
+  return a;
+}
+
+Deno.test("lenient JSON: a POST with no body and no content type (curl -X POST) reaches an optional-body route", async () => {
+  const res = await app().request("/api/v1/optional", { method: "POST" });
+  assert.equal(res.status, 200, await res.clone().text());
+  assert.deepEqual(await res.json(), { got: {} });
+  const empty = await app().request("/api/v1/optional", { method: "POST", body: new Uint8Array(0) });
+  assert.equal(empty.status, 200, await empty.clone().text());
+});
+
+Deno.test("lenient JSON: curl -d '{…}' without -H Content-Type is read as JSON", async () => {
+  const res = await app().request("/api/v1/optional", {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: '{"create_backup": true}',
+  });
+  assert.equal(res.status, 200);
+  assert.deepEqual(await res.json(), { got: { create_backup: true } });
+});
+
+Deno.test("lenient JSON: a real form body is left alone (and refused by a JSON route)", async () => {
+  const res = await app().request("/api/v1/optional", {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: "create_backup=true",
+  });
+  assert.equal(res.status, 400);
+});

@@ -1,0 +1,70 @@
+import assert from "node:assert/strict";
+import { Validator } from "@seriousme/openapi-schema-validator";
+import { dbTest } from "../helpers/db.ts";
+import { json, testApp } from "../helpers/app.ts";
+
+type Doc = {
+  openapi: string;
+  paths: Record<string, Record<string, { security?: unknown[]; description?: string }>>;
+  components?: { securitySchemes?: Record<string, unknown> };
+};
+
+/** Routes reachable without a token. */
+const PUBLIC = new Set(["/health", "/ready", "/api/v1/auth/login", "/.well-known/authzen-configuration"]);
+/** Routes that serve the documentation itself. */
+const DOCS = /^\/(docs|openapi\.json)/;
+
+function toOpenApiPath(path: string): string {
+  return path.replace(/:([A-Za-z_][A-Za-z0-9_]*)(\{[^}]*\})?/g, "{$1}");
+}
+
+dbTest("openapi: the document is valid OpenAPI 3.1", async (db) => {
+  const { app } = await testApp(db);
+  const res = await app.request("/openapi.json");
+  assert.equal(res.status, 200);
+  const doc = await json<Doc>(res);
+  assert.equal(doc.openapi, "3.1.0");
+  const result = await new Validator().validate(doc as unknown as Parameters<Validator["validate"]>[0]);
+  assert.ok(result.valid, JSON.stringify(result.errors, null, 2));
+  assert.ok(doc.components?.securitySchemes?.bearer, "bearer security scheme declared");
+}, { only: ["libsql"] });
+
+dbTest(
+  "openapi: every route the app serves is in the document, guarded ones with bearer security",
+  async (db) => {
+    const { app } = await testApp(db);
+    const doc = await json<Doc>(await app.request("/openapi.json"));
+    const served = app.routes.filter((r) => r.method !== "ALL" && !DOCS.test(r.path));
+    assert.ok(served.length >= 2);
+    const missing: string[] = [];
+    const unsecured: string[] = [];
+    for (const r of served) {
+      const p = toOpenApiPath(r.path);
+      const op = doc.paths[p]?.[r.method.toLowerCase()];
+      if (!op) {
+        missing.push(`${r.method} ${r.path}`);
+        continue;
+      }
+      if (!PUBLIC.has(p) && !(op.security && op.security.length)) unsecured.push(`${r.method} ${r.path}`);
+    }
+    assert.deepEqual(missing, [], "routes missing from /openapi.json");
+    assert.deepEqual(unsecured, [], "guarded routes without bearer security in /openapi.json");
+  },
+  { only: ["libsql"] },
+);
+
+dbTest("docs: /docs serves Swagger UI with its assets, pointed at /openapi.json", async (db) => {
+  const { app } = await testApp(db);
+  const page = await app.request("/docs");
+  assert.equal(page.status, 200);
+  const html = await page.text();
+  assert.match(html, /swagger-ui-bundle\.js/);
+  const init = await (await app.request("/docs/init.js")).text();
+  assert.match(init, /\/openapi\.json/);
+  for (const asset of ["swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js"]) {
+    const r = await app.request(`/docs/assets/${asset}`);
+    assert.equal(r.status, 200, asset);
+    assert.ok((await r.arrayBuffer()).byteLength > 1000, asset);
+  }
+  assert.equal((await app.request("/docs/assets/../../etc/passwd")).status, 404);
+}, { only: ["libsql"] });

@@ -1,0 +1,165 @@
+/** `deno task seed` / `deno task verify` as processes, against a libSQL file and a Postgres schema. */
+import assert from "node:assert/strict";
+import { like } from "drizzle-orm";
+import { dbTest, POSTGRES_IS_SERVER } from "../helpers/db.ts";
+import { rowCount } from "./helpers.ts";
+
+const CLI = new URL("../../src/cli.ts", import.meta.url).pathname;
+
+async function cli(url: string, args: string[], env: Record<string, string> = {}) {
+  const s3dir = await Deno.makeTempDir({ prefix: "seedbed-cli-s3-" });
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", CLI, ...args],
+      env: { DATABASE_URL: url, APP_ENV: "development", LOG_LEVEL: "error", S3_EMBEDDED_DIR: s3dir, ...env },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    return {
+      code: out.code,
+      stdout: new TextDecoder().decode(out.stdout),
+      stderr: new TextDecoder().decode(out.stderr),
+    };
+  } finally {
+    await Deno.remove(s3dir, { recursive: true }).catch(() => {});
+  }
+}
+
+const both = { only: POSTGRES_IS_SERVER ? undefined : ["libsql" as const] };
+
+dbTest(
+  "cli: seed, seed again (zeros), --list, --only, --dry-run --scale, verify, --reset",
+  async (db, { url }) => {
+    const list = await cli(url, ["seed", "--list"]);
+    assert.equal(list.code, 0, list.stderr);
+    const order = [...list.stdout.matchAll(/\d+\. (\w+Seeder)/g)].map((m) => m[1]);
+    assert.deepEqual(order.slice(0, 5), [
+      "PermissionsSeeder",
+      "RolesSeeder",
+      "EntitlementsSeeder",
+      "SuperAdminSeeder",
+      "SMSTemplatesSeeder",
+    ]);
+    assert.match(list.stdout, /VolumeSeeder +\[with --scale N\] +depends on: DemoUsersSeeder/);
+
+    const first = await cli(url, ["seed", "--no-backup"]);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /^Seeded \(execution 1\)/);
+    assert.match(first.stdout, /PermissionsSeeder +completed +\d+ +0 +0/);
+    assert.match(first.stdout, /backup: none/);
+
+    const again = await cli(url, ["seed", "--no-backup", "--json"]);
+    assert.equal(again.code, 0, again.stderr);
+    const r = JSON.parse(again.stdout);
+    assert.deepEqual(r.results.total, { created: 0, updated: 0, deleted: 0 });
+    assert.equal(r.execution_id, 2);
+
+    const only = await cli(url, ["seed", "--no-backup", "--json", "--only", "SuperAdminSeeder"]);
+    assert.equal(only.code, 0, only.stderr);
+    assert.deepEqual(Object.keys(JSON.parse(only.stdout).results.seeders), [
+      "PermissionsSeeder",
+      "RolesSeeder",
+      "SuperAdminSeeder",
+    ]);
+
+    const dry = await cli(url, ["seed", "--dry-run", "--scale", "5", "--random-seed", "3"]);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /DRY RUN, nothing was saved/);
+    assert.match(dry.stdout, /VolumeSeeder +completed +40 +0 +0/);
+    assert.equal(
+      (await db.db.select().from(db.t.crmLeads).where(like(db.t.crmLeads.name, "VOL-%"))).length,
+      0,
+    );
+
+    const verify = await cli(url, ["verify"]);
+    assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+    assert.match(verify.stdout, /✓ tables: (\d+)\/\1 present/);
+    assert.match(verify.stdout, /✓ migrations: \d+ applied, 0 pending, 0 drifted/);
+    assert.match(verify.stdout, /SELECT COUNT\(\*\) FROM organizations; → 2/);
+    assert.match(
+      verify.stdout,
+      /Org: Test Corp \(id \d+\)\n +License Tier: starter\n +Enabled Modules: \{[^}]*"CRM":true/,
+    );
+    assert.match(verify.stdout, /User: executive@testcorp\.com +Role: executive/);
+    assert.match(verify.stdout, /Role Permissions: [1-9]\d*/);
+    assert.match(verify.stdout, /Result: OK/);
+
+    const users = await rowCount(db, db.t.users);
+    await db.db.insert(db.t.users).values({ email: "temp@x.com", passwordHash: "x", role: "admin" });
+    const reset = await cli(url, ["seed", "--reset", "--no-backup"]);
+    assert.equal(reset.code, 0, reset.stderr);
+    assert.match(reset.stdout, /^Reset and seeded \(execution \d+\)/m);
+    assert.equal(
+      await rowCount(db, db.t.users),
+      users,
+      "the hand-made user is gone, the seeded ones are back",
+    );
+    assert.equal(
+      await rowCount(db, db.t.seederExecutions),
+      5,
+      "history kept: 4 runs before the reset, and the reset",
+    );
+  },
+  both,
+);
+
+dbTest("cli: bad input exits non-zero with a clear message and a failed execution", async (db, { url }) => {
+  const unknown = await cli(url, ["seed", "--no-backup", "--only", "RolesSeeder", "Nope"]);
+  assert.equal(unknown.code, 1);
+  assert.match(
+    unknown.stderr,
+    /unknown seeder "Nope"; known seeders: PermissionsSeeder, .*\[VALIDATION_ERROR\] \(execution 1\)/,
+  );
+  const [rec] = await db.db.select().from(db.t.seederExecutions);
+  assert.equal(rec.status, "failed");
+  assert.equal(await rowCount(db, db.t.roles), 0);
+
+  const usage = await cli(url, ["seed", "--scale", "lots"]);
+  assert.equal(usage.code, 2);
+  assert.match(usage.stderr, /--scale needs a whole number \(0 or more\), got lots/);
+  const bogus = await cli(url, ["seed", "--frobnicate"]);
+  assert.equal(bogus.code, 2);
+  assert.match(bogus.stderr, /unknown seed option "--frobnicate"/);
+  const mixed = await cli(url, ["seed", "--key", "k"]);
+  assert.equal(mixed.code, 2);
+  assert.match(mixed.stderr, /--key and --execution go with --restore/);
+}, both);
+
+dbTest(
+  "cli: backup before seeding, then --restore --execution N and --key K through the backups module",
+  async (db, { url }) => {
+    const s3dir = await Deno.makeTempDir({ prefix: "seedbed-cli-s3-shared-" });
+    try {
+      const env = { S3_EMBEDDED_DIR: s3dir };
+      const seeded = await cli(url, ["seed", "--json"], env);
+      assert.equal(seeded.code, 0, seeded.stderr);
+      const r = JSON.parse(seeded.stdout);
+      assert.equal(r.backup_created, true, seeded.stdout);
+      assert.match(r.backup_s3_key, /^database-backups\/\d{8}_\d{6}_execution_1\.json\.gz$/);
+
+      // Seeded data exists now; restoring execution 1's backup (taken before seeding) empties it again.
+      assert.ok(await rowCount(db, db.t.users) > 0);
+      const restored = await cli(url, ["seed", "--restore", "--execution", "1"], env);
+      assert.equal(restored.code, 0, restored.stderr);
+      assert.match(
+        restored.stdout,
+        new RegExp(`Restored ${r.backup_s3_key.replaceAll(".", "\\.")} \\(execution \\d+\\)`),
+      );
+      assert.equal(await rowCount(db, db.t.users), 0);
+
+      const missing = await cli(url, ["seed", "--restore", "--key", "database-backups/nope.json.gz"], env);
+      assert.equal(missing.code, 1);
+      assert.match(missing.stderr, /nope\.json\.gz/);
+    } finally {
+      await Deno.remove(s3dir, { recursive: true }).catch(() => {});
+    }
+  },
+  both,
+);
+
+dbTest("cli: verify fails on a database that is not migrated", async (_db, { url }) => {
+  const v = await cli(url, ["verify"]);
+  assert.equal(v.code, 1);
+  assert.match(v.stdout, /✗ tables: 0\/\d+ present \(missing: /);
+  assert.match(v.stdout, /Result: \d+ problems?\n +✗ missing tables: .*run `deno task migrate`/);
+}, { ...both, migrated: false });

@@ -1,0 +1,153 @@
+/** The seeding lock: in process, across handles ("replicas"), stale leases, and Postgres's advisory lock. */
+import assert from "node:assert/strict";
+import { sql } from "drizzle-orm";
+import { openDatabase } from "../../src/db/client.ts";
+import { AppError } from "../../src/errors.ts";
+import { peekLock } from "../../src/seeding/lock.ts";
+import type { SeederDefinition } from "../../src/seeding/types.ts";
+import { dbTest, POSTGRES_IS_SERVER } from "../helpers/db.ts";
+import { FakeBackupPort, gate, permissionSeeder, rowCount, service } from "./helpers.ts";
+
+/** A seeder that signals it is inside the transaction, then waits for the gate. */
+function held(g: ReturnType<typeof gate>): SeederDefinition {
+  return permissionSeeder("Held", {
+    async seed(ctx) {
+      await ctx.getOrCreate(ctx.t.permissions, { name: "held.read" }, { module: "held", action: "read" });
+      g.entered();
+      await g.opened;
+      return ctx.stats;
+    },
+  });
+}
+
+function assertInProgress(err: unknown, executionId?: number) {
+  assert.ok(err instanceof AppError, String(err));
+  assert.equal(err.code, "SEEDING_IN_PROGRESS");
+  assert.equal(err.status, 409);
+  assert.match(err.message, /^a seeding run is already in progress \(execution \d+\)$/);
+  if (executionId !== undefined) {
+    assert.equal(err.message, `a seeding run is already in progress (execution ${executionId})`);
+  }
+}
+
+dbTest(
+  "lock: two concurrent runs in one process — one proceeds, the other is refused naming it",
+  async (db) => {
+    const g = gate();
+    const first = service(db, { seeders: [held(g)] }).execute({ triggeredBy: "cli:a", createBackup: false });
+    await g.reached;
+    const err = await service(db, { seeders: [held(gate())] }).execute({
+      triggeredBy: "cli:b",
+      createBackup: false,
+    })
+      .catch((e) => e);
+    g.open();
+    const r = await first;
+    assertInProgress(err, r.execution_id);
+    assert.equal(r.results.total.created, 1);
+    const history = await service(db).listExecutions(0, 10);
+    assert.equal(history.total, 1, "the refused run leaves no execution record");
+    assert.equal(await rowCount(db, db.t.seedingLocks), 0, "the lease was released");
+  },
+);
+
+dbTest(
+  "lock: a second database handle on the same database (another replica) is refused at once",
+  async (db, { url }) => {
+    const replica = await openDatabase(url, { maxConnections: 2 });
+    try {
+      const g = gate();
+      const first = service(db, { seeders: [held(g)] }).execute({
+        triggeredBy: "cli:a",
+        createBackup: false,
+      });
+      await g.reached;
+      // The first run is parked inside its transaction: a refusal here proves nobody waited for it.
+      const err = await service(replica, { seeders: [held(gate())] })
+        .execute({ triggeredBy: "cli:b", createBackup: false }).catch((e) => e);
+      const restore = await service(replica, { backupPort: new FakeBackupPort() }).restore({
+        triggeredBy: "cli:b",
+      })
+        .catch((e) => e);
+      g.open();
+      const r = await first;
+      assertInProgress(err, r.execution_id);
+      assertInProgress(restore, r.execution_id);
+      // Once released, the replica runs normally.
+      const again = await service(replica, { seeders: [permissionSeeder("Other")] })
+        .execute({ triggeredBy: "cli:b", createBackup: false });
+      assert.equal(again.results.total.created, 1);
+    } finally {
+      await replica.close();
+    }
+  },
+  // Needs a Postgres server two clients can reach (PGlite is in-process, one client).
+  { only: POSTGRES_IS_SERVER ? undefined : ["libsql"] },
+);
+
+dbTest("lock: a live lease blocks; an expired one (crashed holder) is taken over", async (db) => {
+  const t = db.t.seedingLocks;
+  const now = Date.now();
+  await db.db.insert(t).values({
+    name: "seeding",
+    executionId: 99,
+    holder: "crashed-host:1234:cli:ghost",
+    acquiredAt: new Date(now),
+    expiresAt: new Date(now + 60_000),
+  });
+  const svc = service(db, { seeders: [permissionSeeder("A")] });
+  assertInProgress(await svc.execute({ triggeredBy: "t", createBackup: false }).catch((e) => e), 99);
+
+  await db.db.update(t).set({ expiresAt: new Date(now - 1_000) });
+  const r = await svc.execute({ triggeredBy: "t", createBackup: false });
+  assert.equal(r.results.total.created, 1);
+  assert.equal(await rowCount(db, t), 0);
+  assert.equal(await peekLock(db), null);
+});
+
+dbTest(
+  "lock: Postgres's advisory lock refuses a run even when no lease is visible",
+  async (db, { url }) => {
+    const other = await openDatabase(url, { maxConnections: 1 });
+    try {
+      const g = gate();
+      const holder = other.transaction(async (tx) => {
+        await other.run(sql`SELECT pg_advisory_xact_lock(hashtext(${"seedbed:seed:" + db.namespace}))`, tx);
+        g.entered();
+        await g.opened;
+      });
+      await g.reached;
+      const err = await service(db, { seeders: [permissionSeeder("A")] })
+        .execute({ triggeredBy: "t", createBackup: false }).catch((e) => e);
+      g.open();
+      await holder;
+      assert.equal(err.code, "SEEDING_IN_PROGRESS");
+      assert.match(err.message, /advisory lock/);
+      assert.equal(await rowCount(db, db.t.permissions), 0);
+      const rec = await service(db).getExecution(err.extra.execution_id);
+      assert.equal(rec.status, "failed");
+    } finally {
+      await other.close();
+    }
+  },
+  { only: ["postgres"], ignore: !POSTGRES_IS_SERVER },
+);
+
+dbTest(
+  "lock: the lease is renewed while a long run lasts",
+  async (db) => {
+    const g = gate();
+    const run = service(db, { seeders: [held(g)], leaseMs: 150 }).execute({
+      triggeredBy: "t",
+      createBackup: false,
+    });
+    await g.reached;
+    await new Promise((r) => setTimeout(r, 500));
+    const lease = await peekLock(db);
+    g.open();
+    const r = await run;
+    assert.ok(lease, "the lease is still live after three lease lengths");
+    assert.equal(lease.executionId, r.execution_id);
+  },
+  { only: ["postgres"], ignore: !POSTGRES_IS_SERVER },
+);

@@ -1,0 +1,103 @@
+/** `deno task dev` seeds at startup and prints the credentials; a production start seeds nothing. */
+import assert from "node:assert/strict";
+import { openDatabase } from "../../src/db/client.ts";
+
+const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
+
+function freePort(): number {
+  const l = Deno.listen({ port: 0, hostname: "127.0.0.1" });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/** Starts main.ts, waits for "listening", runs `fn`, then stops it with SIGTERM. */
+async function withServer(
+  env: Record<string, string>,
+  fn: (base: string, stderr: () => string) => Promise<void>,
+) {
+  const port = freePort();
+  const s3dir = await Deno.makeTempDir({ prefix: "seedbed-start-s3-" });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN],
+    env: { PORT: String(port), HOST: "127.0.0.1", LOG_LEVEL: "info", S3_EMBEDDED_DIR: s3dir, ...env },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let err = "";
+  const errDone = child.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
+    new WritableStream({ write: (chunk) => void (err += chunk) }),
+  );
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let log = "";
+  try {
+    while (!log.includes('"event":"listening"')) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`server exited before listening:\n${log}\n${err}`);
+      log += value;
+    }
+    await fn(`http://127.0.0.1:${port}`, () => err);
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+    await reader.cancel().catch(() => {});
+    await errDone.catch(() => {});
+    await Deno.remove(s3dir, { recursive: true }).catch(() => {});
+  }
+}
+
+async function login(base: string, email: string, password: string): Promise<number> {
+  const res = await fetch(`${base}/api/v1/auth/login`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ email, password }),
+  });
+  await res.body?.cancel();
+  return res.status;
+}
+
+Deno.test({
+  name: "startup: development seeds core and demo data and prints credentials that log in at once",
+  sanitizeResources: false,
+  fn: async () => {
+    await withServer({ APP_ENV: "development", DATABASE_URL: ":memory:" }, async (base, stderr) => {
+      assert.match(
+        stderr(),
+        /Development credentials:\n +platform super admin +admin@foodfleet\.com \/ SuperAdmin@123/,
+      );
+      assert.match(stderr(), /Test Corp admin +admin@testcorp\.com \/ password123/);
+      assert.equal(await login(base, "admin@foodfleet.com", "SuperAdmin@123"), 200);
+      assert.equal(await login(base, "admin@testcorp.com", "password123"), 200);
+    });
+  },
+});
+
+Deno.test({
+  name: "startup: production seeds nothing at startup (no demo data, no default super admin)",
+  sanitizeResources: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "seedbed-prod-" });
+    const url = `file:${dir}/prod.db`;
+    try {
+      await withServer({
+        APP_ENV: "production",
+        DATABASE_URL: url,
+        SECRET_KEY: "p".repeat(48),
+        S3_ENDPOINT: "http://127.0.0.1:9",
+      }, async (base, stderr) => {
+        assert.doesNotMatch(stderr(), /Development credentials/);
+        assert.equal(await login(base, "admin@testcorp.com", "password123"), 401);
+        assert.equal(await login(base, "admin@foodfleet.com", "SuperAdmin@123"), 401);
+      });
+      const db = await openDatabase(url);
+      try {
+        assert.equal((await db.db.select().from(db.t.users)).length, 0);
+        assert.equal((await db.db.select().from(db.t.seederExecutions)).length, 0);
+      } finally {
+        await db.close();
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
