@@ -3,15 +3,40 @@
  * serve. SIGTERM/SIGINT stop accepting, let in-flight requests finish
  * (bounded by SHUTDOWN_TIMEOUT_SECONDS), close the database and exit 0.
  */
-import { ConfigError, loadConfig } from "./config.ts";
+import { type Config, ConfigError, loadConfig } from "./config.ts";
 import { openDatabase } from "./db/client.ts";
 import { migrate } from "./db/migrator.ts";
-import { createLogger } from "./log.ts";
+import { createLogger, type Logger } from "./log.ts";
 import { createApp } from "./app.ts";
 import { buildDeps } from "./deps.ts";
 import { createDrainer } from "./http/drain.ts";
 import { withEmbeddedS3 } from "./storage/embedded_s3.ts";
 import { seedAtStartup } from "./seeding/startup.ts";
+import { AppError } from "./errors.ts";
+import { translateDbError } from "./db/errors.ts";
+import type { Database } from "./db/client.ts";
+
+/** Fails fast, before migrating and seeding, when the port is taken. */
+function assertPortFree(hostname: string, port: number): void {
+  if (port === 0) return;
+  try {
+    Deno.listen({ hostname, port }).close();
+  } catch (err) {
+    if (err instanceof Deno.errors.AddrInUse) {
+      throw new AppError(
+        "SERVICE_UNAVAILABLE",
+        `port ${port} on ${hostname} is already in use: stop the other process or set PORT`,
+      );
+    }
+    if (err instanceof Deno.errors.PermissionDenied) {
+      throw new AppError(
+        "SERVICE_UNAVAILABLE",
+        `not allowed to listen on ${hostname}:${port}: choose another PORT`,
+      );
+    }
+    throw err;
+  }
+}
 
 async function main(): Promise<number> {
   let config;
@@ -31,9 +56,36 @@ async function main(): Promise<number> {
         "SECRET_KEY is not set: a random key was generated for this process; tokens will not survive a restart",
     });
   }
-  const db = await openDatabase(config.databaseUrl, {
-    authToken: config.databaseAuthToken,
-  });
+  let db: Database | undefined;
+  let closeS3 = () => Promise.resolve();
+  try {
+    assertPortFree(config.http.host, config.http.port);
+    db = await openDatabase(config.databaseUrl, {
+      authToken: config.databaseAuthToken,
+    });
+    return await serve(config, db, logger, (close) => (closeS3 = close));
+  } catch (err) {
+    const e = translateDbError(err);
+    const message = e instanceof AppError
+      ? `${e.message} [${e.code}]`
+      : e instanceof Error
+      ? e.stack ?? e.message
+      : String(e);
+    logger.error("startup_failed", { error: e instanceof AppError ? e.message : String(e) });
+    console.error(`seedbed: startup failed: ${message}`);
+    await closeS3().catch(() => {});
+    await db?.close().catch(() => {});
+    return 1;
+  }
+}
+
+async function serve(
+  startConfig: Config,
+  db: Database,
+  logger: Logger,
+  onS3: (close: () => Promise<void>) => void,
+): Promise<number> {
+  let config = startConfig;
   logger.info("database_opened", { database: db.label, dialect: db.dialect });
   const result = await migrate(db);
   logger.info("migrations_applied", {
@@ -43,6 +95,7 @@ async function main(): Promise<number> {
 
   // Development without S3_ENDPOINT: an embedded S3 server (logged as embedded_s3_started).
   const embeddedS3 = await withEmbeddedS3(config, logger);
+  onS3(embeddedS3.close);
   config = embeddedS3.config;
   if (config.s3.embedded) {
     console.error(
@@ -53,9 +106,7 @@ async function main(): Promise<number> {
   const deps = await buildDeps({ config, db, logger });
   // Development and test: core + demo seeders, then the credentials (never in production).
   if (!(await seedAtStartup(deps.seeding, config, logger))) {
-    await embeddedS3.close();
-    await db.close();
-    return 1;
+    throw new AppError("SEEDING_FAILED", "seeding at startup failed (see the seeding_failed log line)");
   }
   const app = createApp(deps);
 

@@ -69,6 +69,38 @@ Deno.test("main: production without SECRET_KEY refuses to start, secret values n
   assert.ok(!text.includes("tiny-secret"));
 });
 
+Deno.test("main: a port in use stops startup before migrating, with a clear message", async () => {
+  const taken = Deno.listen({ port: 0, hostname: "127.0.0.1" });
+  try {
+    const port = (taken.addr as Deno.NetAddr).port;
+    const out = await spawnMain({ PORT: String(port), HOST: "127.0.0.1", DATABASE_URL: ":memory:" }).output();
+    assert.equal(out.code, 1);
+    const err = new TextDecoder().decode(out.stderr);
+    assert.match(
+      err,
+      new RegExp(`port ${port} on 127\\.0\\.0\\.1 is already in use: stop the other process or set PORT`),
+    );
+    assert.doesNotMatch(new TextDecoder().decode(out.stdout), /migrations_applied/);
+  } finally {
+    taken.close();
+  }
+});
+
+Deno.test("main: an unreachable database stops startup with exit 1 and no stack trace or password", async () => {
+  const out = await spawnMain({
+    PORT: "0",
+    DATABASE_URL: "postgres://seedbed:hunter2-secret@127.0.0.1:1/seedbed",
+  }).output();
+  assert.equal(out.code, 1);
+  const text = new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
+  assert.match(
+    text,
+    /seedbed: startup failed: the database is unreachable \(ECONNREFUSED\) \[DATABASE_UNAVAILABLE\]/,
+  );
+  assert.doesNotMatch(text, /hunter2-secret/);
+  assert.doesNotMatch(text, /\n\s+at /);
+});
+
 Deno.test({
   name: "main: serves, then SIGTERM stops it cleanly: database closed, exit 0",
   sanitizeResources: false,

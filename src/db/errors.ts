@@ -33,7 +33,6 @@ const CONNECTION_CODES = new Set([
   "08001",
   "08003",
   "08006",
-  "3D000",
   "CLIENT_CLOSED",
 ]);
 
@@ -89,13 +88,40 @@ export function translateDbError(err: unknown): unknown {
         },
       );
     }
+    if (code === "3D000") {
+      return new AppError(
+        "DATABASE_UNAVAILABLE",
+        "the database named in DATABASE_URL does not exist: create it first",
+        { cause: err },
+      );
+    }
+    if (code === "28P01" || code === "28000") {
+      return new AppError(
+        "DATABASE_UNAVAILABLE",
+        "the database refused the credentials in DATABASE_URL",
+        { cause: err },
+      );
+    }
+    if (
+      code === "42P01" || /no such table|relation "[^"]+" does not exist/i.test(msg)
+    ) {
+      const table = /no such table: (?:main\.)?([\w.]+)/.exec(msg)?.[1] ??
+        /relation "([^"]+)" does not exist/.exec(msg)?.[1];
+      return new AppError(
+        "DATABASE_NOT_MIGRATED",
+        `the database is not migrated${
+          table ? ` (table ${table} is missing)` : ""
+        }: run \`deno task migrate\` first`,
+        { cause: err },
+      );
+    }
     if (
       CONNECTION_CODES.has(code) ||
       /connect(ion)? (refused|timeout|terminated)|ECONNREFUSED/i.test(msg)
     ) {
       return new AppError(
         "DATABASE_UNAVAILABLE",
-        "the database is unreachable",
+        `the database is unreachable${/^[A-Z_0-9]+$/.test(code) && code ? ` (${code})` : ""}`,
         { cause: err },
       );
     }

@@ -50,3 +50,30 @@ Deno.test("db errors: connection refused becomes DATABASE_UNAVAILABLE", async ()
   assert.equal(err.code, "DATABASE_UNAVAILABLE");
   assert.ok(!err.message.includes("postgres@"));
 });
+
+dbTest(
+  "db errors: a query on an unmigrated database says to run the migrations",
+  async (db) => {
+    const err = translateDbError(
+      await db.db.select().from(db.t.organizations).catch((e) => e),
+    );
+    assert.ok(err instanceof AppError, String(err));
+    assert.equal(err.code, "DATABASE_NOT_MIGRATED");
+    assert.match(err.message, /table organizations is missing.*deno task migrate/);
+  },
+  { migrated: false },
+);
+
+Deno.test({
+  name: "db errors: a database that does not exist is named as such, not as unreachable",
+  ignore: !Deno.env.get("TEST_DATABASE_URL"),
+  fn: async () => {
+    const u = new URL(Deno.env.get("TEST_DATABASE_URL")!);
+    u.pathname = `/seedbed_missing_${crypto.randomUUID().slice(0, 8)}`;
+    u.search = "";
+    const err = await openDatabase(u.toString()).catch((e) => e);
+    assert.ok(err instanceof AppError, String(err));
+    assert.equal(err.code, "DATABASE_UNAVAILABLE");
+    assert.match(err.message, /does not exist: create it first/);
+  },
+});

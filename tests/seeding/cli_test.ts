@@ -162,4 +162,14 @@ dbTest("cli: verify fails on a database that is not migrated", async (_db, { url
   assert.equal(v.code, 1);
   assert.match(v.stdout, /✗ tables: 0\/\d+ present \(missing: /);
   assert.match(v.stdout, /Result: \d+ problems?\n +✗ missing tables: .*run `deno task migrate`/);
+  // No row counts from tables that do not exist (they would read as 0 and contradict the result).
+  assert.doesNotMatch(v.stdout, /SELECT COUNT/);
+  assert.match(v.stdout, /skipped: the database is not migrated/);
+  // seed and backup on the same database say what to do instead of a driver stack trace.
+  for (const args of [["seed"], ["backup"]]) {
+    const r = await cli(url, args);
+    assert.equal(r.code, 1, args.join(" "));
+    assert.match(r.stderr, /the database is not migrated \(table \w+ is missing\): run `deno task migrate` first/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+  }
 }, { ...both, migrated: false });
