@@ -60,7 +60,8 @@ export function keyTimestamp(d: Date): string {
 /**
  * The S3 key of a backup: `database-backups/{timestamp}_execution_{id}.json.gz`
  * as the seed shows, and for backups outside a seeding run
- * `{timestamp}_manual_{backupId}`, `{timestamp}_safety_{backupId}` (before a
+ * `{timestamp}_manual_{backupId}`, `{timestamp}_safety_execution_{id}` (or `_safety_{backupId}` outside a
+ * recorded execution; before a
  * restore) and `{timestamp}_reset_execution_{id}` (before a reset).
  */
 export function backupKey(
@@ -72,6 +73,7 @@ export function backupKey(
   let name: string;
   if (kind === "execution" && ids.executionId !== null) name = `${ts}_execution_${ids.executionId}`;
   else if (kind === "reset" && ids.executionId !== null) name = `${ts}_reset_execution_${ids.executionId}`;
+  else if (kind === "safety" && ids.executionId !== null) name = `${ts}_safety_execution_${ids.executionId}`;
   else name = `${ts}_${kind === "execution" ? "manual" : kind}_${ids.backupId}`;
   return `${KEY_PREFIX}${name}.json.gz`;
 }

@@ -177,7 +177,12 @@ export async function restoreBackup(svc: BackupService, input: RestoreInput): Pr
       verifyMs = Math.round(performance.now() - tVerify);
       return v;
     });
-    const safeguarding = svc.create({ kind: "safety", createdBy: input.triggeredBy, prune: false });
+    const safeguarding = svc.create({
+      kind: "safety",
+      createdBy: input.triggeredBy,
+      executionId: input.restoreExecutionId ?? null,
+      prune: false,
+    });
     const [v, sb] = await Promise.allSettled([verifying, safeguarding]);
     const safetyMs = Math.round(performance.now() - tVerify);
     if (v.status === "rejected") {

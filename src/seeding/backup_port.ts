@@ -24,6 +24,8 @@ export interface RestoreInput {
   triggeredBy: string;
   triggeredByUserId?: number | null;
   requestId?: string;
+  /** The `restore` execution doing this restore: its safety backup is catalogued under it. */
+  restoreExecutionId?: number;
 }
 
 export interface RestoreOutcome {

@@ -114,7 +114,7 @@ export class SeedingService {
     let startedAt: Date | null = null;
     try {
       startedAt = await this.executions.markRunning(exec.id);
-      const outcome = await port.restore({ ...input });
+      const outcome = await port.restore({ ...input, restoreExecutionId: exec.id });
       await this.executions.complete(exec.id, startedAt, {
         results: { ...outcome },
         backupCreated: outcome.safety_backup_s3_key !== null,

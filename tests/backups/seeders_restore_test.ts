@@ -22,8 +22,21 @@ dbTest("seeders http: restore {} / {s3_key} / {execution_id} through the real ba
     assert.equal(byExec.status, 200);
     const r = await json<Record<string, unknown>>(byExec);
     assert.equal(r.restored_from, exec.backup_s3_key);
-    assert.match(String(r.safety_backup_s3_key), /_safety_\d+\.json\.gz$/);
+    // The safety backup belongs to the restore's own execution ...
+    assert.match(
+      String(r.safety_backup_s3_key),
+      new RegExp(`_safety_execution_${r.execution_id}\\.json\\.gz$`),
+    );
     // The backup was taken before the run: the data is as it was then (seeded rows and later rows gone).
+    assert.deepEqual(await snapshot(db), before);
+    // ... so `{"execution_id": <that restore>}` undoes the restore.
+    const undo = await t.call("POST", "/api/v1/seeders/restore", t.tokens.root, {
+      execution_id: r.execution_id,
+    });
+    assert.equal(undo.status, 200, await undo.clone().text());
+    assert.equal((await json<{ restored_from: string }>(undo)).restored_from, r.safety_backup_s3_key);
+    assert.notDeepEqual(await snapshot(db), before);
+    await t.call("POST", "/api/v1/seeders/restore", t.tokens.root, { execution_id: exec.execution_id });
     assert.deepEqual(await snapshot(db), before);
 
     const byKey = await t.call("POST", "/api/v1/seeders/restore", t.tokens.root, {

@@ -169,7 +169,10 @@ dbTest("cli: verify fails on a database that is not migrated", async (_db, { url
   for (const args of [["seed"], ["backup"]]) {
     const r = await cli(url, args);
     assert.equal(r.code, 1, args.join(" "));
-    assert.match(r.stderr, /the database is not migrated \(table \w+ is missing\): run `deno task migrate` first/);
+    assert.match(
+      r.stderr,
+      /the database is not migrated \(table \w+ is missing\): run `deno task migrate` first/,
+    );
     assert.doesNotMatch(r.stderr, /\n\s+at /);
   }
 }, { ...both, migrated: false });
