@@ -78,6 +78,11 @@ function stdoutWriter(): (line: string, urgent: boolean) => void {
   };
 }
 
+function overlaps(base: LogFields, fields: LogFields): boolean {
+  for (const k in fields) if (k in base) return true;
+  return false;
+}
+
 let sharedStdout: ((line: string, urgent: boolean) => void) | undefined;
 
 /** Creates a JSON-lines logger writing through `write` (batched stdout by default). */
@@ -101,9 +106,13 @@ function makeLogger(
     : (line: string, urgent: boolean) => (sharedStdout ??= stdoutWriter())(line, urgent);
   const emit = (lvl: Exclude<LogLevel, "silent">, event: string, fields?: LogFields) => {
     if (ORDER[lvl] < min) return;
+    // A field already in the base (a child's execution_id, say) replaces it instead of repeating the key.
+    const tail = fields && overlaps(base, fields)
+      ? fragment({ ...base, ...fields })
+      : baseFrag + fragment(fields);
     const line = `{"ts":"${new Date().toISOString()}","level":"${lvl}","event":${
       JSON.stringify(event)
-    }${baseFrag}${fragment(fields)}}`;
+    }${tail}}`;
     out(line, lvl === "error");
   };
   return {
