@@ -42,6 +42,12 @@ export function toAppError(err: unknown): AppError {
         },
       );
     }
+    if (t.status === 415) {
+      return new AppError(
+        "UNSUPPORTED_MEDIA_TYPE",
+        "the request body must be JSON: send it with Content-Type: application/json",
+      );
+    }
     const code: ErrorCode = t.status === 401
       ? "UNAUTHORIZED"
       : t.status === 403

@@ -1,8 +1,9 @@
 /**
  * `curl -d '{"email": …}'` without `-H "Content-Type: application/json"`
- * sends `application/x-www-form-urlencoded`; several curl examples of the
- * seeds do exactly that. For API paths, a body sent as form-urlencoded (or
- * with no content type) that is in fact a JSON object is treated as JSON, so
+ * sends `application/x-www-form-urlencoded` (and `fetch` with a string body
+ * sends `text/plain`); several curl examples of the
+ * seeds do exactly that. For API paths, a body sent as form-urlencoded, text/plain
+ * or with no content type, that is in fact a JSON object is treated as JSON, so
  * those examples work as written. Real form bodies (`a=1&b=2`) are untouched.
  */
 import type { MiddlewareHandler } from "hono";
@@ -18,18 +19,16 @@ export function lenientJson(prefixes: string[] = ["/api/", "/access/"]): Middlew
       return await next();
     }
     const type = (raw.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
-    if (type !== "" && type !== "application/x-www-form-urlencoded") return await next();
+    if (type !== "" && type !== "application/x-www-form-urlencoded" && type !== "text/plain") {
+      return await next();
+    }
     const length = Number(raw.headers.get("content-length") ?? "0");
     if (length > MAX_SNIFF_BYTES) return await next();
     const text = await raw.text();
     const trimmed = text.trimStart();
-    let isJson = false;
-    if (trimmed.startsWith("{")) {
-      try {
-        JSON.parse(text);
-        isJson = true;
-      } catch { /* a form body or broken JSON: leave the content type as sent */ }
-    }
+    // A body that opens like a JSON object or array is JSON (broken JSON then answers 422
+    // "malformed JSON" rather than a content-type complaint); `a=1&b=2` is left alone.
+    const isJson = trimmed.startsWith("{") || trimmed.startsWith("[");
     const headers = new Headers(raw.headers);
     if (isJson) headers.set("content-type", "application/json");
     // Bytes, not a string: a string body would make Request add `text/plain`,

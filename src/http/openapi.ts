@@ -31,6 +31,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   404: "Not found (or belongs to another organization)",
   409: "Conflict",
   413: "Payload too large",
+  415: "The body is not JSON (send Content-Type: application/json)",
   416: "Range not satisfiable",
   422: "Validation failed; the offending field is named",
   429: "Too many attempts",

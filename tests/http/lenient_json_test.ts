@@ -47,5 +47,27 @@ Deno.test("lenient JSON: a real form body is left alone (and refused by a JSON r
     headers: { "content-type": "application/x-www-form-urlencoded" },
     body: "create_backup=true",
   });
-  assert.equal(res.status, 400);
+  assert.equal(res.status, 415);
+  const body = await res.json();
+  assert.equal(body.code, "UNSUPPORTED_MEDIA_TYPE");
+  assert.match(body.detail, /must be JSON: send it with Content-Type: application\/json/);
+});
+
+Deno.test("lenient JSON: broken JSON without a content type is 422 malformed JSON, not a media-type error", async () => {
+  const variants: Record<string, string>[] = [
+    {},
+    { "content-type": "application/x-www-form-urlencoded" },
+    { "content-type": "text/plain" },
+  ];
+  for (const headers of variants) {
+    const res = await app().request("/api/v1/optional", {
+      method: "POST",
+      headers,
+      body: '{"create_backup": tru',
+    });
+    assert.equal(res.status, 422);
+    const body = await res.json();
+    assert.equal(body.code, "VALIDATION_ERROR");
+    assert.deepEqual(body.errors, [{ field: "body", message: "malformed JSON" }]);
+  }
 });
