@@ -15,6 +15,8 @@ import { markDenialAudited } from "../audit/forbidden_audit.ts";
 import { AccessCache } from "./cache.ts";
 import { type AccessOrganization, type AccessRequest, decide, type Decision } from "./decide.ts";
 import type { UserSnapshot } from "./loader.ts";
+import { entitledModules } from "../tenants/entitlements.ts";
+import { ALL_MODULES } from "../tenants/modules.ts";
 
 /** The one 401 body: whatever was wrong with the credentials, the answer is the same. */
 export const UNAUTHENTICATED_MESSAGE = "Could not validate credentials";
@@ -160,6 +162,15 @@ export class AccessService {
       ? null
       : await this.cache.organization(request.organizationId);
     return decide(user.access, org, { ...request, now: request.now ?? Date.now() });
+  }
+
+  /** The modules an organization may use now (tier, overrides, live trials, always-on and RBAC-only), sorted. */
+  async entitledModules(organizationId: number): Promise<string[]> {
+    await this.cache.sync();
+    const org = await this.cache.organization(organizationId);
+    if (!org) return [];
+    return entitledModules(org.entitlements, ALL_MODULES, Date.now())
+      .filter((e) => e.entitled).map((e) => e.module).sort();
   }
 
   /** A user's snapshot at the current security version (null when unknown). */

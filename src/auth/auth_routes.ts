@@ -44,7 +44,13 @@ const Me = z.object({
   must_change_password: z.boolean(),
   record_scope: z.enum(["own", "team", "all"]),
   permissions: z.array(z.string()),
-  modules: z.array(z.string()),
+  modules: z.array(z.string()).openapi({
+    description: "Modules assigned to this user (user_modules); managers get full access to these",
+  }),
+  entitled_modules: z.array(z.string()).nullable().openapi({
+    description:
+      "Modules the user's organization may use now (tier, overrides, live trials, always-on, RBAC-only); null for a platform super admin, who names an organization per request",
+  }),
   last_login_at: z.string().nullable(),
 }).openapi("CurrentUser");
 
@@ -108,6 +114,9 @@ export function authRoutes(deps: { config: Config; auth: AuthService; access: Ac
         record_scope: snap.access.recordScope,
         permissions: [...snap.access.grants.names],
         modules: [...snap.access.modules].sort(),
+        entitled_modules: row.organizationId === null
+          ? null
+          : await access.entitledModules(row.organizationId),
         last_login_at: row.lastLoginAt ? row.lastLoginAt.toISOString() : null,
       }, 200);
     },

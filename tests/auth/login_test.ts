@@ -34,6 +34,14 @@ dbTest("login returns a bearer token and /auth/me describes the user", async (db
   assert.equal(mb.organization_id, org.id);
   assert.equal(mb.role_kind, "admin");
   assert.equal(mb.record_scope, "all");
+  // An admin is assigned no modules, but sees what the starter tier gives the organization.
+  assert.deepEqual(mb.modules, []);
+  const entitled = mb.entitled_modules as string[];
+  for (const m of ["crm", "sales", "inventory", "email", "dashboard", "users", "roles"]) {
+    assert.ok(entitled.includes(m), `${m} in ${entitled}`);
+  }
+  assert.ok(!entitled.includes("manufacturing"));
+  assert.deepEqual(entitled, [...entitled].sort());
   const [audit] = await db.db.select().from(db.t.auditLogs);
   assert.equal(audit.event, "auth.login_succeeded");
   assert.equal(audit.actorUserId, u.id);
