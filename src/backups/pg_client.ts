@@ -4,7 +4,7 @@
  * `COPY … FROM STDIN` (restore). Null on libSQL and on embedded PGlite,
  * which take the generic (Drizzle) paths instead.
  */
-import "./tcp_nodelay.ts";
+import "../db/tcp_nodelay.ts";
 import type { Database, Executor } from "../db/client.ts";
 
 /** A node Readable as postgres.js returns for COPY TO. */

@@ -8,6 +8,7 @@ import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzleLibsql } from "drizzle-orm/libsql";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
+import "./tcp_nodelay.ts";
 import { pgSchema, type Schema, sqliteSchema } from "./schema.ts";
 import { openLibsql } from "./libsql.ts";
 import { translateDbError } from "./errors.ts";

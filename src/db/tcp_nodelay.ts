@@ -3,9 +3,9 @@
  * every Postgres connection. postgres.js leaves Nagle's algorithm on, and a
  * `COPY … FROM STDIN` ends with a 5-byte CopyDone written right after the
  * data: Nagle holds it until the server's delayed ACK, 40 ms per table —
- * most of a small restore. Imported (once, at startup, before any
- * connection opens) by the backup module's Postgres client helpers; the
- * lead may prefer to move this next to `openPostgres` (src/db/client.ts).
+ * most of a small restore — and every small query pays the same wait when
+ * a request is split across two writes. Imported by `src/db/client.ts`, so
+ * it is in place before any connection opens.
  */
 import net from "node:net";
 
