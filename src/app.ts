@@ -52,12 +52,22 @@ export function createApp(deps: AppDeps) {
   app.use("*", requestContext(deps.logger, { echoVerbatim: (path) => path.startsWith("/access/") }));
   app.use("*", auditForbidden(deps.audit));
   app.onError((err, c) => renderError(c, err));
-  app.notFound((c) =>
-    renderError(
-      c,
-      new AppError("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`),
-    )
-  );
+  // A known path with another method is 405 with `Allow` (as FastAPI answers); anything else 404.
+  let allowed: ((path: string) => string[]) | undefined;
+  app.notFound((c) => {
+    allowed ??= methodsByPath(app.routes);
+    const methods = allowed(c.req.path);
+    if (methods.length) {
+      return renderError(
+        c,
+        new AppError("METHOD_NOT_ALLOWED", `method ${c.req.method} not allowed on ${c.req.path}`, {
+          headers: { Allow: methods.join(", ") },
+          extra: { allowed_methods: methods },
+        }),
+      );
+    }
+    return renderError(c, new AppError("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`));
+  });
 
   app.route("/", healthRoutes(deps));
   app.route("/", docsRoutes());
@@ -87,3 +97,23 @@ export function createApp(deps: AppDeps) {
 }
 
 export type App = ReturnType<typeof createApp>;
+
+/** Route patterns (`/api/v1/users/:id`, `*`) → a lookup of the methods served at a concrete path. */
+function methodsByPath(routes: readonly { method: string; path: string }[]): (path: string) => string[] {
+  const patterns = routes.filter((r) => r.method !== "ALL" && !r.path.includes("*")).map((r) => ({
+    method: r.method,
+    re: new RegExp(
+      "^" +
+        r.path.replace(/\/+$/, "").split(/(:\w+(?:\{[^}]*\})?\??)/).map((part) =>
+          part.startsWith(":") ? "[^/]+" : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+        ).join("") +
+        "/?$",
+    ),
+  }));
+  return (path) => {
+    const out = new Set<string>();
+    for (const p of patterns) if (p.re.test(path)) out.add(p.method);
+    if (out.has("GET")) out.add("HEAD");
+    return [...out].sort();
+  };
+}

@@ -82,6 +82,24 @@ dbTest("http: unknown routes answer 404 in the error shape", async (db) => {
   assert.match(body.detail as string, /GET \/nope/);
 });
 
+dbTest("http: a known path with another method answers 405 with Allow", async (db) => {
+  const { app } = await testApp(db);
+  const res = await app.request("/api/v1/auth/login");
+  assert.equal(res.status, 405);
+  assert.equal(res.headers.get("allow"), "POST");
+  const body = await json(res);
+  assert.equal(body.code, "METHOD_NOT_ALLOWED");
+  assert.match(body.detail as string, /method GET not allowed on \/api\/v1\/auth\/login/);
+  // Path parameters match any value; every method of the path is listed.
+  const del = await app.request("/api/v1/backups/12", { method: "DELETE" });
+  assert.equal(del.status, 405);
+  assert.equal(del.headers.get("allow"), "GET, HEAD");
+  const users = await app.request("/api/v1/users/5", { method: "POST" });
+  assert.deepEqual(users.headers.get("allow")?.split(", "), ["DELETE", "GET", "HEAD", "PATCH", "PUT"]);
+  // A path nobody serves stays 404.
+  assert.equal((await app.request("/api/v1/nothing/here", { method: "DELETE" })).status, 404);
+});
+
 dbTest("http: one JSON log line per request, without secrets", async (db) => {
   const logger = memoryLogger();
   const { app } = await testApp(db, { logger });
