@@ -19,7 +19,8 @@ export const SEED_USAGE = `usage: deno task seed [options]
   --no-backup             do not back up before seeding
   --require-backup        stop, seeding nothing, if the backup fails
   --reset                 back up, empty the application tables, re-run migrations, seed
-                          (the execution history and backup catalog are kept)
+                          (the execution history and backup catalog are kept); a failed
+                          backup stops the reset unless --no-backup is given
   --restore               restore the latest backup; with --key K or --execution N, that one
   --json                  print the result as JSON
   verify                  print the verification checklist (same as \`deno task verify\`)`;

@@ -78,12 +78,13 @@ export class SeedingService {
   /**
    * Backs up (unless `createBackup: false`), applies pending migrations,
    * then in ONE transaction empties every application table and seeds again.
-   * The execution history and backup catalog are kept. A failed backup stops
-   * a production reset unless `createBackup: false` is explicit.
+   * The execution history and backup catalog are kept. A reset destroys
+   * data, so a failed backup stops it (nothing is wiped) in every
+   * environment, unless the caller says otherwise: `createBackup: false`
+   * (no backup at all) or `requireBackup: false` (wipe even if it fails).
    */
   reset(o: ExecuteOptions): Promise<SeedResponse> {
-    const env = o.env ?? this.#o.config.appEnv;
-    return this.#run("reset", { ...o, requireBackup: o.requireBackup ?? env === "production" });
+    return this.#run("reset", { ...o, requireBackup: o.requireBackup ?? true });
   }
 
   /** Restores a backup through the BackupPort under the seeding lock, recorded as a `restore` execution. */
