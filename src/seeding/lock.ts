@@ -6,7 +6,9 @@
  * - Across processes: a lease row in `seeding_locks` taken with one atomic
  *   conditional upsert (`INSERT … ON CONFLICT DO UPDATE … WHERE expires_at <
  *   now`), renewed while the run lasts and deleted at the end. A crashed
- *   holder's lease expires and is taken over.
+ *   holder's lease expires and is taken over; sooner when the holder ran on
+ *   this host and its process is gone (Ctrl-C, kill -9): the lease is taken
+ *   over at once and the abandoned execution is marked failed.
  * - On Postgres, the seeding transaction also takes
  *   `pg_try_advisory_xact_lock`, so even an expired lease can never let two
  *   transactions seed at once. On libSQL the equivalent is SQLite's own
@@ -15,7 +17,8 @@
  * A second caller is refused at once with SEEDING_IN_PROGRESS naming the
  * running execution, never left waiting.
  */
-import { and, eq, gt, lt, sql } from "drizzle-orm";
+import { and, eq, gt, inArray, lt, sql } from "drizzle-orm";
+import process from "node:process";
 import type { Database, Executor } from "../db/client.ts";
 import { AppError } from "../errors.ts";
 import type { Logger } from "../log.ts";
@@ -38,12 +41,75 @@ export function inProgressError(executionId: number): AppError {
   );
 }
 
-/** The current, unexpired lease, if any. */
+let thisHost: string | undefined;
+function hostname(): string {
+  if (thisHost === undefined) {
+    try {
+      thisHost = Deno.hostname();
+    } catch {
+      thisHost = "unknown-host";
+    }
+  }
+  return thisHost;
+}
+
+/**
+ * True when a lease's holder (`host:pid:who`) ran on this host and its
+ * process no longer exists. Holders on other hosts are never judged here:
+ * their leases expire.
+ */
+export function holderIsGone(holder: string): boolean {
+  const [host, pidText] = holder.split(":");
+  const pid = Number(pidText);
+  if (host !== hostname() || host === "unknown-host" || !Number.isInteger(pid) || pid <= 0) return false;
+  if (pid === Deno.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as { code?: string }).code === "ESRCH";
+  }
+}
+
+/** The current, unexpired lease of a live holder, if any. */
 export async function peekLock(db: Database): Promise<LockHolder | null> {
   const t = db.t.seedingLocks;
   const [row] = await db.db.select().from(t).where(and(eq(t.name, LOCK_NAME), gt(t.expiresAt, new Date())))
     .limit(1);
-  return row ? { executionId: row.executionId, holder: row.holder, expiresAt: row.expiresAt } : null;
+  if (!row || holderIsGone(row.holder)) return null;
+  return { executionId: row.executionId, holder: row.holder, expiresAt: row.expiresAt };
+}
+
+/**
+ * Takes over a lease whose holder process is gone (see `holderIsGone`), and
+ * marks its execution failed. Returns false when there is nothing to take over
+ * (or another caller took it first).
+ */
+async function takeOverAbandoned(
+  db: Database,
+  values: { executionId: number; holder: string; acquiredAt: Date; expiresAt: Date },
+  logger: Logger,
+): Promise<boolean> {
+  const t = db.t.seedingLocks;
+  const [row] = await db.db.select().from(t).where(eq(t.name, LOCK_NAME)).limit(1);
+  if (!row || !holderIsGone(row.holder)) return false;
+  const got = await db.db.update(t).set(values)
+    .where(and(eq(t.name, LOCK_NAME), eq(t.executionId, row.executionId), eq(t.holder, row.holder)))
+    .returning({ executionId: t.executionId });
+  if (got.length === 0) return false;
+  const e = db.t.seederExecutions;
+  await db.db.update(e).set({
+    status: "failed",
+    finishedAt: new Date(),
+    errorMessage: `abandoned: the process that held the seeding lock (${
+      row.holder.split(":").slice(0, 2).join(":")
+    }) exited before the run finished; its transaction was rolled back`,
+  }).where(and(eq(e.id, row.executionId), inArray(e.status, ["pending", "running"])));
+  logger.warn("seeding_lock_taken_over", {
+    abandoned_execution_id: row.executionId,
+    execution_id: values.executionId,
+  });
+  return true;
 }
 
 /** Throws SEEDING_IN_PROGRESS when a run holds the lock (cheap: reads only). */
@@ -99,7 +165,10 @@ export class SeedingLease {
         if (lease) throw inProgressError(lease.executionId);
         throw err;
       }
-      if (got.length === 0 || got[0].executionId !== executionId) {
+      if (
+        (got.length === 0 || got[0].executionId !== executionId) &&
+        !(await takeOverAbandoned(db, values, opts.logger))
+      ) {
         const lease = await peekLock(db);
         throw inProgressError(lease?.executionId ?? 0);
       }

@@ -151,3 +151,57 @@ dbTest(
   },
   { only: ["postgres"], ignore: !POSTGRES_IS_SERVER },
 );
+
+dbTest(
+  "lock: a lease whose process on this host is gone (Ctrl-C, kill -9) is taken over at once",
+  async (db) => {
+    // A process that has exited: its pid is free.
+    const child = new Deno.Command(Deno.execPath(), { args: ["eval", "0"], stdout: "null", stderr: "null" })
+      .spawn();
+    await child.status;
+    const svc = service(db, { seeders: [permissionSeeder("A")] });
+    const abandoned = await svc.executions.create({
+      kind: "execute",
+      triggeredBy: "cli:ops",
+      environment: "test",
+      dryRun: false,
+      options: {},
+    });
+    await svc.executions.markRunning(abandoned.id);
+    const now = Date.now();
+    await db.db.insert(db.t.seedingLocks).values({
+      name: "seeding",
+      executionId: abandoned.id,
+      holder: `${Deno.hostname()}:${child.pid}:cli:ops`,
+      acquiredAt: new Date(now),
+      expiresAt: new Date(now + 10 * 60_000),
+    });
+    assert.equal(await peekLock(db), null, "a dead holder's lease does not count as a run in progress");
+    const r = await svc.execute({ triggeredBy: "t", createBackup: false });
+    assert.equal(r.results.total.created, 1);
+    const old = await svc.getExecution(abandoned.id);
+    assert.equal(old.status, "failed");
+    assert.match(old.error_message!, /abandoned: the process that held the seeding lock .* exited/);
+
+    // A live holder on this host (this very test's parent, say) still blocks.
+    const parent = new Deno.Command(Deno.execPath(), {
+      args: ["eval", "await new Promise((r) => setTimeout(r, 5000))"],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    try {
+      await db.db.insert(db.t.seedingLocks).values({
+        name: "seeding",
+        executionId: abandoned.id,
+        holder: `${Deno.hostname()}:${parent.pid}:cli:ops`,
+        acquiredAt: new Date(),
+        expiresAt: new Date(Date.now() + 10 * 60_000),
+      });
+      const err = await svc.execute({ triggeredBy: "t", createBackup: false }).catch((e) => e);
+      assertInProgress(err, abandoned.id);
+    } finally {
+      parent.kill();
+      await parent.status;
+    }
+  },
+);
