@@ -10,10 +10,15 @@
  */
 import type { RoleKind } from "../access/decide.ts";
 
-/** The kind a role name falls under in an organization (custom when not built-in). */
-export function kindOfRoleName(role: string, organizationId: number | null): RoleKind {
+/**
+ * The kind a role name falls under (custom when not built-in). `super_admin`
+ * (alias `superadmin`) is the platform role wherever it is asked for: giving it
+ * to a user of an organization is refused by the rules, never turned into a
+ * custom role carrying every permission.
+ */
+export function kindOfRoleName(role: string, _organizationId: number | null): RoleKind {
   const r = role.trim().toLowerCase();
-  if (r === "super_admin" || r === "superadmin") return organizationId === null ? "super_admin" : "custom";
+  if (r === "super_admin" || r === "superadmin") return "super_admin";
   if (r === "admin") return "admin";
   if (r === "manager") return "manager";
   if (r === "executive") return "executive";

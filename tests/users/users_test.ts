@@ -54,6 +54,14 @@ dbTest("users: who may create whom", async (db) => {
   assert.equal((await json(res)).role_id, w.auditorRole.id);
   res = await create(admin, { email: "a2@acme.test", role: "admin" });
   assert.equal(res.status, 403);
+  // The platform role, under either name, is never given to a tenant user.
+  for (const role of ["super_admin", "superadmin", " SuperAdmin "]) {
+    res = await create(admin, { email: `sa-${role.trim()}@acme.test`, role });
+    assert.equal(res.status, 403, role);
+    assert.equal((await json(res)).reason, "cannot_manage_role");
+  }
+  res = await app.request(`/api/v1/users/${w.executive.id}`, send("PATCH", admin, { role: "super_admin" }));
+  assert.equal(res.status, 403);
   res = await create(admin, { email: "x@acme.test", role: "ghost-role" });
   assert.equal(res.status, 422);
   res = await create(admin, {
@@ -94,14 +102,21 @@ dbTest("users: who may create whom", async (db) => {
   assert.equal((await json(res)).organization_id, null);
   res = await create(root, { email: "lost@platform.test", role: "manager" });
   assert.equal(res.status, 422);
+  res = await create(root, { email: "sa@globex.test", role: "superadmin", organization_id: w.globex.id });
+  assert.equal(res.status, 422);
+  assert.match((await json(res)).detail as string, /platform super admins belong to no organization/);
 
   const audit = await db.db.select().from(db.t.auditLogs);
   const created = audit.filter((e) => e.event === "user.created");
   assert.equal(created.length, 6);
   // Every 403 is audited exactly once: guard denials (with layer) and service refusals alike.
   const denied = audit.filter((e) => e.event === "access.denied");
-  assert.equal(denied.length, 5);
-  assert.ok(denied.every((e) => e.target === "POST /api/v1/users"));
+  assert.equal(denied.length, 9);
+  assert.ok(
+    denied.every((e) =>
+      e.target === "POST /api/v1/users" || e.target === `PATCH /api/v1/users/${w.executive.id}`
+    ),
+  );
   assert.ok(
     denied.some((e) => (e.details as { reason?: string }).reason === "executive_cannot_create_users"),
   );
