@@ -85,6 +85,20 @@ export class AccessService {
         organizationId: user.principal.organizationId,
         scope: user.access.recordScope,
       });
+      // A deactivated organization's tokens are refused here too, as by the guard.
+      const orgId = user.access.organizationId;
+      if (orgId !== null) {
+        const org = await this.cache.organization(orgId);
+        if (!org || !org.isActive) {
+          const d = decide(user.access, org, {
+            module: "users",
+            action: "read",
+            organizationId: orgId,
+            now: Date.now(),
+          });
+          if (!d.allowed) await this.#refuse(c, user, orgId, "users", "read", d);
+        }
+      }
       await next();
     };
   }
@@ -100,6 +114,8 @@ export class AccessService {
     return async (c, next) => {
       const user = await this.authenticate(c.req.header("authorization"));
       if (user.mustChangePassword) {
+        // Known caller: the 403's audit entry names him.
+        c.set("auth", { user: user.principal, organizationId: user.principal.organizationId });
         throw new AppError(
           "PASSWORD_CHANGE_REQUIRED",
           "this account must change its password first: POST /api/v1/auth/password/change",

@@ -106,6 +106,13 @@ dbTest(
       assert.equal(res.status, 403, path);
       assert.equal((await json(res)).code, "PASSWORD_CHANGE_REQUIRED");
     }
+    // Each refusal is audited with the account and its organization.
+    const refusals = (await db.db.select().from(db.t.auditLogs)).filter((e) => e.event === "access.denied");
+    assert.equal(refusals.length, 4);
+    for (const e of refusals) {
+      assert.equal(e.organizationId, org.id);
+      assert.ok(e.actorUserId !== null, JSON.stringify(e));
+    }
     const ev = await app.request("/access/v1/evaluation", {
       method: "POST",
       headers: { ...bearer(token), "content-type": "application/json" },

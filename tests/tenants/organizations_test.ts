@@ -92,6 +92,10 @@ dbTest(
     res = await app.request("/api/v1/crm/leads", { headers: bearer(admin) });
     assert.equal(res.status, 403);
     assert.equal((await json(res)).reason, "organization_inactive");
+    // Also on the routes open to any token.
+    res = await app.request("/api/v1/auth/me", { headers: bearer(admin) });
+    assert.equal(res.status, 403);
+    assert.equal((await json(res)).reason, "organization_inactive");
     res = await app.request("/api/v1/auth/login", {
       method: "POST",
       headers: { "content-type": "application/json" },
