@@ -71,6 +71,7 @@ function stdoutWriter(): (line: string, urgent: boolean) => void {
     while (off < data.length) off += Deno.stdout.writeSync(data.subarray(off));
   };
   globalThis.addEventListener("unload", flush);
+  flushStdout = flush;
   return (line, urgent) => {
     queue.push(line + "\n");
     if (urgent) flush();
@@ -81,6 +82,13 @@ function stdoutWriter(): (line: string, urgent: boolean) => void {
 function overlaps(base: LogFields, fields: LogFields): boolean {
   for (const k in fields) if (k in base) return true;
   return false;
+}
+
+let flushStdout: () => void = () => {};
+
+/** Writes queued log lines now (before printing to stderr, so the two read in order on a terminal). */
+export function flushLogs(): void {
+  flushStdout();
 }
 
 let sharedStdout: ((line: string, urgent: boolean) => void) | undefined;

@@ -6,7 +6,7 @@
 import { type Config, ConfigError, loadConfig } from "./config.ts";
 import { openDatabase } from "./db/client.ts";
 import { migrate } from "./db/migrator.ts";
-import { createLogger, type Logger } from "./log.ts";
+import { createLogger, flushLogs, type Logger } from "./log.ts";
 import { createApp } from "./app.ts";
 import { buildDeps } from "./deps.ts";
 import { createDrainer } from "./http/drain.ts";
@@ -72,6 +72,7 @@ async function main(): Promise<number> {
       ? e.stack ?? e.message
       : String(e);
     logger.error("startup_failed", { error: e instanceof AppError ? e.message : String(e) });
+    flushLogs();
     console.error(`seedbed: startup failed: ${message}`);
     await closeS3().catch(() => {});
     await db?.close().catch(() => {});
@@ -98,6 +99,7 @@ async function serve(
   onS3(embeddedS3.close);
   config = embeddedS3.config;
   if (config.s3.embedded) {
+    flushLogs();
     console.error(
       `Embedded S3 at ${config.s3.endpoint} (bucket "${config.s3.bucket}", data in ${config.s3.embeddedDir})`,
     );
@@ -123,6 +125,7 @@ async function serve(
         environment: config.appEnv,
       });
       if (config.appEnv !== "production") {
+        flushLogs();
         console.error(`Seedbed listening on http://${shown}:${port}`);
       }
     },
