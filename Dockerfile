@@ -9,10 +9,13 @@ ENV APP_ENV=production \
 
 # Dependencies first, in their own layer: only deno.json / deno.lock invalidate it.
 COPY deno.json deno.lock ./
+RUN deno install --frozen
+
+# Then the code (a code change rebuilds from here on), with its module graph cached.
 COPY src/ src/
 COPY seeders/ seeders/
 COPY migrations/ migrations/
-RUN deno install --frozen --entrypoint src/main.ts src/cli.ts \
+RUN deno cache --frozen src/main.ts src/cli.ts \
  && mkdir -p .data \
  && chown -R deno:deno /app
 
