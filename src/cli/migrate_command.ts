@@ -4,7 +4,7 @@ import { type CliContext, UsageError } from "./context.ts";
 
 export const MIGRATE_USAGE = `usage: deno task migrate [up|status|history|down]
   up       apply every pending migration (default)
-  status   applied and pending migrations, each with its hash; drift is flagged
+  status   applied and pending migrations, each with its SHA-256; drift is flagged
   history  applied migrations, newest first, with when they were applied
   down     not supported: migrations are forward-only (see below)`;
 
@@ -32,11 +32,11 @@ export async function runMigrate(
       for (const s of status) {
         const when = s.appliedAt ? `  applied ${s.appliedAt.toISOString()}` : "";
         ctx.out(
-          `${s.state.toUpperCase().padEnd(8)} ${s.tag.padEnd(32)} ${s.hash.slice(0, 16)}${when}`,
+          `${s.state.toUpperCase().padEnd(8)} ${s.tag.padEnd(32)} sha256:${s.hash}${when}`,
         );
         if (s.state === "drift") {
           ctx.out(
-            `         file changed after it was applied (applied hash ${s.appliedHash?.slice(0, 16)})`,
+            `         file changed after it was applied (applied as sha256:${s.appliedHash})`,
           );
         }
       }
@@ -54,8 +54,8 @@ export async function runMigrate(
       if (status.length === 0) ctx.out("No migrations applied.");
       for (const s of status) {
         ctx.out(
-          `${s.appliedAt!.toISOString()}  ${s.tag}  ${s.hash.slice(0, 16)}${
-            s.state === "drift" ? "  (DRIFT)" : ""
+          `${s.appliedAt!.toISOString()}  ${s.tag}  sha256:${s.appliedHash ?? s.hash}${
+            s.state === "drift" ? "  (DRIFT: the file now hashes to sha256:" + s.hash + ")" : ""
           }`,
         );
       }
@@ -65,9 +65,13 @@ export async function runMigrate(
     case "downgrade":
       ctx.out(
         "Migrations are forward-only: drizzle-kit generates no down migrations, and Seedbed does not pretend otherwise.\n" +
-          "To go back, restore a backup taken before the migration:\n" +
-          "  deno task seed --restore --key database-backups/<timestamp>_execution_<id>.json.gz\n" +
-          "or write a new forward migration that undoes the change.",
+          "A backup restores only into a database at the schema version it was taken at, so to go back:\n" +
+          "  1. run the previous release of Seedbed (its code knows the old schema) against a new, empty database;\n" +
+          "     its `deno task migrate` brings that database to the old head;\n" +
+          "  2. there, restore a backup taken before the migration:\n" +
+          "       deno task seed --restore --key database-backups/<timestamp>_execution_<id>.json.gz\n" +
+          "  3. point DATABASE_URL at that database.\n" +
+          "Or write a new forward migration that undoes the change.",
       );
       return 1;
     default:

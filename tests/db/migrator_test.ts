@@ -111,3 +111,39 @@ dbTest("migrator: two replicas starting together apply migrations once", async (
   assert.equal(applied, status.length, "each migration applied exactly once across both processes");
   assert.ok(status.every((s) => s.state === "applied"));
 }, { migrated: false, only: POSTGRES_IS_SERVER ? ["libsql", "postgres"] : ["libsql"] });
+
+Deno.test({
+  name: "migrate CLI: status and history show full SHA-256s; down explains the way back and exits 1",
+  sanitizeResources: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "seedbed-migrate-cli-" });
+    const cli = new URL("../../src/cli.ts", import.meta.url).pathname;
+    const run = async (...args: string[]) => {
+      const o = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", cli, "migrate", ...args],
+        env: { DATABASE_URL: `file:${dir}/m.db`, APP_ENV: "test", LOG_LEVEL: "error" },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      return { code: o.code, out: new TextDecoder().decode(o.stdout) + new TextDecoder().decode(o.stderr) };
+    };
+    try {
+      const pending = await run("status");
+      assert.equal(pending.code, 0, pending.out);
+      assert.match(pending.out, /^PENDING +0000_initial +sha256:[0-9a-f]{64}$/m);
+      assert.equal((await run()).code, 0);
+      const status = await run("status");
+      assert.match(status.out, /^APPLIED +0000_initial +sha256:[0-9a-f]{64} +applied \d{4}-/m);
+      assert.match(status.out, /\d+ applied, 0 pending, 0 drifted/);
+      const history = await run("history");
+      assert.match(history.out, /^\d{4}-\S+ +0000_initial +sha256:[0-9a-f]{64}$/m);
+      const down = await run("down");
+      assert.equal(down.code, 1);
+      assert.match(down.out, /forward-only/);
+      assert.match(down.out, /previous release .* new, empty database/);
+      assert.match(down.out, /deno task seed --restore --key/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
