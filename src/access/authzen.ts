@@ -4,7 +4,13 @@
  * permission (`crm.read`, `crm:read`, `crm_leads_read`, or a bare `read`
  * whose module comes from the resource), resource = a module
  * (`{"type": "module", "id": "crm"}`), an organization, or a record
- * (`{"type": "crm_lead", "id": "7", "properties": {"organization_id": …, "owner_id": …}}`).
+ * (`{"type": "crm_lead", "id": "7"}`). An existing record is judged by its real
+ * organization and owner; `properties.organization_id` / `owner_id` describe a
+ * hypothetical record only (an id that does not exist, or none).
+ *
+ * Well-formed requests about things the PDP does not model (a subject type
+ * other than `user`, an unknown resource type or module, an action name that
+ * is no permission) are denials, not errors; 400 is for malformed requests.
  *
  * Callers authenticate with a bearer token. A user may ask about himself;
  * asking about another user of the organization needs the admin role (or a
@@ -18,7 +24,7 @@ import type { Database } from "../db/client.ts";
 import { ALL_MODULES, normalizeModule } from "../tenants/modules.ts";
 import { RecordsRepository } from "../modules/records_repository.ts";
 import { resourceByType, type ResourceDef } from "../modules/resources.ts";
-import type { AccessRequest, Decision, Layer } from "./decide.ts";
+import type { AccessRequest, Decision, Layer, ReasonCode } from "./decide.ts";
 import type { UserSnapshot } from "./loader.ts";
 import type { AccessService } from "./service.ts";
 
@@ -36,6 +42,46 @@ export interface EvaluationInput {
 export interface DecisionOut {
   decision: boolean;
   context?: Record<string, unknown>;
+}
+
+/**
+ * Reason codes of the AuthZEN layer on top of `decide()`'s: a subject or
+ * resource type the PDP does not model, an action name that is no permission,
+ * or a permission that does not apply to the resource. Well-formed requests
+ * about such things are denied (200, `decision: false`), not refused.
+ */
+export type AuthzenReason =
+  | ReasonCode
+  | "unknown_subject_type"
+  | "unknown_resource_type"
+  | "unknown_action"
+  | "action_not_applicable";
+
+/** A decision as the API renders it (decide()'s, or one reached while resolving the request). */
+export interface AuthzenDecision extends Omit<Decision, "reason"> {
+  reason?: AuthzenReason;
+}
+
+/** A denial reached before decide() runs. */
+function denial(
+  layer: Layer,
+  reason: AuthzenReason,
+  message: string,
+  scope: Decision["scope"],
+): AuthzenDecision {
+  return {
+    allowed: false,
+    layer,
+    reason,
+    message,
+    scope,
+    trace: [{ layer, outcome: "deny", detail: message }],
+  };
+}
+
+/** True when the subject is of the one type the PDP models (`user`). */
+export function isUserSubject(s: Entity | undefined): boolean {
+  return !!s && typeof s.type === "string" && s.type.toLowerCase() === "user";
 }
 
 /** A request-level error: 400 / 403 for the whole call, or inside one evaluation of a batch. */
@@ -60,8 +106,8 @@ interface Target {
   submodule?: string;
   organizationId: number | null;
   resource?: { organizationId?: number | null; ownerId?: number | null };
-  /** A decision already reached while resolving (record not found). */
-  early?: { layer: Layer; reason: "resource_not_found"; message: string };
+  /** A denial already reached while resolving (unknown type or action, record not found). */
+  early?: { layer: Layer; reason: AuthzenReason; message: string };
 }
 
 const ACTION_WORD = /^[a-z][a-z0-9_]*$/;
@@ -121,137 +167,143 @@ export class AuthzenService {
     return snap;
   }
 
-  /** Parses the action against the resource into (module, action, submodule). */
+  /**
+   * Parses the action against the resource into (module, action, submodule),
+   * or a denial when the name is no permission or does not apply to the resource.
+   */
   #action(
     name: unknown,
     def: ResourceDef | undefined,
-    resourceModule: string | null,
-  ): { module: string; action: string; submodule?: string } {
+    resourceModule: string,
+    resourceLabel: string | null,
+  ): { module: string; action: string; submodule?: string } | { reason: AuthzenReason; message: string } {
     if (typeof name !== "string" || !name) throw new AuthzenError(400, "action: name is a required string");
     const n = name.trim().toLowerCase();
     let m = DOTTED.exec(n);
     let out: { module: string; action: string; submodule?: string } | null = null;
     if (m) out = { module: m[1], action: m[2] };
     else if ((m = SUBMODULE.exec(n))) out = { module: m[1], submodule: m[2], action: m[3] };
-    else if (ACTION_WORD.test(n) && resourceModule) out = { module: resourceModule, action: n };
+    else if (ACTION_WORD.test(n)) out = { module: resourceModule, action: n };
     if (!out) {
-      throw new AuthzenError(
-        400,
-        `action.name: "${name}" is not a permission (module.action, module:action, module_submodule_action, or a bare action on a module or record resource)`,
-      );
+      return {
+        reason: "unknown_action",
+        message:
+          `action "${name}" is not a permission (module.action, module:action, module_submodule_action, or a bare action on a module or record resource)`,
+      };
     }
-    if (def) {
-      if (out.module !== def.module) {
-        throw new AuthzenError(
-          400,
-          `action.name: "${name}" does not apply to resource type ${def.type} (module ${def.module})`,
-        );
-      }
-      if (out.submodule && out.submodule !== def.submodule) {
-        throw new AuthzenError(
-          400,
-          `action.name: "${name}" does not apply to ${def.type} (submodule ${def.submodule})`,
-        );
-      }
-      out.submodule = def.submodule;
+    // resourceLabel null: an organization resource only names the organization acted on, any module applies.
+    const applies = resourceLabel === null ||
+      (out.module === resourceModule && !(def && out.submodule && out.submodule !== def.submodule));
+    if (!applies) {
+      return {
+        reason: "action_not_applicable",
+        message: `action "${name}" does not apply to ${resourceLabel}`,
+      };
     }
+    if (def) out.submodule = def.submodule;
     return out;
   }
 
-  /** Resolves the resource and action into a decision target. */
+  /**
+   * Resolves the resource and action into a decision target.
+   *
+   * A record that exists is judged by what the database says about it (looked
+   * up unscoped): caller-supplied `properties.organization_id` / `owner_id`
+   * never override its real organization and owner. Properties describe a
+   * hypothetical record only when the id does not exist or no id is given.
+   */
   async target(subject: UserSnapshot, input: EvaluationInput): Promise<Target> {
     const r = input.resource;
     if (!r || typeof r.type !== "string" || !r.type) {
       throw new AuthzenError(400, "resource: type is a required string");
     }
-    const props = r.properties ?? {};
-    const ctxOrg = intOf((input.context ?? {}).organization_id);
+    const props = r.properties && typeof r.properties === "object" ? r.properties : {};
+    const ctx = input.context && typeof input.context === "object" ? input.context : {};
+    const ctxOrg = intOf(ctx.organization_id);
     const propOrg = intOf(props.organization_id);
+    const propOwner = intOf(props.owner_id);
     const subjectOrg = subject.access.organizationId;
+    const superAdmin = subject.access.kind === "super_admin";
     const type = r.type.toLowerCase();
     const def = resourceByType(type);
-    let resourceModule: string | null = null;
+    const t: Target = { module: "", action: "", organizationId: subjectOrg };
+    const early = (layer: Layer, reason: AuthzenReason, message: string): Target => {
+      t.early = { layer, reason, message };
+      return t;
+    };
+
+    let resourceModule: string;
+    let label: string | null;
     if (type === "module") {
       if (typeof r.id !== "string" || !r.id) {
         throw new AuthzenError(400, "resource.id: the module key is required");
       }
       resourceModule = normalizeModule(r.id);
       if (!(ALL_MODULES as readonly string[]).includes(resourceModule)) {
-        throw new AuthzenError(400, `resource.id: unknown module "${r.id}"`);
+        return early("tenant", "resource_not_found", `module "${r.id}" does not exist`);
       }
-    } else if (type === "organization") resourceModule = "organization";
-    else if (def) resourceModule = def.module;
-    else {throw new AuthzenError(
-        400,
-        `resource.type: "${r.type}" is not supported (module, organization, or a record type such as crm_lead)`,
-      );}
-
-    const a = this.#action(input.action?.name, def, resourceModule);
-    if (type === "module" && a.module !== resourceModule) {
-      throw new AuthzenError(
-        400,
-        `action.name: "${input.action.name}" does not apply to module ${resourceModule}`,
+      label = `module ${resourceModule}`;
+    } else if (type === "organization") {
+      resourceModule = "organization";
+      label = null;
+    } else if (def) {
+      resourceModule = def.module;
+      label = `${def.type} (module ${def.module}, submodule ${def.submodule})`;
+    } else {
+      return early(
+        "tenant",
+        "unknown_resource_type",
+        `resource type "${r.type}" is not modelled (module, organization, or a record type such as crm_lead)`,
       );
     }
-    const t: Target = { ...a, organizationId: subjectOrg };
+
+    const a = this.#action(input.action?.name, def, resourceModule, label);
+    if ("reason" in a) return early("rbac", a.reason, a.message);
+    Object.assign(t, a);
+
     if (type === "organization") {
       const id = intOf(r.id);
-      if (!id) throw new AuthzenError(400, "resource.id: an organization id is required");
+      if (!id) return early("tenant", "organization_not_found", `organization "${r.id}" not found`);
       t.organizationId = id;
-    } else {
+      return t;
+    }
+    if (!def) {
+      // A module: the organization the subject acts on (a super admin names it).
       const given = propOrg ?? ctxOrg;
       if (given !== undefined) t.organizationId = given;
+      return t;
     }
-    if (def && r.id !== undefined) {
-      const id = intOf(r.id);
-      if (!id) throw new AuthzenError(400, `resource.id: "${r.id}" is not a record id`);
-      const ownerGiven = intOf(props.owner_id);
-      if (propOrg !== undefined && ownerGiven !== undefined) {
-        t.resource = { organizationId: propOrg, ownerId: ownerGiven };
-      } else {
-        const attrs = await this.#record(def, id, subject);
-        if (!attrs) {
-          t.early = {
-            layer: "tenant",
-            reason: "resource_not_found",
-            message: `${def.type} ${id} not found in the organization`,
-          };
-          return t;
-        }
-        t.resource = {
-          organizationId: propOrg ?? attrs.organizationId,
-          ownerId: ownerGiven ?? attrs.ownerId,
-        };
-      }
-      if (t.organizationId === null || subject.access.kind === "super_admin") {
-        t.organizationId = t.resource.organizationId ?? t.organizationId;
-      }
+
+    const id = r.id === undefined ? undefined : intOf(r.id);
+    const real = id ? await new RecordsRepository(this.db, def.table).attributes(id) : null;
+    if (real) {
+      // An existing record: its real organization and owner, whatever the properties say.
+      t.resource = { organizationId: real.organizationId, ownerId: real.ownerId };
+      if (superAdmin) t.organizationId = real.organizationId;
+      else if (real.organizationId !== subjectOrg) {
+        // Another organization's record is reported like a missing one.
+        return early("tenant", "resource_not_found", `${def.type} ${r.id} not found in the organization`);
+      } else if (ctxOrg !== undefined) t.organizationId = ctxOrg;
+      return t;
     }
+    if (propOrg !== undefined || propOwner !== undefined) {
+      // A hypothetical record ("may I create one owned by …?"): the caller's attributes.
+      t.resource = { organizationId: propOrg, ownerId: propOwner };
+      const given = propOrg ?? ctxOrg;
+      if (given !== undefined) t.organizationId = given;
+      return t;
+    }
+    if (r.id !== undefined) {
+      return early("tenant", "resource_not_found", `${def.type} ${r.id} not found in the organization`);
+    }
+    // No id, no attributes: records of the type in the organization (resource search).
+    if (ctxOrg !== undefined) t.organizationId = ctxOrg;
     return t;
   }
 
-  /** A record's attributes; for tenant subjects only within their organization (no existence oracle). */
-  async #record(def: ResourceDef, id: number, subject: UserSnapshot) {
-    const attrs = await new RecordsRepository(this.db, def.table).attributes(id);
-    if (!attrs) return null;
-    if (subject.access.kind !== "super_admin" && attrs.organizationId !== subject.access.organizationId) {
-      return null;
-    }
-    return attrs;
-  }
-
   /** Runs the decision for a resolved subject and target. */
-  async decide(subject: UserSnapshot, t: Target): Promise<Decision> {
-    if (t.early) {
-      return {
-        allowed: false,
-        layer: t.early.layer,
-        reason: t.early.reason,
-        message: t.early.message,
-        scope: subject.access.recordScope,
-        trace: [{ layer: t.early.layer, outcome: "deny", detail: t.early.message }],
-      };
-    }
+  async decide(subject: UserSnapshot, t: Target): Promise<AuthzenDecision> {
+    if (t.early) return denial(t.early.layer, t.early.reason, t.early.message, subject.access.recordScope);
     const req: Omit<AccessRequest, "now"> = {
       module: t.module,
       action: t.action,
@@ -263,7 +315,7 @@ export class AuthzenService {
   }
 
   /** The response for a decision, shaped for the caller. */
-  render(caller: Caller, d: Decision, explain = false): DecisionOut {
+  render(caller: Caller, d: AuthzenDecision, explain = false): DecisionOut {
     if (d.allowed) {
       return caller.isAdmin && explain
         ? { decision: true, context: { record_scope: d.scope, trace: d.trace } }
@@ -285,18 +337,33 @@ export class AuthzenService {
   /** One evaluation, end to end. */
   async evaluate(caller: Caller, input: EvaluationInput): Promise<DecisionOut> {
     if (!input.action || typeof input.action !== "object") throw new AuthzenError(400, "action: required");
-    const subject = await this.subject(caller, input.subject);
+    const s = input.subject;
+    if (!s || typeof s.type !== "string" || typeof s.id !== "string" || !s.id) {
+      throw new AuthzenError(400, "subject: type and id are required strings");
+    }
+    if (!isUserSubject(s)) {
+      return this.render(
+        caller,
+        denial(
+          "tenant",
+          "unknown_subject_type",
+          `subject type "${s.type}" is not modelled (use "user")`,
+          "own",
+        ),
+      );
+    }
+    const subject = await this.subject(caller, s);
     if (!subject) {
       return this.render(caller, {
         allowed: false,
         layer: "tenant",
         reason: "subject_not_found",
-        message: `subject ${input.subject.id} not found`,
+        message: `subject ${s.id} not found`,
         scope: "own",
         trace: [{
           layer: "tenant",
           outcome: "deny",
-          detail: `no user ${input.subject.id} visible to the caller`,
+          detail: `no user ${s.id} visible to the caller`,
         }],
       });
     }

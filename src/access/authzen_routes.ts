@@ -45,15 +45,24 @@ const EvaluationRequest = z.object({
 }).openapi("AuthZENEvaluationRequest");
 const Decision = z.object({ decision: z.boolean(), context: Props.optional() }).openapi("AuthZENDecision");
 const Semantic = z.enum(["execute_all", "deny_on_first_deny", "permit_on_first_permit"]);
+/** In a batch, an entity may be partial: missing `type` / `id` / `name` come from the top-level default. */
+const PartialEntity = z.object({
+  type: z.string().optional(),
+  id: z.string().optional(),
+  properties: Props.optional(),
+}).openapi("AuthZENPartialEntity");
+const PartialAction = z.object({ name: z.string().optional(), properties: Props.optional() }).openapi(
+  "AuthZENPartialAction",
+);
 const EvaluationsRequest = z.object({
-  subject: Subject.optional(),
-  action: Action.optional(),
-  resource: Resource.optional(),
+  subject: PartialEntity.optional(),
+  action: PartialAction.optional(),
+  resource: PartialEntity.optional(),
   context: Props.optional(),
   evaluations: z.array(z.object({
-    subject: Subject.optional(),
-    action: Action.optional(),
-    resource: Resource.optional(),
+    subject: PartialEntity.optional(),
+    action: PartialAction.optional(),
+    resource: PartialEntity.optional(),
     context: Props.optional(),
   })).max(100).optional(),
   options: z.object({ evaluations_semantic: Semantic.optional() }).passthrough().optional(),
@@ -102,6 +111,50 @@ const Metadata = z.object({
   search_action_endpoint: z.string(),
 }).openapi("AuthZENMetadata");
 
+type PartialTuple = {
+  subject?: { type?: string; id?: string; properties?: Record<string, unknown> };
+  action?: { name?: string; properties?: Record<string, unknown> };
+  resource?: { type?: string; id?: string; properties?: Record<string, unknown> };
+  context?: Record<string, unknown>;
+};
+
+/**
+ * One entry of a batch with the top-level defaults applied. An entry's key
+ * replaces the default as a whole (entity-level, as the certification
+ * scenario reads the specification), except that a required sub-field the
+ * entry leaves out (`type`, `id`, `name`) falls back to the default's.
+ */
+function withDefaults(item: PartialTuple, defaults: PartialTuple): PartialTuple {
+  const entity = <T extends Record<string, unknown>>(
+    own: T | undefined,
+    def: T | undefined,
+    keys: string[],
+  ) => {
+    if (!own) return def;
+    if (!def) return own;
+    const out: Record<string, unknown> = { ...own };
+    for (const k of keys) if (out[k] === undefined && def[k] !== undefined) out[k] = def[k];
+    return out as T;
+  };
+  return {
+    subject: entity(item.subject, defaults.subject, ["type", "id"]),
+    action: entity(item.action, defaults.action, ["name"]),
+    resource: entity(item.resource, defaults.resource, ["type", "id"]),
+    context: item.context ?? defaults.context,
+  };
+}
+
+/** The required fields a (merged) evaluation lacks, per the specification's schema. */
+function missingFields(e: PartialTuple): string[] {
+  const out: string[] = [];
+  if (e.subject?.type === undefined) out.push("subject.type");
+  if (e.subject?.id === undefined) out.push("subject.id");
+  if (e.action?.name === undefined) out.push("action.name");
+  if (e.resource?.type === undefined) out.push("resource.type");
+  if (e.resource?.id === undefined) out.push("resource.id");
+  return out;
+}
+
 /** 400 for anything wrong with the payload, as the specification requires. */
 const badRequest = (
   result: { success: boolean; error?: { issues: { path: PropertyKey[]; message: string }[] } },
@@ -125,7 +178,11 @@ export function authzenRoutes(
 
   /** The authenticated caller as `pep` resolved it (so the handler needs no second version read). */
   const callers = new WeakMap<Context<HttpEnv>, Caller>();
-  /** Authenticate the PEP; refuse malformed JSON with 400 (X-Request-ID is echoed verbatim by the app's request-id middleware). */
+  /**
+   * Authenticate the PEP; refuse a body that is not `application/json` or not
+   * valid JSON with 400 (X-Request-ID is echoed verbatim by the app's
+   * request-id middleware).
+   */
   const pep: MiddlewareHandler<HttpEnv> = async (c, next) => {
     const user = await access.authenticate(c.req.header("authorization"));
     if (user.mustChangePassword) {
@@ -133,12 +190,19 @@ export function authzenRoutes(
     }
     c.set("auth", { user: user.principal, organizationId: user.principal.organizationId });
     callers.set(c, authzen.caller(user));
-    if ((c.req.header("content-type") ?? "").includes("json")) {
-      try {
-        await c.req.json();
-      } catch {
-        throw new AppError("BAD_REQUEST", "request body is not valid JSON");
-      }
+    const type = (c.req.header("content-type") ?? "").split(";")[0].trim().toLowerCase();
+    if (type !== "application/json") {
+      throw new AppError(
+        "BAD_REQUEST",
+        `the request body must be JSON sent with Content-Type: application/json (got ${
+          type ? JSON.stringify(type) : "no Content-Type"
+        })`,
+      );
+    }
+    try {
+      await c.req.json();
+    } catch {
+      throw new AppError("BAD_REQUEST", "request body is not valid JSON");
     }
     await next();
   };
@@ -165,7 +229,7 @@ export function authzenRoutes(
       path: "/access/v1/evaluation",
       summary: "Access Evaluation (AuthZEN 1.0)",
       description:
-        "Is the subject allowed the action on the resource? Runs tenant → entitlement → RBAC → record scope. A denial's `context` carries `layer` and `reason`; admins also get `reason_admin` and the `trace` (on an allow, when `context.trace` is true). Any authenticated user may ask about himself; asking about others needs an admin role or `access.evaluate`.",
+        "Is the subject allowed the action on the resource? Runs tenant → entitlement → RBAC → record scope. An existing record is judged by its real organization and owner (`properties` describe only a record that does not exist). A subject or resource type the PDP does not model is a denial, not an error. A denial's `context` carries `layer` and `reason`; admins also get `reason_admin` and the `trace` (on an allow, when `context.trace` is true). Any authenticated user may ask about himself; asking about others needs an admin role or `access.evaluate`.",
       middleware: pep,
       request: { body: jsonBody(EvaluationRequest) },
       responses: { 200: jsonResponse(Decision, "The decision"), ...errors },
@@ -184,7 +248,7 @@ export function authzenRoutes(
       path: "/access/v1/evaluations",
       summary: "Access Evaluations (AuthZEN 1.0, boxcarred)",
       description:
-        "Top-level subject/action/resource/context are defaults for each entry of `evaluations`. `options.evaluations_semantic`: `execute_all` (default), `deny_on_first_deny`, `permit_on_first_permit`. An entry that cannot be evaluated answers `decision: false` with `context.error`. Without `evaluations`, behaves as a single evaluation.",
+        "Top-level subject/action/resource/context are defaults for each entry of `evaluations`: an entry's key replaces the default, except that a required field it leaves out (`type`, `id`, `name`) comes from the default. `options.evaluations_semantic`: `execute_all` (default), `deny_on_first_deny`, `permit_on_first_permit`. An entry that cannot be evaluated answers `decision: false` with `context.error`. Without `evaluations`, behaves as a single evaluation.",
       middleware: pep,
       request: { body: jsonBody(EvaluationsRequest) },
       responses: { 200: jsonResponse(EvaluationsResponse, "The decisions, in request order"), ...errors },
@@ -194,10 +258,13 @@ export function authzenRoutes(
       const body = c.req.valid("json");
       const items = body.evaluations;
       if (!items || items.length === 0) {
-        if (!body.subject || !body.action || !body.resource) {
+        const missing = missingFields(body);
+        if (missing.length) {
           throw new AppError(
             "BAD_REQUEST",
-            "invalid request: subject, action and resource are required without evaluations",
+            `invalid request: without evaluations, ${missing.join(", ")} ${
+              missing.length > 1 ? "are" : "is"
+            } required`,
           );
         }
         return c.json(await run(() => authzen.evaluate(caller, body as EvaluationInput)), 200);
@@ -205,18 +272,16 @@ export function authzenRoutes(
       const semantic = body.options?.evaluations_semantic ?? "execute_all";
       const out: DecisionOut[] = [];
       for (const item of items) {
-        const merged = {
-          subject: item.subject ?? body.subject,
-          action: item.action ?? body.action,
-          resource: item.resource ?? body.resource,
-          context: item.context ?? body.context,
-        };
+        const merged = withDefaults(item, body);
         let d: DecisionOut;
         try {
-          if (!merged.subject || !merged.action || !merged.resource) {
+          const missing = missingFields(merged);
+          if (missing.length) {
             throw new AuthzenError(
               400,
-              "subject, action and resource are required (directly or as defaults)",
+              `${missing.join(", ")} ${
+                missing.length > 1 ? "are" : "is"
+              } required (in the entry or as defaults)`,
             );
           }
           d = await authzen.evaluate(caller, merged as EvaluationInput);

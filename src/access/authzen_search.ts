@@ -14,6 +14,7 @@ import {
   type Caller,
   type Entity,
   type EvaluationInput,
+  isUserSubject,
 } from "./authzen.ts";
 
 export interface PageIn {
@@ -26,6 +27,9 @@ export interface SearchOut {
 }
 
 const DEFAULT_LIMIT = 50;
+/** No match: an unknown subject or resource type, an unknown subject (the specification: results, not an error). */
+const NONE: SearchOut = { page: { next_token: "", count: 0 }, results: [] };
+const none = (): SearchOut => structuredClone(NONE);
 const MAX_LIMIT = 200;
 const MAX_SCAN = 1000;
 
@@ -71,12 +75,10 @@ export class AuthzenSearch {
     if (!subject || typeof subject.type !== "string") {
       throw new AuthzenError(400, "subject: type is required");
     }
-    if (subject.type.toLowerCase() !== "user") {
-      throw new AuthzenError(400, `subject.type: "${subject.type}" is not supported (use "user")`);
-    }
     if (!caller.mayAskAboutOthers) {
       throw new AuthzenError(403, "subject search needs an admin role or access.evaluate");
     }
+    if (!isUserSubject(subject)) return none();
     const page = body.page as PageIn | undefined;
     const limit = limitOf(page);
     let cursor = readToken(body, page);
@@ -122,8 +124,9 @@ export class AuthzenSearch {
     if (!resource || typeof resource.type !== "string") {
       throw new AuthzenError(400, "resource: type is required");
     }
+    if (!isUserSubject(body.subject as Entity)) return none();
     const subject = await this.az.subject(caller, body.subject as Entity);
-    if (!subject) return { page: { next_token: "", count: 0 }, results: [] };
+    if (!subject) return none();
     const page = body.page as PageIn | undefined;
     const limit = limitOf(page);
     const offset = readToken(body, page);
@@ -147,12 +150,8 @@ export class AuthzenSearch {
         results: ids.map((id) => ({ type: def.type, id: String(id) })),
       };
     }
-    if (type !== "module") {
-      throw new AuthzenError(
-        400,
-        `resource.type: "${resource.type}" cannot be searched (module or a record type)`,
-      );
-    }
+    // Only modules and record types are searchable; any other type has no results.
+    if (type !== "module") return { page: { next_token: "", count: 0, total: 0 }, results: [] };
     const name = String((input.action as { name?: unknown } | undefined)?.name ?? "");
     const dotted = /^([a-z][a-z0-9]*)[.:]/.exec(name.toLowerCase());
     const candidates = dotted ? [dotted[1]] : [...ALL_MODULES];
@@ -177,8 +176,9 @@ export class AuthzenSearch {
     if (!resource || typeof resource.type !== "string") {
       throw new AuthzenError(400, "resource: type is required");
     }
+    if (!isUserSubject(body.subject as Entity)) return none();
     const subject = await this.az.subject(caller, body.subject as Entity);
-    if (!subject) return { page: { next_token: "", count: 0 }, results: [] };
+    if (!subject) return none();
     const type = resource.type.toLowerCase();
     const def = resourceByType(type);
     const module = def
@@ -188,7 +188,7 @@ export class AuthzenSearch {
       : type === "organization"
       ? "organization"
       : null;
-    if (!module) throw new AuthzenError(400, `resource.type: "${resource.type}" is not supported`);
+    if (!module) return none();
     const actions = new Set(["read", "create", "update", "delete"]);
     if (module === "seeders") actions.add("execute");
     if (module === "access") actions.add("evaluate");

@@ -5,6 +5,10 @@
  * seeds do exactly that. For API paths, a body sent as form-urlencoded, text/plain
  * or with no content type, that is in fact a JSON object is treated as JSON, so
  * those examples work as written. Real form bodies (`a=1&b=2`) are untouched.
+ *
+ * Only `/api/` by default: the AuthZEN endpoints under `/access/` must answer
+ * 400 to a body that is not sent as `application/json` (the specification's
+ * HTTPS binding and its certification scenario), so they are never rewritten.
  */
 import type { MiddlewareHandler } from "hono";
 import type { HttpEnv } from "./types.ts";
@@ -12,7 +16,7 @@ import type { HttpEnv } from "./types.ts";
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 const MAX_SNIFF_BYTES = 1024 * 1024;
 
-export function lenientJson(prefixes: string[] = ["/api/", "/access/"]): MiddlewareHandler<HttpEnv> {
+export function lenientJson(prefixes: string[] = ["/api/"]): MiddlewareHandler<HttpEnv> {
   return async (c, next) => {
     const raw = c.req.raw;
     if (!BODY_METHODS.has(raw.method) || !raw.body || !prefixes.some((p) => c.req.path.startsWith(p))) {

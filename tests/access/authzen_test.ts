@@ -182,21 +182,42 @@ dbTest("authzen evaluation: who may ask about whom, and transport errors", async
   );
   assert.equal((await json(res)).decision, true);
 
-  // 401 without a token; 400 for a missing attribute, malformed JSON, a malformed action, an unknown resource type.
+  // 401 without a token; 400 for a missing attribute or malformed JSON.
   assert.equal((await app.request("/access/v1/evaluation", post(null, body(1)))).status, 401);
   for (
     const bad of [
       { action: { name: "crm.read" }, resource: { type: "module", id: "crm" } },
       { subject: user(w.admin.id), resource: { type: "module", id: "crm" } },
       { subject: user(w.admin.id), action: { name: "crm.read" } },
-      { subject: user(w.admin.id), action: { name: "crm read" }, resource: { type: "module", id: "crm" } },
-      { subject: user(w.admin.id), action: { name: "crm.read" }, resource: { type: "spaceship", id: "1" } },
-      { subject: user(w.admin.id), action: { name: "hr.read" }, resource: { type: "crm_lead", id: "1" } },
       "{not json",
     ]
   ) {
     res = await app.request("/access/v1/evaluation", post(admin, bad));
     assert.equal(res.status, 400, JSON.stringify(bad));
+  }
+  // Well-formed requests about what the PDP does not model are denials, not errors.
+  for (
+    const [req, layer, reason] of [
+      [
+        { subject: user(w.admin.id), action: { name: "crm read" }, resource: { type: "module", id: "crm" } },
+        "rbac",
+        "unknown_action",
+      ],
+      [
+        { subject: user(w.admin.id), action: { name: "hr.read" }, resource: { type: "crm_lead", id: "1" } },
+        "rbac",
+        "action_not_applicable",
+      ],
+    ] as const
+  ) {
+    res = await app.request("/access/v1/evaluation", post(admin, req));
+    assert.equal(res.status, 200, JSON.stringify(req));
+    const out = await json(res);
+    assert.equal(out.decision, false);
+    assert.deepEqual(
+      [(out.context as Record<string, unknown>).layer, (out.context as Record<string, unknown>).reason],
+      [layer, reason],
+    );
   }
 });
 
@@ -248,7 +269,8 @@ dbTest("authzen evaluations: defaults, per-item errors and the three semantics",
   }[];
   assert.deepEqual(out.map((e) => e.decision), [true, false, false]);
   assert.equal(out[1].context?.error?.status, 400);
-  assert.equal(out[2].context?.error?.status, 400);
+  // An action name that is no permission is a denial (well-formed), not an error.
+  assert.equal((out[2].context as Record<string, unknown>)?.reason, "unknown_action");
 
   // Without evaluations: a single evaluation.
   res = await app.request(
