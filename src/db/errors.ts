@@ -115,6 +115,17 @@ export function translateDbError(err: unknown): unknown {
         { cause: err },
       );
     }
+    if (code === "55000" && /allow connections|accepting connections/i.test(msg)) {
+      return new AppError("DATABASE_UNAVAILABLE", "the database is not accepting connections", {
+        cause: err,
+      });
+    }
+    if (code === "53300" || code === "53000") {
+      return new AppError("DATABASE_UNAVAILABLE", "the database has no free connections; retry shortly", {
+        headers: { "Retry-After": "1" },
+        cause: err,
+      });
+    }
     if (
       CONNECTION_CODES.has(code) ||
       /connect(ion)? (refused|timeout|terminated)|ECONNREFUSED/i.test(msg)

@@ -77,3 +77,27 @@ Deno.test({
     assert.match(err.message, /does not exist: create it first/);
   },
 });
+
+Deno.test({
+  name: "db errors: a database that refuses connections is 503, never a 500",
+  ignore: !Deno.env.get("TEST_DATABASE_URL"),
+  sanitizeResources: false,
+  fn: async () => {
+    const admin = new URL(Deno.env.get("TEST_DATABASE_URL")!);
+    admin.search = "";
+    const name = `seedbed_closed_${crypto.randomUUID().slice(0, 8)}`;
+    const root = await openDatabase(admin.toString(), { maxConnections: 1 });
+    try {
+      await root.run(`CREATE DATABASE ${name} ALLOW_CONNECTIONS false`);
+      const u = new URL(admin);
+      u.pathname = `/${name}`;
+      const err = await openDatabase(u.toString()).catch((e) => e);
+      assert.ok(err instanceof AppError, String(err));
+      assert.equal(err.code, "DATABASE_UNAVAILABLE");
+      assert.match(err.message, /not accepting connections/);
+    } finally {
+      await root.run(`DROP DATABASE IF EXISTS ${name}`);
+      await root.close();
+    }
+  },
+});
