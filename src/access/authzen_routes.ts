@@ -185,10 +185,10 @@ export function authzenRoutes(
    */
   const pep: MiddlewareHandler<HttpEnv> = async (c, next) => {
     const user = await access.authenticate(c.req.header("authorization"));
+    c.set("auth", { user: user.principal, organizationId: user.principal.organizationId });
     if (user.mustChangePassword) {
       throw new AppError("PASSWORD_CHANGE_REQUIRED", "this account must change its password first");
     }
-    c.set("auth", { user: user.principal, organizationId: user.principal.organizationId });
     callers.set(c, authzen.caller(user));
     const type = (c.req.header("content-type") ?? "").split(";")[0].trim().toLowerCase();
     if (type !== "application/json") {
