@@ -4,7 +4,7 @@
  * streamed (parsed with busboy, never buffered whole).
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { Readable, type Writable } from "node:stream";
+import { pipeline, Readable, type Writable } from "node:stream";
 import busboyImport from "busboy";
 import type { AccessService } from "../access/service.ts";
 import { AppError, validation } from "../errors.ts";
@@ -153,6 +153,7 @@ export function filesRoutes(deps: { access: AccessService; files: FilesService; 
       bb.on("close", resolve);
       bb.on("error", (e) => reject(validation(`invalid body: ${(e as Error).message}`)));
     });
+    closed.catch(() => {}); // observed by `uploaded` and the metadata step
     const uploaded = new Promise<ReturnType<FilesService["upload"]>>((resolve, reject) => {
       let seen = false;
       bb.on("field", (name, value) => (fields[name] = value));
@@ -181,9 +182,19 @@ export function filesRoutes(deps: { access: AccessService; files: FilesService; 
         }
       }, reject);
     });
-    Readable.fromWeb(c.req.raw.body as never).pipe(bb);
-    const record = await (await uploaded);
-    return c.json(record, 201);
+    // `pipeline`, not `pipe`: an error on either side (the client going away, a
+    // malformed body) destroys both and reaches a handler instead of becoming
+    // an uncaught 'error' event.
+    const source = Readable.fromWeb(c.req.raw.body as never);
+    pipeline(source, bb, () => {});
+    try {
+      const record = await (await uploaded);
+      return c.json(record, 201);
+    } catch (err) {
+      // Stop reading what is left of the request (over the limit, S3 down, …).
+      source.destroy();
+      throw err;
+    }
   });
 
   app.openapi(

@@ -3,9 +3,16 @@
  * `files/org-<id>/…`, records in the `files` table, both always together.
  *
  * - Uploads stream to S3 through `@aws-sdk/lib-storage` (multipart), hashed
- *   and counted on the way; over `MAX_UPLOAD_BYTES` the upload is aborted and
- *   nothing is recorded. The record is written only after S3 has the object;
- *   if writing it fails, the object is deleted.
+ *   and counted on the way. The moment the count passes `MAX_UPLOAD_BYTES`
+ *   the upload fails with 413 (the caller stops reading the request) while
+ *   the multipart upload is aborted behind it; nothing is recorded, and no
+ *   object can be completed from a stream that errored. The record is
+ *   written only after S3 has the object; if writing it fails, the object is
+ *   deleted.
+ * - Object keys are `files/org-<id>/<uuid>/<name>` with the name cut to
+ *   KEY_NAME_BYTES, so a key stays far below S3's 1024 bytes and every
+ *   segment fits a file-system name (the embedded server stores objects as
+ *   files).
  * - Delete removes the record inside a transaction and the object before it
  *   commits: an S3 failure rolls the record back (no orphan either way).
  * - Reads and writes go through the same organization + record-scope filter
@@ -24,6 +31,9 @@ import { type RecordScope, RecordsRepository, type RecordTableKey } from "../mod
 import { RecordsService } from "../modules/records_service.ts";
 import { type S3Config, sseParams, storageError } from "../storage/s3_client.ts";
 import { sanitizeFilename } from "./sanitize.ts";
+
+/** UTF-8 bytes of the file name kept in an object key (the record keeps up to 255). */
+export const KEY_NAME_BYTES = 128;
 
 export interface FilesConfig {
   s3: S3Config;
@@ -56,6 +66,41 @@ export interface DownloadResult {
   status: 200 | 206;
   body: ReadableStream<Uint8Array>;
   headers: Record<string, string>;
+}
+
+/** One satisfiable byte range, both ends inclusive. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/**
+ * Reads a `Range` header against a representation of `size` bytes (RFC 9110
+ * §14). Only single byte ranges are served: a header that is absent,
+ * malformed, in another unit or asks for several ranges gives `null` (the
+ * whole representation, 200); a range that starts at or beyond the end, or a
+ * zero-length suffix, gives "unsatisfiable" (416). `bytes=-N` is the last N
+ * bytes (the whole file when N ≥ size); an end past the last byte is clamped.
+ */
+export function parseRange(header: string | undefined, size: number): ByteRange | "unsatisfiable" | null {
+  if (header === undefined) return null;
+  const m = /^\s*bytes\s*=(.*)$/i.exec(header);
+  if (!m) return null;
+  // A list may carry empty elements (RFC 9110 §5.6.1); anything but exactly one range is ignored.
+  const specs = m[1].split(",").map((s) => s.trim()).filter((s) => s !== "");
+  if (specs.length !== 1) return null;
+  const r = /^(\d*)-(\d*)$/.exec(specs[0]);
+  if (!r || (r[1] === "" && r[2] === "")) return null;
+  if (r[1] === "") {
+    const suffix = Number(r[2]);
+    if (suffix === 0 || size === 0) return "unsatisfiable";
+    return { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(r[1]);
+  const end = r[2] === "" ? Infinity : Number(r[2]);
+  if (end < start) return null; // an invalid range-spec: the header is ignored
+  if (start >= size) return "unsatisfiable";
+  return { start, end: Math.min(end, size - 1) };
 }
 
 export const PRESIGN_MIN_SECONDS = 1;
@@ -91,6 +136,21 @@ function toRecord(r: Row): FileRecord {
   };
 }
 
+/** Drops the first `skip` bytes of a stream and ends it after `take` more. */
+function sliceBytes(skip: number, take: number): TransformStream<Uint8Array, Uint8Array> {
+  return new TransformStream({
+    transform(chunk, controller) {
+      if (take <= 0) return;
+      const start = Math.min(skip, chunk.byteLength);
+      skip -= start;
+      const part = chunk.subarray(start, start + take);
+      take -= part.byteLength;
+      if (part.byteLength) controller.enqueue(part);
+      if (take <= 0) controller.terminate();
+    },
+  });
+}
+
 /** `Content-Disposition` with an ASCII fallback and the exact UTF-8 name. */
 export function contentDisposition(name: string, type: "attachment" | "inline" = "attachment"): string {
   const ascii = name.replace(/[^\x20-\x7e]/g, "_").replace(/["\\]/g, "_");
@@ -118,6 +178,11 @@ export class FilesService {
     return row;
   }
 
+  /** A fresh object key for `name` (already sanitised) in the organization's prefix. */
+  #key(organizationId: number, name: string): string {
+    return `files/org-${organizationId}/${crypto.randomUUID()}/${sanitizeFilename(name, KEY_NAME_BYTES)}`;
+  }
+
   get #bucket(): string {
     return this.cfg.s3.bucket;
   }
@@ -126,22 +191,34 @@ export class FilesService {
     return sseParams(this.cfg.s3);
   }
 
-  /** Streams an upload to S3, then records it. Nothing is recorded when anything fails. */
+  /**
+   * Streams an upload to S3, then records it. Nothing is recorded when
+   * anything fails; over `MAX_UPLOAD_BYTES` this rejects with 413 at once,
+   * without waiting for parts already in flight (their multipart upload is
+   * aborted behind it).
+   */
   async upload(auth: AuthContext, input: UploadInput): Promise<FileRecord> {
     const scope = this.#scope(auth);
     const name = sanitizeFilename(input.filename);
-    const key = `files/org-${scope.organizationId}/${crypto.randomUUID()}/${name}`;
+    const key = this.#key(scope.organizationId, name);
     const hash = createHash("sha256");
     let size = 0;
     const max = this.cfg.maxUploadBytes;
+    let overflow: (err: AppError) => void = () => {};
+    const tooLarge = new Promise<never>((_, reject) => (overflow = reject));
+    tooLarge.catch(() => {}); // observed through the race below
     const counted = input.body.pipeThrough(
       new TransformStream<Uint8Array, Uint8Array>({
         transform(chunk, controller) {
           size += chunk.byteLength;
           if (size > max) {
-            controller.error(
-              new AppError("PAYLOAD_TOO_LARGE", `the file is larger than MAX_UPLOAD_BYTES (${max} bytes)`),
+            const err = new AppError(
+              "PAYLOAD_TOO_LARGE",
+              `the file is larger than MAX_UPLOAD_BYTES (${max} bytes)`,
             );
+            overflow(err);
+            // Errors the S3 side too: lib-storage stops, aborts the multipart upload, completes nothing.
+            controller.error(err);
             return;
           }
           hash.update(chunk);
@@ -162,10 +239,20 @@ export class FilesService {
       partSize: 5 * 1024 * 1024,
       leavePartsOnError: false,
     });
+    const done = upload.done();
     try {
-      await upload.done();
+      await Promise.race([done, tooLarge]);
     } catch (err) {
-      await upload.abort().catch(() => {});
+      if (err instanceof AppError && err.code === "PAYLOAD_TOO_LARGE") {
+        // The multipart upload finishes failing (and is aborted) in the background.
+        done.then(
+          () => this.#deleteQuietly(key, "upload over the limit completed"),
+          (e) => {
+            if (e !== err) this.logger.warn("file_upload_abort_failed", { key, error: String(e) });
+          },
+        );
+        throw err;
+      }
       if (err instanceof AppError) throw err;
       const cause = (err as { cause?: unknown })?.cause;
       if (cause instanceof AppError) throw cause;
@@ -186,8 +273,17 @@ export class FilesService {
       this.logger.info("file_uploaded", { file_id: row.id, organization_id: scope.organizationId, size });
       return toRecord(row as unknown as Row);
     } catch (err) {
-      await this.s3.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: key })).catch(() => {});
+      await this.#deleteQuietly(key, "the record could not be written");
       throw err;
+    }
+  }
+
+  /** Deletes an object that must not outlive a failed operation; a failure is logged, not thrown. */
+  async #deleteQuietly(key: string, why: string): Promise<void> {
+    try {
+      await this.s3.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: key }));
+    } catch (err) {
+      this.logger.warn("file_object_cleanup_failed", { key, reason: why, error: String(err) });
     }
   }
 
@@ -216,22 +312,30 @@ export class FilesService {
     return toRecord(await this.#find(auth, id));
   }
 
-  /** Streams the object, honouring a single `Range: bytes=…` request. */
-  async download(auth: AuthContext, id: number, range?: string): Promise<DownloadResult> {
+  /**
+   * Streams the object, honouring a single `Range` (see `parseRange`): 206
+   * with the bytes asked for, 416 when the range lies outside the file, the
+   * whole file (200) when the header is malformed or asks for several ranges.
+   */
+  async download(auth: AuthContext, id: number, rangeHeader?: string): Promise<DownloadResult> {
     const row = await this.#find(auth, id);
-    if (range !== undefined && !/^bytes=(\d+-\d*|-\d+)$/.test(range.trim())) {
-      throw new AppError(
+    const size = Number(row.sizeBytes);
+    const unsatisfiable = () =>
+      new AppError(
         "RANGE_NOT_SATISFIABLE",
-        `unsupported Range "${range}": use one range, bytes=start-end`,
-        {
-          headers: { "Content-Range": `bytes */${row.sizeBytes}` },
-        },
+        `Range "${rangeHeader}" is outside the file (${size} bytes)`,
+        { headers: { "Content-Range": `bytes */${size}` } },
       );
-    }
+    const range = parseRange(rangeHeader, size);
+    if (range === "unsatisfiable") throw unsatisfiable();
     let out;
     try {
       out = await this.s3.send(
-        new GetObjectCommand({ Bucket: this.#bucket, Key: row.s3Key, Range: range?.trim() }),
+        new GetObjectCommand({
+          Bucket: this.#bucket,
+          Key: row.s3Key,
+          Range: range ? `bytes=${range.start}-${range.end}` : undefined,
+        }),
       );
     } catch (err) {
       const name = (err as { name?: string }).name;
@@ -239,13 +343,7 @@ export class FilesService {
         name === "InvalidRange" ||
         (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 416
       ) {
-        throw new AppError(
-          "RANGE_NOT_SATISFIABLE",
-          `Range "${range}" is outside the file (${row.sizeBytes} bytes)`,
-          {
-            headers: { "Content-Range": `bytes */${row.sizeBytes}` },
-          },
-        );
+        throw unsatisfiable();
       }
       throw storageError(err, this.cfg.s3);
     }
@@ -253,12 +351,21 @@ export class FilesService {
       "Content-Type": row.contentType,
       "Content-Disposition": contentDisposition(row.name),
       "Accept-Ranges": "bytes",
-      "Content-Length": String(out.ContentLength ?? row.sizeBytes),
+      "Content-Length": String(range ? range.end - range.start + 1 : out.ContentLength ?? size),
       "ETag": `"${row.sha256}"`,
     };
-    if (out.ContentRange) headers["Content-Range"] = out.ContentRange;
-    const body = out.Body!.transformToWebStream() as ReadableStream<Uint8Array>;
-    return { status: out.ContentRange ? 206 : 200, body, headers };
+    let body = out.Body!.transformToWebStream() as ReadableStream<Uint8Array>;
+    if (range) {
+      headers["Content-Range"] = `bytes ${range.start}-${range.end}/${size}`;
+      // Exactly the bytes announced, even from a store that answers a range loosely
+      // (s3rver reads `bytes=0-0` as `bytes=0-`).
+      const from = Number(/^bytes (\d+)-/.exec(out.ContentRange ?? "")?.[1] ?? 0);
+      if (from > range.start) throw storageError(new Error(`S3 answered ${out.ContentRange}`), this.cfg.s3);
+      if (from !== range.start || out.ContentLength !== range.end - range.start + 1) {
+        body = body.pipeThrough(sliceBytes(range.start - from, range.end - range.start + 1));
+      }
+    }
+    return { status: range ? 206 : 200, body, headers };
   }
 
   /** A presigned S3 GET URL valid for `expiresIn` seconds (1…3600). */
@@ -308,7 +415,7 @@ export class FilesService {
     const src = await this.#find(auth, id);
     const scope = this.#scope(auth);
     const name = opts.name !== undefined ? sanitizeFilename(opts.name) : src.name;
-    const key = `files/org-${scope.organizationId}/${crypto.randomUUID()}/${name}`;
+    const key = this.#key(scope.organizationId, name);
     try {
       await this.s3.send(
         new CopyObjectCommand({
@@ -334,7 +441,7 @@ export class FilesService {
       }).returning();
       return toRecord(row as unknown as Row);
     } catch (err) {
-      await this.s3.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: key })).catch(() => {});
+      await this.#deleteQuietly(key, "the copy's record could not be written");
       throw err;
     }
   }

@@ -5,6 +5,7 @@
  * code path as to AWS or MinIO — there is no file-system shortcut. Objects
  * live as files under a folder (`S3_EMBEDDED_DIR`, default `.data/s3`).
  */
+import { join } from "node:path";
 import S3rver from "s3rver";
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
@@ -41,6 +42,11 @@ export async function startEmbeddedS3(options: EmbeddedS3Options): Promise<Embed
     // Path-style only: virtual-host buckets would need DNS for <bucket>.localhost.
     vhostBuckets: false,
   });
+  // Ahead of s3rver's own middleware (Koa composes the array when the server starts).
+  (server as unknown as { middleware: KoaMiddleware[] }).middleware.unshift(
+    guardKeys,
+    abortMultipartUpload(options.directory),
+  );
   const info = await server.run() as { port: number };
   let closed = false;
   return {
@@ -52,6 +58,90 @@ export async function startEmbeddedS3(options: EmbeddedS3Options): Promise<Embed
       closed = true;
       await server.close();
     },
+  };
+}
+
+/** The few parts of a Koa context the middleware below uses. */
+interface KoaContext {
+  method: string;
+  path: string;
+  query: Record<string, string | string[] | undefined>;
+  headers: Record<string, string | string[] | undefined>;
+  status: number;
+  type: string;
+  body: unknown;
+}
+type KoaMiddleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
+
+function s3Error(ctx: KoaContext, status: number, code: string, message: string): void {
+  ctx.status = status;
+  ctx.type = "application/xml";
+  ctx.body =
+    `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message></Error>`;
+}
+
+/** `{ bucket, key }` of a path-style request, or null for the service or a bucket. */
+function bucketAndKey(ctx: KoaContext): { bucket: string; key: string } | null {
+  const m = /^\/([^/]+)\/(.+)$/.exec(ctx.path);
+  if (!m) return null;
+  try {
+    return { bucket: decodeURIComponent(m[1]), key: decodeURIComponent(m[2]) };
+  } catch {
+    return null; // s3rver answers a malformed path itself
+  }
+}
+
+const utf8Length = (s: string) => new TextEncoder().encode(s).byteLength;
+/** S3's limit on a key. */
+const MAX_KEY_BYTES = 1024;
+/**
+ * s3rver stores an object as files named `<last key segment>._S3rver_object`,
+ * `…._S3rver_metadata.json`, under folders named after the other segments: a
+ * segment longer than this overflows a file-system name (255 bytes), and
+ * s3rver's unhandled ENAMETOOLONG would kill the whole process.
+ */
+const MAX_SEGMENT_BYTES = 255 - "._S3rver_metadata.json".length;
+
+/** Refuses keys s3rver cannot store (as S3 does beyond 1024 bytes) instead of crashing on them. */
+const guardKeys: KoaMiddleware = async (ctx, next) => {
+  const target = bucketAndKey(ctx);
+  if (
+    target &&
+    (utf8Length(target.key) > MAX_KEY_BYTES ||
+      target.key.split("/").some((segment) => utf8Length(segment) > MAX_SEGMENT_BYTES))
+  ) {
+    return s3Error(
+      ctx,
+      400,
+      "KeyTooLongError",
+      `Your key is too long (at most ${MAX_KEY_BYTES} bytes, ${MAX_SEGMENT_BYTES} per segment on the embedded server)`,
+    );
+  }
+  await next();
+};
+
+/**
+ * AbortMultipartUpload (`DELETE /<bucket>/<key>?uploadId=…`), which s3rver
+ * lacks (it answers MethodNotAllowed and keeps the parts forever): removes the
+ * upload's parts. Like s3rver, it only checks the access key id.
+ */
+function abortMultipartUpload(directory: string): KoaMiddleware {
+  return async (ctx, next) => {
+    const uploadId = ctx.query.uploadId;
+    const target = ctx.method === "DELETE" && typeof uploadId === "string" ? bucketAndKey(ctx) : null;
+    if (!target) return await next();
+    const auth = String(ctx.headers.authorization ?? ctx.query["X-Amz-Credential"] ?? "");
+    if (!auth.includes(`${EMBEDDED_CREDENTIALS.accessKeyId}/`)) {
+      return s3Error(ctx, 403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist.");
+    }
+    if (!/^[0-9a-f]{1,64}$/.test(uploadId as string) || !/^[a-z0-9][a-z0-9.-]*$/.test(target.bucket)) {
+      return s3Error(ctx, 404, "NoSuchUpload", "The specified upload does not exist.");
+    }
+    const dir = join(directory, target.bucket, "._S3rver_uploads", uploadId as string);
+    const key = await Deno.readTextFile(join(dir, "key")).catch(() => null);
+    if (key !== target.key) return s3Error(ctx, 404, "NoSuchUpload", "The specified upload does not exist.");
+    await Deno.remove(dir, { recursive: true });
+    ctx.status = 204;
   };
 }
 

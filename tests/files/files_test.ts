@@ -1,11 +1,21 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { HeadObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import {
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+} from "@aws-sdk/client-s3";
+import { count } from "drizzle-orm";
 import { dbTest } from "../helpers/db.ts";
-import { json, testApp } from "../helpers/app.ts";
+import { json, testApp, testConfig } from "../helpers/app.ts";
 import { bearer, createWorld, login } from "../helpers/fixtures.ts";
 import { startTestS3, type TestS3 } from "../helpers/s3.ts";
 import type { Database } from "../../src/db/client.ts";
+import { sanitizeFilename } from "../../src/files/sanitize.ts";
+import { EMBEDDED_CREDENTIALS, startEmbeddedS3 } from "../../src/storage/embedded_s3.ts";
+import { ObjectStore } from "../../src/storage/object_store.ts";
+import { createS3Client } from "../../src/storage/s3_client.ts";
 
 type FileBody = {
   id: number;
@@ -317,3 +327,321 @@ dbTest("files: S3 failures answer 502/503 and keep records and objects consisten
     await s3.close();
   }
 });
+
+const utf8 = (s: string) => new TextEncoder().encode(s).byteLength;
+/** Byte equality without node:assert's (very slow) element-by-element diff of large arrays. */
+function sameBytes(actual: Uint8Array, expected: Uint8Array, message: string): void {
+  const digest = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+  assert.equal(actual.byteLength, expected.byteLength, `${message}: length`);
+  assert.equal(digest(actual), digest(expected), `${message}: content`);
+}
+
+Deno.test("files: sanitizeFilename bounds names to 255 UTF-8 bytes, keeping the extension and whole characters", () => {
+  assert.equal(sanitizeFilename("a".repeat(400) + ".txt"), "a".repeat(251) + ".txt");
+  assert.equal(sanitizeFilename("é".repeat(200) + ".pdf"), "é".repeat(125) + ".pdf");
+  assert.equal(sanitizeFilename("😀".repeat(100) + ".png"), "😀".repeat(62) + ".png");
+  // A combining sequence (e + U+0301) is one character to the reader: never split.
+  assert.equal(sanitizeFilename("e\u0301".repeat(150) + ".txt"), "e\u0301".repeat(83) + ".txt");
+  assert.equal(sanitizeFilename("x".repeat(400)), "x".repeat(255));
+  // Not an extension: a "suffix" with spaces, or longer than 32 bytes, is cut with the rest.
+  assert.equal(sanitizeFilename("a".repeat(300) + ". not an ext"), "a".repeat(255));
+  assert.equal(sanitizeFilename("a".repeat(300) + "." + "b".repeat(40)), "a".repeat(255));
+  assert.equal(sanitizeFilename("../../" + "n".repeat(300) + ".tar.gz"), "n".repeat(252) + ".gz");
+  assert.equal(sanitizeFilename("short.txt"), "short.txt");
+  assert.equal(sanitizeFilename("é".repeat(100) + ".txt", 128), "é".repeat(62) + ".txt");
+  for (
+    const raw of [
+      "😀".repeat(300),
+      "a😀".repeat(200) + ".x",
+      "\u{1F468}\u200D\u{1F469}\u200D\u{1F467}".repeat(40),
+    ]
+  ) {
+    const out = sanitizeFilename(raw);
+    assert.ok(utf8(out) <= 255, raw);
+    assert.ok(!/\uFFFD/.test(new TextDecoder().decode(new TextEncoder().encode(out))), "no broken character");
+    assert.ok(raw.startsWith(out.replace(/\.x$/, "")), "a prefix of the original");
+  }
+});
+
+dbTest(
+  "files: very long filenames are shortened, keep their extension, and the S3 server survives",
+  async (db) => {
+    const { s3, app, admin } = await setup(db);
+    try {
+      const cases: [string, string][] = [
+        ["a".repeat(400) + ".txt", "a".repeat(251) + ".txt"],
+        ["é".repeat(200) + ".pdf", "é".repeat(125) + ".pdf"],
+        ["😀".repeat(100) + ".png", "😀".repeat(62) + ".png"],
+        ["x".repeat(2000), "x".repeat(255)],
+      ];
+      for (const [raw, expected] of cases) {
+        const up = await app.request("/api/v1/files", {
+          method: "POST",
+          headers: bearer(admin),
+          body: form(`content of ${expected.slice(-8)}`, raw),
+        });
+        assert.equal(up.status, 201, await up.clone().text());
+        const file = await json<FileBody>(up);
+        assert.equal(file.name, expected);
+        assert.ok(utf8(file.name) <= 255);
+        assert.ok(utf8(file.s3_key) < 300, `key of ${utf8(file.s3_key)} bytes`);
+        for (const segment of file.s3_key.split("/")) assert.ok(utf8(segment) <= 128, segment);
+        await s3.client.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: file.s3_key }));
+        const dl = await app.request(`/api/v1/files/${file.id}/download`, { headers: bearer(admin) });
+        assert.equal(dl.status, 200);
+        assert.ok(dl.headers.get("content-disposition")!.endsWith(`''${encodeURIComponent(expected)}`));
+        assert.equal(await dl.text(), `content of ${expected.slice(-8)}`);
+      }
+      const first = (await json<{ items: FileBody[] }>(
+        await app.request("/api/v1/files", { headers: bearer(admin) }),
+      )).items[0];
+      // Rename and copy go through the same bounds.
+      const renamed = await app.request(`/api/v1/files/${first.id}`, {
+        method: "PATCH",
+        headers: { ...bearer(admin), "content-type": "application/json" },
+        body: JSON.stringify({ name: "r".repeat(1000) + ".md" }),
+      });
+      assert.equal(renamed.status, 200);
+      assert.equal((await json<FileBody>(renamed)).name, "r".repeat(252) + ".md");
+      const copied = await app.request(`/api/v1/files/${first.id}/copy`, {
+        method: "POST",
+        headers: { ...bearer(admin), "content-type": "application/json" },
+        body: JSON.stringify({ name: "ç".repeat(500) + ".csv" }),
+      });
+      assert.equal(copied.status, 201, await copied.clone().text());
+      const copy = await json<FileBody>(copied);
+      assert.equal(copy.name, "ç".repeat(125) + ".csv");
+      assert.ok(utf8(copy.s3_key.split("/").pop()!) <= 128);
+      await s3.client.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: copy.s3_key }));
+
+      if (!Deno.env.get("TEST_S3_ENDPOINT")) {
+        // The embedded server refuses a key it cannot store instead of dying on ENAMETOOLONG.
+        await assert.rejects(
+          () =>
+            s3.client.send(
+              new PutObjectCommand({ Bucket: s3.bucket, Key: `files/${"k".repeat(300)}`, Body: "x" }),
+            ),
+          (err: Error) => err.name === "KeyTooLongError",
+        );
+        await assert.rejects(
+          () => s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: "k/".repeat(600), Body: "x" })),
+          (err: Error) => err.name === "KeyTooLongError",
+        );
+      }
+      assert.equal((await objectKeys(s3)).length, cases.length + 1);
+    } finally {
+      await s3.close();
+    }
+  },
+);
+
+/** An S3 endpoint whose folder the test can look into (the embedded server), or TEST_S3_ENDPOINT. */
+async function s3WithFolder(): Promise<{ s3: TestS3; pendingUploads(): Promise<number> }> {
+  if (Deno.env.get("TEST_S3_ENDPOINT")) {
+    const s3 = await startTestS3();
+    return {
+      s3,
+      pendingUploads: async () =>
+        ((await s3.client.send(new ListMultipartUploadsCommand({ Bucket: s3.bucket }))).Uploads ?? []).length,
+    };
+  }
+  const dir = await Deno.makeTempDir({ prefix: "seedbed-s3-" });
+  const server = await startEmbeddedS3({ directory: dir, port: 0 });
+  const bucket = "files-limit";
+  const env = {
+    S3_ENDPOINT: server.endpoint,
+    S3_FORCE_PATH_STYLE: "true",
+    S3_BUCKET_NAME: bucket,
+    AWS_REGION: "us-east-1",
+    AWS_ACCESS_KEY_ID: EMBEDDED_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: EMBEDDED_CREDENTIALS.secretAccessKey,
+  };
+  const cfg = testConfig(env).s3;
+  const client = createS3Client(cfg);
+  const store = new ObjectStore(client, cfg);
+  await store.ensureBucket();
+  const s3: TestS3 = {
+    env,
+    s3: cfg,
+    client,
+    store,
+    endpoint: server.endpoint,
+    bucket,
+    close: async () => {
+      client.destroy();
+      await server.close();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+  return {
+    s3,
+    // s3rver keeps each multipart upload's parts in `<bucket>/._S3rver_uploads/<uploadId>/`.
+    pendingUploads: async () => {
+      let n = 0;
+      try {
+        for await (const _ of Deno.readDir(`${dir}/${bucket}/._S3rver_uploads`)) n++;
+      } catch (err) {
+        if (!(err instanceof Deno.errors.NotFound)) throw err;
+      }
+      return n;
+    },
+  };
+}
+
+async function eventually(check: () => Promise<boolean>, what: string, ms = 10_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+dbTest(
+  "files: a chunked upload over MAX_UPLOAD_BYTES is answered 413 as soon as it crosses the limit",
+  async (db) => {
+    const { s3, pendingUploads } = await s3WithFolder();
+    const limit = 6 * 1024 * 1024; // above one 5 MiB part: the multipart upload has begun when it is cut
+    const { app } = await testApp(db, { env: { ...s3.env, MAX_UPLOAD_BYTES: String(limit) } });
+    const world = await createWorld(db);
+    const admin = await login(app, world.admin.email);
+    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, app.fetch);
+    const url = `http://127.0.0.1:${server.addr.port}/api/v1/files`;
+    try {
+      const boundary = `seedbed-${crypto.randomUUID()}`;
+      const head = new TextEncoder().encode(
+        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.bin"\r\n` +
+          `Content-Type: application/octet-stream\r\n\r\n`,
+      );
+      const tail = new TextEncoder().encode(`\r\n--${boundary}--\r\n`);
+      const total = 64 * 1024 * 1024;
+      const chunk = 64 * 1024;
+      /** A multipart body of `total` file bytes, produced only as fast as it is read; `fail` breaks it midway. */
+      const streamed = (fail?: number) => {
+        const state = { sent: 0, finished: false };
+        const body = new ReadableStream<Uint8Array>({
+          start(c) {
+            c.enqueue(head);
+          },
+          pull(c) {
+            if (fail !== undefined && state.sent >= fail) {
+              c.error(new Error("the client went away"));
+              return;
+            }
+            if (state.sent >= total) {
+              c.enqueue(tail);
+              c.close();
+              state.finished = true;
+              return;
+            }
+            c.enqueue(new Uint8Array(chunk).fill((state.sent / chunk) % 251));
+            state.sent += chunk;
+          },
+        });
+        return { body, state };
+      };
+      const headers = { ...bearer(admin), "content-type": `multipart/form-data; boundary=${boundary}` };
+
+      const over = streamed();
+      const res = await fetch(
+        url,
+        { method: "POST", headers, body: over.body, duplex: "half" } as RequestInit,
+      );
+      assert.equal(res.status, 413);
+      const problem = await res.json();
+      assert.equal(problem.code, "PAYLOAD_TOO_LARGE");
+      // The answer came while the client was still sending: the server stopped reading.
+      assert.equal(over.state.finished, false);
+      assert.ok(over.state.sent < total / 2, `the client had sent ${over.state.sent} bytes`);
+
+      // A client that breaks off mid-upload costs nothing either, and kills nothing.
+      const broken = streamed(2 * 1024 * 1024);
+      await fetch(url, { method: "POST", headers, body: broken.body, duplex: "half" } as RequestInit)
+        .then((r) => r.body?.cancel(), () => {});
+
+      // Nothing is left behind: no record, no object, no multipart upload still holding parts.
+      await eventually(async () => (await pendingUploads()) === 0, "the multipart uploads to be aborted");
+      assert.deepEqual(await objectKeys(s3), []);
+      const [{ n }] = await db.db.select({ n: count() }).from(db.t.files);
+      assert.equal(Number(n), 0);
+
+      // The server is still up and takes an upload within the limit.
+      const ok = await fetch(url, {
+        method: "POST",
+        headers: bearer(admin),
+        body: form(new Uint8Array(limit), "exactly-the-limit.bin", "application/octet-stream"),
+      });
+      assert.equal(ok.status, 201, await ok.clone().text());
+      assert.equal((await ok.json() as FileBody).size_bytes, limit);
+      assert.equal((await objectKeys(s3)).length, 1);
+    } finally {
+      await server.shutdown();
+      await s3.close();
+    }
+  },
+);
+
+dbTest(
+  "files: Range requests follow RFC 9110 (suffix, open-ended, multiple, invalid, unsatisfiable)",
+  async (db) => {
+    const { s3, app, admin } = await setup(db);
+    try {
+      const size = 100_000;
+      const bytes = Uint8Array.from({ length: size }, (_, i) => i % 251);
+      const file = await json<FileBody>(
+        await app.request("/api/v1/files", {
+          method: "POST",
+          headers: bearer(admin),
+          body: form(bytes, "data.bin", "application/octet-stream"),
+        }),
+      );
+      const get = (range: string) =>
+        app.request(`/api/v1/files/${file.id}/download`, { headers: { ...bearer(admin), Range: range } });
+      const partial: [string, number, number][] = [
+        ["bytes=-5", 99_995, 99_999], // the last five bytes
+        ["bytes=-200000", 0, 99_999], // a suffix longer than the file is the whole file
+        ["bytes=5-", 5, 99_999],
+        ["bytes=99990-200000", 99_990, 99_999], // the end is clamped
+        ["bytes=0-0", 0, 0],
+        ["BYTES=10-19", 10, 19], // the unit is case-insensitive
+        ["bytes=7-13,", 7, 13], // an empty list element is no second range
+      ];
+      for (const [range, start, end] of partial) {
+        const r = await get(range);
+        assert.equal(r.status, 206, range);
+        assert.equal(r.headers.get("content-range"), `bytes ${start}-${end}/${size}`, range);
+        assert.equal(r.headers.get("content-length"), String(end - start + 1), range);
+        sameBytes(new Uint8Array(await r.arrayBuffer()), bytes.slice(start, end + 1), range);
+      }
+      // Several ranges (not supported) and malformed headers are ignored: the whole file, 200.
+      for (
+        const range of [
+          "bytes=0-1,5-6",
+          "bytes=-5,10-20",
+          "bytes=abc",
+          "items=0-5",
+          "bytes=5-3",
+          "bytes=--5",
+          "bytes 0-5",
+          "bytes=-",
+        ]
+      ) {
+        const r = await get(range);
+        assert.equal(r.status, 200, range);
+        assert.equal(r.headers.get("content-range"), null, range);
+        assert.equal(r.headers.get("content-length"), String(size), range);
+        sameBytes(new Uint8Array(await r.arrayBuffer()), bytes, range);
+      }
+      // Well-formed but outside the file: 416 naming the size.
+      for (
+        const range of ["bytes=100000-", "bytes=100000-100005", "bytes=999999999999999999999-", "bytes=-0"]
+      ) {
+        const r = await get(range);
+        assert.equal(r.status, 416, range);
+        assert.equal(r.headers.get("content-range"), `bytes */${size}`, range);
+        assert.equal((await json(r)).code, "RANGE_NOT_SATISFIABLE", range);
+      }
+    } finally {
+      await s3.close();
+    }
+  },
+);
