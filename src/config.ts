@@ -34,7 +34,7 @@ const bool = z.enum(["true", "false", "1", "0", "yes", "no"], {
 }).transform((v) => v === "true" || v === "1" || v === "yes");
 
 const intIn = (min: number, max: number) =>
-  z.string().regex(/^\d+$/, "must be a whole number").transform(Number).pipe(
+  z.string().regex(/^-?\d+$/, "must be a whole number").transform(Number).pipe(
     z.number().int().min(min, `must be at least ${min}`).max(
       max,
       `must be at most ${max}`,

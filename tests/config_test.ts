@@ -59,6 +59,10 @@ Deno.test("config: bad values are named, secrets never echoed", () => {
   for (const v of ["PORT", "APP_ENV", "LOG_LEVEL", "ALGORITHM"]) {
     assert.match(joined, new RegExp(`^${v}: `, "m"));
   }
+  // A negative number is a number that is too small, not "not a number".
+  const n = issues({ ACCESS_TOKEN_EXPIRE_MINUTES: "-5", SHUTDOWN_TIMEOUT_SECONDS: "1.5" }).join("\n");
+  assert.match(n, /^ACCESS_TOKEN_EXPIRE_MINUTES: must be at least 1/m);
+  assert.match(n, /^SHUTDOWN_TIMEOUT_SECONDS: must be a whole number/m);
   const secret = "short-secret-value";
   const p = issues({
     APP_ENV: "production",

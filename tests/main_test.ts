@@ -144,7 +144,10 @@ Deno.test({
     // New work is refused while draining (the gateway retries it on another replica).
     const late = await fetch(`http://127.0.0.1:${port}/health`);
     assert.equal(late.status, 503);
-    assert.equal((await late.json()).code, "SERVICE_UNAVAILABLE");
+    const lateBody = await late.json();
+    assert.equal(lateBody.code, "SERVICE_UNAVAILABLE");
+    assert.match(lateBody.request_id, /^[0-9a-f-]{36}$/);
+    assert.equal(late.headers.get("x-request-id"), lateBody.request_id);
     const res = await pending;
     assert.equal(res.status, 401, `the in-flight request got its answer: ${await res.clone().text()}`);
     await res.body?.cancel();

@@ -16,6 +16,8 @@ const Ready = z.object({
   status: z.enum(["ready", "not_ready"]),
   checks: z.record(z.string(), z.string()),
   detail: z.string().optional(),
+  code: z.string().optional(),
+  request_id: z.string().optional(),
 }).openapi("Ready");
 
 export function healthRoutes(deps: { config: Config; db: Database }) {
@@ -61,6 +63,8 @@ export function healthRoutes(deps: { config: Config; db: Database }) {
           status: "not_ready" as const,
           checks,
           detail: "database: unreachable",
+          code: "SERVICE_UNAVAILABLE",
+          request_id: c.get("requestId") ?? "",
         }, 503);
       }
       try {
@@ -76,6 +80,8 @@ export function healthRoutes(deps: { config: Config; db: Database }) {
             status: "not_ready" as const,
             checks,
             detail: `migrations: ${checks.migrations}`,
+            code: "SERVICE_UNAVAILABLE",
+            request_id: c.get("requestId") ?? "",
           },
           503,
         );

@@ -16,14 +16,24 @@ export interface FieldError {
   message: string;
 }
 
+/** Hono's validation targets, as a client would name them. */
+const WHERE_NAMES: Record<string, string> = {
+  json: "request body",
+  form: "form body",
+  query: "query parameters",
+  param: "path parameters",
+  header: "headers",
+};
+
 /** Builds a 422 AppError from a zod error, naming every offending field. */
 export function validationError(error: ZodError, where: string): AppError {
   const errors: FieldError[] = error.issues.map((i) => ({
-    field: i.path.length ? i.path.join(".") : where,
+    field: i.path.length ? i.path.join(".") : where === "json" ? "body" : where,
     message: i.message,
   }));
   const detail = errors.map((e) => `${e.field}: ${e.message}`).join("; ");
-  return new AppError("VALIDATION_ERROR", `invalid ${where}: ${detail}`, {
+  const what = WHERE_NAMES[where] ?? where;
+  return new AppError("VALIDATION_ERROR", `invalid ${what}: ${detail}`, {
     extra: { errors },
   });
 }

@@ -3,7 +3,7 @@ import type { MiddlewareHandler } from "hono";
 import type { Logger } from "../log.ts";
 import type { HttpEnv } from "./types.ts";
 
-const SANE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+export const SANE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export interface RequestIdOptions {
   /**

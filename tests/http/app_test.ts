@@ -40,6 +40,10 @@ dbTest("http: /ready is 503 naming pending migrations", async (db) => {
   );
   assert.match(body.detail, /^migrations: .*pending/);
   assert.equal(body.checks.database, "ok");
+  // The service's error fields are there too, beside status and checks.
+  const full = body as unknown as { code: string; request_id: string };
+  assert.equal(full.code, "SERVICE_UNAVAILABLE");
+  assert.equal(full.request_id, res.headers.get("x-request-id"));
 }, { migrated: false });
 
 dbTest(
@@ -151,7 +155,7 @@ Deno.test("http: malformed JSON and failed validation answer 422 naming the fiel
   const b2 = await json<{ detail: string; errors: { field: string }[] }>(
     invalid,
   );
-  assert.match(b2.detail, /email/);
+  assert.match(b2.detail, /^invalid request body: email: /);
   assert.deepEqual(b2.errors.map((e) => e.field), ["email"]);
 });
 
