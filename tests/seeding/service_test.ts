@@ -82,22 +82,25 @@ dbTest("service: with require_backup a failed backup fails the execution before 
   assert.match(rec.error_message!, /bucket missing/);
 });
 
-dbTest("service: a reset whose backup fails wipes nothing, in development too, unless told to", async (db) => {
-  const port = new FakeBackupPort();
-  const svc = service(db, { backupPort: port, seeders: [permissionSeeder("A")] });
-  await svc.execute({ triggeredBy: "t", createBackup: false });
-  await db.db.insert(db.t.organizations).values({ name: "Keep", slug: "keep" });
-  port.fail = new AppError("STORAGE_UNAVAILABLE", "S3 is unreachable at http://localhost:9");
-  const err = await svc.reset({ triggeredBy: "t", env: "development" }).catch((e) => e);
-  assert.equal(err.code, "BACKUP_FAILED");
-  assert.match(err.message, /S3 is unreachable/);
-  assert.equal(await rowCount(db, db.t.organizations), 1);
-  assert.equal((await svc.getExecution(err.extra.execution_id)).status, "failed");
-  // Opting out explicitly: the wipe proceeds with a warning.
-  const forced = await svc.reset({ triggeredBy: "t", env: "development", requireBackup: false });
-  assert.match(forced.warnings[0], /backup failed/);
-  assert.equal(await rowCount(db, db.t.organizations), 0);
-});
+dbTest(
+  "service: a reset whose backup fails wipes nothing, in development too, unless told to",
+  async (db) => {
+    const port = new FakeBackupPort();
+    const svc = service(db, { backupPort: port, seeders: [permissionSeeder("A")] });
+    await svc.execute({ triggeredBy: "t", createBackup: false });
+    await db.db.insert(db.t.organizations).values({ name: "Keep", slug: "keep" });
+    port.fail = new AppError("STORAGE_UNAVAILABLE", "S3 is unreachable at http://localhost:9");
+    const err = await svc.reset({ triggeredBy: "t", env: "development" }).catch((e) => e);
+    assert.equal(err.code, "BACKUP_FAILED");
+    assert.match(err.message, /S3 is unreachable/);
+    assert.equal(await rowCount(db, db.t.organizations), 1);
+    assert.equal((await svc.getExecution(err.extra.execution_id)).status, "failed");
+    // Opting out explicitly: the wipe proceeds with a warning.
+    const forced = await svc.reset({ triggeredBy: "t", env: "development", requireBackup: false });
+    assert.match(forced.warnings[0], /backup failed/);
+    assert.equal(await rowCount(db, db.t.organizations), 0);
+  },
+);
 
 dbTest("service: no backup storage configured counts as a failed backup", async (db) => {
   const svc = service(db, { seeders: [permissionSeeder("A")] });
