@@ -7,32 +7,11 @@
 import assert from "node:assert/strict";
 import { Hono } from "hono";
 import { dbTest } from "../helpers/db.ts";
-import { json, testApp } from "../helpers/app.ts";
-import { bearer, createWorld, login, PASSWORD } from "../helpers/fixtures.ts";
-import type { Database } from "../../src/db/client.ts";
+import { json } from "../helpers/app.ts";
+import { post, setup, user } from "./authzen_helpers.ts";
+import { bearer, PASSWORD } from "../helpers/fixtures.ts";
 import { lenientJson } from "../../src/http/lenient_json.ts";
 
-async function setup(db: Database) {
-  const w = await createWorld(db);
-  const { app } = await testApp(db);
-  const lead = async (ownerId: number, name: string, orgId = w.acme.id) =>
-    (await db.db.insert(db.t.crmLeads).values({ organizationId: orgId, ownerId, name }).returning())[0];
-  return {
-    w,
-    app,
-    lead,
-    root: await login(app, "root@platform.test"),
-    admin: await login(app, "admin@acme.test"),
-    exec: await login(app, "exec@acme.test"),
-    other: await login(app, "admin@globex.test"),
-  };
-}
-const post = (token: string | null, body: unknown, extra: Record<string, string> = {}) => ({
-  method: "POST",
-  headers: { ...(token ? bearer(token) : {}), "content-type": "application/json", ...extra },
-  body: typeof body === "string" ? body : JSON.stringify(body),
-});
-const user = (id: string | number) => ({ type: "user", id: String(id) });
 type Out = { decision: boolean; context?: Record<string, unknown> };
 const why = (d: Out) => [d.context?.layer, d.context?.reason];
 

@@ -2,30 +2,7 @@
 import assert from "node:assert/strict";
 import { dbTest } from "../helpers/db.ts";
 import { json, testApp } from "../helpers/app.ts";
-import { bearer, createWorld, login } from "../helpers/fixtures.ts";
-import type { Database } from "../../src/db/client.ts";
-
-async function setup(db: Database) {
-  const w = await createWorld(db);
-  const { app } = await testApp(db);
-  const lead = async (ownerId: number, name: string, orgId = w.acme.id) =>
-    (await db.db.insert(db.t.crmLeads).values({ organizationId: orgId, ownerId, name }).returning())[0];
-  return {
-    w,
-    app,
-    lead,
-    root: await login(app, "root@platform.test"),
-    admin: await login(app, "admin@acme.test"),
-    exec: await login(app, "exec@acme.test"),
-    other: await login(app, "admin@globex.test"),
-  };
-}
-const post = (token: string | null, body: unknown, extra: Record<string, string> = {}) => ({
-  method: "POST",
-  headers: { ...(token ? bearer(token) : {}), "content-type": "application/json", ...extra },
-  body: typeof body === "string" ? body : JSON.stringify(body),
-});
-const user = (id: string | number) => ({ type: "user", id: String(id) });
+import { post, setup, user } from "./authzen_helpers.ts";
 
 dbTest("authzen: PDP metadata at /.well-known/authzen-configuration", async (db) => {
   const { app } = await testApp(db);
