@@ -86,9 +86,10 @@ function overlaps(base: LogFields, fields: LogFields): boolean {
 
 let flushStdout: () => void = () => {};
 
-/** Writes queued log lines now (before printing to stderr, so the two read in order on a terminal). */
-export function flushLogs(): void {
+/** A line for the person at the terminal (stderr), after the log lines queued before it. */
+export function printErr(text: string): void {
   flushStdout();
+  console.error(text);
 }
 
 let sharedStdout: ((line: string, urgent: boolean) => void) | undefined;

@@ -6,7 +6,7 @@
 import { type Config, ConfigError, loadConfig } from "./config.ts";
 import { openDatabase } from "./db/client.ts";
 import { migrate } from "./db/migrator.ts";
-import { createLogger, flushLogs, type Logger } from "./log.ts";
+import { createLogger, type Logger, printErr } from "./log.ts";
 import { createApp } from "./app.ts";
 import { buildDeps } from "./deps.ts";
 import { createDrainer } from "./http/drain.ts";
@@ -57,13 +57,25 @@ async function main(): Promise<number> {
     });
   }
   let db: Database | undefined;
-  let closeS3 = () => Promise.resolve();
+  let embeddedS3: Awaited<ReturnType<typeof withEmbeddedS3>> | undefined;
+  let served = false;
   try {
     assertPortFree(config.http.host, config.http.port);
-    db = await openDatabase(config.databaseUrl, {
-      authToken: config.databaseAuthToken,
-    });
-    return await serve(config, db, logger, (close) => (closeS3 = close));
+    db = await openDatabase(config.databaseUrl, { authToken: config.databaseAuthToken });
+    logger.info("database_opened", { database: db.label, dialect: db.dialect });
+    const result = await migrate(db);
+    logger.info("migrations_applied", { applied: result.applied, head: result.head });
+    // Development without S3_ENDPOINT: an embedded S3 server (logged as embedded_s3_started).
+    embeddedS3 = await withEmbeddedS3(config, logger);
+    config = embeddedS3.config;
+    if (config.s3.embedded) {
+      printErr(
+        `Embedded S3 at ${config.s3.endpoint} (bucket "${config.s3.bucket}", data in ${config.s3.embeddedDir})`,
+      );
+    }
+    await serve(config, db, logger);
+    served = true;
+    return 0;
   } catch (err) {
     const e = translateDbError(err);
     const message = e instanceof AppError
@@ -72,39 +84,17 @@ async function main(): Promise<number> {
       ? e.stack ?? e.message
       : String(e);
     logger.error("startup_failed", { error: e instanceof AppError ? e.message : String(e) });
-    flushLogs();
-    console.error(`seedbed: startup failed: ${message}`);
-    await closeS3().catch(() => {});
-    await db?.close().catch(() => {});
+    printErr(`seedbed: startup failed: ${message}`);
     return 1;
+  } finally {
+    await db?.close().catch(() => {});
+    await embeddedS3?.close().catch(() => {});
+    if (served) logger.info("shutdown_completed");
   }
 }
 
-async function serve(
-  startConfig: Config,
-  db: Database,
-  logger: Logger,
-  onS3: (close: () => Promise<void>) => void,
-): Promise<number> {
-  let config = startConfig;
-  logger.info("database_opened", { database: db.label, dialect: db.dialect });
-  const result = await migrate(db);
-  logger.info("migrations_applied", {
-    applied: result.applied,
-    head: result.head,
-  });
-
-  // Development without S3_ENDPOINT: an embedded S3 server (logged as embedded_s3_started).
-  const embeddedS3 = await withEmbeddedS3(config, logger);
-  onS3(embeddedS3.close);
-  config = embeddedS3.config;
-  if (config.s3.embedded) {
-    flushLogs();
-    console.error(
-      `Embedded S3 at ${config.s3.endpoint} (bucket "${config.s3.bucket}", data in ${config.s3.embeddedDir})`,
-    );
-  }
-
+/** Seeds (outside production), serves, and returns once the server has stopped after SIGTERM/SIGINT. */
+async function serve(config: Config, db: Database, logger: Logger): Promise<void> {
   const deps = await buildDeps({ config, db, logger });
   // Development and test: core + demo seeders, then the credentials (never in production).
   if (!(await seedAtStartup(deps.seeding, config, logger))) {
@@ -124,10 +114,7 @@ async function serve(
         url: `http://${shown}:${port}`,
         environment: config.appEnv,
       });
-      if (config.appEnv !== "production") {
-        flushLogs();
-        console.error(`Seedbed listening on http://${shown}:${port}`);
-      }
+      if (config.appEnv !== "production") printErr(`Seedbed listening on http://${shown}:${port}`);
     },
   }, drainer.wrap(app.fetch));
 
@@ -155,10 +142,6 @@ async function serve(
   Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
 
   await server.finished;
-  await db.close();
-  await embeddedS3.close();
-  logger.info("shutdown_completed");
-  return 0;
 }
 
 if (import.meta.main) Deno.exit(await main());

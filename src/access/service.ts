@@ -85,7 +85,8 @@ export class AccessService {
         organizationId: user.principal.organizationId,
         scope: user.access.recordScope,
       });
-      // A deactivated organization's tokens are refused here too, as by the guard.
+      // A deactivated organization's tokens are refused here too, by the guard's own tenant rule
+      // (the tenant layer decides before any module or action is looked at).
       const orgId = user.access.organizationId;
       if (orgId !== null) {
         const org = await this.cache.organization(orgId);

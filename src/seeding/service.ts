@@ -11,7 +11,7 @@
 import { APP_ENVS, type AppEnv } from "../config.ts";
 import { migrate } from "../db/migrator.ts";
 import { AppError, notFound, validation } from "../errors.ts";
-import { flushLogs } from "../log.ts";
+import { printErr } from "../log.ts";
 import { hashPassword as argon2Hash } from "../auth/passwords.ts";
 import { SEEDERS } from "../../seeders/mod.ts";
 import type { RestoreOutcome } from "./backup_port.ts";
@@ -297,7 +297,7 @@ export class SeedingService {
             superadminPassword: this.#o.config.seeding.superadminPassword,
           },
           hashPassword: this.#o.hashPassword ?? argon2Hash,
-          announce: o.announce ?? this.#o.announce ?? ((m) => (flushLogs(), console.error(m))),
+          announce: o.announce ?? this.#o.announce ?? printErr,
           hashCache: new Map(),
         },
         plan,

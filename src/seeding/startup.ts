@@ -6,7 +6,7 @@
  */
 import type { Config } from "../config.ts";
 import { AppError } from "../errors.ts";
-import { flushLogs, type Logger } from "../log.ts";
+import { type Logger, printErr } from "../log.ts";
 import type { SeedingService } from "./service.ts";
 import { DEMO_PASSWORD, DEMO_USERS } from "../../seeders/demo_data.ts";
 import {
@@ -43,10 +43,7 @@ export async function seedAtStartup(
   seeding: SeedingService,
   config: Config,
   logger: Logger,
-  print: (text: string) => void = (t) => {
-    flushLogs();
-    console.error(t);
-  },
+  print: (text: string) => void = printErr,
 ): Promise<boolean> {
   if (config.appEnv === "production") return true;
   try {

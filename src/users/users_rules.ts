@@ -16,7 +16,7 @@ import type { RoleKind } from "../access/decide.ts";
  * to a user of an organization is refused by the rules, never turned into a
  * custom role carrying every permission.
  */
-export function kindOfRoleName(role: string, _organizationId: number | null): RoleKind {
+export function kindOfRoleName(role: string): RoleKind {
   const r = role.trim().toLowerCase();
   if (r === "super_admin" || r === "superadmin") return "super_admin";
   if (r === "admin") return "admin";

@@ -118,7 +118,7 @@ export class UsersService {
   ): Promise<
     { roleId: number | null; kind: ReturnType<typeof kindOfRoleName>; modules: string[]; perms: string[] }
   > {
-    const kind = kindOfRoleName(s.role, orgId);
+    const kind = kindOfRoleName(s.role);
     const refusal = refuseManage(caller.access.kind, kind);
     if (refusal) throw forbidden(refusal, { layer: "rbac", reason: "cannot_manage_role" });
     if (kind === "super_admin" && orgId !== null) {
@@ -172,7 +172,7 @@ export class UsersService {
         throw forbidden("managers may only create executives reporting to themselves", { layer: "rbac" });
       }
       const [m] = await this.repo.inOrganization([managerId], orgId!);
-      if (!m || kindOfRoleName(m.role, m.organizationId) !== "manager" || !m.isActive) {
+      if (!m || kindOfRoleName(m.role) !== "manager" || !m.isActive) {
         throw validation(`reports_to_id: user ${managerId} is not an active manager of this organization`);
       }
       s.reportsToId = managerId;
@@ -245,7 +245,7 @@ export class UsersService {
   /** The target as the caller may manage it (visible, manageable kind, not himself for privileged changes). */
   async #manageable(auth: AuthContext, caller: UserSnapshot, id: number): Promise<UserRow> {
     const u = await this.#visible(auth, id);
-    const refusal = refuseManage(caller.access.kind, kindOfRoleName(u.role, u.organizationId));
+    const refusal = refuseManage(caller.access.kind, kindOfRoleName(u.role));
     if (refusal) throw forbidden(refusal, { layer: "rbac", reason: "cannot_manage_role" });
     return u;
   }

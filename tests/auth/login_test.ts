@@ -1,7 +1,15 @@
 import assert from "node:assert/strict";
 import { dbTest } from "../helpers/db.ts";
 import { json, testApp } from "../helpers/app.ts";
-import { bearer, createOrg, createUser, login, PASSWORD, seedProfiles } from "../helpers/fixtures.ts";
+import {
+  bearer,
+  createOrg,
+  createUser,
+  createWorld,
+  login,
+  PASSWORD,
+  seedProfiles,
+} from "../helpers/fixtures.ts";
 import { memoryLogger } from "../../src/log.ts";
 
 const post = (body: unknown, headers: Record<string, string> = {}) => ({
@@ -170,4 +178,13 @@ dbTest("a successful login resets the account's failure count", async (db) => {
     }
     await login(app, "a@acme.test");
   }
+});
+
+dbTest("/auth/me: a platform super admin has no entitled modules of his own (null)", async (db) => {
+  await createWorld(db);
+  const { app } = await testApp(db);
+  const token = await login(app, "root@platform.test");
+  const me = await json(await app.request("/api/v1/auth/me", { headers: bearer(token) }));
+  assert.equal(me.role_kind, "super_admin");
+  assert.equal(me.entitled_modules, null);
 });
