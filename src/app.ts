@@ -25,6 +25,8 @@ import { filesRoutes } from "./files/files_routes.ts";
 import type { BackupService } from "./backups/service.ts";
 import { backupRoutes } from "./backups/backup_routes.ts";
 import type { ObjectStore } from "./storage/object_store.ts";
+import { AuthzenService } from "./access/authzen.ts";
+import { evaluationFastPath } from "./access/evaluation_fast_path.ts";
 
 /** Everything the app needs, built by `deps.ts` (or by a test). */
 export interface AppDeps {
@@ -47,8 +49,18 @@ export interface AppDeps {
   auth: AuthService;
 }
 
-export function createApp(deps: AppDeps) {
+export interface AppOptions {
+  /**
+   * Serve `POST /access/v1/evaluation` on its fast path before the router
+   * (default true; `src/access/evaluation_fast_path.ts`). False only in the
+   * test that compares the two.
+   */
+  fastPath?: boolean;
+}
+
+export function createApp(deps: AppDeps, options: AppOptions = {}) {
   const app = createRouter();
+  const authzen = new AuthzenService(deps.db, deps.access);
   app.use("*", requestContext(deps.logger, { echoVerbatim: (path) => path.startsWith("/access/") }));
   app.use("*", auditForbidden(deps.audit));
   app.onError((err, c) => renderError(c, err));
@@ -72,7 +84,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", healthRoutes(deps));
   app.route("/", docsRoutes());
   app.use("*", lenientJson());
-  app.route("/", securityRoutes(deps));
+  app.route("/", securityRoutes(deps, authzen));
   app.route("/", seedingRoutes(deps));
   app.route(
     "/",
@@ -93,21 +105,28 @@ export function createApp(deps: AppDeps) {
       description: "Database seeding, backups and three-layer access control for multi-tenant SaaS backends.",
     },
   });
+  if (options.fastPath ?? true) {
+    // `app.request()` (the tests) and `app.fetch` (the server) both go through it.
+    app.fetch = evaluationFastPath({ access: deps.access, authzen, logger: deps.logger }, app.fetch);
+  }
   return app;
 }
 
 export type App = ReturnType<typeof createApp>;
 
-/** Route patterns (`/api/v1/users/:id`, `*`) → a lookup of the methods served at a concrete path. */
+/**
+ * Route patterns (`/api/v1/users/:id`, `*`) → a lookup of the methods served at a concrete path.
+ * Exact, as the router is: `/access/v1/evaluation/` is not `/access/v1/evaluation`.
+ */
 function methodsByPath(routes: readonly { method: string; path: string }[]): (path: string) => string[] {
   const patterns = routes.filter((r) => r.method !== "ALL" && !r.path.includes("*")).map((r) => ({
     method: r.method,
     re: new RegExp(
       "^" +
-        r.path.replace(/\/+$/, "").split(/(:\w+(?:\{[^}]*\})?\??)/).map((part) =>
+        r.path.split(/(:\w+(?:\{[^}]*\})?\??)/).map((part) =>
           part.startsWith(":") ? "[^/]+" : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
         ).join("") +
-        "/?$",
+        "$",
     ),
   }));
   return (path) => {

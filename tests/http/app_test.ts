@@ -102,6 +102,9 @@ dbTest("http: a known path with another method answers 405 with Allow", async (d
   assert.deepEqual(users.headers.get("allow")?.split(", "), ["DELETE", "GET", "HEAD", "PATCH", "PUT"]);
   // A path nobody serves stays 404.
   assert.equal((await app.request("/api/v1/nothing/here", { method: "DELETE" })).status, 404);
+  // Paths are exact, as the router's are: a trailing slash the router does not serve is 404, not
+  // "POST not allowed, allowed: POST".
+  assert.equal((await app.request("/api/v1/auth/login/", { method: "POST" })).status, 404);
 });
 
 dbTest("http: one JSON log line per request, without secrets", async (db) => {

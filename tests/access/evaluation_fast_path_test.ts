@@ -1,0 +1,298 @@
+/**
+ * The evaluation fast path answers exactly as the router does: for every
+ * request — ordinary, odd or hostile — the two give the same status, body,
+ * content type and request id, and the same log line; ordinary requests
+ * never reach the router, anything else always does. On libSQL and Postgres.
+ */
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { eq } from "drizzle-orm";
+import { dbTest } from "../helpers/db.ts";
+import { testApp } from "../helpers/app.ts";
+import { createWorld, login } from "../helpers/fixtures.ts";
+import { createApp } from "../../src/app.ts";
+import { createLogger } from "../../src/log.ts";
+import { AuthzenService } from "../../src/access/authzen.ts";
+import {
+  EVALUATION_PATH,
+  evaluationFastPath,
+  parseEvaluation,
+} from "../../src/access/evaluation_fast_path.ts";
+import type { Database } from "../../src/db/client.ts";
+
+async function twoPaths(db: Database) {
+  const w = await createWorld(db);
+  const lines: string[] = [];
+  const { deps } = await testApp(db, {
+    logger: createLogger("info", {}, (line) => lines.push(line)),
+  });
+  const router = createApp(deps, { fastPath: false });
+  let routed = 0;
+  const fast = evaluationFastPath(
+    { access: deps.access, authzen: new AuthzenService(deps.db, deps.access), logger: deps.logger },
+    (req: Request) => {
+      routed++;
+      return router.fetch(req);
+    },
+  );
+  const lead = (await db.db.insert(db.t.crmLeads).values({
+    organizationId: w.acme.id,
+    ownerId: w.executive.id,
+    name: "exec's",
+  }).returning())[0];
+  const foreignLead = (await db.db.insert(db.t.crmLeads).values({
+    organizationId: w.globex.id,
+    ownerId: w.otherAdmin.id,
+    name: "globex's",
+  }).returning())[0];
+  const tokens = {
+    root: await login(router, "root@platform.test"),
+    admin: await login(router, "admin@acme.test"),
+    exec: await login(router, "exec@acme.test"),
+    other: await login(router, "admin@globex.test"),
+  };
+  const url = `http://localhost${EVALUATION_PATH}`;
+  /** Sends the same request both ways; returns both answers and whether the fast path routed it. */
+  const both = async (init: { headers?: Record<string, string>; body?: string; path?: string }) => {
+    const target = init.path ? `http://localhost${init.path}` : url;
+    const make = () => new Request(target, { method: "POST", headers: init.headers, body: init.body });
+    const before = routed;
+    lines.length = 0;
+    const a = await fast(make());
+    const fastLines = lines.splice(0);
+    const b = await router.fetch(make());
+    const routerLines = lines.splice(0);
+    return {
+      fast: a,
+      router: b,
+      routed: routed > before,
+      fastBody: await a.text(),
+      routerBody: await b.text(),
+      fastLines,
+      routerLines,
+    };
+  };
+  return { w, lead, foreignLead, tokens, both };
+}
+
+/** Status, body, content type and (when the caller sent one) request id are the same both ways. */
+function assertSame(r: Awaited<ReturnType<Awaited<ReturnType<typeof twoPaths>>["both"]>>, label: string) {
+  assert.equal(r.fast.status, r.router.status, `${label}: status`);
+  // Error bodies carry the request id, generated afresh for each of the two requests.
+  const uuid = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
+  assert.equal(r.fastBody.replace(uuid, "<id>"), r.routerBody.replace(uuid, "<id>"), `${label}: body`);
+  assert.equal(r.fast.headers.get("content-type"), r.router.headers.get("content-type"), `${label}: type`);
+  assert.ok(r.fast.headers.get("x-request-id"), `${label}: x-request-id`);
+}
+
+const json = (token: string | null, extra: Record<string, string> = {}) => ({
+  ...(token ? { authorization: `Bearer ${token}` } : {}),
+  "content-type": "application/json",
+  ...extra,
+});
+
+dbTest(
+  "fast path: ordinary evaluations are answered without the router, as the router answers them",
+  async (db) => {
+    const { w, lead, foreignLead, tokens, both } = await twoPaths(db);
+    const ordinary: [string, string, unknown][] = [
+      ["admin, module, allowed", tokens.admin, {
+        subject: { type: "user", id: String(w.admin.id) },
+        action: { name: "crm.read" },
+        resource: { type: "module", id: "crm" },
+      }],
+      ["admin, module not entitled (denied, with trace)", tokens.admin, {
+        subject: { type: "user", id: String(w.admin.id) },
+        action: { name: "manufacturing.read" },
+        resource: { type: "module", id: "manufacturing" },
+      }],
+      ["admin about the executive, by email, his lead", tokens.admin, {
+        subject: { type: "user", id: "exec@acme.test" },
+        action: { name: "crm_leads_read" },
+        resource: { type: "crm_lead", id: String(lead.id) },
+      }],
+      ["executive about himself, another org's lead (tenant denial)", tokens.exec, {
+        subject: { type: "user", id: String(w.executive.id) },
+        action: { name: "crm.read" },
+        resource: { type: "crm_lead", id: String(foreignLead.id) },
+      }],
+      ["executive, hypothetical record owned by another", tokens.exec, {
+        subject: { type: "user", id: String(w.executive.id), properties: { x: 1 } },
+        action: { name: "crm.update", properties: {} },
+        resource: {
+          type: "crm_lead",
+          properties: { organization_id: w.acme.id, owner_id: w.admin.id },
+          id: "0",
+        },
+        context: { trace: true },
+      }],
+      ["super admin, trace on an allow, unknown keys dropped", tokens.root, {
+        subject: { type: "user", id: String(w.superAdmin.id), extra: [1, 2] },
+        action: { name: "crm.read" },
+        resource: { type: "module", id: "crm", properties: { organization_id: w.acme.id } },
+        context: { trace: true },
+        unknown: "ignored",
+      }],
+      ["unknown subject type (denial)", tokens.admin, {
+        subject: { type: "service", id: "billing" },
+        action: { name: "crm.read" },
+        resource: { type: "module", id: "crm" },
+      }],
+      ["unknown action (denial)", tokens.admin, {
+        subject: { type: "user", id: String(w.admin.id) },
+        action: { name: "crm-read" },
+        resource: { type: "module", id: "crm" },
+      }],
+      ["Globex admin about an Acme user (subject not found)", tokens.other, {
+        subject: { type: "user", id: String(w.admin.id) },
+        action: { name: "crm.read" },
+        resource: { type: "module", id: "crm" },
+      }],
+    ];
+    for (const [label, token, body] of ordinary) {
+      const r = await both({
+        headers: json(token, { "x-request-id": "not sane: echoed verbatim" }),
+        body: JSON.stringify(body),
+      });
+      assertSame(r, label);
+      assert.equal(r.fast.status, 200, label);
+      assert.equal(r.routed, false, `${label}: served by the fast path`);
+      assert.equal(r.fast.headers.get("x-request-id"), "not sane: echoed verbatim", label);
+      // The same log line, but for its timestamp, duration and (generated) request id.
+      const norm = (l: string[]) =>
+        l.map((s) =>
+          s.replace(/"ts":"[^"]+"/, "").replace(/"duration_ms":[\d.]+/, "").replace(
+            /"request_id":"[^"]+"/,
+            "",
+          )
+        );
+      assert.deepEqual(norm(r.fastLines), norm(r.routerLines), `${label}: log line`);
+      assert.equal(r.fastLines.length, 1, label);
+    }
+    // A sane request id is both the log's and the response's; without one, a fresh id is made.
+    const body = JSON.stringify(ordinary[0][2]);
+    const sane = await both({ headers: json(tokens.admin, { "x-request-id": "req-42" }), body });
+    assert.equal(sane.fast.headers.get("x-request-id"), "req-42");
+    assert.match(sane.fastLines[0], /"request_id":"req-42"/);
+    const none = await both({ headers: json(tokens.admin), body });
+    assert.match(none.fast.headers.get("x-request-id")!, /^[0-9a-f-]{36}$/);
+    assert.ok(none.fastLines[0].includes(`"request_id":"${none.fast.headers.get("x-request-id")}"`));
+  },
+);
+
+dbTest("fast path: anything but the ordinary case is handed to the router, body intact", async (db) => {
+  const { w, tokens, both } = await twoPaths(db);
+  const good = JSON.stringify({
+    subject: { type: "user", id: String(w.admin.id) },
+    action: { name: "crm.read" },
+    resource: { type: "module", id: "crm" },
+  });
+  const odd: [string, { headers?: Record<string, string>; body?: string; path?: string }, number][] = [
+    ["no token", { headers: json(null), body: good }, 401],
+    ["a bad token", { headers: json("not.a.token"), body: good }, 401],
+    ["a Basic header", {
+      headers: { authorization: "Basic YTpi", "content-type": "application/json" },
+      body: good,
+    }, 401],
+    ["text/plain", { headers: { ...json(tokens.admin), "content-type": "text/plain" }, body: good }, 400],
+    ["no content type", { headers: { authorization: `Bearer ${tokens.admin}` }, body: good }, 400],
+    ["JSON with a parameter the fast path does not take", {
+      headers: json(tokens.admin, { "content-type": "application/json;charset=UTF-8" }),
+      body: good,
+    }, 200],
+    ["no body", { headers: json(tokens.admin) }, 400],
+    ["broken JSON", { headers: json(tokens.admin), body: "{" }, 400],
+    ["an array", { headers: json(tokens.admin), body: "[]" }, 400],
+    ["subject.id a number", {
+      headers: json(tokens.admin),
+      body: good.replace(`"id":"${w.admin.id}"`, `"id":${w.admin.id}`),
+    }, 400],
+    ["no action", { headers: json(tokens.admin), body: JSON.stringify({ subject: {}, resource: {} }) }, 400],
+    ["properties an array", {
+      headers: json(tokens.admin),
+      body: good.replace(`"crm.read"}`, `"crm.read","properties":[]}`),
+    }, 400],
+    ["context a string", { headers: json(tokens.admin), body: good.replace(/}$/, `,"context":"x"}`) }, 400],
+    ["empty subject id", {
+      headers: json(tokens.admin),
+      body: good.replace(`"id":"${w.admin.id}"`, `"id":""`),
+    }, 400],
+    ["an executive asking about his admin", {
+      headers: json(tokens.exec),
+      body: good,
+    }, 403],
+    ["a query string", { headers: json(tokens.admin), body: good, path: `${EVALUATION_PATH}?x=1` }, 200],
+    ["a trailing slash", { headers: json(tokens.admin), body: good, path: `${EVALUATION_PATH}/` }, 404],
+  ];
+  for (const [label, init, status] of odd) {
+    const r = await both(init);
+    assertSame(r, label);
+    assert.equal(r.fast.status, status, `${label}: ${r.fastBody}`);
+    assert.equal(r.routed, true, `${label}: handed to the router`);
+  }
+
+  // An account that must change its password: the router's 403, not a decision.
+  await db.db.update(db.t.users).set({ mustChangePassword: true }).where(eq(db.t.users.id, w.admin.id));
+  const r = await both({ headers: json(tokens.admin), body: good });
+  assertSame(r, "must change password");
+  assert.ok(r.routed);
+  assert.equal(r.fast.status, 403);
+  assert.match(r.fastBody, /PASSWORD_CHANGE_REQUIRED/);
+});
+
+dbTest("fast path: arbitrary bodies get the router's answer (property)", async (db) => {
+  const { w, tokens, both } = await twoPaths(db);
+  const str = fc.oneof(
+    fc.constantFrom(
+      "user",
+      "USER",
+      "module",
+      "crm_lead",
+      "organization",
+      "crm",
+      "crm.read",
+      "crm_leads_read",
+      "",
+    ),
+    fc.constant(String(w.admin.id)),
+    fc.constant(String(w.executive.id)),
+    fc.string({ maxLength: 6 }),
+  );
+  const value = fc.oneof(
+    str,
+    fc.integer(),
+    fc.constant(null),
+    fc.boolean(),
+    fc.array(fc.integer(), { maxLength: 2 }),
+  );
+  const props = fc.option(
+    fc.oneof(fc.dictionary(fc.constantFrom("organization_id", "owner_id", "trace", "x"), value), value),
+    {
+      nil: undefined,
+    },
+  );
+  const entity = fc.oneof(
+    fc.record({ type: fc.oneof(str, value), id: fc.oneof(str, value), properties: props }, {
+      requiredKeys: [],
+    }),
+    value,
+  );
+  const body = fc.record({
+    subject: entity,
+    action: fc.oneof(
+      fc.record({ name: fc.oneof(str, value), properties: props }, { requiredKeys: [] }),
+      value,
+    ),
+    resource: entity,
+    context: props,
+  }, { requiredKeys: [] });
+  await fc.assert(
+    fc.asyncProperty(body, fc.constantFrom(tokens.admin, tokens.exec, tokens.root), async (b, token) => {
+      const r = await both({ headers: json(token), body: JSON.stringify(b) });
+      assertSame(r, JSON.stringify(b));
+      // The fast path serves a request exactly when it is well formed and answered with a decision.
+      assert.equal(r.routed, !(parseEvaluation(b) && r.fast.status === 200), JSON.stringify(b));
+    }),
+    { numRuns: 150 },
+  );
+});
