@@ -8,7 +8,7 @@ import type { Database } from "../db/client.ts";
 import type { Logger } from "../log.ts";
 import type { AccessOrganization } from "./decide.ts";
 import { AccessLoader, type UserSnapshot } from "./loader.ts";
-import { readSecurityVersion, VersionGate } from "./version.ts";
+import { securityVersionReader, VersionGate } from "./version.ts";
 
 const MAX_ENTRIES = 50_000;
 
@@ -23,7 +23,7 @@ export class AccessCache {
 
   constructor(db: Database, logger: Logger) {
     this.loader = new AccessLoader(db, logger);
-    this.gate = new VersionGate(() => readSecurityVersion(db));
+    this.gate = new VersionGate(securityVersionReader(db));
   }
 
   /** Brings the cache up to the current security version (one coalesced read). */

@@ -34,13 +34,25 @@ export async function bumpSecurityVersion(db: Database, executor: Executor = db.
   });
 }
 
-/** The version read: a constant statement (no query building on the hot path; same SQL on both dialects). */
-const READ_VERSION = sql.raw(`SELECT version FROM security_versions WHERE scope = '${ACCESS_SCOPE}'`);
+/** The version read: a constant statement (same SQL on both dialects). */
+const READ_VERSION = `SELECT version FROM security_versions WHERE scope = '${ACCESS_SCOPE}'`;
 
-/** Reads the current security version (0 when never bumped). */
+/** Reads the current security version (0 when never bumped), in `executor`'s transaction. */
 export async function readSecurityVersion(db: Database, executor: Executor = db.db): Promise<number> {
-  const rows = await db.rows<{ version: number | string }>(READ_VERSION, executor);
+  const rows = await db.rows<{ version: number | string }>(sql.raw(READ_VERSION), executor);
   return rows.length ? Number(rows[0].version) : 0;
+}
+
+/**
+ * The hot-path reader of the security version: the statement is prepared
+ * once where the driver allows (`Database.prepareRow`).
+ */
+export function securityVersionReader(db: Database): () => Promise<number> {
+  const read = db.prepareRow<{ version: number | string }>(READ_VERSION);
+  return async () => {
+    const row = await read();
+    return row ? Number(row.version) : 0;
+  };
 }
 
 /** Coalesces version reads: see the module comment. */

@@ -37,6 +37,12 @@ export interface Database {
     query: SQL,
     executor?: Executor,
   ): Promise<T[]>;
+  /**
+   * A constant single-row query for a hot path, prepared once where the
+   * driver allows it (local libSQL: a statement on a dedicated read
+   * connection). Each call sees everything committed before it.
+   */
+  prepareRow<T = Record<string, unknown>>(query: string): () => Promise<T | undefined>;
   /** Runs `fn` in one transaction; rolled back when it throws. */
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -73,7 +79,7 @@ async function openLibsqlDatabase(
   url: string,
   options: OpenOptions,
 ): Promise<Database> {
-  const { client, label } = await openLibsql(url, options.authToken);
+  const { client, label, prepareRow } = await openLibsql(url, options.authToken);
   const db = drizzleLibsql(client, { schema: sqliteSchema }) as unknown as Db;
   // deno-lint-ignore no-explicit-any
   const lite = (e: Executor) => e as any;
@@ -87,6 +93,18 @@ async function openLibsqlDatabase(
       await lite(e).run(typeof s === "string" ? sql.raw(s) : s);
     },
     rows: async (q, e = db) => await lite(e).all(q),
+    prepareRow: prepareRow
+      ? <T>(query: string) => {
+        const read = prepareRow<T>(query);
+        return () => {
+          try {
+            return Promise.resolve(read());
+          } catch (err) {
+            return Promise.reject(err);
+          }
+        };
+      }
+      : undefined,
     close: () => Promise.resolve(client.close()),
   });
 }
@@ -160,12 +178,27 @@ async function openPglite(url: string): Promise<Database> {
   });
 }
 
-/** Adds the shared transaction wrapper and error translation. */
-function wrap(d: Omit<Database, "transaction">): Database {
+/**
+ * Adds the shared transaction wrapper and error translation, and the plain
+ * `prepareRow` (a query per call) where the driver has no cheaper one.
+ */
+function wrap(
+  d: Omit<Database, "transaction" | "prepareRow"> & { prepareRow?: Database["prepareRow"] },
+): Database {
+  const rows = <T>(q: SQL, e?: Executor) =>
+    d.rows<T>(q, e).catch((err) => Promise.reject(translateDbError(err)));
   return {
     ...d,
     run: (s, e) => d.run(s, e).catch((err) => Promise.reject(translateDbError(err))),
-    rows: <T>(q: SQL, e?: Executor) => d.rows<T>(q, e).catch((err) => Promise.reject(translateDbError(err))),
+    rows,
+    prepareRow: <T>(query: string) => {
+      if (d.prepareRow) {
+        const read = d.prepareRow<T>(query);
+        return () => read().catch((err) => Promise.reject(translateDbError(err)));
+      }
+      const q = sql.raw(query);
+      return () => rows<T>(q).then((r) => r[0]);
+    },
     transaction: <T>(fn: (tx: Tx) => Promise<T>) =>
       d.db.transaction(fn).catch((err) => Promise.reject(translateDbError(err))) as Promise<T>,
   };

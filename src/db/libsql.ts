@@ -7,6 +7,8 @@
  * makes writers wait for each other instead of failing at once.
  */
 import { type Client, createClient, type Transaction, type TransactionMode } from "@libsql/client";
+// @ts-types="./libsql_native.d.ts"
+import NativeDatabase, { type NativeStatement } from "libsql";
 
 const PRAGMAS = ["PRAGMA foreign_keys = ON", "PRAGMA busy_timeout = 10000"];
 
@@ -26,7 +28,7 @@ class Mutex {
 export async function openLibsql(
   url: string,
   authToken?: string,
-): Promise<{ client: Client; label: string }> {
+): Promise<{ client: Client; label: string; prepareRow: RowReaderFactory | null }> {
   let target = url;
   let label = url;
   let cleanup: (() => void) | undefined;
@@ -53,14 +55,15 @@ export async function openLibsql(
   }
   const raw = createClient({ url: target, authToken, intMode: "number" });
   const local = raw.protocol === "file";
-  if (!local) return { client: raw, label };
-  if (cleanup) {
-    const close = raw.close.bind(raw);
-    raw.close = () => {
-      close();
-      cleanup!();
-    };
-  }
+  if (!local) return { client: raw, label, prepareRow: null };
+  const path = plainFilePath(target);
+  const reader = path === null ? null : new HotReader(path);
+  const close = raw.close.bind(raw);
+  raw.close = () => {
+    reader?.close();
+    close();
+    cleanup?.();
+  };
 
   const mutex = new Mutex();
   let freshConnection = true;
@@ -115,7 +118,58 @@ export async function openLibsql(
     },
   });
   await client.execute("SELECT 1");
-  return { client, label };
+  return { client, label, prepareRow: reader && ((query) => reader.prepare(query)) };
+}
+
+/** Makes a reader for one constant single-row query (see `Database.prepareRow`). */
+export type RowReaderFactory = <T>(query: string) => () => T | undefined;
+
+/** The file path of a plain `file:` URL (no query parameters), or null. */
+function plainFilePath(target: string): string | null {
+  if (!target.startsWith("file:") || target.includes("?")) return null;
+  const rest = target.slice("file:".length);
+  return rest.startsWith("//") ? decodeURIComponent(new URL(target).pathname) : rest;
+}
+
+/**
+ * Constant queries on hot paths (the security version, read for every batch
+ * of requests), prepared once on a dedicated read-only connection: a
+ * prepared statement runs in ~3.5 µs where the client, which prepares every
+ * time, takes ~20 µs. The database is in WAL mode, so this reader neither
+ * waits for nor blocks the writer; each call is its own read transaction and
+ * sees everything committed before it, by this process or another.
+ */
+class HotReader {
+  #db: NativeDatabase | null = null;
+  #closed = false;
+
+  constructor(private readonly path: string) {}
+
+  #connection(): NativeDatabase {
+    if (!this.#db) {
+      const db = new NativeDatabase(this.path);
+      db.exec("PRAGMA busy_timeout = 10000");
+      db.exec("PRAGMA query_only = ON");
+      this.#db = db;
+    }
+    return this.#db;
+  }
+
+  prepare<T>(query: string): () => T | undefined {
+    // Prepared on first use: the table may not exist before migrations run.
+    let stmt: NativeStatement | null = null;
+    return () => {
+      if (this.#closed) throw new Error("the database is closed");
+      stmt ??= this.#connection().prepare(query);
+      return stmt.get() as T | undefined;
+    };
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#db?.close();
+    this.#db = null;
+  }
 }
 
 /** Releases the queue when the transaction ends, however it ends. */

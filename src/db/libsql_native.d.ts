@@ -1,0 +1,14 @@
+/**
+ * The little of the `libsql` native binding (the driver under @libsql/client)
+ * that `libsql.ts` uses. Declared here rather than taken from the package,
+ * whose types pull in Node's and clash with the Web Crypto types jose uses.
+ */
+export interface NativeStatement {
+  get(...params: unknown[]): unknown;
+}
+export default class NativeDatabase {
+  constructor(path: string, options?: { timeout?: number });
+  exec(sql: string): void;
+  prepare(sql: string): NativeStatement;
+  close(): void;
+}
