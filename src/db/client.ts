@@ -150,6 +150,9 @@ async function openPostgres(
       const r = await e.execute(q);
       return [...(r as unknown as T[])];
     },
+    // A named prepared statement per connection: the server parses and plans it once.
+    prepareRow: <T>(query: string) => async () =>
+      (await client.unsafe(query, [], { prepare: true }))[0] as T | undefined,
     close: () => client.end({ timeout: 5 }),
   });
 }
