@@ -89,13 +89,15 @@ export function evaluationFastPath<A extends unknown[]>(
     const start = performance.now();
     const headers = req.headers;
     const authorization = headers.get("authorization");
-    if (authorization === null || !isJsonType(headers.get("content-type")) || req.body === null) {
-      return await router(req, ...rest);
-    }
+    if (authorization === null || !isJsonType(headers.get("content-type"))) return await router(req, ...rest);
+    // Not `req.body`: touching it makes Deno build a stream, where text() takes the body whole.
     const text = await req.text();
     // The router answers whatever is not the ordinary case, from the same bytes.
     const replay = () =>
-      router(new Request(req.url, { method: "POST", headers, body: text, signal: req.signal }), ...rest);
+      router(
+        new Request(req.url, { method: "POST", headers, body: text === "" ? null : text, signal: req.signal }),
+        ...rest,
+      );
     let out;
     try {
       let body: unknown;
