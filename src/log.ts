@@ -23,6 +23,8 @@ export interface Logger {
   error(event: string, fields?: LogFields): void;
   /** A logger that adds `fields` to every line. */
   child(fields: LogFields): Logger;
+  /** Whether lines of `level` are written (to skip building costly fields on hot paths). */
+  enabled(level: Exclude<LogLevel, "silent">): boolean;
 }
 
 /** Replaces the values of credential-looking keys, recursively. */
@@ -130,6 +132,7 @@ function makeLogger(
     warn: (e, f) => emit("warn", e, f),
     error: (e, f) => emit("error", e, f),
     child: (fields) => makeLogger(min, level, baseFrag + fragment(fields), { ...base, ...fields }, write),
+    enabled: (lvl) => ORDER[lvl] >= min,
   };
 }
 

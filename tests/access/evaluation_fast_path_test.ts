@@ -16,6 +16,7 @@ import { AuthzenService } from "../../src/access/authzen.ts";
 import {
   EVALUATION_PATH,
   evaluationFastPath,
+  ParseCache,
   parseEvaluation,
 } from "../../src/access/evaluation_fast_path.ts";
 import type { Database } from "../../src/db/client.ts";
@@ -168,6 +169,13 @@ dbTest(
         );
       assert.deepEqual(norm(r.fastLines), norm(r.routerLines), `${label}: log line`);
       assert.equal(r.fastLines.length, 1, label);
+      // Asked again (its parse now cached): the same answer, still without the router.
+      const again = await both({
+        headers: json(token, { "x-request-id": "again" }),
+        body: JSON.stringify(body),
+      });
+      assert.equal(again.fastBody, r.fastBody, `${label}: asked again`);
+      assert.equal(again.routed, false, label);
     }
     // A sane request id is both the log's and the response's; without one, a fresh id is made.
     const body = JSON.stringify(ordinary[0][2]);
@@ -295,4 +303,33 @@ dbTest("fast path: arbitrary bodies get the router's answer (property)", async (
     }),
     { numRuns: 150 },
   );
+});
+
+Deno.test("fast path: the parse cache keeps only well-formed requests, frozen, within its bounds", () => {
+  const cache = new ParseCache(3, 200);
+  const body = (i: number) =>
+    JSON.stringify({
+      subject: { type: "user", id: String(i) },
+      action: { name: "crm.read" },
+      resource: { type: "module", id: "crm" },
+    });
+  const a = cache.get(body(1))!;
+  assert.equal(a.subject.id, "1");
+  assert.equal(cache.get(body(1)), a, "the second ask is the cached object");
+  assert.ok(Object.isFrozen(a) && Object.isFrozen(a.subject) && Object.isFrozen(a.action));
+  assert.throws(() => {
+    (a.subject as { id: string }).id = "2";
+  }, TypeError);
+  // Not the schema's shape, or not JSON: null, and nothing kept.
+  assert.equal(cache.get("{"), null);
+  assert.equal(cache.get(JSON.stringify({ subject: { type: "user", id: 1 } })), null);
+  assert.equal(cache.size, 1);
+  // Bodies over the size bound are parsed but not kept.
+  const long = JSON.stringify({ ...JSON.parse(body(9)), context: { pad: "x".repeat(300) } });
+  assert.equal(cache.get(long)?.subject.id, "9");
+  assert.equal(cache.size, 1);
+  // At most maxEntries: the oldest goes first.
+  for (let i = 2; i <= 5; i++) cache.get(body(i));
+  assert.equal(cache.size, 3);
+  assert.notEqual(cache.get(body(1)), a, "evicted, parsed afresh");
 });
