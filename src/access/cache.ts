@@ -16,8 +16,8 @@ export class AccessCache {
   readonly loader: AccessLoader;
   readonly gate: VersionGate;
   #version = -1;
-  #users = new Map<number, Promise<UserSnapshot | null>>();
-  #orgs = new Map<number, Promise<AccessOrganization | null>>();
+  #users = new Map<number, Entry<UserSnapshot | null>>();
+  #orgs = new Map<number, Entry<AccessOrganization | null>>();
   /** Loads performed (for tests and the bench: a warm cache performs none). */
   loads = 0;
 
@@ -50,29 +50,49 @@ export class AccessCache {
 
   /** A user's snapshot at the synced version. Call `sync()` first in the same request. */
   user(id: number): Promise<UserSnapshot | null> {
-    let p = this.#users.get(id);
-    if (!p) {
+    let e = this.#users.get(id);
+    if (!e) {
       if (this.#users.size >= MAX_ENTRIES) this.#users = new Map();
-      const users = this.#users;
       this.loads++;
-      p = this.loader.loadUser(id);
-      users.set(id, p);
-      p.catch(() => users.delete(id));
+      e = entry(this.#users, id, this.loader.loadUser(id));
     }
-    return p;
+    return e.promise;
+  }
+
+  /** The user's snapshot when it is loaded at the synced version (no await needed), else undefined. */
+  loadedUser(id: number): UserSnapshot | null | undefined {
+    return this.#users.get(id)?.value;
   }
 
   /** An organization's snapshot at the synced version. */
   organization(id: number): Promise<AccessOrganization | null> {
-    let p = this.#orgs.get(id);
-    if (!p) {
+    let e = this.#orgs.get(id);
+    if (!e) {
       if (this.#orgs.size >= MAX_ENTRIES) this.#orgs = new Map();
-      const orgs = this.#orgs;
       this.loads++;
-      p = this.loader.loadOrganization(id);
-      orgs.set(id, p);
-      p.catch(() => orgs.delete(id));
+      e = entry(this.#orgs, id, this.loader.loadOrganization(id));
     }
-    return p;
+    return e.promise;
   }
+
+  /** The organization's snapshot when it is loaded at the synced version, else undefined. */
+  loadedOrganization(id: number): AccessOrganization | null | undefined {
+    return this.#orgs.get(id)?.value;
+  }
+}
+
+/** A cache entry: the load, and its value once it has arrived (hot paths then skip the await). */
+interface Entry<T> {
+  promise: Promise<T>;
+  value?: T;
+}
+
+/** Puts a load in `map`; a failed load leaves the map so the next request retries. */
+function entry<T>(map: Map<number, Entry<T>>, id: number, promise: Promise<T>): Entry<T> {
+  const e: Entry<T> = { promise };
+  map.set(id, e);
+  promise.then((v) => (e.value = v), () => {
+    if (map.get(id) === e) map.delete(id);
+  });
+  return e;
 }

@@ -61,13 +61,14 @@ export class AccessService {
     if (!m) throw unauthenticated();
     let claims;
     try {
-      claims = await this.deps.tokens.verify(m[1]);
+      claims = this.deps.tokens.cached(m[1]) ?? await this.deps.tokens.verify(m[1]);
     } catch (err) {
       if (err instanceof InvalidTokenError) throw unauthenticated();
       throw err;
     }
     await this.cache.sync();
-    const user = await this.cache.user(claims.userId);
+    const loaded = this.cache.loadedUser(claims.userId);
+    const user = loaded !== undefined ? loaded : await this.cache.user(claims.userId);
     if (
       !user || !user.access.isActive ||
       user.passwordVersion !== claims.passwordVersion ||
@@ -171,14 +172,16 @@ export class AccessService {
   }
 
   /** Evaluates a request for a loaded user (AuthZEN, services). Syncs the cache first. */
-  async evaluate(
+  evaluate(
     user: UserSnapshot,
     request: Omit<AccessRequest, "now"> & { now?: number },
   ): Promise<Decision> {
-    const org: AccessOrganization | null = request.organizationId === null
-      ? null
-      : await this.cache.organization(request.organizationId);
-    return decide(user.access, org, { ...request, now: request.now ?? Date.now() });
+    const run = (org: AccessOrganization | null) =>
+      decide(user.access, org, { ...request, now: request.now ?? Date.now() });
+    if (request.organizationId === null) return Promise.resolve(run(null));
+    const loaded = this.cache.loadedOrganization(request.organizationId);
+    if (loaded !== undefined) return Promise.resolve(run(loaded));
+    return this.cache.organization(request.organizationId).then(run);
   }
 
   /** The modules an organization may use now (tier, overrides, live trials, always-on and RBAC-only), sorted. */

@@ -10,9 +10,12 @@
  * it is first asked for, and every request arriving before it starts shares
  * it — so under load one tiny primary-key read serves many concurrent
  * requests. A request never joins a read already started (it could predate a
- * change committed just before the request); it gets the next one, which does
- * not wait for reads in flight. (A local libSQL read completes synchronously,
- * so without the one-turn deferral no two requests would ever meet.)
+ * change committed just before the request); it gets the next one. At most
+ * one read is in flight: the next starts when it is done, and serves every
+ * request that arrived meanwhile — so the database sees at most one version
+ * read per round trip per replica, however heavy the traffic. (A local
+ * libSQL read completes synchronously, so without the one-turn deferral no
+ * two requests would ever meet.)
  */
 import { sql } from "drizzle-orm";
 import { setImmediate } from "node:timers";
@@ -55,25 +58,32 @@ export function securityVersionReader(db: Database): () => Promise<number> {
   };
 }
 
+const noop = () => {};
+
 /** Coalesces version reads: see the module comment. */
 export class VersionGate {
   /** A read scheduled for the next turn and not started yet: anyone may join it. */
   #scheduled: Promise<number> | null = null;
+  #inFlight: Promise<number> | null = null;
   reads = 0;
 
   constructor(private readonly read: () => Promise<number>) {}
 
   /**
-   * A version read that started after this call: the one scheduled for the
-   * next event-loop turn (joined, or scheduled now). Reads already started
-   * are never joined; several may be in flight at once (one per turn).
+   * A version read that starts after this call: the one scheduled and not
+   * started yet (joined), or a new one, which starts at the next event-loop
+   * turn, or when the read in flight is done if there is one.
    */
   current(): Promise<number> {
     if (this.#scheduled) return this.#scheduled;
     this.reads++;
-    const p: Promise<number> = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+    const after: Promise<unknown> = this.#inFlight ?? new Promise<void>((resolve) => setImmediate(resolve));
+    const p: Promise<number> = after.then(noop, noop).then(() => {
       this.#scheduled = null;
+      this.#inFlight = p;
       return this.read();
+    }).finally(() => {
+      if (this.#inFlight === p) this.#inFlight = null;
     });
     this.#scheduled = p;
     return p;

@@ -114,6 +114,15 @@ export class TokenService {
     return { token, expiresIn: this.ttlSeconds };
   }
 
+  /**
+   * The claims of a token verified before and not expired since, without an
+   * await (the hot path); undefined when it must go through `verify`.
+   */
+  cached(token: string, now = Date.now()): TokenClaims | undefined {
+    const hit = this.#cache.get(token);
+    return hit && hit.expiresAt * 1000 > now ? hit : undefined;
+  }
+
   /** Verifies a token (signature, algorithm, issuer, audience, expiry). Throws InvalidTokenError. */
   async verify(token: string, now = Date.now()): Promise<TokenClaims> {
     const hit = this.#cache.get(token);

@@ -140,7 +140,7 @@ dbTest(
   },
 );
 
-Deno.test("version gate: a caller never receives a read that started before it arrived", async () => {
+Deno.test("version gate: a caller never receives a read that started before it arrived; one read in flight at a time", async () => {
   let version = 1;
   const pending: (() => void)[] = [];
   const started: number[] = [];
@@ -155,15 +155,31 @@ Deno.test("version gate: a caller never receives a read that started before it a
   await tick();
   assert.deepEqual(started, [1], "one read for both callers of that turn");
   version = 2; // a change commits while read #1 is in flight
-  const second = gate.current(); // must not get read #1: a new read starts after now
-  const third = gate.current(); // same turn: shares it
+  const second = gate.current(); // must not get read #1: it waits for a read that starts after now
   await tick();
-  assert.deepEqual(started, [1, 2], "the next read started after the change, without waiting for #1");
-  pending.shift()!();
+  const third = gate.current(); // read #2 has not started yet: shares it
+  await tick();
+  assert.deepEqual(started, [1], "read #2 waits until read #1 is done (one in flight)");
   pending.shift()!();
   assert.equal(await first, 1);
   assert.equal(await sameTurn, 1);
+  await tick();
+  assert.deepEqual(started, [1, 2], "read #2 started once #1 was done, after the change");
+  const fourth = gate.current(); // #2 is in flight: gets #3
+  pending.shift()!();
   assert.equal(await second, 2);
   assert.equal(await third, 2);
-  assert.equal(gate.reads, 2);
+  await tick();
+  assert.deepEqual(started, [1, 2, 2]);
+  pending.shift()!();
+  assert.equal(await fourth, 2);
+  assert.equal(gate.reads, 3);
+
+  // A failed read fails its callers only; the next read goes ahead.
+  let calls = 0;
+  const failing = new VersionGate(() =>
+    ++calls === 1 ? Promise.reject(new Error("down")) : Promise.resolve(7)
+  );
+  await assert.rejects(failing.current(), /down/);
+  assert.equal(await failing.current(), 7);
 });
