@@ -214,8 +214,10 @@ async function load(target: Target, connections: number, seconds: number, warmup
 
 // ── orchestration ───────────────────────────────────────────────────────
 function child(args: string[]): Deno.ChildProcess {
+  // The server runs with the V8 flags of `deno task start` (deno.json), as deployed.
+  const v8 = args[0] === "serve" ? ["--v8-flags=--max-semi-space-size=4"] : [];
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", SELF, ...args],
+    args: ["run", "-A", ...v8, SELF, ...args],
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
