@@ -1,5 +1,5 @@
 /**
- * `deno task bench:access [--seconds 8] [--connections 50] [--only libsql|postgres]`
+ * `deno task bench:access [--seconds 5] [--rounds 3] [--connections 50] [--only libsql|postgres]`
  *
  * One load generator, three targets, measured in the same run:
  *   1. a bare Hono hello-world route on Deno (the baseline),
@@ -7,7 +7,9 @@
  *   3. `POST /access/v1/evaluation` with a valid token (AuthZEN, the three layers, no business query).
  * The server (the real app over a migrated, seeded database) runs in its own
  * process; the load generator (a minimal raw-TCP HTTP/1.1 client, lighter
- * than fetch) in another, with N concurrent keep-alive connections. Reported: requests/s, ratio to hello-world, p50 and p99 latency.
+ * than fetch) in another, with N concurrent keep-alive connections. Every target is measured in each of
+ * several rounds (order alternating); reported are medians over the rounds of requests/s, of the ratio to
+ * that round's hello-world, and of p50 / p99 latency, with the range of the ratio and of p99.
  * Then `deno bench bench/access_decide_bench.ts` (in-process decision) runs.
  *
  * Postgres: BENCH_DATABASE_URL or TEST_DATABASE_URL (a fresh schema per run).
@@ -235,7 +237,7 @@ async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string> {
   return buf.split("\n")[0];
 }
 
-async function bench(dialect: "libsql" | "postgres", seconds: number, connections: number) {
+async function bench(dialect: "libsql" | "postgres", seconds: number, connections: number, rounds: number) {
   let url: string;
   let cleanup = async () => {};
   if (dialect === "libsql") {
@@ -284,38 +286,68 @@ async function bench(dialect: "libsql" | "postgres", seconds: number, connection
         }),
       }],
     ];
-    const rows: [string, Result][] = [];
     const stats = async () =>
       await (await fetch(`${info.hello}/stats`)).json() as { reads: number; loads: number };
-    const perRequest: string[] = [];
-    for (const [name, target] of targets) {
-      const before = await stats();
-      const gen = await child(["load", JSON.stringify(target), String(connections), String(seconds)]);
-      const out = await new Response(gen.stdout).text();
-      await gen.status;
-      const r = JSON.parse(out.trim().split("\n").at(-1)!) as Result;
-      rows.push([name, r]);
-      const after = await stats();
-      if (name.startsWith("GET /api") || name.startsWith("POST /access")) {
-        perRequest.push(
-          `${name}: ${after.reads - before.reads} security-version reads and ${
-            after.loads - before.loads
-          } snapshot loads for ~${r.requests} measured requests (plus warm-up)`,
-        );
+    // Each round measures every target once, alternating the order, so that drift of the machine
+    // (other work, CPU frequency) over the run falls on every target alike; ratios are per round.
+    const results = new Map<string, Result[]>(targets.map(([name]) => [name, []]));
+    const ratios = new Map<string, number[]>(targets.map(([name]) => [name, []]));
+    const reads = new Map<string, { reads: number; loads: number; requests: number }>();
+    for (let round = 0; round < rounds; round++) {
+      const order = round % 2 ? [...targets].reverse() : targets;
+      const thisRound = new Map<string, Result>();
+      for (const [name, target] of order) {
+        const before = await stats();
+        const gen = await child(["load", JSON.stringify(target), String(connections), String(seconds)]);
+        const out = await new Response(gen.stdout).text();
+        await gen.status;
+        const r = JSON.parse(out.trim().split("\n").at(-1)!) as Result;
+        const after = await stats();
+        thisRound.set(name, r);
+        results.get(name)!.push(r);
+        const acc = reads.get(name) ?? { reads: 0, loads: 0, requests: 0 };
+        reads.set(name, {
+          reads: acc.reads + after.reads - before.reads,
+          loads: acc.loads + after.loads - before.loads,
+          requests: acc.requests + r.requests,
+        });
       }
+      const baseline = thisRound.get(targets[0][0])!.rps;
+      for (const [name, r] of thisRound) ratios.get(name)!.push(r.rps / baseline);
     }
-    const baseline = rows[0][1].rps;
-    console.log(`\n### ${dialect} — ${connections} connections, ${seconds} s per target\n`);
+    const median = (xs: number[]) => {
+      const v = [...xs].sort((a, b) => a - b);
+      return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+    };
+    const span = (xs: number[], digits: number) =>
+      xs.length > 1 ? ` (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})` : "";
+    console.log(
+      `\n### ${dialect} — ${connections} connections, ${rounds} rounds × ${seconds} s per target (medians; range over rounds)\n`,
+    );
     console.log("| target | req/s | vs hello-world | p50 ms | p99 ms | errors |");
     console.log("|---|---:|---:|---:|---:|---:|");
-    for (const [name, r] of rows) {
+    for (const [name] of targets) {
+      const rs = results.get(name)!;
+      const q = ratios.get(name)!;
       console.log(
-        `| ${name} | ${r.rps.toFixed(0)} | ${(r.rps / baseline).toFixed(2)} | ${r.p50.toFixed(2)} | ${
-          r.p99.toFixed(2)
-        } | ${r.errors} |`,
+        `| ${name} | ${median(rs.map((r) => r.rps)).toFixed(0)} | ${median(q).toFixed(2)}${span(q, 2)} | ${
+          median(rs.map((r) => r.p50)).toFixed(2)
+        } | ${median(rs.map((r) => r.p99)).toFixed(2)}${span(rs.map((r) => r.p99), 2)} | ${
+          rs.reduce((n, r) => n + r.errors, 0)
+        } |`,
       );
     }
     console.log("");
+    const perRequest: string[] = [];
+    for (const [name, r] of reads) {
+      if (name.startsWith("GET /api") || name.startsWith("POST /access")) {
+        perRequest.push(
+          `${name}: ${r.reads} security-version reads and ${r.loads} snapshot loads for ~${r.requests} measured requests (plus warm-up), one read per ~${
+            Math.round(r.requests / Math.max(1, r.reads))
+          }`,
+        );
+      }
+    }
     for (const line of perRequest) console.log(`- ${line}`);
   } finally {
     server.kill("SIGTERM");
@@ -331,12 +363,13 @@ if (import.meta.main) {
     const target = JSON.parse(Deno.args[1]) as Target;
     console.log(JSON.stringify(await load(target, Number(Deno.args[2]), Number(Deno.args[3]), 2)));
   } else {
-    const seconds = Number(arg("seconds", "8"));
+    const seconds = Number(arg("seconds", "5"));
+    const rounds = Number(arg("rounds", "3"));
     const connections = Number(arg("connections", "50"));
     const only = arg("only", "");
     console.log(`Seedbed access bench — Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPUs`);
     for (const dialect of ["libsql", "postgres"] as const) {
-      if (!only || only === dialect) await bench(dialect, seconds, connections);
+      if (!only || only === dialect) await bench(dialect, seconds, connections, rounds);
     }
     const decide = await new Deno.Command(Deno.execPath(), {
       args: ["bench", "-A", new URL("./access_decide_bench.ts", import.meta.url).pathname],
