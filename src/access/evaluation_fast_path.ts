@@ -11,13 +11,16 @@
  * snapshots (cached), `decide()` — and renders the same response.
  *
  * It serves only the ordinary case: a well-formed request whose caller is
- * authenticated and may ask, answered with a 200 decision. Anything else (a
- * query string, another content type, a body that is not JSON or not the
- * schema's shape, a bad token, an account that must change its password, a
- * subject the caller may not ask about, any error) is replayed, body and
- * all, through the router, which answers it exactly as it always has — the
- * fast path never produces an error of its own, so error bodies, 4xx codes
- * and the audit of 403s stay in one place. Every AuthZEN test runs through
+ * authenticated and may ask, answered with a 200 decision. The caller is
+ * authenticated from the headers before the body is read (as the router
+ * does: nobody unauthenticated gets a body read). Anything else (a query
+ * string, another content type, a body declared over 64 KiB, a body that
+ * cannot be read, a bad token, an account that must change its
+ * password, a body that is not JSON or not the schema's shape, a subject the
+ * caller may not ask about, any error) goes through the router — untouched,
+ * or replayed from the bytes already read — which answers it exactly as it
+ * always has: the fast path never produces an error of its own, so error
+ * bodies, 4xx codes and the audit of 403s stay in one place. Every AuthZEN test runs through
  * it, and `tests/access/evaluation_fast_path_test.ts` compares its answers
  * with the router's, byte for byte.
  *
@@ -31,6 +34,8 @@ import type { AuthzenService, EvaluationInput } from "./authzen.ts";
 import type { AccessService } from "./service.ts";
 
 export const EVALUATION_PATH = "/access/v1/evaluation";
+/** The largest declared body the fast path takes; larger ones go to the router. */
+export const MAX_BODY_BYTES = 64 * 1024;
 
 type Fetch<A extends unknown[]> = (req: Request, ...rest: A) => Response | Promise<Response>;
 
@@ -135,12 +140,37 @@ export function evaluationFastPath<A extends unknown[]>(
     const start = logging ? performance.now() : 0;
     const headers = req.headers;
     const authorization = headers.get("authorization");
-    if (authorization === null || !isJsonType(headers.get("content-type"))) return await router(req, ...rest);
-    // Not `req.body`: touching it makes Deno build a stream, where text() takes the body whole.
-    const text = await req.text();
-    // The router answers whatever is not the ordinary case, from the same bytes.
-    const replay = () =>
-      router(
+    const length = headers.get("content-length");
+    // A body declared larger than a question needs goes to the router untouched.
+    if (
+      authorization === null || !isJsonType(headers.get("content-type")) ||
+      (length !== null && !(Number(length) <= MAX_BODY_BYTES))
+    ) return await router(req, ...rest);
+    // The caller first, from the headers alone: a body is never read for someone not authenticated
+    // (the router answers him, without reading it either).
+    let user;
+    try {
+      user = await access.authenticate(authorization);
+    } catch {
+      return await router(req, ...rest);
+    }
+    if (user.mustChangePassword) return await router(req, ...rest);
+    let text: string;
+    try {
+      // Not `req.body`: touching it makes Deno build a stream, where text() takes the body whole.
+      text = await req.text();
+    } catch {
+      // The body could not be read (the client went away): the router answers as for no body.
+      return await router(new Request(req.url, { method: "POST", headers, signal: req.signal }), ...rest);
+    }
+    let out;
+    try {
+      const input = parsed.get(text);
+      if (input) out = await authzen.evaluate(authzen.caller(user), input);
+    } catch { /* the router answers it */ }
+    if (!out) {
+      // Not the ordinary case: the router answers it, from the same bytes.
+      return await router(
         new Request(req.url, {
           method: "POST",
           headers,
@@ -149,15 +179,6 @@ export function evaluationFastPath<A extends unknown[]>(
         }),
         ...rest,
       );
-    let out;
-    try {
-      const input = parsed.get(text);
-      if (!input) return await replay();
-      const user = await access.authenticate(authorization);
-      if (user.mustChangePassword) return await replay();
-      out = await authzen.evaluate(authzen.caller(user), input);
-    } catch {
-      return await replay();
     }
     const incoming = headers.get("x-request-id");
     const requestId = incoming && SANE_ID.test(incoming) ? incoming : crypto.randomUUID();

@@ -16,6 +16,7 @@ import { AuthzenService } from "../../src/access/authzen.ts";
 import {
   EVALUATION_PATH,
   evaluationFastPath,
+  MAX_BODY_BYTES,
   ParseCache,
   parseEvaluation,
 } from "../../src/access/evaluation_fast_path.ts";
@@ -73,7 +74,7 @@ async function twoPaths(db: Database) {
       routerLines,
     };
   };
-  return { w, lead, foreignLead, tokens, both };
+  return { w, lead, foreignLead, tokens, both, fast };
 }
 
 /** Status, body, content type and (when the caller sent one) request id are the same both ways. */
@@ -182,6 +183,13 @@ dbTest(
     const sane = await both({ headers: json(tokens.admin, { "x-request-id": "req-42" }), body });
     assert.equal(sane.fast.headers.get("x-request-id"), "req-42");
     assert.match(sane.fastLines[0], /"request_id":"req-42"/);
+    // As over the wire, with a declared length: still the fast path.
+    const declared = await both({
+      headers: json(tokens.admin, { "content-length": String(body.length) }),
+      body,
+    });
+    assert.equal(declared.routed, false);
+    assertSame(declared, "declared length");
     const none = await both({ headers: json(tokens.admin), body });
     assert.match(none.fast.headers.get("x-request-id")!, /^[0-9a-f-]{36}$/);
     assert.ok(none.fastLines[0].includes(`"request_id":"${none.fast.headers.get("x-request-id")}"`));
@@ -195,6 +203,7 @@ dbTest("fast path: anything but the ordinary case is handed to the router, body 
     action: { name: "crm.read" },
     resource: { type: "module", id: "crm" },
   });
+  const big = good.replace(/}$/, `,"context":{"pad":"${"x".repeat(MAX_BODY_BYTES)}"}}`);
   const odd: [string, { headers?: Record<string, string>; body?: string; path?: string }, number][] = [
     ["no token", { headers: json(null), body: good }, 401],
     ["a bad token", { headers: json("not.a.token"), body: good }, 401],
@@ -231,6 +240,10 @@ dbTest("fast path: anything but the ordinary case is handed to the router, body 
     }, 403],
     ["a query string", { headers: json(tokens.admin), body: good, path: `${EVALUATION_PATH}?x=1` }, 200],
     ["a trailing slash", { headers: json(tokens.admin), body: good, path: `${EVALUATION_PATH}/` }, 404],
+    ["a body declared larger than 64 KiB", {
+      headers: json(tokens.admin, { "content-length": String(big.length) }),
+      body: big,
+    }, 200],
   ];
   for (const [label, init, status] of odd) {
     const r = await both(init);
@@ -247,6 +260,49 @@ dbTest("fast path: anything but the ordinary case is handed to the router, body 
   assert.equal(r.fast.status, 403);
   assert.match(r.fastBody, /PASSWORD_CHANGE_REQUIRED/);
 });
+
+dbTest(
+  "fast path: no body is read before the caller is authenticated, and an unreadable body is the router's",
+  async (db) => {
+    const { tokens, fast } = await twoPaths(db);
+    // A body that would never end: with a bad token the answer (the router's 401) comes without reading it.
+    let pulled = 0;
+    const endless = () =>
+      new ReadableStream<Uint8Array>({
+        pull(c) {
+          pulled++;
+          c.enqueue(new TextEncoder().encode("[".repeat(1024)));
+        },
+      });
+    const bad = await fast(
+      new Request(`http://localhost${EVALUATION_PATH}`, {
+        method: "POST",
+        headers: json("not.a.token"),
+        body: endless(),
+      }),
+    );
+    assert.equal(bad.status, 401);
+    assert.equal((await bad.json()).code, "UNAUTHORIZED");
+    assert.ok(pulled < 4, `read ${pulled} chunks of an unauthenticated body`);
+    // A body that fails half-way: the router's answer for a body it cannot parse, not an escaped exception.
+    const failing = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(new TextEncoder().encode('{"subject":'));
+        c.error(new Error("client went away"));
+      },
+    });
+    const res = await fast(
+      new Request(`http://localhost${EVALUATION_PATH}`, {
+        method: "POST",
+        headers: json(tokens.admin),
+        body: failing,
+      }),
+    );
+    assert.equal(res.status, 400);
+    assert.equal((await res.json()).code, "BAD_REQUEST");
+    assert.ok(res.headers.get("x-request-id"));
+  },
+);
 
 dbTest("fast path: arbitrary bodies get the router's answer (property)", async (db) => {
   const { w, tokens, both } = await twoPaths(db);
