@@ -56,8 +56,7 @@ export async function openLibsql(
   const raw = createClient({ url: target, authToken, intMode: "number" });
   const local = raw.protocol === "file";
   if (!local) return { client: raw, label, prepareRow: null };
-  const path = plainFilePath(target);
-  const reader = path === null ? null : new HotReader(path);
+  let reader: HotReader | null = null;
   const close = raw.close.bind(raw);
   raw.close = () => {
     reader?.close();
@@ -118,18 +117,19 @@ export async function openLibsql(
     },
   });
   await client.execute("SELECT 1");
-  return { client, label, prepareRow: reader && ((query) => reader.prepare(query)) };
+  // The hot reader opens exactly the file the client opened (asked, not re-derived from the URL, whose
+  // percent-encoding and fragments the client interprets), and only a plain file in WAL mode.
+  if (!target.includes("?")) {
+    const main = (await client.execute("PRAGMA database_list")).rows.find((r) => r.name === "main");
+    const file = typeof main?.file === "string" ? main.file : "";
+    if (file) reader = new HotReader(file);
+  }
+  const hot = reader;
+  return { client, label, prepareRow: hot && ((query) => hot.prepare(query)) };
 }
 
 /** Makes a reader for one constant single-row query (see `Database.prepareRow`). */
 export type RowReaderFactory = <T>(query: string) => () => T | undefined;
-
-/** The file path of a plain `file:` URL (no query parameters), or null. */
-function plainFilePath(target: string): string | null {
-  if (!target.startsWith("file:") || target.includes("?")) return null;
-  const rest = target.slice("file:".length);
-  return rest.startsWith("//") ? decodeURIComponent(new URL(target).pathname) : rest;
-}
 
 /**
  * Constant queries on hot paths (the security version, read for every batch

@@ -45,3 +45,22 @@ dbTest("prepareRow: a closed database refuses to read", async (_db, { url }) => 
   await second.close();
   await assert.rejects(read());
 }, { migrated: false });
+
+Deno.test("prepareRow (libSQL): the hot reader opens the very file the client opened, percent-encoding and all", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "seedbed-test-" });
+  try {
+    const db = await openDatabase(`file:${dir}/enc%20X.db`);
+    try {
+      await db.run("CREATE TABLE hot (v integer)");
+      await db.run("INSERT INTO hot VALUES (5)");
+      assert.equal(Number((await db.prepareRow<{ v: number }>("SELECT v FROM hot")())?.v), 5);
+    } finally {
+      await db.close();
+    }
+    const names = [...Deno.readDirSync(dir)].map((e) => e.name);
+    assert.ok(names.includes("enc X.db"), names.join(", "));
+    assert.ok(!names.some((n) => n.includes("%20")), `a second file was created: ${names.join(", ")}`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
