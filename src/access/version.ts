@@ -13,7 +13,8 @@
  * change committed just before the request); it gets the next one. At most
  * one read is in flight: the next starts when it is done, and serves every
  * request that arrived meanwhile — so the database sees at most one version
- * read per round trip per replica, however heavy the traffic. (A local
+ * read per round trip per replica, however heavy the traffic (a read stuck
+ * for more than a second no longer holds the next one back). (A local
  * libSQL read completes synchronously, so without the one-turn deferral no
  * two requests would ever meet.)
  */
@@ -67,18 +68,33 @@ export class VersionGate {
   #inFlight: Promise<number> | null = null;
   reads = 0;
 
-  constructor(private readonly read: () => Promise<number>) {}
+  /**
+   * `stallMs`: how long the next read waits behind one in flight before it
+   * starts anyway (a read that never answers — a connection gone dead
+   * without a reset — must not hold every later request of the process).
+   */
+  constructor(private readonly read: () => Promise<number>, private readonly stallMs = 1000) {}
 
   /**
    * A version read that starts after this call: the one scheduled and not
    * started yet (joined), or a new one, which starts at the next event-loop
-   * turn, or when the read in flight is done if there is one.
+   * turn, or when the read in flight is done if there is one (or has taken
+   * longer than `stallMs`).
    */
   current(): Promise<number> {
     if (this.#scheduled) return this.#scheduled;
     this.reads++;
-    const after: Promise<unknown> = this.#inFlight ?? new Promise<void>((resolve) => setImmediate(resolve));
-    const p: Promise<number> = after.then(noop, noop).then(() => {
+    const inFlight = this.#inFlight;
+    const after: Promise<unknown> = inFlight
+      ? new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.stallMs);
+        inFlight.then(noop, noop).then(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      })
+      : new Promise<void>((resolve) => setImmediate(resolve));
+    const p: Promise<number> = after.then(() => {
       this.#scheduled = null;
       this.#inFlight = p;
       return this.read();

@@ -183,3 +183,15 @@ Deno.test("version gate: a caller never receives a read that started before it a
   await assert.rejects(failing.current(), /down/);
   assert.equal(await failing.current(), 7);
 });
+
+Deno.test("version gate: a read that never answers holds the next one back for stallMs only", async () => {
+  let calls = 0;
+  const gate = new VersionGate(() => ++calls === 1 ? new Promise<number>(() => {}) : Promise.resolve(9), 30);
+  const stuck = gate.current();
+  await new Promise((r) => setTimeout(r, 5));
+  const t0 = performance.now();
+  assert.equal(await gate.current(), 9, "the next read went ahead");
+  assert.ok(performance.now() - t0 >= 20, "after waiting for the one in flight a while");
+  assert.equal(calls, 2);
+  void stuck; // never settles, by construction
+});
