@@ -97,59 +97,61 @@ dbTest(
   "fast path: ordinary evaluations are answered without the router, as the router answers them",
   async (db) => {
     const { w, lead, foreignLead, tokens, both } = await twoPaths(db);
+    const user = (id: string | number, extra = {}) => ({ type: "user", id: String(id), ...extra });
+    const module = (id: string, extra = {}) => ({ type: "module", id, ...extra });
+    const ask = (subject: unknown, action: string | object, resource: unknown, extra = {}) => ({
+      subject,
+      action: typeof action === "string" ? { name: action } : action,
+      resource,
+      ...extra,
+    });
     const ordinary: [string, string, unknown][] = [
-      ["admin, module, allowed", tokens.admin, {
-        subject: { type: "user", id: String(w.admin.id) },
-        action: { name: "crm.read" },
-        resource: { type: "module", id: "crm" },
-      }],
-      ["admin, module not entitled (denied, with trace)", tokens.admin, {
-        subject: { type: "user", id: String(w.admin.id) },
-        action: { name: "manufacturing.read" },
-        resource: { type: "module", id: "manufacturing" },
-      }],
-      ["admin about the executive, by email, his lead", tokens.admin, {
-        subject: { type: "user", id: "exec@acme.test" },
-        action: { name: "crm_leads_read" },
-        resource: { type: "crm_lead", id: String(lead.id) },
-      }],
-      ["executive about himself, another org's lead (tenant denial)", tokens.exec, {
-        subject: { type: "user", id: String(w.executive.id) },
-        action: { name: "crm.read" },
-        resource: { type: "crm_lead", id: String(foreignLead.id) },
-      }],
-      ["executive, hypothetical record owned by another", tokens.exec, {
-        subject: { type: "user", id: String(w.executive.id), properties: { x: 1 } },
-        action: { name: "crm.update", properties: {} },
-        resource: {
+      ["admin, module, allowed", tokens.admin, ask(user(w.admin.id), "crm.read", module("crm"))],
+      [
+        "admin, module not entitled (denied, with trace)",
+        tokens.admin,
+        ask(user(w.admin.id), "manufacturing.read", module("manufacturing")),
+      ],
+      [
+        "admin about the executive, by email, his lead",
+        tokens.admin,
+        ask(user("exec@acme.test"), "crm_leads_read", { type: "crm_lead", id: String(lead.id) }),
+      ],
+      [
+        "executive about himself, another org's lead (tenant denial)",
+        tokens.exec,
+        ask(user(w.executive.id), "crm.read", { type: "crm_lead", id: String(foreignLead.id) }),
+      ],
+      [
+        "executive, hypothetical record owned by another",
+        tokens.exec,
+        ask(user(w.executive.id, { properties: { x: 1 } }), { name: "crm.update", properties: {} }, {
           type: "crm_lead",
           properties: { organization_id: w.acme.id, owner_id: w.admin.id },
           id: "0",
-        },
-        context: { trace: true },
-      }],
-      ["super admin, trace on an allow, unknown keys dropped", tokens.root, {
-        subject: { type: "user", id: String(w.superAdmin.id), extra: [1, 2] },
-        action: { name: "crm.read" },
-        resource: { type: "module", id: "crm", properties: { organization_id: w.acme.id } },
-        context: { trace: true },
-        unknown: "ignored",
-      }],
-      ["unknown subject type (denial)", tokens.admin, {
-        subject: { type: "service", id: "billing" },
-        action: { name: "crm.read" },
-        resource: { type: "module", id: "crm" },
-      }],
-      ["unknown action (denial)", tokens.admin, {
-        subject: { type: "user", id: String(w.admin.id) },
-        action: { name: "crm-read" },
-        resource: { type: "module", id: "crm" },
-      }],
-      ["Globex admin about an Acme user (subject not found)", tokens.other, {
-        subject: { type: "user", id: String(w.admin.id) },
-        action: { name: "crm.read" },
-        resource: { type: "module", id: "crm" },
-      }],
+        }, { context: { trace: true } }),
+      ],
+      [
+        "super admin, trace on an allow, unknown keys dropped",
+        tokens.root,
+        ask(
+          user(w.superAdmin.id, { extra: [1, 2] }),
+          "crm.read",
+          module("crm", { properties: { organization_id: w.acme.id } }),
+          { context: { trace: true }, unknown: "ignored" },
+        ),
+      ],
+      [
+        "unknown subject type (denial)",
+        tokens.admin,
+        ask({ type: "service", id: "billing" }, "crm.read", module("crm")),
+      ],
+      ["unknown action (denial)", tokens.admin, ask(user(w.admin.id), "crm-read", module("crm"))],
+      [
+        "Globex admin about an Acme user (subject not found)",
+        tokens.other,
+        ask(user(w.admin.id), "crm.read", module("crm")),
+      ],
     ];
     for (const [label, token, body] of ordinary) {
       const r = await both({
