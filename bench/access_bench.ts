@@ -338,17 +338,15 @@ async function bench(dialect: "libsql" | "postgres", seconds: number, connection
       );
     }
     console.log("");
-    const perRequest: string[] = [];
     for (const [name, r] of reads) {
       if (name.startsWith("GET /api") || name.startsWith("POST /access")) {
-        perRequest.push(
-          `${name}: ${r.reads} security-version reads and ${r.loads} snapshot loads for ~${r.requests} measured requests (plus warm-up), one read per ~${
+        console.log(
+          `- ${name}: ${r.reads} security-version reads and ${r.loads} snapshot loads for ~${r.requests} measured requests (plus warm-up), one read per ~${
             Math.round(r.requests / Math.max(1, r.reads))
           }`,
         );
       }
     }
-    for (const line of perRequest) console.log(`- ${line}`);
   } finally {
     server.kill("SIGTERM");
     await server.status;

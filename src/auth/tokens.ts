@@ -125,12 +125,10 @@ export class TokenService {
 
   /** Verifies a token (signature, algorithm, issuer, audience, expiry). Throws InvalidTokenError. */
   async verify(token: string, now = Date.now()): Promise<TokenClaims> {
-    const hit = this.#cache.get(token);
-    if (hit) {
-      if (hit.expiresAt * 1000 > now) return hit;
-      this.#cache.delete(token);
-      throw new InvalidTokenError("expired");
-    }
+    const hit = this.cached(token, now);
+    if (hit) return hit;
+    // Verified before, expired since.
+    if (this.#cache.delete(token)) throw new InvalidTokenError("expired");
     if (token.length > 8192 || token.split(".").length !== 3) throw new InvalidTokenError("malformed");
     let payload;
     try {

@@ -93,16 +93,11 @@ async function openLibsqlDatabase(
       await lite(e).run(typeof s === "string" ? sql.raw(s) : s);
     },
     rows: async (q, e = db) => await lite(e).all(q),
+    // The native reader answers synchronously; `async` turns its throws into rejections.
     prepareRow: prepareRow
       ? <T>(query: string) => {
         const read = prepareRow<T>(query);
-        return () => {
-          try {
-            return Promise.resolve(read());
-          } catch (err) {
-            return Promise.reject(err);
-          }
-        };
+        return async () => read();
       }
       : undefined,
     close: () => Promise.resolve(client.close()),

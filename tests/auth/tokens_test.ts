@@ -85,6 +85,10 @@ Deno.test("tokens: claims, TTL and the verified-token cache", async () => {
   const c = await svc.verify(token);
   assert.deepEqual([c.userId, c.organizationId, c.passwordVersion], [7, 3, changed.getTime()]);
   assert.equal(c.expiresAt - c.issuedAt, 300);
+  // The synchronous lookup of the hot path: the same claims, until they expire.
+  assert.equal(svc.cached(token), c);
+  assert.equal(svc.cached(token, (c.expiresAt + 1) * 1000), undefined);
+  assert.equal(svc.cached("never.verified.token"), undefined);
   // The cached entry still honours expiry.
   await assert.rejects(() => svc.verify(token, (c.expiresAt + 1) * 1000), InvalidTokenError);
 });
