@@ -93,11 +93,11 @@ async function openLibsqlDatabase(
       await lite(e).run(typeof s === "string" ? sql.raw(s) : s);
     },
     rows: async (q, e = db) => await lite(e).all(q),
-    // The native reader answers synchronously; `async` turns its throws into rejections.
+    // The native reader answers synchronously; run in a `then`, its throws become rejections.
     prepareRow: prepareRow
       ? <T>(query: string) => {
         const read = prepareRow<T>(query);
-        return async () => read();
+        return () => Promise.resolve().then(read);
       }
       : undefined,
     close: () => Promise.resolve(client.close()),
