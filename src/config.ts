@@ -80,6 +80,9 @@ const envSchema = z.object({
   }).default("info"),
   TRUST_PROXY: bool.prefault("false"),
   SHUTDOWN_TIMEOUT_SECONDS: intIn(1, 600).prefault("10"),
+  ACCESS_FRESHNESS: z.enum(["read", "lease"], { error: "must be read or lease" }).default("read"),
+  ACCESS_LEASE_MS: intIn(100, 60_000).prefault("2000"),
+  ACCESS_POLL_MS: intIn(1, 10_000).prefault("10"),
   S3_BUCKET_NAME: z.string().regex(
     /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
     "must be a valid S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)",
@@ -127,6 +130,13 @@ export interface Config {
     maxUploadBytes: number;
   };
   logLevel: LogLevel;
+  /** How access caches learn of security changes (docs/access.md, "Freshness"). */
+  access: {
+    /** `read`: one coalesced version read per batch of requests; `lease`: a polled version under a lease. */
+    freshness: "read" | "lease";
+    leaseMs: number;
+    pollMs: number;
+  };
   s3: {
     bucket: string;
     region: string;
@@ -222,6 +232,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY: set both or neither",
     );
   }
+  if (e.ACCESS_POLL_MS * 4 > e.ACCESS_LEASE_MS) {
+    problems.push(
+      "ACCESS_POLL_MS: must be at most a quarter of ACCESS_LEASE_MS (a lease is renewed by polls)",
+    );
+  }
   if (problems.length) throw new ConfigError(problems);
 
   const embedded = !e.S3_ENDPOINT && e.APP_ENV !== "production";
@@ -249,6 +264,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       maxUploadBytes: e.MAX_UPLOAD_BYTES,
     },
     logLevel: e.LOG_LEVEL,
+    access: { freshness: e.ACCESS_FRESHNESS, leaseMs: e.ACCESS_LEASE_MS, pollMs: e.ACCESS_POLL_MS },
     s3: {
       bucket: e.S3_BUCKET_NAME,
       region: e.AWS_REGION,

@@ -101,6 +101,8 @@ async function serve(config: Config, db: Database, logger: Logger): Promise<void
     throw new AppError("SEEDING_FAILED", "seeding at startup failed (see the seeding_failed log line)");
   }
   const app = createApp(deps);
+  // ACCESS_FRESHNESS=lease: this process takes part as a replica while it serves.
+  await deps.access.startLease();
 
   const controller = new AbortController();
   const drainer = createDrainer();
@@ -141,7 +143,11 @@ async function serve(config: Config, db: Database, logger: Logger): Promise<void
   Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
   Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
 
-  await server.finished;
+  try {
+    await server.finished;
+  } finally {
+    await deps.access.stopLease();
+  }
 }
 
 if (import.meta.main) Deno.exit(await main());

@@ -2,12 +2,14 @@
  * Snapshot caches around the loader, valid for one security version. Every
  * lookup first obtains a version read that started after the request arrived
  * (`VersionGate`); a different version than the one the cache was filled at
- * empties it. Entries are promises, so concurrent misses share one load.
+ * empties it (with ACCESS_FRESHNESS=lease the lease stands in for the read
+ * while it holds). Entries are promises, so concurrent misses share one load.
  */
 import type { Database } from "../db/client.ts";
 import type { Logger } from "../log.ts";
 import type { AccessOrganization } from "./decide.ts";
 import { AccessLoader, type UserSnapshot } from "./loader.ts";
+import type { LeaseReplica } from "./lease.ts";
 import { securityVersionReader, VersionGate } from "./version.ts";
 
 const MAX_ENTRIES = 50_000;
@@ -15,6 +17,8 @@ const MAX_ENTRIES = 50_000;
 export class AccessCache {
   readonly loader: AccessLoader;
   readonly gate: VersionGate;
+  /** Set with ACCESS_FRESHNESS=lease (see lease.ts). */
+  lease: LeaseReplica | undefined;
   #version = -1;
   #users = new Map<number, Entry<UserSnapshot | null>>();
   #orgs = new Map<number, Entry<AccessOrganization | null>>();
@@ -26,14 +30,19 @@ export class AccessCache {
     this.gate = new VersionGate(securityVersionReader(db));
   }
 
-  /** Brings the cache up to the current security version (one coalesced read). */
+  /**
+   * Brings the cache up to the current security version: the lease's version while it holds
+   * (ACCESS_FRESHNESS=lease), else one coalesced read.
+   */
   async sync(): Promise<number> {
-    const v = await this.gate.current();
-    this.#apply(v);
+    const leased = this.lease?.version();
+    const v = leased !== undefined ? leased : await this.gate.current();
+    this.apply(v);
     return v;
   }
 
-  #apply(v: number): void {
+  /** Brings the cache to version `v` (a different one empties it). */
+  apply(v: number): void {
     if (v !== this.#version) {
       this.#users = new Map();
       this.#orgs = new Map();

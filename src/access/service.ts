@@ -3,6 +3,7 @@
  * `guard(module, action)` (a.k.a. requireAccess) running tenant → entitlement
  * → RBAC, and the evaluation entry point the AuthZEN API uses.
  */
+import { awaitReplicas, LeaseReplica } from "./lease.ts";
 import type { Context, MiddlewareHandler } from "hono";
 import type { Config } from "../config.ts";
 import type { Database } from "../db/client.ts";
@@ -45,6 +46,25 @@ export class AccessService {
     },
   ) {
     this.cache = new AccessCache(deps.db, deps.logger);
+    const { freshness, leaseMs, pollMs } = deps.config.access;
+    if (freshness === "lease") {
+      this.cache.lease = new LeaseReplica(
+        deps.db,
+        (v) => this.cache.apply(v),
+        { leaseMs, pollMs },
+        deps.logger,
+      );
+    }
+  }
+
+  /** ACCESS_FRESHNESS=lease: registers this process as a replica and starts polling (servers only). */
+  async startLease(): Promise<void> {
+    await this.cache.lease?.start();
+  }
+
+  /** Leaves the replicas (no writer waits for this process any more). */
+  async stopLease(): Promise<void> {
+    await this.cache.lease?.stop();
   }
 
   get tokens(): TokenService {
@@ -199,9 +219,13 @@ export class AccessService {
     return await this.cache.user(id);
   }
 
-  /** Forget cached snapshots now (this process committed a change; the version bump covers other replicas). */
-  invalidate(): void {
+  /**
+   * Call after a security-relevant change has committed: forgets this process's snapshots, then waits
+   * until every replica under a lease has applied the change (the version bump covers the others).
+   */
+  async changed(): Promise<void> {
     this.cache.invalidate();
+    await awaitReplicas(this.deps.db, this.deps.logger);
   }
 
   async #refuse(

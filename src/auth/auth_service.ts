@@ -168,7 +168,7 @@ export class AuthService {
       }, tx);
       return row!;
     });
-    this.deps.access.invalidate();
+    await this.deps.access.changed();
     await throttle.succeed(keys);
     const issued = await this.deps.tokens.issue(updated);
     return {

@@ -111,7 +111,10 @@ async function openPostgres(
   const parsed = new URL(url);
   const schema = parsed.searchParams.get("schema");
   parsed.searchParams.delete("schema");
+  const socketDir = parsed.searchParams.get("host");
+  parsed.searchParams.delete("host");
   const client = postgres(parsed.toString(), {
+    ...(socketDir ? { path: `${socketDir}/.s.PGSQL.${parsed.port || 5432}` } : {}),
     max: options.maxConnections ?? 10,
     onnotice: () => {},
     connection: schema ? { search_path: schema } : {},

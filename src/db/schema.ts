@@ -438,6 +438,17 @@ export function defineSchema(k: SchemaKit) {
     version: k.bigint("version").notNull().default(0),
   });
 
+  /**
+   * Replicas answering access questions under a lease (ACCESS_FRESHNESS=lease): the security version each
+   * has applied to its caches, and until when (database clock, epoch ms) it may answer without reading
+   * the version. A writer waits until every live replica has applied its change (src/access/lease.ts).
+   */
+  const accessReplicas = k.table("access_replicas", {
+    id: k.text("id").primaryKey(),
+    appliedVersion: k.bigint("applied_version").notNull(),
+    leaseUntilMs: k.bigint("lease_until_ms").notNull(),
+  });
+
   /** Login throttling counters shared by every replica: key = `account:<email>` or `address:<ip>`. */
   const loginThrottles = k.table("login_throttles", {
     key: k.text("key").primaryKey(),
@@ -470,6 +481,7 @@ export function defineSchema(k: SchemaKit) {
     backups,
     auditLogs,
     securityVersions,
+    accessReplicas,
     loginThrottles,
   };
 }
@@ -492,5 +504,6 @@ export const BOOKKEEPING_TABLES = [
   "backups",
   "audit_logs",
   "security_versions",
+  "access_replicas",
   "login_throttles",
 ] as const;

@@ -25,5 +25,6 @@ export const {
   backups,
   auditLogs,
   securityVersions,
+  accessReplicas,
   loginThrottles,
 } = pgSchema;

@@ -158,7 +158,7 @@ export class RolesService {
       }, tx);
       return r;
     });
-    this.deps.access.invalidate();
+    await this.deps.access.changed();
     return await this.get(auth, role.id);
   }
 
@@ -196,7 +196,7 @@ export class RolesService {
         details: { changes: { ...input } },
       }, tx);
     });
-    this.deps.access.invalidate();
+    await this.deps.access.changed();
     return await this.get(auth, r.id);
   }
 
@@ -215,7 +215,7 @@ export class RolesService {
         details: { name: r.name },
       }, tx);
     });
-    this.deps.access.invalidate();
+    await this.deps.access.changed();
   }
 
   /** Adds or removes permissions (roles:update). */
@@ -237,7 +237,7 @@ export class RolesService {
         details: { permissions: grants.map((g) => g.name) },
       }, tx);
     });
-    this.deps.access.invalidate();
+    await this.deps.access.changed();
     return await this.get(auth, r.id);
   }
 

@@ -8,6 +8,7 @@
  * `failed` (written outside the transaction, so it survives the rollback) →
  * release the lease.
  */
+import { awaitReplicas } from "../access/lease.ts";
 import { APP_ENVS, type AppEnv } from "../config.ts";
 import { migrate } from "../db/migrator.ts";
 import { AppError, notFound, validation } from "../errors.ts";
@@ -141,7 +142,18 @@ export class SeedingService {
       throw failureError(err, exec.id);
     } finally {
       await lease.release();
+      await this.#propagated();
     }
+  }
+
+  /**
+   * Holds the caller until every replica under an access lease has applied what the run changed
+   * (src/access/lease.ts); a failure to check is logged, never thrown over the run's own outcome.
+   */
+  async #propagated(): Promise<void> {
+    await awaitReplicas(this.#o.db, this.#o.logger).catch((err) =>
+      this.#o.logger.warn("access_lease_wait_failed", { error: describeFailure(err).message })
+    );
   }
 
   /** Execution history, newest first. */
@@ -357,6 +369,7 @@ export class SeedingService {
       throw failureError(err, exec.id);
     } finally {
       await lease.release();
+      await this.#propagated();
     }
   }
 }

@@ -142,7 +142,7 @@ export class OrganizationsService {
       }, tx);
       return o;
     });
-    this.deps.access.invalidate();
+    await this.deps.access.changed();
     return organizationJson(created);
   }
 
@@ -163,7 +163,7 @@ export class OrganizationsService {
       }, tx);
       return o!;
     });
-    this.deps.access.invalidate();
+    await this.deps.access.changed();
     return organizationJson(after);
   }
 
@@ -181,7 +181,7 @@ export class OrganizationsService {
       }, tx);
       return row!;
     });
-    this.deps.access.invalidate();
+    await this.deps.access.changed();
     return organizationJson(o);
   }
 
@@ -270,7 +270,7 @@ export class OrganizationsService {
       }, tx);
       return o!;
     });
-    this.deps.access.invalidate();
+    await this.deps.access.changed();
     if (!after) throw new AppError("NOT_FOUND", `organization ${id} not found`);
     return await this.entitlements(auth, after.id);
   }

@@ -238,7 +238,7 @@ export class UsersService {
       });
       return u;
     });
-    this.deps.access.invalidate();
+    await this.deps.access.changed();
     return await this.json(created);
   }
 
@@ -319,7 +319,7 @@ export class UsersService {
       });
       return row!;
     });
-    this.deps.access.invalidate();
+    await this.deps.access.changed();
     return await this.json(updated);
   }
 
@@ -335,7 +335,7 @@ export class UsersService {
       await this.repo.delete(u.id, u.organizationId, tx);
       await this.#audit(tx, "user.deleted", auth, u, requestId, { email: u.email, role: u.role });
     });
-    this.deps.access.invalidate();
+    await this.deps.access.changed();
   }
 
   async #unique(email: string | null, username: string | null, selfId: number | null) {

@@ -6,118 +6,156 @@
  */
 import assert from "node:assert/strict";
 import { eq } from "drizzle-orm";
-import { dbTest, POSTGRES_IS_SERVER } from "../helpers/db.ts";
+import { dbTest, type DbTestOptions, POSTGRES_IS_SERVER } from "../helpers/db.ts";
 import { json, testApp } from "../helpers/app.ts";
 import { bearer, createRole, createUser, createWorld, login } from "../helpers/fixtures.ts";
-import { openDatabase } from "../../src/db/client.ts";
+import { type Database, openDatabase } from "../../src/db/client.ts";
+import { awaitReplicas } from "../../src/access/lease.ts";
 import { readSecurityVersion, VersionGate } from "../../src/access/version.ts";
 
-dbTest(
-  "replicas: role, permission, module, tier and user-status changes apply on the next request everywhere",
-  async (db, { url }) => {
-    const w = await createWorld(db);
-    const role = await createRole(db, {
-      name: "reader",
-      organizationId: w.acme.id,
-      permissions: ["crm.read"],
+/**
+ * The scenario, run under both freshness modes. `settle` is what a writer outside the services does
+ * after a change in SQL (seeding, reset and restore do it): nothing in `read` mode, waiting for the
+ * lease replicas in `lease` mode.
+ */
+async function replicaScenario(
+  db: Database,
+  url: string,
+  env: Record<string, string>,
+  settle: () => Promise<unknown>,
+) {
+  const w = await createWorld(db);
+  const role = await createRole(db, {
+    name: "reader",
+    organizationId: w.acme.id,
+    permissions: ["crm.read"],
+  });
+  await createUser(db, {
+    email: "r@acme.test",
+    role: "reader",
+    roleId: role.id,
+    organizationId: w.acme.id,
+  });
+  const a = await testApp(db, { env });
+  const dbB = await openDatabase(url, { maxConnections: 2 });
+  const b = await testApp(dbB, { env });
+  try {
+    await a.deps.access.startLease();
+    await b.deps.access.startLease();
+    const root = await login(a.app, "root@platform.test");
+    const admin = await login(a.app, "admin@acme.test");
+    const reader = await login(b.app, "r@acme.test");
+    const manager = await login(b.app, "manager@acme.test");
+    const send = (method: string, token: string, body?: unknown) => ({
+      method,
+      headers: { ...bearer(token), "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
     });
-    await createUser(db, {
-      email: "r@acme.test",
-      role: "reader",
-      roleId: role.id,
-      organizationId: w.acme.id,
-    });
-    const a = await testApp(db);
-    const dbB = await openDatabase(url, { maxConnections: 2 });
-    try {
-      const b = await testApp(dbB);
-      const root = await login(a.app, "root@platform.test");
-      const admin = await login(a.app, "admin@acme.test");
-      const reader = await login(b.app, "r@acme.test");
-      const manager = await login(b.app, "manager@acme.test");
-      const send = (method: string, token: string, body?: unknown) => ({
-        method,
-        headers: { ...bearer(token), "content-type": "application/json" },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const onB = async (token: string, path = "/api/v1/crm/leads") =>
-        (await b.app.request(path, { headers: bearer(token) })).status;
+    const onB = async (token: string, path = "/api/v1/crm/leads") =>
+      (await b.app.request(path, { headers: bearer(token) })).status;
 
-      // Warm B's caches; repeated requests then load nothing from the database.
-      assert.equal(await onB(reader), 200);
-      const loads = b.deps.access.cache.loads;
-      for (let i = 0; i < 5; i++) assert.equal(await onB(reader), 200);
-      assert.equal(b.deps.access.cache.loads, loads, "a warm cache serves repeated requests without loading");
-
-      // 1. Permission removed on A → B refuses at once.
-      let res = await a.app.request(
-        `/api/v1/roles/${role.id}/permissions`,
-        send("DELETE", admin, { permissions: ["crm.read"] }),
-      );
-      assert.equal(res.status, 200);
-      assert.equal(await onB(reader), 403);
-      // ... and granted again.
-      await a.app.request(
-        `/api/v1/roles/${role.id}/permissions`,
-        send("POST", admin, { permissions: ["crm.read"] }),
-      );
-      assert.equal(await onB(reader), 200);
-
-      // 2. Manager's modules (user_modules) changed straight in SQL, as a seeder would.
-      assert.equal(await onB(manager), 200);
-      await db.db.delete(db.t.userModules).where(eq(db.t.userModules.userId, w.manager.id));
-      assert.equal(await onB(manager), 403);
-
-      // 3. Tier change on A → B denies the module.
-      await a.app.request(
-        `/api/v1/organizations/${w.acme.id}/entitlements`,
-        send("PATCH", root, { enabled_modules: { crm: false } }),
-      );
-      assert.equal(await onB(reader), 403);
-      await a.app.request(
-        `/api/v1/organizations/${w.acme.id}/entitlements`,
-        send("PATCH", root, { enabled_modules: { crm: null } }),
-      );
-      assert.equal(await onB(reader), 200);
-
-      // 4. User deactivated on A → B refuses his token (401).
-      const [r] = await db.db.select().from(db.t.users).where(eq(db.t.users.email, "r@acme.test"));
-      await a.app.request(`/api/v1/users/${r.id}/deactivate`, send("POST", admin));
-      assert.equal(await onB(reader), 401);
-
-      // 5. Role deleted in SQL (a restore or reset does this): the user's grants vanish on B.
-      const v = await readSecurityVersion(db);
-      await db.db.update(db.t.users).set({ isActive: true }).where(eq(db.t.users.id, r.id));
-      await db.db.delete(db.t.roles).where(eq(db.t.roles.id, role.id));
-      assert.ok(await readSecurityVersion(db) > v, "triggers bump the version in the writing transaction");
-      assert.equal(await onB(reader), 403);
-
-      // 6. Password changed on B refuses the old token on A.
-      const oldOnA = await login(a.app, "manager@acme.test");
-      res = await b.app.request(
-        "/api/v1/auth/password/change",
-        send("POST", manager, {
-          current_password: "Fixture-Passw0rd!",
-          new_password: "Another-Strong-Pass1",
-        }),
-      );
-      assert.equal(res.status, 200);
-      assert.equal((await a.app.request("/api/v1/auth/me", { headers: bearer(oldOnA) })).status, 401);
-      assert.equal(
-        (await json(
-          await a.app.request("/api/v1/auth/me", {
-            headers: bearer((await json(res)).access_token as string),
-          }),
-        )).email,
-        "manager@acme.test",
-      );
-    } finally {
-      await dbB.close();
+    // Warm B's caches; repeated requests then load nothing from the database.
+    assert.equal(await onB(reader), 200);
+    const loads = b.deps.access.cache.loads;
+    const reads = b.deps.access.cache.gate.reads;
+    for (let i = 0; i < 5; i++) assert.equal(await onB(reader), 200);
+    assert.equal(b.deps.access.cache.loads, loads, "a warm cache serves repeated requests without loading");
+    if (env.ACCESS_FRESHNESS === "lease") {
+      assert.equal(b.deps.access.cache.gate.reads, reads, "under a lease, requests read no version");
     }
-  },
-  // A second replica needs a database another handle can reach: a file, or a Postgres server
-  // (an embedded PGlite is private to its handle).
-  { only: POSTGRES_IS_SERVER ? ["libsql", "postgres"] : ["libsql"] },
+
+    // 1. Permission removed on A → B refuses at once.
+    let res = await a.app.request(
+      `/api/v1/roles/${role.id}/permissions`,
+      send("DELETE", admin, { permissions: ["crm.read"] }),
+    );
+    assert.equal(res.status, 200);
+    assert.equal(await onB(reader), 403);
+    // ... and granted again.
+    await a.app.request(
+      `/api/v1/roles/${role.id}/permissions`,
+      send("POST", admin, { permissions: ["crm.read"] }),
+    );
+    assert.equal(await onB(reader), 200);
+
+    // 2. Manager's modules (user_modules) changed straight in SQL, as a seeder would.
+    assert.equal(await onB(manager), 200);
+    await db.db.delete(db.t.userModules).where(eq(db.t.userModules.userId, w.manager.id));
+    await settle();
+    assert.equal(await onB(manager), 403);
+
+    // 3. Tier change on A → B denies the module.
+    await a.app.request(
+      `/api/v1/organizations/${w.acme.id}/entitlements`,
+      send("PATCH", root, { enabled_modules: { crm: false } }),
+    );
+    assert.equal(await onB(reader), 403);
+    await a.app.request(
+      `/api/v1/organizations/${w.acme.id}/entitlements`,
+      send("PATCH", root, { enabled_modules: { crm: null } }),
+    );
+    assert.equal(await onB(reader), 200);
+
+    // 4. User deactivated on A → B refuses his token (401).
+    const [r] = await db.db.select().from(db.t.users).where(eq(db.t.users.email, "r@acme.test"));
+    await a.app.request(`/api/v1/users/${r.id}/deactivate`, send("POST", admin));
+    assert.equal(await onB(reader), 401);
+
+    // 5. Role deleted in SQL (a restore or reset does this): the user's grants vanish on B.
+    const v = await readSecurityVersion(db);
+    await db.db.update(db.t.users).set({ isActive: true }).where(eq(db.t.users.id, r.id));
+    await db.db.delete(db.t.roles).where(eq(db.t.roles.id, role.id));
+    assert.ok(await readSecurityVersion(db) > v, "triggers bump the version in the writing transaction");
+    await settle();
+    assert.equal(await onB(reader), 403);
+
+    // 6. Password changed on B refuses the old token on A.
+    const oldOnA = await login(a.app, "manager@acme.test");
+    res = await b.app.request(
+      "/api/v1/auth/password/change",
+      send("POST", manager, {
+        current_password: "Fixture-Passw0rd!",
+        new_password: "Another-Strong-Pass1",
+      }),
+    );
+    assert.equal(res.status, 200);
+    assert.equal((await a.app.request("/api/v1/auth/me", { headers: bearer(oldOnA) })).status, 401);
+    assert.equal(
+      (await json(
+        await a.app.request("/api/v1/auth/me", {
+          headers: bearer((await json(res)).access_token as string),
+        }),
+      )).email,
+      "manager@acme.test",
+    );
+  } finally {
+    await a.deps.access.stopLease();
+    await b.deps.access.stopLease();
+    await dbB.close();
+  }
+}
+
+// A second replica needs a database another handle can reach: a file, or a Postgres server
+// (an embedded PGlite is private to its handle).
+const REPLICA_DIALECTS: DbTestOptions = { only: POSTGRES_IS_SERVER ? ["libsql", "postgres"] : ["libsql"] };
+
+dbTest(
+  "replicas (ACCESS_FRESHNESS=read): role, permission, module, tier and user-status changes apply on the next request everywhere",
+  (db, { url }) => replicaScenario(db, url, {}, () => Promise.resolve()),
+  REPLICA_DIALECTS,
+);
+
+dbTest(
+  "replicas (ACCESS_FRESHNESS=lease): the same changes apply on the next request everywhere",
+  // Polls far apart, so that a change returning before the other replica applied it would be caught.
+  (db, { url }) =>
+    replicaScenario(
+      db,
+      url,
+      { ACCESS_FRESHNESS: "lease", ACCESS_POLL_MS: "250", ACCESS_LEASE_MS: "5000" },
+      () => awaitReplicas(db),
+    ),
+  REPLICA_DIALECTS,
 );
 
 dbTest(

@@ -1,0 +1,214 @@
+/**
+ * Lease freshness (`ACCESS_FRESHNESS=lease`): a replica answers access
+ * questions from its caches without reading the security version for each
+ * batch of requests, and a change made through Seedbed does not return until
+ * every such replica has applied it. This is the invalidation scheme of
+ * Google's Chubby (Burrows, OSDI 2006): a write is held until every cache has
+ * acknowledged it or its lease has run out.
+ *
+ * Replica side (`LeaseReplica`): every `pollMs` it reads the security version;
+ * when the version moved it empties its caches, then acknowledges by writing
+ * the version into its row of `access_replicas` together with a lease
+ * (`lease_until_ms`, database clock). The row is also renewed, at the same
+ * cost, every quarter lease. Between polls it answers at the version it last
+ * applied, but only while its lease holds — counted on its own monotonic clock
+ * from the moment it *sent* the renewal, with a 10 % margin, so it stops
+ * trusting its caches before the database considers the lease over. When the
+ * lease lapses (database unreachable, event loop stalled, row gone) it falls
+ * back to the strict per-batch read (`VersionGate`) until a poll succeeds again.
+ *
+ * Writer side (`awaitReplicas`): after its change commits, a writer reads the
+ * version v and waits until no row has a live lease and an applied version
+ * below v. A replica either acknowledges within one poll (its next read starts
+ * after the commit) or stops renewing, and its lease runs out; a dead replica
+ * holds writes for at most one lease. Users, roles, organizations, password
+ * changes, seeding, reset and restore all end with it, in the API and the CLI.
+ *
+ * The guarantee: a request that starts after a change made through Seedbed
+ * has returned sees the change, on every replica. Requests concurrent with the
+ * change may see either state. A change made outside Seedbed (raw SQL) bumps the
+ * version through the triggers but nobody waits for it: lease replicas apply
+ * it within one poll. `ACCESS_FRESHNESS=read` (the default) has no such window.
+ */
+import { sql } from "drizzle-orm";
+import type { Database } from "../db/client.ts";
+import type { Logger } from "../log.ts";
+import { readSecurityVersion } from "./version.ts";
+
+/** Share of the lease a replica trusts, on its own clock, after sending a renewal. */
+const TRUST_SHARE = 0.9;
+/** Rows whose lease ended this long ago are deleted when a replica starts. */
+const STALE_ROW_MS = 60_000;
+/** Longest a writer waits for replicas (the longest lease the configuration allows, and a margin). */
+const MAX_WAIT_MS = 61_000;
+
+/** The database clock, epoch milliseconds. */
+function dbNowMs(db: Database) {
+  return db.dialect === "postgres"
+    ? sql`(extract(epoch from clock_timestamp()) * 1000)::bigint`
+    : sql`CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)`;
+}
+
+export interface LeaseOptions {
+  leaseMs: number;
+  pollMs: number;
+}
+
+/** One replica's lease: see the module comment. */
+export class LeaseReplica {
+  readonly id = crypto.randomUUID();
+  #version = -1;
+  /** `performance.now()` until which the caches may answer without a read. */
+  #trustUntil = 0;
+  #registered = false;
+  #lastRenewal = -Infinity;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #polling: Promise<void> = Promise.resolve();
+  #stopped = true;
+  #failing = false;
+  /** Polls done, and acknowledgements (renewals with a new version) written: for tests and the bench. */
+  polls = 0;
+  acks = 0;
+
+  constructor(
+    private readonly db: Database,
+    /** Applies a version to the caches; called before the version is acknowledged. */
+    private readonly apply: (version: number) => void,
+    private readonly options: LeaseOptions,
+    private readonly logger: Logger,
+    private readonly readVersion: () => Promise<number> = () => readSecurityVersion(db),
+  ) {}
+
+  /** The version to answer at while the lease holds; undefined when the caller must read it. */
+  version(): number | undefined {
+    return performance.now() < this.#trustUntil ? this.#version : undefined;
+  }
+
+  /** Registers, takes the first lease (when the database answers) and starts polling. */
+  async start(): Promise<void> {
+    if (!this.#stopped) return;
+    this.#stopped = false;
+    const t = this.db.t.accessReplicas;
+    await this.db.db.delete(t).where(sql`${t.leaseUntilMs} < ${dbNowMs(this.db)} - ${STALE_ROW_MS}`)
+      .catch(() => {});
+    this.#polling = this.#poll();
+    await this.#polling;
+  }
+
+  /** Stops polling, stops trusting, and removes the row so that no writer waits for this replica. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    await this.#polling;
+    this.#trustUntil = 0;
+    const t = this.db.t.accessReplicas;
+    await this.db.db.delete(t).where(sql`${t.id} = ${this.id}`).catch((err) =>
+      this.logger.warn("access_lease_release_failed", { error: String(err?.message ?? err) })
+    );
+  }
+
+  /** One poll now (tests use it to step the replica by hand). */
+  pollNow(): Promise<void> {
+    this.#polling = this.#polling.then(() => this.#pollOnce());
+    return this.#polling;
+  }
+
+  async #poll(): Promise<void> {
+    await this.#pollOnce();
+    if (this.#stopped) return;
+    const timer = setTimeout(() => {
+      this.#polling = this.#poll();
+    }, this.options.pollMs);
+    Deno.unrefTimer(timer);
+    this.#timer = timer;
+  }
+
+  async #pollOnce(): Promise<void> {
+    const { db, options } = this;
+    try {
+      this.polls++;
+      if (!this.#registered) {
+        // A live row with nothing applied exists before the first read: a writer that commits after that
+        // read sees it and waits for the next poll's acknowledgement.
+        await db.run(sql`INSERT INTO access_replicas (id, applied_version, lease_until_ms)
+          VALUES (${this.id}, -1, ${dbNowMs(db)} + ${options.leaseMs})`);
+        this.#registered = true;
+      }
+      const v = await this.readVersion();
+      const sent = performance.now();
+      const moved = v !== this.#version;
+      if (!moved && sent - this.#lastRenewal < options.leaseMs / 4) return;
+      if (moved) {
+        this.apply(v);
+        this.#version = v;
+      }
+      const renewed = await db.rows<{ id: string }>(sql`
+        UPDATE access_replicas SET applied_version = ${v}, lease_until_ms = ${
+        dbNowMs(db)
+      } + ${options.leaseMs}
+        WHERE id = ${this.id} RETURNING id`);
+      if (!renewed.length) {
+        // The row is gone (deleted after the lease had long lapsed): register again on the next poll.
+        this.#registered = false;
+        this.#trustUntil = 0;
+        return;
+      }
+      if (moved) this.acks++;
+      this.#lastRenewal = sent;
+      if (!this.#stopped) this.#trustUntil = sent + options.leaseMs * TRUST_SHARE;
+      if (this.#failing) {
+        this.#failing = false;
+        this.logger.info("access_lease_resumed", { replica: this.id, version: v });
+      }
+    } catch (err) {
+      // The lease lapses on its own; requests read the version meanwhile. Logged once per outage.
+      if (!this.#failing) {
+        this.#failing = true;
+        this.logger.warn("access_lease_poll_failed", {
+          replica: this.id,
+          error: String((err as Error)?.message ?? err),
+        });
+      }
+    }
+  }
+}
+
+/**
+ * Waits until every replica holding a live lease has applied the current
+ * security version (call it after a security-relevant change has committed).
+ * Returns the replicas waited for; without lease replicas it costs two reads.
+ */
+export async function awaitReplicas(
+  db: Database,
+  logger?: Logger,
+  options: { pollMs?: number } = {},
+): Promise<{ version: number; waitedMs: number; waitedFor: string[] }> {
+  const version = await readSecurityVersion(db);
+  const t0 = performance.now();
+  const waitedFor = new Set<string>();
+  for (;;) {
+    const now = dbNowMs(db);
+    const behind = await db.rows<{ id: string; remaining: number | string }>(sql`
+      SELECT id, lease_until_ms - ${now} AS remaining FROM access_replicas
+      WHERE lease_until_ms > ${now} AND applied_version < ${version}`);
+    const waitedMs = performance.now() - t0;
+    if (!behind.length) {
+      if (waitedMs > 100) {
+        logger?.info("access_lease_wait", {
+          version,
+          waited_ms: Math.round(waitedMs),
+          replicas: [...waitedFor],
+        });
+      }
+      return { version, waitedMs, waitedFor: [...waitedFor] };
+    }
+    if (waitedMs > MAX_WAIT_MS) {
+      logger?.error("access_lease_wait_abandoned", { version, replicas: behind.map((r) => r.id) });
+      return { version, waitedMs, waitedFor: [...waitedFor] };
+    }
+    for (const r of behind) waitedFor.add(r.id);
+    const soonest = Math.min(...behind.map((r) => Number(r.remaining)));
+    await new Promise((r) => setTimeout(r, Math.max(1, Math.min(options.pollMs ?? 5, soonest))));
+  }
+}
