@@ -1,10 +1,14 @@
 /**
- * `deno task bench:access [--seconds 5] [--rounds 3] [--connections 50] [--only libsql|postgres]`
+ * `deno task bench:access [--seconds 5] [--rounds 3] [--connections 50] [--only libsql|postgres]
+ *   [--freshness read,lease] [--targets <name part>,…]`
  *
- * One load generator, three targets, measured in the same run:
+ * One load generator; the three targets of issue 4, measured in the same run:
  *   1. a bare Hono hello-world route on Deno (the baseline),
  *   2. `GET /api/v1/crm/leads?limit=1` (token → tenant → entitlement → RBAC → scoped query),
- *   3. `POST /access/v1/evaluation` with a valid token (AuthZEN, the three layers, no business query).
+ *   3. `POST /access/v1/evaluation` with a valid token (AuthZEN, the three layers, no business query),
+ * and two reference rows (a bare Hono JSON POST, the app's unauthenticated /health). Each database runs
+ * under both ACCESS_FRESHNESS modes (`read`: a version read per batch of requests; `lease`: see
+ * src/access/lease.ts); under `lease` only the baseline and the two targets run.
  * The server (the real app over a migrated, seeded database) runs in its own
  * process; the load generator (a minimal raw-TCP HTTP/1.1 client, lighter
  * than fetch) in another, with N concurrent keep-alive connections. Every target is measured in each of
@@ -15,7 +19,7 @@
  * Postgres: BENCH_DATABASE_URL or TEST_DATABASE_URL (a fresh schema per run).
  */
 import { Hono } from "hono";
-import postgres from "postgres";
+import { openDatabase } from "../src/db/client.ts";
 
 const arg = (name: string, dflt: string) => {
   const i = Deno.args.indexOf(`--${name}`);
@@ -26,9 +30,8 @@ const PG = Deno.env.get("BENCH_DATABASE_URL") ?? Deno.env.get("TEST_DATABASE_URL
   "postgres://postgres@127.0.0.1:5432/test";
 
 // ── server mode ─────────────────────────────────────────────────────────
-async function serve(databaseUrl: string) {
+async function serve(databaseUrl: string, freshness: string) {
   const { loadConfig } = await import("../src/config.ts");
-  const { openDatabase } = await import("../src/db/client.ts");
   const { migrate } = await import("../src/db/migrator.ts");
   const { buildDeps } = await import("../src/deps.ts");
   const { createApp } = await import("../src/app.ts");
@@ -38,12 +41,14 @@ async function serve(databaseUrl: string) {
     LOG_LEVEL: "silent",
     SECRET_KEY: "b".repeat(40),
     DATABASE_URL: databaseUrl,
+    ACCESS_FRESHNESS: freshness,
   });
   const db = await openDatabase(databaseUrl);
   await migrate(db);
   const deps = await buildDeps({ config, db, logger: silentLogger });
   await deps.seeding.execute({ createBackup: false, triggeredBy: "bench" });
   const app = createApp(deps);
+  await deps.access.startLease(); // ACCESS_FRESHNESS=lease only
   const hello = new Hono().get("/hello", (c) => c.text("Hello, world!"))
     // Informative second baseline: the cost of a POST with a JSON body in bare Hono.
     .post("/echo", async (c) => c.json({ decision: typeof (await c.req.json()) === "object" }))
@@ -237,7 +242,17 @@ async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string> {
   return buf.split("\n")[0];
 }
 
-async function bench(dialect: "libsql" | "postgres", seconds: number, connections: number, rounds: number) {
+interface BenchRun {
+  dialect: "libsql" | "postgres";
+  freshness: "read" | "lease";
+  seconds: number;
+  connections: number;
+  rounds: number;
+  /** Only the targets whose name contains one of these (the hello-world baseline always runs). */
+  targets: string[];
+}
+
+async function bench({ dialect, freshness, seconds, connections, rounds, targets: only }: BenchRun) {
   let url: string;
   let cleanup = async () => {};
   if (dialect === "libsql") {
@@ -252,12 +267,12 @@ async function bench(dialect: "libsql" | "postgres", seconds: number, connection
     u.searchParams.set("schema", schema);
     url = u.toString();
     cleanup = async () => {
-      const admin = postgres(PG, { max: 1, onnotice: () => {} });
-      await admin.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      await admin.end();
+      const admin = await openDatabase(PG, { maxConnections: 1 });
+      await admin.run(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await admin.close();
     };
   }
-  const server = await child(["serve", url]);
+  const server = await child(["serve", url, freshness]);
   try {
     const info = JSON.parse(await firstLine(server.stdout));
     const auth = { authorization: `Bearer ${info.token}` };
@@ -286,8 +301,13 @@ async function bench(dialect: "libsql" | "postgres", seconds: number, connection
         }),
       }],
     ];
-    const only = Deno.env.get("HACK_TARGETS");
-    if (only) targets.splice(0, targets.length, ...targets.filter(([n], i) => i === 0 || n.includes(only)));
+    if (only.length) {
+      targets.splice(
+        0,
+        targets.length,
+        ...targets.filter(([n], i) => i === 0 || only.some((o) => n.includes(o))),
+      );
+    }
     const stats = async () =>
       await (await fetch(`${info.hello}/stats`)).json() as { reads: number; loads: number };
     // Each round measures every target once, alternating the order, so that drift of the machine
@@ -324,7 +344,7 @@ async function bench(dialect: "libsql" | "postgres", seconds: number, connection
     const span = (xs: number[], digits: number) =>
       xs.length > 1 ? ` (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})` : "";
     console.log(
-      `\n### ${dialect} — ${connections} connections, ${rounds} rounds × ${seconds} s per target (medians; range over rounds)\n`,
+      `\n### ${dialect}, ACCESS_FRESHNESS=${freshness} — ${connections} connections, ${rounds} rounds × ${seconds} s per target (medians; range over rounds)\n`,
     );
     console.log("| target | req/s | vs hello-world | p50 ms | p99 ms | errors |");
     console.log("|---|---:|---:|---:|---:|---:|");
@@ -341,7 +361,11 @@ async function bench(dialect: "libsql" | "postgres", seconds: number, connection
     }
     console.log("");
     for (const [name, r] of reads) {
-      if (name.startsWith("GET /api") || name.startsWith("POST /access")) {
+      if ((name.startsWith("GET /api") || name.startsWith("POST /access")) && !r.reads) {
+        console.log(
+          `- ${name}: no security-version reads (the lease stood in) and ${r.loads} snapshot loads`,
+        );
+      } else if (name.startsWith("GET /api") || name.startsWith("POST /access")) {
         console.log(
           `- ${name}: ${r.reads} security-version reads and ${r.loads} snapshot loads for ~${r.requests} measured requests (plus warm-up), one read per ~${
             Math.round(r.requests / Math.max(1, r.reads))
@@ -358,7 +382,7 @@ async function bench(dialect: "libsql" | "postgres", seconds: number, connection
 
 if (import.meta.main) {
   const [mode] = Deno.args;
-  if (mode === "serve") await serve(Deno.args[1]);
+  if (mode === "serve") await serve(Deno.args[1], Deno.args[2]);
   else if (mode === "load") {
     const target = JSON.parse(Deno.args[1]) as Target;
     console.log(JSON.stringify(await load(target, Number(Deno.args[2]), Number(Deno.args[3]), 2)));
@@ -367,9 +391,17 @@ if (import.meta.main) {
     const rounds = Number(arg("rounds", "3"));
     const connections = Number(arg("connections", "50"));
     const only = arg("only", "");
+    const freshnesses = arg("freshness", "read,lease").split(",");
+    const targets = arg("targets", "").split(",").filter(Boolean);
     console.log(`Seedbed access bench — Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPUs`);
-    for (const dialect of ["libsql", "postgres"] as const) {
-      if (!only || only === dialect) await bench(dialect, seconds, connections, rounds);
+    for (const freshness of ["read", "lease"] as const) {
+      if (!freshnesses.includes(freshness)) continue;
+      for (const dialect of ["libsql", "postgres"] as const) {
+        if (only && only !== dialect) continue;
+        // Under a lease the reference rows (echo, /health) measure nothing new: only the two targets run.
+        const t = freshness === "lease" && !targets.length ? ["GET /api", "POST /access"] : targets;
+        await bench({ dialect, freshness, seconds, connections, rounds, targets: t });
+      }
     }
     const decide = await new Deno.Command(Deno.execPath(), {
       args: ["bench", "-A", new URL("./access_decide_bench.ts", import.meta.url).pathname],

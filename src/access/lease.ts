@@ -6,7 +6,8 @@
  * Google's Chubby (Burrows, OSDI 2006): a write is held until every cache has
  * acknowledged it or its lease has run out.
  *
- * Replica side (`LeaseReplica`): every `pollMs` it reads the security version;
+ * Replica side (`LeaseReplica`): every `pollMs` it reads the security version
+ * (and checks that its row is still there, in the same query);
  * when the version moved it empties its caches, then acknowledges by writing
  * the version into its row of `access_replicas` together with a lease
  * (`lease_until_ms`, database clock). The row is also renewed, at the same
@@ -33,7 +34,7 @@
 import { sql } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
 import type { Logger } from "../log.ts";
-import { readSecurityVersion } from "./version.ts";
+import { ACCESS_SCOPE, readSecurityVersion } from "./version.ts";
 
 /** Share of the lease a replica trusts, on its own clock, after sending a renewal. */
 const TRUST_SHARE = 0.9;
@@ -47,6 +48,20 @@ function dbNowMs(db: Database) {
   return db.dialect === "postgres"
     ? sql`(extract(epoch from clock_timestamp()) * 1000)::bigint`
     : sql`CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)`;
+}
+
+/** What a poll learns in one round trip: the security version, and whether this replica's row exists. */
+export interface Probe {
+  version: number;
+  registered: boolean;
+}
+
+/** The poll's one query. */
+export async function probeLease(db: Database, id: string): Promise<Probe> {
+  const [row] = await db.rows<{ version: number | string | null; lease: number | string | null }>(sql`
+    SELECT (SELECT version FROM security_versions WHERE scope = ${ACCESS_SCOPE}) AS version,
+           (SELECT lease_until_ms FROM access_replicas WHERE id = ${id}) AS lease`);
+  return { version: row?.version == null ? 0 : Number(row.version), registered: row?.lease != null };
 }
 
 export interface LeaseOptions {
@@ -76,7 +91,7 @@ export class LeaseReplica {
     private readonly apply: (version: number) => void,
     private readonly options: LeaseOptions,
     private readonly logger: Logger,
-    private readonly readVersion: () => Promise<number> = () => readSecurityVersion(db),
+    private readonly probe: (id: string) => Promise<Probe> = (id) => probeLease(db, id),
   ) {}
 
   /** The version to answer at while the lease holds; undefined when the caller must read it. */
@@ -118,10 +133,16 @@ export class LeaseReplica {
     await this.#pollOnce();
     if (this.#stopped) return;
     const timer = setTimeout(() => {
-      this.#polling = this.#poll();
+      this.#polling = this.#polling.then(() => this.#poll());
     }, this.options.pollMs);
     Deno.unrefTimer(timer);
     this.#timer = timer;
+  }
+
+  #unregister(): void {
+    this.#registered = false;
+    this.#trustUntil = 0;
+    this.#lastRenewal = -Infinity;
   }
 
   async #pollOnce(): Promise<void> {
@@ -135,7 +156,13 @@ export class LeaseReplica {
           VALUES (${this.id}, -1, ${dbNowMs(db)} + ${options.leaseMs})`);
         this.#registered = true;
       }
-      const v = await this.readVersion();
+      const { version: v, registered } = await this.probe(this.id);
+      if (!registered) {
+        // The row is gone (removed after the lease had long lapsed, or by hand): writers no longer wait
+        // for this replica, so it trusts nothing until it has registered again (next poll).
+        this.#unregister();
+        return;
+      }
       const sent = performance.now();
       const moved = v !== this.#version;
       if (!moved && sent - this.#lastRenewal < options.leaseMs / 4) return;
@@ -149,9 +176,7 @@ export class LeaseReplica {
       } + ${options.leaseMs}
         WHERE id = ${this.id} RETURNING id`);
       if (!renewed.length) {
-        // The row is gone (deleted after the lease had long lapsed): register again on the next poll.
-        this.#registered = false;
-        this.#trustUntil = 0;
+        this.#unregister();
         return;
       }
       if (moved) this.acks++;
