@@ -63,6 +63,14 @@ Deno.test("config: bad values are named, secrets never echoed", () => {
   const n = issues({ ACCESS_TOKEN_EXPIRE_MINUTES: "-5", SHUTDOWN_TIMEOUT_SECONDS: "1.5" }).join("\n");
   assert.match(n, /^ACCESS_TOKEN_EXPIRE_MINUTES: must be at least 1/m);
   assert.match(n, /^SHUTDOWN_TIMEOUT_SECONDS: must be a whole number/m);
+  const f = issues({ ACCESS_FRESHNESS: "eventual", ACCESS_LEASE_MS: "50" }).join("\n");
+  assert.match(f, /^ACCESS_FRESHNESS: must be read or lease/m);
+  assert.match(f, /^ACCESS_LEASE_MS: must be at least 100/m);
+  assert.match(
+    issues({ ACCESS_LEASE_MS: "1000", ACCESS_POLL_MS: "300" }).join("\n"),
+    /^ACCESS_POLL_MS: must be at most a quarter of ACCESS_LEASE_MS/m,
+  );
+  assert.deepEqual(loadConfig({}).access, { freshness: "read", leaseMs: 2000, pollMs: 10 });
   const secret = "short-secret-value";
   const p = issues({
     APP_ENV: "production",

@@ -1,5 +1,7 @@
 /** The real entry point, as a process: startup validation, listening, graceful shutdown. */
 import assert from "node:assert/strict";
+import { sql } from "drizzle-orm";
+import { openDatabase } from "../src/db/client.ts";
 
 const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
 
@@ -20,9 +22,9 @@ function freePort(): number {
 }
 
 /** Starts the service on a free port and waits for its "listening" line; `finish` collects the rest. */
-async function startServing() {
+async function startServing(env: Record<string, string> = {}) {
   const port = freePort();
-  const child = spawnMain({ PORT: String(port), HOST: "127.0.0.1", DATABASE_URL: ":memory:" });
+  const child = spawnMain({ PORT: String(port), HOST: "127.0.0.1", DATABASE_URL: ":memory:", ...env });
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let log = "";
   while (!log.includes('"event":"listening"')) {
@@ -113,6 +115,32 @@ Deno.test({
     const { code, log } = await finish();
     assert.equal(code, 0);
     assert.match(log, /"event":"shutdown_completed"/);
+  },
+});
+
+Deno.test({
+  name: "main: with ACCESS_FRESHNESS=lease the server is a replica while it serves, and leaves on SIGTERM",
+  sanitizeResources: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "seedbed-main-lease-" });
+    const url = `file:${dir}/lease.db`;
+    try {
+      const { child, finish } = await startServing({ DATABASE_URL: url, ACCESS_FRESHNESS: "lease" });
+      const db = await openDatabase(url);
+      try {
+        const live = async () =>
+          (await db.rows<{ n: number }>(sql`SELECT count(*) AS n FROM access_replicas`))[0].n;
+        assert.equal(Number(await live()), 1, "registered while serving");
+        child.kill("SIGTERM");
+        const { code } = await finish();
+        assert.equal(code, 0);
+        assert.equal(Number(await live()), 0, "no writer waits for a replica that has stopped");
+      } finally {
+        await db.close();
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 });
 

@@ -111,8 +111,12 @@ async function openPostgres(
   const parsed = new URL(url);
   const schema = parsed.searchParams.get("schema");
   parsed.searchParams.delete("schema");
+  // `?host=/run/postgresql` (libpq's convention): connect over the Unix socket in that directory.
   const socketDir = parsed.searchParams.get("host");
   parsed.searchParams.delete("host");
+  if (socketDir !== null && !socketDir.startsWith("/")) {
+    throw new Error(`host "${socketDir}" in DATABASE_URL must be a Unix socket directory (an absolute path)`);
+  }
   const client = postgres(parsed.toString(), {
     ...(socketDir ? { path: `${socketDir}/.s.PGSQL.${parsed.port || 5432}` } : {}),
     max: options.maxConnections ?? 10,

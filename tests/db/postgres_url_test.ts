@@ -1,0 +1,49 @@
+/**
+ * Postgres URL options: `?host=/socket/dir` connects over the server's Unix socket (libpq's convention, as
+ * with a sidecar or Cloud SQL's socket); anything else in `host` is refused with a clear message.
+ */
+import assert from "node:assert/strict";
+import { openDatabase } from "../../src/db/client.ts";
+import { AppError } from "../../src/errors.ts";
+
+const PG_URL = Deno.env.get("TEST_DATABASE_URL");
+const SOCKET_DIR = "/var/run/postgresql";
+const port = PG_URL ? new URL(PG_URL).port || "5432" : "5432";
+const hasSocket = (() => {
+  try {
+    return Deno.statSync(`${SOCKET_DIR}/.s.PGSQL.${port}`).isSocket === true;
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test({
+  name: "postgres: ?host=<directory> connects over the Unix socket",
+  // Needs a Postgres server with a socket in the usual directory (CI has one).
+  ignore: !PG_URL || !hasSocket,
+  fn: async () => {
+    const u = new URL(PG_URL!);
+    u.searchParams.set("host", SOCKET_DIR);
+    const db = await openDatabase(u.toString(), { maxConnections: 1 });
+    try {
+      const [row] = await db.rows<{ addr: string | null; one: number }>(
+        // inet_server_addr() is null on a Unix-socket connection.
+        (await import("drizzle-orm")).sql`SELECT inet_server_addr() AS addr, 1 AS one`,
+      );
+      assert.equal(row.one, 1);
+      assert.equal(row.addr, null);
+    } finally {
+      await db.close();
+    }
+  },
+});
+
+Deno.test("postgres: a host parameter that is not a socket directory is refused, naming it", async () => {
+  await assert.rejects(
+    openDatabase("postgres://u@127.0.0.1:1/db?host=db.internal"),
+    (err) =>
+      err instanceof Error &&
+      /host "db.internal" in DATABASE_URL must be a Unix socket directory/.test(err.message) &&
+      !(err instanceof AppError && /unreachable/.test(err.message)),
+  );
+});
