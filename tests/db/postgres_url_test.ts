@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { openDatabase } from "../../src/db/client.ts";
-import { AppError } from "../../src/errors.ts";
+import { sql } from "drizzle-orm";
 
 const PG_URL = Deno.env.get("TEST_DATABASE_URL");
 const SOCKET_DIR = "/var/run/postgresql";
@@ -28,7 +28,7 @@ Deno.test({
     try {
       const [row] = await db.rows<{ addr: string | null; one: number }>(
         // inet_server_addr() is null on a Unix-socket connection.
-        (await import("drizzle-orm")).sql`SELECT inet_server_addr() AS addr, 1 AS one`,
+        sql`SELECT inet_server_addr() AS addr, 1 AS one`,
       );
       assert.equal(row.one, 1);
       assert.equal(row.addr, null);
@@ -41,9 +41,6 @@ Deno.test({
 Deno.test("postgres: a host parameter that is not a socket directory is refused, naming it", async () => {
   await assert.rejects(
     openDatabase("postgres://u@127.0.0.1:1/db?host=db.internal"),
-    (err) =>
-      err instanceof Error &&
-      /host "db.internal" in DATABASE_URL must be a Unix socket directory/.test(err.message) &&
-      !(err instanceof AppError && /unreachable/.test(err.message)),
+    /host "db.internal" in DATABASE_URL must be a Unix socket directory/,
   );
 });
