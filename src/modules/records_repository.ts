@@ -41,23 +41,59 @@ export interface Page {
 type T = Schema["crmLeads"];
 export type RecordRow = Record<string, unknown> & { id: number; organizationId: number; ownerId: number };
 
+/** A query built once, run with values for its placeholders (drizzle's prepared query, either dialect). */
+interface Prepared<R> {
+  execute(values: Record<string, unknown>): Promise<R[]>;
+}
+
 export class RecordsRepository {
   private readonly table: T;
+  /** The hot reads (list, get) built once per scope kind: building the SQL cost as much as running it. */
+  readonly #prepared = new Map<string, Prepared<Record<string, unknown>>>();
   constructor(private readonly db: Database, readonly key: RecordTableKey) {
     this.table = db.t[key] as unknown as T;
   }
 
-  /** The WHERE clause of a scope: organization first, then ownership. */
-  scopeCondition(s: RecordScope): SQL {
+  /**
+   * The WHERE clause of a scope: organization first, then ownership. `bind` gives each value's SQL: the
+   * value itself, or a placeholder (`org`, `user`) for a prepared query.
+   */
+  scopeCondition(s: RecordScope, bind: (name: "org" | "user", v: number) => unknown = (_n, v) => v): SQL {
     const t = this.table;
-    const org = eq(t.organizationId, s.organizationId);
+    const org = eq(t.organizationId, bind("org", s.organizationId) as number);
     if (s.scope === "all") return org;
-    if (s.scope === "own") return and(org, eq(t.ownerId, s.userId))!;
+    const user = bind("user", s.userId) as number;
+    if (s.scope === "own") return and(org, eq(t.ownerId, user))!;
     const u = this.db.t.users;
     const team = this.db.db.select({ id: u.id }).from(u).where(
-      and(eq(u.reportsToId, s.userId), eq(u.organizationId, s.organizationId)),
+      and(eq(u.reportsToId, user), eq(u.organizationId, bind("org", s.organizationId) as number)),
     );
-    return and(org, or(eq(t.ownerId, s.userId), inArray(t.ownerId, team)))!;
+    return and(org, or(eq(t.ownerId, user), inArray(t.ownerId, team)))!;
+  }
+
+  /** The prepared query `name` for scope kind `scope`, built on first use. */
+  #prepare(name: "list" | "get", scope: RecordScope["scope"]): Prepared<Record<string, unknown>> {
+    const key = `${name}:${scope}`;
+    let q = this.#prepared.get(key);
+    if (!q) {
+      const t = this.table;
+      const where = this.scopeCondition(
+        { organizationId: 0, userId: 0, scope },
+        (n) => sql.placeholder(n),
+      );
+      const built = name === "list"
+        ? this.db.db.select({ ...getTableColumns(t), __total: sql<number>`count(*) over ()` }).from(t)
+          .where(where).orderBy(asc(t.id)).limit(sql.placeholder("limit") as unknown as number)
+          .offset(sql.placeholder("offset") as unknown as number)
+        : this.db.db.select().from(t).where(and(eq(t.id, sql.placeholder("id") as unknown as number), where))
+          .limit(1);
+      // Postgres names the statement; SQLite's prepare() takes no name and ignores it.
+      q = built.prepare(`records_${this.key}_${name}_${scope}`) as unknown as Prepared<
+        Record<string, unknown>
+      >;
+      this.#prepared.set(key, q);
+    }
+    return q;
   }
 
   /** A page and the total, in one query (`count(*) over ()`); a second query only past the last page. */
@@ -66,12 +102,19 @@ export class RecordsRepository {
     page: Page,
     ex: Executor = this.db.db,
   ): Promise<{ items: RecordRow[]; total: number }> {
-    const where = this.scopeCondition(s);
-    const rows = await ex.select({ ...getTableColumns(this.table), __total: sql<number>`count(*) over ()` })
-      .from(this.table).where(where).orderBy(asc(this.table.id)).limit(page.limit).offset(page.skip);
+    const rows = ex === this.db.db
+      ? await this.#prepare("list", s.scope).execute({
+        org: s.organizationId,
+        user: s.userId,
+        limit: page.limit,
+        offset: page.skip,
+      })
+      : await ex.select({ ...getTableColumns(this.table), __total: sql<number>`count(*) over ()` })
+        .from(this.table).where(this.scopeCondition(s)).orderBy(asc(this.table.id)).limit(page.limit)
+        .offset(page.skip);
     let total = rows.length ? Number(rows[0].__total) : 0;
     if (!rows.length && page.skip > 0) {
-      const [{ n }] = await ex.select({ n: count() }).from(this.table).where(where);
+      const [{ n }] = await ex.select({ n: count() }).from(this.table).where(this.scopeCondition(s));
       total = Number(n);
     }
     const items = rows.map(({ __total: _t, ...row }) => row);
@@ -79,6 +122,14 @@ export class RecordsRepository {
   }
 
   async get(s: RecordScope, id: number, ex: Executor = this.db.db): Promise<RecordRow | null> {
+    if (ex === this.db.db) {
+      const [row] = await this.#prepare("get", s.scope).execute({
+        org: s.organizationId,
+        user: s.userId,
+        id,
+      });
+      return (row as unknown as RecordRow) ?? null;
+    }
     const [row] = await ex.select().from(this.table).where(and(eq(this.table.id, id), this.scopeCondition(s)))
       .limit(1);
     return (row as unknown as RecordRow) ?? null;
