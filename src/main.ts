@@ -103,7 +103,19 @@ async function serve(config: Config, db: Database, logger: Logger): Promise<void
   const app = createApp(deps);
   // ACCESS_FRESHNESS=lease: this process takes part as a replica while it serves.
   await deps.access.startLease();
+  try {
+    await listen(config, logger, app);
+  } finally {
+    await deps.access.stopLease();
+  }
+}
 
+/** Serves `app` until SIGTERM/SIGINT, draining requests in flight. */
+async function listen(
+  config: Config,
+  logger: Logger,
+  app: { fetch: (req: Request) => Response | Promise<Response> },
+) {
   const controller = new AbortController();
   const drainer = createDrainer();
   const server = Deno.serve({
@@ -143,11 +155,7 @@ async function serve(config: Config, db: Database, logger: Logger): Promise<void
   Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
   Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
 
-  try {
-    await server.finished;
-  } finally {
-    await deps.access.stopLease();
-  }
+  await server.finished;
 }
 
 if (import.meta.main) Deno.exit(await main());

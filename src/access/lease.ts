@@ -43,8 +43,8 @@ const STALE_ROW_MS = 60_000;
 /** Longest a writer waits for replicas (the longest lease the configuration allows, and a margin). */
 const MAX_WAIT_MS = 61_000;
 
-/** The database clock, epoch milliseconds. */
-function dbNowMs(db: Database) {
+/** The database clock, epoch milliseconds (an SQL expression). */
+export function dbNowMs(db: Database) {
   return db.dialect === "postgres"
     ? sql`(extract(epoch from clock_timestamp()) * 1000)::bigint`
     : sql`CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)`;
@@ -116,7 +116,7 @@ export class LeaseReplica {
     this.#stopped = true;
     clearTimeout(this.#timer);
     await this.#polling;
-    this.#trustUntil = 0;
+    this.#unregister();
     const t = this.db.t.accessReplicas;
     await this.db.db.delete(t).where(sql`${t.id} = ${this.id}`).catch((err) =>
       this.logger.warn("access_lease_release_failed", { error: String(err?.message ?? err) })
@@ -150,10 +150,13 @@ export class LeaseReplica {
     try {
       this.polls++;
       if (!this.#registered) {
-        // A live row with nothing applied exists before the first read: a writer that commits after that
-        // read sees it and waits for the next poll's acknowledgement.
+        // A live row with nothing applied exists before the read that will be trusted: a writer that
+        // commits after that read sees it and waits for the next poll's acknowledgement. An upsert, so
+        // that a registration whose reply was lost, or a lapsed row, is simply taken up again.
+        const now = dbNowMs(db);
         await db.run(sql`INSERT INTO access_replicas (id, applied_version, lease_until_ms)
-          VALUES (${this.id}, -1, ${dbNowMs(db)} + ${options.leaseMs})`);
+          VALUES (${this.id}, -1, ${now} + ${options.leaseMs})
+          ON CONFLICT (id) DO UPDATE SET applied_version = -1, lease_until_ms = excluded.lease_until_ms`);
         this.#registered = true;
       }
       const { version: v, registered } = await this.probe(this.id);
@@ -170,12 +173,15 @@ export class LeaseReplica {
         this.apply(v);
         this.#version = v;
       }
+      // Renewed only while still live. A lapsed row may have been passed over by a writer that committed
+      // after this poll's read: renewing it would bring back trust in a version older than that write.
+      // Lease ends only grow, so a row live now was live at every earlier writer's check.
+      const now = dbNowMs(db);
       const renewed = await db.rows<{ id: string }>(sql`
-        UPDATE access_replicas SET applied_version = ${v}, lease_until_ms = ${
-        dbNowMs(db)
-      } + ${options.leaseMs}
-        WHERE id = ${this.id} RETURNING id`);
+        UPDATE access_replicas SET applied_version = ${v}, lease_until_ms = ${now} + ${options.leaseMs}
+        WHERE id = ${this.id} AND lease_until_ms > ${now} RETURNING id`);
       if (!renewed.length) {
+        // Lapsed (or gone): register again, then trust only a version read after that.
         this.#unregister();
         return;
       }
@@ -203,37 +209,55 @@ export class LeaseReplica {
  * Waits until every replica holding a live lease has applied the current
  * security version (call it after a security-relevant change has committed).
  * Returns the replicas waited for; without lease replicas it costs two reads.
+ *
+ * Never throws: the change has committed, and failing the request now would
+ * only make a client retry it. When the database cannot be asked, it waits
+ * `fallbackMs` instead (the lease length: replicas that cannot reach the
+ * database either cannot renew, and stop trusting their caches by then).
  */
 export async function awaitReplicas(
   db: Database,
   logger?: Logger,
-  options: { pollMs?: number } = {},
-): Promise<{ version: number; waitedMs: number; waitedFor: string[] }> {
-  const version = await readSecurityVersion(db);
+  options: { pollMs?: number; fallbackMs?: number } = {},
+): Promise<{ version: number; waitedMs: number; waitedFor: string[]; failed?: boolean }> {
   const t0 = performance.now();
   const waitedFor = new Set<string>();
-  for (;;) {
-    const now = dbNowMs(db);
-    const behind = await db.rows<{ id: string; remaining: number | string }>(sql`
-      SELECT id, lease_until_ms - ${now} AS remaining FROM access_replicas
-      WHERE lease_until_ms > ${now} AND applied_version < ${version}`);
-    const waitedMs = performance.now() - t0;
-    if (!behind.length) {
-      if (waitedMs > 100) {
-        logger?.info("access_lease_wait", {
-          version,
-          waited_ms: Math.round(waitedMs),
-          replicas: [...waitedFor],
-        });
+  let version = -1;
+  try {
+    version = await readSecurityVersion(db);
+    for (;;) {
+      const now = dbNowMs(db);
+      const behind = await db.rows<{ id: string; remaining: number | string }>(sql`
+        SELECT id, lease_until_ms - ${now} AS remaining FROM access_replicas
+        WHERE lease_until_ms > ${now} AND applied_version < ${version}`);
+      const waitedMs = performance.now() - t0;
+      if (!behind.length) {
+        if (waitedMs > 100) {
+          logger?.info("access_lease_wait", {
+            version,
+            waited_ms: Math.round(waitedMs),
+            replicas: [...waitedFor],
+          });
+        }
+        return { version, waitedMs, waitedFor: [...waitedFor] };
       }
-      return { version, waitedMs, waitedFor: [...waitedFor] };
+      if (waitedMs > MAX_WAIT_MS) {
+        logger?.error("access_lease_wait_abandoned", { version, replicas: behind.map((r) => r.id) });
+        return { version, waitedMs, waitedFor: [...waitedFor], failed: true };
+      }
+      for (const r of behind) waitedFor.add(r.id);
+      const soonest = Math.min(...behind.map((r) => Number(r.remaining)));
+      await sleep(Math.max(1, Math.min(options.pollMs ?? 5, soonest)));
     }
-    if (waitedMs > MAX_WAIT_MS) {
-      logger?.error("access_lease_wait_abandoned", { version, replicas: behind.map((r) => r.id) });
-      return { version, waitedMs, waitedFor: [...waitedFor] };
-    }
-    for (const r of behind) waitedFor.add(r.id);
-    const soonest = Math.min(...behind.map((r) => Number(r.remaining)));
-    await new Promise((r) => setTimeout(r, Math.max(1, Math.min(options.pollMs ?? 5, soonest))));
+  } catch (err) {
+    const fallbackMs = options.fallbackMs ?? 2000;
+    logger?.warn("access_lease_wait_failed", {
+      error: String((err as Error)?.message ?? err),
+      waiting_ms: fallbackMs,
+    });
+    await sleep(fallbackMs);
+    return { version, waitedMs: performance.now() - t0, waitedFor: [...waitedFor], failed: true };
   }
 }
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -225,7 +225,7 @@ export class AccessService {
    */
   async changed(): Promise<void> {
     this.cache.invalidate();
-    await awaitReplicas(this.deps.db, this.deps.logger);
+    await awaitReplicas(this.deps.db, this.deps.logger, { fallbackMs: this.deps.config.access.leaseMs });
   }
 
   async #refuse(

@@ -1,4 +1,5 @@
 /** `deno task migrate [up|status|history|down]`. */
+import { awaitReplicas } from "../access/lease.ts";
 import { migrate, migrationStatus } from "../db/migrator.ts";
 import { type CliContext, UsageError } from "./context.ts";
 
@@ -22,7 +23,11 @@ export async function runMigrate(
         ctx.out(`Already at head (${r.head ?? "no migrations"}).`);
       }
       for (const tag of r.applied) ctx.out(`Applied ${tag}`);
-      if (r.applied.length) ctx.out(`Now at head (${r.head}).`);
+      if (r.applied.length) {
+        ctx.out(`Now at head (${r.head}).`);
+        // A migration may change what the access layer caches: lease replicas apply it before we return.
+        await awaitReplicas(ctx.db, ctx.logger, { fallbackMs: ctx.config.access.leaseMs });
+      }
       return 0;
     }
     case "status":

@@ -108,7 +108,8 @@ async function openPostgres(
   url: string,
   options: OpenOptions,
 ): Promise<Database> {
-  const parsed = new URL(url);
+  // libpq's socket form names no host (`postgres://user@/db?host=/run/postgresql`); WHATWG URLs need one.
+  const parsed = new URL(url.replace(/^(postgres(?:ql)?:\/\/(?:[^/@?#]*@)?)(?=[/?]|$)/, "$1localhost"));
   const schema = parsed.searchParams.get("schema");
   parsed.searchParams.delete("schema");
   // `?host=/run/postgresql` (libpq's convention): connect over the Unix socket in that directory.
@@ -207,16 +208,4 @@ function wrap(
     transaction: <T>(fn: (tx: Tx) => Promise<T>) =>
       d.db.transaction(fn).catch((err) => Promise.reject(translateDbError(err))) as Promise<T>,
   };
-}
-
-/** Redacts the password from a database URL for display. */
-export function describeDatabaseUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = "***";
-    u.searchParams.delete("authToken");
-    return u.toString();
-  } catch {
-    return url;
-  }
 }

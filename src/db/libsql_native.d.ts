@@ -5,6 +5,11 @@
  */
 export interface NativeStatement {
   get(...params: unknown[]): unknown;
+  all(...params: unknown[]): unknown[];
+  /** Rows as arrays (throws for a statement that returns no data). */
+  raw(on?: boolean): NativeStatement;
+  safeIntegers(on?: boolean): NativeStatement;
+  columns(): { name: string; type: string | null }[];
 }
 export default class NativeDatabase {
   constructor(path: string, options?: { timeout?: number });

@@ -148,12 +148,10 @@ export class SeedingService {
 
   /**
    * Holds the caller until every replica under an access lease has applied what the run changed
-   * (src/access/lease.ts); a failure to check is logged, never thrown over the run's own outcome.
+   * (src/access/lease.ts); it never throws over the run's own outcome.
    */
   async #propagated(): Promise<void> {
-    await awaitReplicas(this.#o.db, this.#o.logger).catch((err) =>
-      this.#o.logger.warn("access_lease_wait_failed", { error: describeFailure(err).message })
-    );
+    await awaitReplicas(this.#o.db, this.#o.logger, { fallbackMs: this.#o.config.access.leaseMs });
   }
 
   /** Execution history, newest first. */

@@ -23,8 +23,18 @@ Deno.test({
   ignore: !PG_URL || !hasSocket,
   fn: async () => {
     const u = new URL(PG_URL!);
-    u.searchParams.set("host", SOCKET_DIR);
-    const db = await openDatabase(u.toString(), { maxConnections: 1 });
+    const withHost = new URL(PG_URL!);
+    withHost.searchParams.set("host", SOCKET_DIR);
+    // ... and libpq's form, which names no host at all.
+    for (const url of [withHost.toString(), `postgres://${u.username}@${u.pathname}?host=${SOCKET_DIR}`]) {
+      await viaSocket(url);
+    }
+  },
+});
+
+async function viaSocket(url: string) {
+  {
+    const db = await openDatabase(url, { maxConnections: 1 });
     try {
       const [row] = await db.rows<{ addr: string | null; one: number }>(
         // inet_server_addr() is null on a Unix-socket connection.
@@ -35,8 +45,8 @@ Deno.test({
     } finally {
       await db.close();
     }
-  },
-});
+  }
+}
 
 Deno.test("postgres: a host parameter that is not a socket directory is refused, naming it", async () => {
   await assert.rejects(
