@@ -16,14 +16,18 @@
  * from the moment it *sent* the renewal, with a 10 % margin, so it stops
  * trusting its caches before the database considers the lease over. When the
  * lease lapses (database unreachable, event loop stalled, row gone) it falls
- * back to the strict per-batch read (`VersionGate`) until a poll succeeds again.
+ * back to the strict per-batch read (`VersionGate`). A lease is renewed only
+ * while it is still live in the database; a lapsed one may have been passed
+ * over by a writer after this replica's last read, so the replica registers
+ * again and trusts only a version read after that.
  *
  * Writer side (`awaitReplicas`): after its change commits, a writer reads the
  * version v and waits until no row has a live lease and an applied version
  * below v. A replica either acknowledges within one poll (its next read starts
  * after the commit) or stops renewing, and its lease runs out; a dead replica
  * holds writes for at most one lease. Users, roles, organizations, password
- * changes, seeding, reset and restore all end with it, in the API and the CLI.
+ * changes, seeding, reset, restore and `migrate` all end with it, in the API
+ * and the CLI; it never fails a change that has committed.
  *
  * The guarantee: a request that starts after a change made through Seedbed
  * has returned sees the change, on every replica. Requests concurrent with the
