@@ -80,7 +80,7 @@ const envSchema = z.object({
   }).default("info"),
   TRUST_PROXY: bool.prefault("false"),
   SHUTDOWN_TIMEOUT_SECONDS: intIn(1, 600).prefault("10"),
-  ACCESS_FRESHNESS: z.enum(["read", "lease"], { error: "must be read or lease" }).default("read"),
+  ACCESS_FRESHNESS: z.enum(["read", "lease"], { error: "must be read or lease" }).optional(),
   ACCESS_LEASE_MS: intIn(100, 60_000).prefault("2000"),
   ACCESS_POLL_MS: intIn(1, 10_000).prefault("10"),
   S3_BUCKET_NAME: z.string().regex(
@@ -264,7 +264,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       maxUploadBytes: e.MAX_UPLOAD_BYTES,
     },
     logLevel: e.LOG_LEVEL,
-    access: { freshness: e.ACCESS_FRESHNESS, leaseMs: e.ACCESS_LEASE_MS, pollMs: e.ACCESS_POLL_MS },
+    access: {
+      // Postgres: a version read per batch of requests is a network round trip — leases by default.
+      // A local libSQL file reads it in microseconds (and `deno task dev` is one process).
+      freshness: e.ACCESS_FRESHNESS ?? (databaseKind(e.DATABASE_URL) === "postgres" ? "lease" : "read"),
+      leaseMs: e.ACCESS_LEASE_MS,
+      pollMs: e.ACCESS_POLL_MS,
+    },
     s3: {
       bucket: e.S3_BUCKET_NAME,
       region: e.AWS_REGION,

@@ -71,6 +71,15 @@ Deno.test("config: bad values are named, secrets never echoed", () => {
     /^ACCESS_POLL_MS: must be at most a quarter of ACCESS_LEASE_MS/m,
   );
   assert.deepEqual(loadConfig({}).access, { freshness: "read", leaseMs: 2000, pollMs: 10 });
+  assert.equal(
+    loadConfig({ DATABASE_URL: "postgres://db/app" }).access.freshness,
+    "lease",
+    "Postgres: leases",
+  );
+  assert.equal(
+    loadConfig({ DATABASE_URL: "postgres://db/app", ACCESS_FRESHNESS: "read" }).access.freshness,
+    "read",
+  );
   const secret = "short-secret-value";
   const p = issues({
     APP_ENV: "production",
