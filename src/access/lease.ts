@@ -42,7 +42,10 @@ import { ACCESS_SCOPE, readSecurityVersion } from "./version.ts";
 
 /** Share of the lease a replica trusts, on its own clock, after sending a renewal. */
 const TRUST_SHARE = 0.9;
-/** Rows whose lease ended this long ago are deleted when a replica starts. */
+/**
+ * Rows whose lease ended this long ago (replicas killed without SIGTERM) are deleted by the live replicas:
+ * when one starts, and then about every STALE_ROW_MS. Harmless until then: writers only wait for live leases.
+ */
 const STALE_ROW_MS = 60_000;
 /** Longest a writer waits for replicas (the longest lease the configuration allows, and a margin). */
 const MAX_WAIT_MS = 61_000;
@@ -107,11 +110,19 @@ export class LeaseReplica {
   async start(): Promise<void> {
     if (!this.#stopped) return;
     this.#stopped = false;
+    await this.#sweep();
+    this.#polling = this.#poll();
+    await this.#polling;
+  }
+
+  #lastSweep = -Infinity;
+
+  /** Deletes rows of replicas long dead (see STALE_ROW_MS); best effort. */
+  async #sweep(): Promise<void> {
+    this.#lastSweep = performance.now();
     const t = this.db.t.accessReplicas;
     await this.db.db.delete(t).where(sql`${t.leaseUntilMs} < ${dbNowMs(this.db)} - ${STALE_ROW_MS}`)
       .catch(() => {});
-    this.#polling = this.#poll();
-    await this.#polling;
   }
 
   /** Stops polling, stops trusting, and removes the row so that no writer waits for this replica. */
@@ -191,6 +202,7 @@ export class LeaseReplica {
       }
       if (moved) this.acks++;
       this.#lastRenewal = sent;
+      if (sent - this.#lastSweep > STALE_ROW_MS) await this.#sweep();
       if (!this.#stopped) this.#trustUntil = sent + options.leaseMs * TRUST_SHARE;
       if (this.#failing) {
         this.#failing = false;

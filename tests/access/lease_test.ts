@@ -235,17 +235,29 @@ dbTest(
   { only: ["libsql", ...(POSTGRES_IS_SERVER ? ["postgres" as const] : [])] },
 );
 
-dbTest("lease: a replica stopped and started again takes a new lease", async (db) => {
-  const replica = new LeaseReplica(db, () => {}, { leaseMs: 60_000, pollMs: 10_000 }, silentLogger);
-  await replica.start();
-  await replica.stop();
-  assert.equal(replica.version(), undefined);
-  assert.deepEqual(await rowsOf(db), []);
-  await replica.start();
-  try {
-    assert.equal(replica.version(), await readSecurityVersion(db));
-    assert.equal((await rowsOf(db)).length, 1);
-  } finally {
+dbTest(
+  "lease: a replica stopped and started again takes a new lease; rows of long-dead replicas are swept",
+  async (db) => {
+    const now = dbNowMs(db);
+    await db.run(sql`INSERT INTO access_replicas (id, applied_version, lease_until_ms) VALUES
+    ('killed-long-ago', 1, ${now} - 120000), ('killed-just-now', 1, ${now} - 1000)`);
+    const replica = new LeaseReplica(db, () => {}, { leaseMs: 60_000, pollMs: 10_000 }, silentLogger);
+    await replica.start();
+    assert.deepEqual(
+      (await rowsOf(db)).map((r) => r.id).filter((id) => id.startsWith("killed")),
+      ["killed-just-now"],
+      "dead for over a minute: swept",
+    );
+    await db.run(sql`DELETE FROM access_replicas WHERE id = 'killed-just-now'`);
     await replica.stop();
-  }
-});
+    assert.equal(replica.version(), undefined);
+    assert.deepEqual(await rowsOf(db), []);
+    await replica.start();
+    try {
+      assert.equal(replica.version(), await readSecurityVersion(db));
+      assert.equal((await rowsOf(db)).length, 1);
+    } finally {
+      await replica.stop();
+    }
+  },
+);
