@@ -33,7 +33,7 @@
  * has returned sees the change, on every replica. Requests concurrent with the
  * change may see either state. A change made outside Seedbed (raw SQL) bumps the
  * version through the triggers but nobody waits for it: lease replicas apply
- * it within one poll. `ACCESS_FRESHNESS=read` (the default) has no such window.
+ * it within one poll. `ACCESS_FRESHNESS=read` (the default on libSQL) has no such window.
  */
 import { sql } from "drizzle-orm";
 import type { Database } from "../db/client.ts";

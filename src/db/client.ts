@@ -109,7 +109,7 @@ async function openPostgres(
   options: OpenOptions,
 ): Promise<Database> {
   // libpq's socket form names no host (`postgres://user@/db?host=/run/postgresql`); WHATWG URLs need one.
-  const parsed = new URL(url.replace(/^(postgres(?:ql)?:\/\/(?:[^/@?#]*@)?)(?=[/?]|$)/, "$1localhost"));
+  const parsed = new URL(url.replace(/^(postgres(?:ql)?:\/\/(?:[^/@?#]*@)?)(?=[/?:]|$)/, "$1localhost"));
   const schema = parsed.searchParams.get("schema");
   parsed.searchParams.delete("schema");
   // `?host=/run/postgresql` (libpq's convention): connect over the Unix socket in that directory.

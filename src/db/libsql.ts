@@ -12,7 +12,9 @@
  * on every call and asks twice for its columns — most of a small read's
  * cost. In WAL mode the reader neither waits for nor blocks the writer and
  * sees everything committed before it; its results are built exactly as the
- * client builds them, and anything it cannot do goes to the client.
+ * client builds them, and anything it cannot do goes to the client. (A read
+ * does not wait for a write issued but not yet awaited — await a write before
+ * reading what it wrote.)
  */
 import {
   type Client,
@@ -176,9 +178,15 @@ class HotReader {
       db.exec("PRAGMA busy_timeout = 10000");
       db.exec("PRAGMA query_only = ON");
       this.#db = db;
+      // Only in WAL mode does a reader neither wait for nor block the writer; otherwise SELECTs stay queued.
+      const mode = (db.prepare("PRAGMA journal_mode").get() as { journal_mode?: string } | undefined)
+        ?.journal_mode;
+      this.#wal = String(mode).toLowerCase() === "wal";
     }
     return this.#db;
   }
+
+  #wal = false;
 
   prepare<T>(query: string): () => T | undefined {
     // Prepared on first use: the table may not exist before migrations run.
@@ -208,6 +216,7 @@ class HotReader {
         this.#selects.clear();
         this.#schemaVersion = schema;
       }
+      if (!this.#wal) return undefined;
       let c = this.#selects.get(sql);
       if (c) {
         this.#selects.delete(sql); // move to the most recent end
@@ -353,16 +362,20 @@ class ReaderResultSet implements ResultSet {
       rows: this.rows.map((r) =>
         Array.prototype.map.call(
           r,
-          (v) =>
-            typeof v === "bigint"
-              ? `${v}`
-              : v instanceof ArrayBuffer
-              ? btoa(String.fromCharCode(...new Uint8Array(v)))
-              : v,
+          (v) => typeof v === "bigint" ? `${v}` : v instanceof ArrayBuffer ? base64(new Uint8Array(v)) : v,
         )
       ),
       rowsAffected: 0,
       lastInsertRowid: null,
     };
   }
+}
+
+/** Base64 of bytes, in chunks (a spread of a large blob would overflow the call stack). */
+function base64(bytes: Uint8Array): string {
+  let bin = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(bin);
 }

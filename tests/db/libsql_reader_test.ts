@@ -69,6 +69,14 @@ Deno.test("libSQL reader: results and errors are the client's, for every value t
           `${c.sql} (toJSON)`,
         );
       }
+      // A large blob serialises like the client's (toJSON: base64).
+      await client.execute({
+        sql: "INSERT INTO v (id, b) VALUES (3, ?)",
+        args: [new Uint8Array(1_000_000).fill(7)],
+      });
+      const big = { sql: "SELECT b FROM v WHERE id = ?", args: [3] };
+      assert.equal(JSON.stringify(await client.execute(big)), JSON.stringify(await plain.execute(big)));
+      await client.execute("DELETE FROM v WHERE id = 3");
       // Errors are the client's own (the reader hands failures over).
       for (const bad of ["SELECT * FROM missing", "SELECT nope FROM v", "SELECT big * 1000 FROM v"]) {
         const a = await client.execute(bad).then(() => null, (e) => e);

@@ -26,7 +26,13 @@ Deno.test({
     const withHost = new URL(PG_URL!);
     withHost.searchParams.set("host", SOCKET_DIR);
     // ... and libpq's form, which names no host at all.
-    for (const url of [withHost.toString(), `postgres://${u.username}@${u.pathname}?host=${SOCKET_DIR}`]) {
+    for (
+      const url of [
+        withHost.toString(),
+        `postgres://${u.username}@${u.pathname}?host=${SOCKET_DIR}`,
+        `postgres://${u.username}@:${port}${u.pathname}?host=${SOCKET_DIR}`,
+      ]
+    ) {
       await viaSocket(url);
     }
   },
