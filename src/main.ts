@@ -6,6 +6,7 @@
 import { type Config, ConfigError, loadConfig } from "./config.ts";
 import { openDatabase } from "./db/client.ts";
 import { migrate } from "./db/migrator.ts";
+import { awaitReplicas } from "./access/lease.ts";
 import { createLogger, type Logger, printErr } from "./log.ts";
 import { createApp } from "./app.ts";
 import { buildDeps } from "./deps.ts";
@@ -65,6 +66,8 @@ async function main(): Promise<number> {
     logger.info("database_opened", { database: db.label, dialect: db.dialect });
     const result = await migrate(db);
     logger.info("migrations_applied", { applied: result.applied, head: result.head });
+    // As `deno task migrate` does: replicas under an access lease apply what a migration changed first.
+    if (result.applied.length) await awaitReplicas(db, logger, { fallbackMs: config.access.leaseMs });
     // Development without S3_ENDPOINT: an embedded S3 server (logged as embedded_s3_started).
     embeddedS3 = await withEmbeddedS3(config, logger);
     config = embeddedS3.config;
