@@ -101,3 +101,41 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "db errors: refused credentials (28000) and no free connections (53300) are 503s that say so",
+  ignore: !Deno.env.get("TEST_DATABASE_URL"),
+  sanitizeResources: false,
+  fn: async () => {
+    const admin = new URL(Deno.env.get("TEST_DATABASE_URL")!);
+    admin.search = "";
+    const root = await openDatabase(admin.toString(), { maxConnections: 1 });
+    const suffix = crypto.randomUUID().slice(0, 8);
+    // A role that may not log in (the server refuses the credentials) and one allowed no connection at all.
+    const refused = `seedbed_nologin_${suffix}`;
+    const full = `seedbed_nolimit_${suffix}`;
+    try {
+      await root.run(`CREATE ROLE ${refused} NOLOGIN`);
+      await root.run(`CREATE ROLE ${full} LOGIN CONNECTION LIMIT 0`);
+      const as = (user: string) => {
+        const u = new URL(admin);
+        u.username = user;
+        u.password = "";
+        return u.toString();
+      };
+      let err = await openDatabase(as(refused)).catch((e) => e);
+      assert.ok(err instanceof AppError, String(err));
+      assert.equal(err.code, "DATABASE_UNAVAILABLE");
+      assert.match(err.message, /refused the credentials in DATABASE_URL/);
+      err = await openDatabase(as(full)).catch((e) => e);
+      assert.ok(err instanceof AppError, String(err));
+      assert.equal(err.code, "DATABASE_UNAVAILABLE");
+      assert.match(err.message, /no free connections; retry shortly/);
+      assert.equal(err.headers?.["Retry-After"], "1");
+    } finally {
+      await root.run(`DROP ROLE IF EXISTS ${refused}`);
+      await root.run(`DROP ROLE IF EXISTS ${full}`);
+      await root.close();
+    }
+  },
+});
