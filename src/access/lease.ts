@@ -134,7 +134,9 @@ export class LeaseReplica {
     this.#unregister();
     const t = this.db.t.accessReplicas;
     await this.db.db.delete(t).where(sql`${t.id} = ${this.id}`).catch((err) =>
-      this.logger.warn("access_lease_release_failed", { error: String(err?.message ?? err) })
+      this.logger.warn("access_lease_release_failed", {
+        error: err instanceof Error ? err.message : String(err),
+      })
     );
   }
 
@@ -214,7 +216,7 @@ export class LeaseReplica {
         this.#failing = true;
         this.logger.warn("access_lease_poll_failed", {
           replica: this.id,
-          error: String((err as Error)?.message ?? err),
+          error: err instanceof Error ? err.message : String(err),
         });
       }
     }
@@ -268,7 +270,7 @@ export async function awaitReplicas(
   } catch (err) {
     const fallbackMs = options.fallbackMs ?? 2000;
     logger?.warn("access_lease_wait_failed", {
-      error: String((err as Error)?.message ?? err),
+      error: err instanceof Error ? err.message : String(err),
       waiting_ms: fallbackMs,
     });
     await sleep(fallbackMs);

@@ -169,6 +169,8 @@ class HotReader {
   /** The schema cookie the cached statements were prepared under (a migration changes it). */
   #schemaVersion: unknown = undefined;
   #schemaStmt: NativeStatement | null = null;
+  /** Only in WAL mode does a reader neither wait for nor block the writer; otherwise SELECTs stay queued. */
+  #wal = false;
 
   constructor(private readonly path: string) {}
 
@@ -178,15 +180,12 @@ class HotReader {
       db.exec("PRAGMA busy_timeout = 10000");
       db.exec("PRAGMA query_only = ON");
       this.#db = db;
-      // Only in WAL mode does a reader neither wait for nor block the writer; otherwise SELECTs stay queued.
       const mode = (db.prepare("PRAGMA journal_mode").get() as { journal_mode?: string } | undefined)
         ?.journal_mode;
       this.#wal = String(mode).toLowerCase() === "wal";
     }
     return this.#db;
   }
-
-  #wal = false;
 
   prepare<T>(query: string): () => T | undefined {
     // Prepared on first use: the table may not exist before migrations run.
@@ -208,20 +207,21 @@ class HotReader {
     const args = typeof stmt === "string" ? [] : stmt.args ?? [];
     if (this.#closed || !Array.isArray(args) || !/^\s*select\s/i.test(sql)) return undefined;
     try {
+      const db = this.#connection();
+      if (!this.#wal) return undefined;
       // A schema change (another connection's migration) leaves cached statements describing the old
       // columns: the cache is dropped whenever the cookie moved.
-      this.#schemaStmt ??= this.#connection().prepare("PRAGMA schema_version");
+      this.#schemaStmt ??= db.prepare("PRAGMA schema_version");
       const schema = (this.#schemaStmt.get() as { schema_version?: unknown } | undefined)?.schema_version;
       if (schema !== this.#schemaVersion) {
         this.#selects.clear();
         this.#schemaVersion = schema;
       }
-      if (!this.#wal) return undefined;
       let c = this.#selects.get(sql);
       if (c) {
         this.#selects.delete(sql); // move to the most recent end
       } else {
-        const prepared = this.#connection().prepare(sql);
+        const prepared = db.prepare(sql);
         prepared.safeIntegers(true);
         prepared.raw(true);
         c = { stmt: prepared, columns: null, columnTypes: null };
