@@ -10,7 +10,7 @@
  */
 import { loadConfig } from "../src/config.ts";
 import { openDatabase } from "../src/db/client.ts";
-import { BackupService } from "../src/backups/service.ts";
+import { BackupService } from "../src/backups/backup_service.ts";
 import { createLogger } from "../src/log.ts";
 import { ObjectStore } from "../src/storage/object_store.ts";
 import { createS3Client } from "../src/storage/s3_client.ts";

@@ -18,8 +18,9 @@ import { type Database, openDatabase } from "../src/db/client.ts";
 import { migrate } from "../src/db/migrator.ts";
 import { loadConfig } from "../src/config.ts";
 import { silentLogger } from "../src/log.ts";
-import { SeedingService } from "../src/seeding/service.ts";
+import { SeedingService } from "../src/seeding/seeding_service.ts";
 import type { AnyTable } from "../src/seeding/types.ts";
+import { SEEDERS } from "../seeders/mod.ts";
 
 const arg = (name: string, dflt: string) => {
   const i = Deno.args.indexOf(`--${name}`);
@@ -62,7 +63,7 @@ async function fresh(dialect: "libsql" | "postgres"): Promise<Fresh> {
   const db = await openDatabase(url);
   await migrate(db);
   // Same preparation for both measurements: core + demo data, so owners and organizations exist.
-  const svc = new SeedingService({ db, config, logger: silentLogger, announce: () => {} });
+  const svc = new SeedingService({ db, config, logger: silentLogger, announce: () => {}, seeders: SEEDERS });
   await svc.execute({ triggeredBy: "bench", createBackup: false });
   return { url, db, dispose: async () => (await db.close(), await cleanup()) };
 }
@@ -83,7 +84,13 @@ const VOLUME_KEYS = (db: Database): [AnyTable, Column][] => {
 
 /** Seedbed: one `--scale` run. Returns seconds (whole execution, and the VolumeSeeder alone) and rows. */
 async function runSeedbed(f: Fresh) {
-  const svc = new SeedingService({ db: f.db, config, logger: silentLogger, announce: () => {} });
+  const svc = new SeedingService({
+    db: f.db,
+    config,
+    logger: silentLogger,
+    announce: () => {},
+    seeders: SEEDERS,
+  });
   const t0 = performance.now();
   const r = await svc.execute({ triggeredBy: "bench", createBackup: false, scale: SCALE, randomSeed: 1 });
   const total = (performance.now() - t0) / 1000;

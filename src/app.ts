@@ -1,7 +1,8 @@
 /**
- * The HTTP application factory: `createApp(deps)` wires middleware and
- * feature routers. No I/O and no environment reads of its own — tests call
- * `createApp(deps).request(...)`.
+ * The HTTP application factory: `createApp(deps)` wires middleware and lists
+ * EVERY feature router (one hop from here to any route). No I/O and no
+ * environment reads of its own — tests call `createApp(deps).request(...)`.
+ * Services are built in `deps.ts`, never here. Story: docs/architecture.md.
  */
 import type { Config } from "./config.ts";
 import type { Database } from "./db/client.ts";
@@ -10,32 +11,41 @@ import { AppError } from "./errors.ts";
 import { renderError } from "./http/errors.ts";
 import { requestContext } from "./http/middleware.ts";
 import { createRouter } from "./http/openapi.ts";
-import { healthRoutes } from "./health/health_routes.ts";
 import { docsRoutes } from "./http/docs_routes.ts";
 import { lenientJson } from "./http/lenient_json.ts";
-import type { AccessService } from "./access/service.ts";
+import type { AccessService } from "./access/access_service.ts";
 import type { AuditService } from "./audit/audit.ts";
-import type { AuthService } from "./auth/auth_service.ts";
-import { securityRoutes } from "./access/routes.ts";
 import { auditForbidden } from "./audit/forbidden_audit.ts";
-import type { SeedingService } from "./seeding/service.ts";
-import { seedingRoutes } from "./seeding/seeding_routes.ts";
+import type { AuthService } from "./auth/auth_service.ts";
+import type { AuthzenSearch } from "./authzen/authzen_search.ts";
+import type { AuthzenService } from "./authzen/authzen_service.ts";
+import type { BackupService } from "./backups/backup_service.ts";
 import type { FilesService } from "./files/files_service.ts";
-import { filesRoutes } from "./files/files_routes.ts";
-import type { BackupService } from "./backups/service.ts";
-import { backupRoutes } from "./backups/backup_routes.ts";
+import type { RolesService } from "./roles/roles_service.ts";
+import type { SeedingService } from "./seeding/seeding_service.ts";
 import type { ObjectStore } from "./storage/object_store.ts";
-import { AuthzenService } from "./access/authzen.ts";
-import { evaluationFastPath } from "./access/evaluation_fast_path.ts";
+import type { OrganizationsService } from "./tenants/organizations_service.ts";
+import type { UsersService } from "./users/users_service.ts";
+import { healthRoutes } from "./health/health_routes.ts";
+import { authRoutes } from "./auth/auth_routes.ts";
+import { organizationRoutes } from "./tenants/organizations_routes.ts";
+import { usersRoutes } from "./users/users_routes.ts";
+import { rolesRoutes } from "./roles/roles_routes.ts";
+import { moduleRoutes } from "./modules/module_routes.ts";
+import { authzenRoutes } from "./authzen/authzen_routes.ts";
+import { evaluationFastPath } from "./authzen/evaluation_fast_path.ts";
+import { seedingRoutes } from "./seeding/seeding_routes.ts";
+import { filesRoutes } from "./files/files_routes.ts";
+import { backupRoutes } from "./backups/backup_routes.ts";
 
 /** Everything the app needs, built by `deps.ts` (or by a test). */
 export interface AppDeps {
-  /** Seeding runs, reset, restore and their history (`src/seeding/service.ts`). */
+  /** Seeding runs, reset, restore and their history (`src/seeding/seeding_service.ts`). */
   seeding: SeedingService;
   config: Config;
   db: Database;
   logger: Logger;
-  /** Authentication and the three-layer guard: `access.guard(module, action)`. */
+  /** Authentication and the three-layer decision (the middleware is `access/guard.ts`). */
   access: AccessService;
   /** Security audit trail (table + JSON log). */
   audit: AuditService;
@@ -43,16 +53,25 @@ export interface AppDeps {
   files: FilesService;
   /** The backup bucket (shared S3 client, `src/storage/`). */
   storage: ObjectStore;
-  /** Backups, verify, restore, retention (`src/backups/service.ts`); also the seeding engine's BackupPort. */
+  /** Backups, verify, restore, retention (`src/backups/backup_service.ts`); also the seeding engine's BackupPort. */
   backups: BackupService;
   /** Login and password change. */
   auth: AuthService;
+  /** Organizations, license tiers, entitlements, trials. */
+  organizations: OrganizationsService;
+  /** People (the no-escalation rule). */
+  users: UsersService;
+  /** Roles and their permissions. */
+  roles: RolesService;
+  /** The AuthZEN 1.0 policy decision point (evaluation) and its search API. */
+  authzen: AuthzenService;
+  authzenSearch: AuthzenSearch;
 }
 
 export interface AppOptions {
   /**
    * Serve `POST /access/v1/evaluation` on its fast path before the router
-   * (default true; `src/access/evaluation_fast_path.ts`). False only in the
+   * (default true; `src/authzen/evaluation_fast_path.ts`). False only in the
    * test that compares the two.
    */
   fastPath?: boolean;
@@ -60,7 +79,6 @@ export interface AppOptions {
 
 export function createApp(deps: AppDeps, options: AppOptions = {}) {
   const app = createRouter();
-  const authzen = new AuthzenService(deps.db, deps.access);
   app.use("*", requestContext(deps.logger, { echoVerbatim: (path) => path.startsWith("/access/") }));
   app.use("*", auditForbidden(deps.audit));
   app.onError((err, c) => renderError(c, err));
@@ -81,15 +99,19 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     return renderError(c, new AppError("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`));
   });
 
+  // Every route group, in one list.
+  const { access } = deps;
   app.route("/", healthRoutes(deps));
   app.route("/", docsRoutes());
   app.use("*", lenientJson());
-  app.route("/", securityRoutes(deps, authzen));
+  app.route("/", authRoutes(deps));
+  app.route("/", organizationRoutes({ access, organizations: deps.organizations }));
+  app.route("/", usersRoutes({ access, users: deps.users }));
+  app.route("/", rolesRoutes({ access, roles: deps.roles }));
+  app.route("/", moduleRoutes(deps));
+  app.route("/", authzenRoutes(deps));
   app.route("/", seedingRoutes(deps));
-  app.route(
-    "/",
-    filesRoutes({ access: deps.access, files: deps.files, maxUploadBytes: deps.config.http.maxUploadBytes }),
-  );
+  app.route("/", filesRoutes({ access, files: deps.files, maxUploadBytes: deps.config.http.maxUploadBytes }));
   app.route("/", backupRoutes(deps));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
@@ -107,7 +129,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
   });
   if (options.fastPath ?? true) {
     // `app.request()` (the tests) and `app.fetch` (the server) both go through it.
-    app.fetch = evaluationFastPath({ access: deps.access, authzen, logger: deps.logger }, app.fetch);
+    app.fetch = evaluationFastPath(deps, app.fetch);
   }
   return app;
 }

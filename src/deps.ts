@@ -7,17 +7,23 @@ import type { AppDeps } from "./app.ts";
 import type { Config } from "./config.ts";
 import type { Database } from "./db/client.ts";
 import type { Logger } from "./log.ts";
-import { AccessService } from "./access/service.ts";
+import { AccessService } from "./access/access_service.ts";
 import { AuditService } from "./audit/audit.ts";
 import { AuthService } from "./auth/auth_service.ts";
 import { LoginThrottle } from "./auth/login_throttle.ts";
 import { TokenService } from "./auth/tokens.ts";
 import type { BackupPort } from "./seeding/backup_port.ts";
-import { SeedingService } from "./seeding/service.ts";
+import { SeedingService } from "./seeding/seeding_service.ts";
 import { FilesService } from "./files/files_service.ts";
 import { createS3Client } from "./storage/s3_client.ts";
 import { ObjectStore } from "./storage/object_store.ts";
-import { BackupService } from "./backups/service.ts";
+import { BackupService } from "./backups/backup_service.ts";
+import { AuthzenService } from "./authzen/authzen_service.ts";
+import { AuthzenSearch } from "./authzen/authzen_search.ts";
+import { OrganizationsService } from "./tenants/organizations_service.ts";
+import { RolesService } from "./roles/roles_service.ts";
+import { UsersService } from "./users/users_service.ts";
+import { SEEDERS } from "../seeders/mod.ts";
 
 export interface BuildOptions {
   config: Config;
@@ -41,6 +47,8 @@ export async function buildDeps(opts: BuildOptions): Promise<AppDeps> {
   // S3) seeding reports "no backup storage is configured".
   const storageConfigured = Boolean(config.s3.endpoint) || !config.s3.embedded;
   const auth = new AuthService({ db, tokens, access, audit, throttle: new LoginThrottle(db) });
+  const authzen = new AuthzenService(db, access);
+  const security = { db, audit, access };
   return {
     config,
     db,
@@ -53,6 +61,7 @@ export async function buildDeps(opts: BuildOptions): Promise<AppDeps> {
       db,
       logger,
       audit,
+      seeders: SEEDERS,
       backupPort: opts.backupPort ?? (storageConfigured ? backups : undefined),
     }),
     files: new FilesService(
@@ -63,5 +72,10 @@ export async function buildDeps(opts: BuildOptions): Promise<AppDeps> {
     ),
     storage,
     backups,
+    organizations: new OrganizationsService(security),
+    users: new UsersService(security),
+    roles: new RolesService(security),
+    authzen,
+    authzenSearch: new AuthzenSearch(db, authzen),
   };
 }

@@ -12,7 +12,7 @@ import { createApp } from "./app.ts";
 import { buildDeps } from "./deps.ts";
 import { createDrainer } from "./http/drain.ts";
 import { withEmbeddedS3 } from "./storage/embedded_s3.ts";
-import { seedAtStartup } from "./seeding/startup.ts";
+import { seedAtStartup } from "../seeders/startup.ts";
 import { AppError } from "./errors.ts";
 import { translateDbError } from "./db/errors.ts";
 import type { Database } from "./db/client.ts";

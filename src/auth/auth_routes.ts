@@ -2,10 +2,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Config } from "../config.ts";
 import { createRouter, errorResponses, jsonBody, jsonResponse } from "../http/openapi.ts";
-import type { AccessService } from "../access/service.ts";
+import type { AccessService } from "../access/access_service.ts";
 import type { AuthService } from "./auth_service.ts";
 import { clientAddress } from "./client_address.ts";
 import { MAX_PASSWORD_LENGTH } from "./passwords.ts";
+import { authenticated } from "../access/guard.ts";
 
 const LoginBody = z.object({
   email: z.string().trim().min(3).max(320).openapi({ example: "admin@testcorp.com" }),
@@ -90,7 +91,7 @@ export function authRoutes(deps: { config: Config; auth: AuthService; access: Ac
       summary: "The current user",
       description: "Any valid token (also while a password change is required).",
       security: [{ bearer: [] }],
-      middleware: [access.authenticated()] as const,
+      middleware: [authenticated(access)] as const,
       responses: { 200: jsonResponse(Me, "The current user"), ...errorResponses(401) },
     }),
     async (c) => {
@@ -131,7 +132,7 @@ export function authRoutes(deps: { config: Config; auth: AuthService; access: Ac
       description:
         "Any valid token (this is how an account that must change its password unlocks itself). Tokens issued before the change are refused afterwards; the response carries a fresh one.",
       security: [{ bearer: [] }],
-      middleware: [access.authenticated()] as const,
+      middleware: [authenticated(access)] as const,
       request: { body: jsonBody(PasswordChangeBody) },
       responses: {
         200: jsonResponse(PasswordChanged, "Password changed"),

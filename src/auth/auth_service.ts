@@ -10,7 +10,7 @@ import { eq } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
 import { AppError } from "../errors.ts";
 import type { AuditService } from "../audit/audit.ts";
-import type { AccessService } from "../access/service.ts";
+import type { AccessService } from "../access/access_service.ts";
 import type { UserSnapshot } from "../access/loader.ts";
 import { UsersRepository } from "../users/users_repository.ts";
 import { dummyHash, hashPassword, needsRehash, verifyPassword } from "./passwords.ts";

@@ -12,16 +12,16 @@
  * runs under the seeding lock and is recorded in the execution history.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import type { MiddlewareHandler } from "hono";
 import { createRouter, errorResponses, jsonBody, jsonResponse } from "../http/openapi.ts";
-import type { HttpEnv } from "../http/types.ts";
 import type { BackupRecord } from "./catalog.ts";
-import type { BackupService } from "./service.ts";
+import type { BackupService } from "./backup_service.ts";
+import { requireAccess } from "../access/guard.ts";
+import type { AccessService } from "../access/access_service.ts";
 
-/** What the routes need: the service and the access guard (`deps.access.guard`). */
+/** What the routes need: the service and the access service the guard (`access/guard.ts`) runs on. */
 export interface BackupRouteDeps {
   backups: BackupService;
-  access: { guard(module: string, action: string): MiddlewareHandler<HttpEnv> };
+  access: AccessService;
 }
 
 const KEY_EXAMPLE = "database-backups/20250115_120000_execution_5.json.gz";
@@ -120,8 +120,8 @@ export function backupRoutes(deps: BackupRouteDeps) {
   const app = createRouter();
   const { backups } = deps;
   const bucket = backups.store.bucket;
-  const canExecute = deps.access.guard("seeders", "execute");
-  const canRead = deps.access.guard("seeders", "read");
+  const canExecute = requireAccess(deps.access, "seeders", "execute");
+  const canRead = requireAccess(deps.access, "seeders", "read");
 
   app.openapi(
     createRoute({

@@ -21,8 +21,8 @@ import { sql } from "drizzle-orm";
 import type { PgTable } from "drizzle-orm/pg-core";
 import type { Database, Tx } from "../db/client.ts";
 import { parseRow, toDrizzleRow } from "./format.ts";
-import { ByteWriter, copyLine, JsonRowToCopy } from "./json_copy.ts";
-import { type CopyIn, openCopyIn, type PostgresJs, postgresJsOfTx } from "./pg_client.ts";
+import { ByteWriter, copyLine, JsonRowToCopy } from "./pg_copy/json_to_pg_copy.ts";
+import { type CopyIn, openCopyIn, type PostgresJs, postgresJsOfTx } from "../db/pg_copy.ts";
 import { type BackupTable, dialectTable } from "./tables.ts";
 
 const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;

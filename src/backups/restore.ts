@@ -19,14 +19,30 @@
 import { schemaVersion } from "../db/migrator.ts";
 import { AppError } from "../errors.ts";
 import type { RestoreInput, RestoreOutcome } from "../seeding/backup_port.ts";
-import type { BackupRecord } from "./catalog.ts";
+import type { BackupCatalog, BackupRecord } from "./catalog.ts";
 import { type Manifest, schemaIndex } from "./format.ts";
-import { type ByteEvent, readDocumentBytes } from "./document_bytes.ts";
+import { type ByteEvent, readDocumentBytes } from "./pg_copy/document_bytes.ts";
 import { Loader } from "./loader.ts";
 import { describeError, usable } from "./problems.ts";
-import type { BackupService } from "./service.ts";
 import { type BackupTable, backupTables } from "./tables.ts";
-import { type Expected, scanObject, verifyBackup } from "./verify.ts";
+import { type Expected, scanObject, uncataloguedExpectation, verifyBackup } from "./verify.ts";
+import type { Database } from "../db/client.ts";
+import type { Logger } from "../log.ts";
+import type { ObjectStore } from "../storage/object_store.ts";
+
+/** What a restore works with: handed in by `BackupService.restore`, not the service itself. */
+export interface RestoreCollaborators {
+  db: Database;
+  catalog: BackupCatalog;
+  store: ObjectStore;
+  logger: Logger;
+  /** Postgres restores of at least this many rows rebuild secondary indexes after loading. */
+  rebuildIndexesFromRows?: number;
+  /** The safety backup of the current data (retention deferred until the restore is done). */
+  takeSafetyBackup(input: { createdBy: string; executionId: number | null }): Promise<BackupRecord>;
+  /** Retention, run once the restore has committed. */
+  prune(): Promise<string[]>;
+}
 
 interface Target {
   key: string;
@@ -34,25 +50,29 @@ interface Target {
   expected: Expected;
 }
 
-async function findTarget(svc: BackupService, input: RestoreInput): Promise<Target> {
+async function findTarget(ctx: RestoreCollaborators, input: RestoreInput): Promise<Target> {
   let record: BackupRecord | null;
   if (input.s3Key !== undefined && input.executionId !== undefined) {
     throw new AppError("VALIDATION_ERROR", "give s3_key or execution_id, not both");
   }
   if (input.s3Key !== undefined) {
-    record = await svc.catalog.byKey(input.s3Key);
+    record = await ctx.catalog.byKey(input.s3Key);
     if (!record) {
-      return { key: input.s3Key, record: null, expected: await svc.uncataloguedExpectation(input.s3Key) };
+      return {
+        key: input.s3Key,
+        record: null,
+        expected: await uncataloguedExpectation(ctx.store, input.s3Key),
+      };
     }
   } else if (input.executionId !== undefined) {
-    record = await svc.catalog.latestForExecution(input.executionId);
+    record = await ctx.catalog.latestForExecution(input.executionId);
     if (!record) {
       throw new AppError("NOT_FOUND", `no completed backup for execution ${input.executionId}`, {
         extra: { execution_id: input.executionId },
       });
     }
   } else {
-    record = await svc.catalog.latestCompleted();
+    record = await ctx.catalog.latestCompleted();
     if (!record) throw new AppError("NOT_FOUND", "there is no completed backup to restore from");
   }
   usable(record);
@@ -64,11 +84,11 @@ async function findTarget(svc: BackupService, input: RestoreInput): Promise<Targ
 }
 
 /** Refuses a backup taken at another schema version. */
-async function checkSchema(svc: BackupService, key: string, m: Manifest): Promise<void> {
-  const current = await schemaVersion(svc.db);
+async function checkSchema(ctx: RestoreCollaborators, key: string, m: Manifest): Promise<void> {
+  const current = await schemaVersion(ctx.db);
   const have = schemaIndex(current);
   const got = m.schema_index ?? schemaIndex(m.schema_version);
-  const sameLineage = m.dialect !== svc.db.dialect || m.schema_version === current;
+  const sameLineage = m.dialect !== ctx.db.dialect || m.schema_version === current;
   if (have === got && sameLineage) return;
   let why: string;
   if (got === null || have === null) {
@@ -92,16 +112,16 @@ async function checkSchema(svc: BackupService, key: string, m: Manifest): Promis
 
 /** Loads the object into the database in one transaction; returns rows per table. */
 async function load(
-  svc: BackupService,
+  ctx: RestoreCollaborators,
   t: Target,
   tables: BackupTable[],
   manifest: Manifest,
 ): Promise<Record<string, number>> {
   const byName = new Map(tables.map((x) => [x.name, x]));
-  return await svc.db.transaction(async (tx) => {
-    const loader = new Loader(svc.db, tx, tables, manifest.total_rows, svc.rebuildIndexesFromRows);
+  return await ctx.db.transaction(async (tx) => {
+    const loader = new Loader(ctx.db, tx, tables, manifest.total_rows, ctx.rebuildIndexesFromRows);
     try {
-      return await loadInto(svc, t, loader, byName, manifest);
+      return await loadInto(ctx, t, loader, byName, manifest);
     } catch (err) {
       await loader.abort(err);
       throw err;
@@ -110,7 +130,7 @@ async function load(
 }
 
 async function loadInto(
-  svc: BackupService,
+  ctx: RestoreCollaborators,
   t: Target,
   loader: Loader,
   byName: Map<string, BackupTable>,
@@ -123,11 +143,11 @@ async function loadInto(
     return found;
   };
   const scan = loader.copying
-    ? await scanObject<ByteEvent>(svc.store, t.key, async (ev) => {
+    ? await scanObject<ByteEvent>(ctx.store, t.key, async (ev) => {
       if (ev.type === "table") await loader.startTable(table(ev.table));
       else if (ev.type === "rows") await loader.insertBytes(ev.data, ev.spans);
     }, { drain: false, reader: readDocumentBytes })
-    : await scanObject(svc.store, t.key, async (ev) => {
+    : await scanObject(ctx.store, t.key, async (ev) => {
       if (ev.type === "table") await loader.startTable(table(ev.table));
       else if (ev.type === "rows") await loader.insert(ev.lines);
     }, { drain: false });
@@ -148,13 +168,13 @@ async function loadInto(
 }
 
 /** Removes a safety backup that turned out not to be needed (object deleted, catalog row failed). */
-async function discard(svc: BackupService, safety: BackupRecord, why: string): Promise<void> {
-  await svc.store.delete(safety.s3Key).catch(() => {});
-  await svc.catalog.fail(safety.id, `discarded: ${why}`).catch(() => {});
+async function discard(ctx: RestoreCollaborators, safety: BackupRecord, why: string): Promise<void> {
+  await ctx.store.delete(safety.s3Key).catch(() => {});
+  await ctx.catalog.fail(safety.id, `discarded: ${why}`).catch(() => {});
 }
 
 /** Verifies, takes a safety backup, then restores — see the file comment. */
-export async function restoreBackup(svc: BackupService, input: RestoreInput): Promise<RestoreOutcome> {
+export async function restoreBackup(ctx: RestoreCollaborators, input: RestoreInput): Promise<RestoreOutcome> {
   const started = performance.now();
   const log = {
     triggered_by: input.triggeredBy,
@@ -164,37 +184,35 @@ export async function restoreBackup(svc: BackupService, input: RestoreInput): Pr
   let key = input.s3Key ?? null;
   let verifyMs = 0;
   try {
-    const target = await findTarget(svc, input);
+    const target = await findTarget(ctx, input);
     key = target.key;
-    svc.logger.info("restore_started", { ...log, s3_key: key, backup_id: target.record?.id ?? null });
+    ctx.logger.info("restore_started", { ...log, s3_key: key, backup_id: target.record?.id ?? null });
     const tables = backupTables();
-    if (target.expected.manifest) await checkSchema(svc, key, target.expected.manifest);
+    if (target.expected.manifest) await checkSchema(ctx, key, target.expected.manifest);
     // The object is verified while the safety backup of the current data is taken (both only
     // read); nothing is changed until both have succeeded. A refused restore discards its
     // safety backup.
     const tVerify = performance.now();
-    const verifying = verifyBackup(svc.store, key, tables, target.expected).then((v) => {
+    const verifying = verifyBackup(ctx.store, key, tables, target.expected).then((v) => {
       verifyMs = Math.round(performance.now() - tVerify);
       return v;
     });
-    const safeguarding = svc.create({
-      kind: "safety",
+    const safeguarding = ctx.takeSafetyBackup({
       createdBy: input.triggeredBy,
       executionId: input.restoreExecutionId ?? null,
-      prune: false,
     });
     const [v, sb] = await Promise.allSettled([verifying, safeguarding]);
     const safetyMs = Math.round(performance.now() - tVerify);
     if (v.status === "rejected") {
-      if (sb.status === "fulfilled") await discard(svc, sb.value, "the restore it protected was refused");
+      if (sb.status === "fulfilled") await discard(ctx, sb.value, "the restore it protected was refused");
       throw v.reason;
     }
     const verified = v.value;
     if (!target.expected.manifest) {
       try {
-        await checkSchema(svc, key, verified.manifest);
+        await checkSchema(ctx, key, verified.manifest);
       } catch (err) {
-        if (sb.status === "fulfilled") await discard(svc, sb.value, "the restore it protected was refused");
+        if (sb.status === "fulfilled") await discard(ctx, sb.value, "the restore it protected was refused");
         throw err;
       }
     }
@@ -208,7 +226,7 @@ export async function restoreBackup(svc: BackupService, input: RestoreInput): Pr
     }
     const safety: BackupRecord = sb.value;
     if (!target.record) {
-      target.record = await svc.catalog.insertImported({
+      target.record = await ctx.catalog.insertImported({
         s3Key: key,
         createdBy: input.triggeredBy,
         sizeBytes: verified.size,
@@ -219,7 +237,7 @@ export async function restoreBackup(svc: BackupService, input: RestoreInput): Pr
     let counts: Record<string, number>;
     const tLoad = performance.now();
     try {
-      counts = await load(svc, target, tables, verified.manifest);
+      counts = await load(ctx, target, tables, verified.manifest);
     } catch (err) {
       if (err instanceof AppError && (err.code === "BACKUP_INVALID" || err.code.startsWith("STORAGE"))) {
         throw new AppError(
@@ -240,9 +258,9 @@ export async function restoreBackup(svc: BackupService, input: RestoreInput): Pr
     const loadMs = Math.round(performance.now() - tLoad);
     const expectedCounts = verified.manifest.row_counts;
     for (const name of Object.keys(expectedCounts)) counts[name] ??= 0;
-    await svc.prune().catch(() => []);
+    await ctx.prune().catch(() => []);
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
-    svc.logger.info("restore_completed", {
+    ctx.logger.info("restore_completed", {
       ...log,
       s3_key: key,
       backup_id: target.record.id,
@@ -259,7 +277,7 @@ export async function restoreBackup(svc: BackupService, input: RestoreInput): Pr
     const e = err instanceof AppError
       ? err
       : new AppError("RESTORE_FAILED", `restore failed: ${describeError(err)}`, { cause: err });
-    svc.logger.error("restore_failed", {
+    ctx.logger.error("restore_failed", {
       ...log,
       s3_key: key,
       execution_id: input.executionId ?? null,

@@ -6,7 +6,7 @@
  * - Postgres through postgres.js (production): one REPEATABLE READ, READ ONLY
  *   transaction (the same snapshot pg_dump uses); each table streams with
  *   `COPY … TO STDOUT` — the same cheap server path pg_dump uses — and
- *   copy_json.ts rewrites the COPY text into row JSON byte for byte. This is
+ *   pg_copy/pg_copy_to_json.ts rewrites the COPY text into row JSON byte for byte. This is
  *   what keeps a backup within reach of `pg_dump` (docs/backups.md).
  * - Everything else (libSQL, embedded PGlite): Drizzle pages by primary key
  *   inside one transaction, values encoded in JS.
@@ -14,8 +14,8 @@
 import { asc, getTableColumns, gt } from "drizzle-orm";
 import type { PgColumn, PgTable } from "drizzle-orm/pg-core";
 import type { Database, Tx } from "../db/client.ts";
-import { CopyRowEncoder } from "./copy_json.ts";
-import { type PostgresJs, postgresJsOf } from "./pg_client.ts";
+import { CopyRowEncoder } from "./pg_copy/pg_copy_to_json.ts";
+import { type PostgresJs, postgresJsOf } from "../db/pg_copy.ts";
 import { encodeValue, rowPrefixes } from "./format.ts";
 import { type BackupTable, dialectTable } from "./tables.ts";
 

@@ -193,3 +193,25 @@ export async function verifyBackup(
   if (missing.length) throw invalid(key, `it lacks table(s) ${missing.join(", ")} of this database's schema`);
   return { manifest: m as unknown as Manifest, sha256: scan.sha256, size: scan.size };
 }
+
+/** For an object not in the catalog: its recorded checksum and size, or NOT_FOUND / BACKUP_INVALID. */
+export async function uncataloguedExpectation(store: ObjectStore, key: string): Promise<Expected> {
+  const head = await store.head(key);
+  if (!head) {
+    throw new AppError(
+      "NOT_FOUND",
+      `backup "${key}" not found: it is not in the catalog and bucket "${store.bucket}" has no such object`,
+      { extra: { s3_key: key } },
+    );
+  }
+  const sha = head.metadata.sha256;
+  if (!sha || !/^[0-9a-f]{64}$/.test(sha)) {
+    throw new AppError(
+      "BACKUP_INVALID",
+      `backup "${key}" is not in the catalog and its object carries no sha256 metadata, so it cannot be verified`,
+      { extra: { s3_key: key } },
+    );
+  }
+  const size = Number(head.metadata["seedbed-size"]);
+  return { sha256: sha, sizeBytes: Number.isFinite(size) && size > 0 ? size : null, manifest: null };
+}

@@ -3,7 +3,7 @@ import { userInfo } from "node:os";
 import { APP_ENVS, type AppEnv } from "../config.ts";
 import { buildDeps } from "../deps.ts";
 import { AppError } from "../errors.ts";
-import type { SeedingService, SeedResponse } from "../seeding/service.ts";
+import type { SeedingService, SeedResponse } from "../seeding/seeding_service.ts";
 import { type CliContext, UsageError } from "./context.ts";
 import { runVerify } from "./verify_command.ts";
 

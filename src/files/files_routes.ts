@@ -6,10 +6,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { pipeline, Readable, type Writable } from "node:stream";
 import busboyImport from "busboy";
-import type { AccessService } from "../access/service.ts";
+import type { AccessService } from "../access/access_service.ts";
 import { AppError, validation } from "../errors.ts";
 import { createRouter, errorResponses, jsonBody, jsonResponse } from "../http/openapi.ts";
 import { FilesService, PRESIGN_MAX_SECONDS } from "./files_service.ts";
+import { requireAccess } from "../access/guard.ts";
 
 /** The small part of busboy's API used here (the package ships no types). */
 type MultipartParser = Writable & {
@@ -110,7 +111,7 @@ export function filesRoutes(deps: { access: AccessService; files: FilesService; 
   const app = createRouter();
   const { files, access } = deps;
   const common = { tags: ["files"], security: [{ bearer: [] }] };
-  const guard = (action: string) => access.guard("files", action);
+  const guard = (action: string) => requireAccess(access, "files", action);
 
   // Upload: a plain handler (the body is streamed, not validated as a whole), documented by hand.
   app.openAPIRegistry.registerPath({

@@ -6,10 +6,11 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Database } from "../db/client.ts";
-import type { AccessService } from "../access/service.ts";
+import type { AccessService } from "../access/access_service.ts";
 import { createRouter, errorResponses, jsonBody, jsonResponse } from "../http/openapi.ts";
 import { RecordsService } from "./records_service.ts";
 import { type ResourceDef, RESOURCES } from "./resources.ts";
+import { requireAccess } from "../access/guard.ts";
 
 export const PageQuery = z.object({
   skip: z.coerce.number().int().min(0).max(1_000_000_000).default(0).openapi({ example: 0 }),
@@ -31,7 +32,7 @@ function perm(def: ResourceDef, action: string) {
 function resourceRoutes(def: ResourceDef, db: Database, access: AccessService) {
   const app = createRouter();
   const svc = new RecordsService(db, def);
-  const guard = (action: string) => access.guard(def.module, action, { submodule: def.submodule });
+  const guard = (action: string) => requireAccess(access, def.module, action, { submodule: def.submodule });
   const List = z.object({
     items: z.array(def.output),
     total: z.number().int(),

@@ -1,9 +1,10 @@
 /** `/api/v1/roles` and `/api/v1/permissions`, guarded as seed 002's tables say. */
 import { createRoute, z } from "@hono/zod-openapi";
-import type { AccessService } from "../access/service.ts";
+import type { AccessService } from "../access/access_service.ts";
 import { createRouter, errorResponses, jsonBody, jsonResponse } from "../http/openapi.ts";
 import { PageQuery } from "../modules/module_routes.ts";
 import type { RolesService } from "./roles_service.ts";
+import { requireAccess } from "../access/guard.ts";
 
 const Role = z.object({
   id: z.number().int(),
@@ -69,7 +70,7 @@ const PermParam = IdParam.extend({
 export function rolesRoutes(deps: { access: AccessService; roles: RolesService }) {
   const app = createRouter();
   const { access, roles: svc } = deps;
-  const g = (action: string) => access.guard("roles", action, { platformWhenUnscoped: true });
+  const g = (action: string) => requireAccess(access, "roles", action, { platformWhenUnscoped: true });
   const common = { tags: ["roles"], security: [{ bearer: [] }] };
   const sys = "System roles cannot be modified or deleted; global roles only by platform super admins.";
 
@@ -229,7 +230,7 @@ export function rolesRoutes(deps: { access: AccessService; roles: RolesService }
       security: [{ bearer: [] }],
       summary: "The permission catalog",
       description: "Requires `permissions:read`.",
-      middleware: access.guard("permissions", "read", { platformWhenUnscoped: true }),
+      middleware: requireAccess(access, "permissions", "read", { platformWhenUnscoped: true }),
       request: { query: PageQuery },
       responses: { 200: jsonResponse(PermissionList, "Permissions"), ...errorResponses(401, 403, 422) },
     }),

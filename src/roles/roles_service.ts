@@ -8,7 +8,7 @@
 import type { Database } from "../db/client.ts";
 import { AppError, conflict, forbidden, notFound } from "../errors.ts";
 import type { AuditService } from "../audit/audit.ts";
-import type { AccessService } from "../access/service.ts";
+import type { AccessService } from "../access/access_service.ts";
 import type { AuthContext } from "../http/types.ts";
 import { type Grant, requirePermission } from "../access/permissions.ts";
 import type { UserSnapshot } from "../access/loader.ts";

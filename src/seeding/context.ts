@@ -8,7 +8,7 @@ import { and, eq, getTableColumns, inArray, isNull, type SQL, sql } from "drizzl
 import type { Column } from "drizzle-orm";
 import type { Database, Tx } from "../db/client.ts";
 import type { Logger } from "../log.ts";
-import { fastInsert } from "./bulk.ts";
+import { fastInsert } from "../db/bulk_insert.ts";
 import { createRandom } from "./random.ts";
 import type { AnyTable, Lazy, NewRow, Row, SeedContext, SeedRunOptions, SeedStats } from "./types.ts";
 

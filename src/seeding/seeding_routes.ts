@@ -13,15 +13,15 @@
  * record holds the error and stack trace); restore without backup storage 501.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import type { MiddlewareHandler } from "hono";
 import { createRouter, errorResponses, jsonBody, jsonResponse } from "../http/openapi.ts";
-import type { HttpEnv } from "../http/types.ts";
-import type { SeedingService } from "./service.ts";
+import type { SeedingService } from "./seeding_service.ts";
+import { requireAccess } from "../access/guard.ts";
+import type { AccessService } from "../access/access_service.ts";
 
-/** What the routes need: the service and the access guard (`deps.access.guard`). */
+/** What the routes need: the service and the access service the guard (`access/guard.ts`) runs on. */
 export interface SeedingRouteDeps {
   seeding: SeedingService;
-  access: { guard(module: string, action: string): MiddlewareHandler<HttpEnv> };
+  access: AccessService;
 }
 
 const Outcome = z.object({
@@ -125,8 +125,8 @@ const RUN_ERRORS = errorResponses(401, 403, 409, 422, 500);
 export function seedingRoutes(deps: SeedingRouteDeps) {
   const app = createRouter();
   const { seeding } = deps;
-  const canExecute = deps.access.guard("seeders", "execute");
-  const canRead = deps.access.guard("seeders", "read");
+  const canExecute = requireAccess(deps.access, "seeders", "execute");
+  const canRead = requireAccess(deps.access, "seeders", "read");
   const actor = (id: number) => ({ triggeredBy: `user:${id}`, triggeredByUserId: id });
 
   app.openapi(

@@ -24,8 +24,8 @@ export interface SeedingServiceOptions {
   audit?: SeedingAudit;
   /** Backups and restore (the backups module); absent: backups are skipped with a warning. */
   backupPort?: BackupPort;
-  /** The seeder registry (default: `seeders/mod.ts`). */
-  seeders?: SeederDefinition[];
+  /** The seeder registry, handed in by `src/deps.ts` (`seeders/mod.ts`); the engine never imports its content. */
+  seeders: SeederDefinition[];
   /** Password hasher (default: argon2id from `src/auth/passwords.ts`). */
   hashPassword?: (plain: string) => Promise<string>;
   /** Where operator-only messages (a generated password) go (default: stderr). */

@@ -1,9 +1,10 @@
 /** `/api/v1/organizations`: organizations and their entitlements. */
 import { createRoute, z } from "@hono/zod-openapi";
-import type { AccessService } from "../access/service.ts";
+import type { AccessService } from "../access/access_service.ts";
 import { createRouter, errorResponses, jsonBody, jsonResponse } from "../http/openapi.ts";
 import { PageQuery } from "../modules/module_routes.ts";
 import { organizationJson, type OrganizationsService } from "./organizations_service.ts";
+import { requireAccess } from "../access/guard.ts";
 
 const Organization = z.object({
   id: z.number().int(),
@@ -86,7 +87,7 @@ const PLATFORM = "Platform super admins only (`organization.{action}` is a platf
 export function organizationRoutes(deps: { access: AccessService; organizations: OrganizationsService }) {
   const app = createRouter();
   const { access, organizations: svc } = deps;
-  const read = access.guard("organization", "read", { platformWhenUnscoped: true });
+  const read = requireAccess(access, "organization", "read", { platformWhenUnscoped: true });
   const common = { tags: ["organizations"], security: [{ bearer: [] }] };
 
   app.openapi(
@@ -114,7 +115,7 @@ export function organizationRoutes(deps: { access: AccessService; organizations:
       summary: "Create an organization",
       description: PLATFORM.replace("{action}", "create") +
         " The tier's trial modules start their trials now.",
-      middleware: access.guard("organization", "create"),
+      middleware: requireAccess(access, "organization", "create"),
       request: { body: jsonBody(OrganizationCreate) },
       responses: { 201: jsonResponse(Organization, "Created"), ...errorResponses(401, 403, 409, 422) },
     }),
@@ -145,7 +146,7 @@ export function organizationRoutes(deps: { access: AccessService; organizations:
       path: "/api/v1/organizations/{id}",
       summary: "Update an organization's name or slug",
       description: PLATFORM.replace("{action}", "update"),
-      middleware: access.guard("organization", "update"),
+      middleware: requireAccess(access, "organization", "update"),
       request: { params: IdParam, body: jsonBody(OrganizationUpdate) },
       responses: { 200: jsonResponse(Organization, "Updated"), ...errorResponses(401, 403, 404, 409, 422) },
     }),
@@ -167,7 +168,7 @@ export function organizationRoutes(deps: { access: AccessService; organizations:
           (active
             ? ""
             : " Its users can no longer log in, and their tokens are refused at the tenant layer."),
-        middleware: access.guard("organization", "update"),
+        middleware: requireAccess(access, "organization", "update"),
         request: { params: IdParam },
         responses: { 200: jsonResponse(Organization, "Done"), ...errorResponses(401, 403, 404, 422) },
       }),
@@ -198,7 +199,7 @@ export function organizationRoutes(deps: { access: AccessService; organizations:
       summary: "Change an organization's tier, module overrides or trials",
       description: PLATFORM.replace("{action}", "update") +
         " Effective on the next request on every replica.",
-      middleware: access.guard("organization", "update"),
+      middleware: requireAccess(access, "organization", "update"),
       request: { params: IdParam, body: jsonBody(EntitlementsPatch) },
       responses: {
         200: jsonResponse(Entitlements, "The new entitlements"),

@@ -7,7 +7,7 @@
 import type { Database } from "../db/client.ts";
 import { AppError, conflict, notFound, validation } from "../errors.ts";
 import type { AuditService } from "../audit/audit.ts";
-import type { AccessService } from "../access/service.ts";
+import type { AccessService } from "../access/access_service.ts";
 import type { AuthContext } from "../http/types.ts";
 import { checkEntitlement, snapshotEntitlements } from "./entitlements.ts";
 import { ALL_MODULES, isAlwaysOn, isRbacOnly, normalizeModule, TIERS } from "./modules.ts";

@@ -1,9 +1,10 @@
 /** `/api/v1/users`, guarded as seed 002 says (users:read / create / update / delete). */
 import { createRoute, z } from "@hono/zod-openapi";
-import type { AccessService } from "../access/service.ts";
+import type { AccessService } from "../access/access_service.ts";
 import { createRouter, errorResponses, jsonBody, jsonResponse } from "../http/openapi.ts";
 import { PageQuery } from "../modules/module_routes.ts";
 import type { UsersService } from "./users_service.ts";
+import { requireAccess } from "../access/guard.ts";
 
 const User = z.object({
   id: z.number().int(),
@@ -90,7 +91,7 @@ const WHO =
 export function usersRoutes(deps: { access: AccessService; users: UsersService }) {
   const app = createRouter();
   const { access, users: svc } = deps;
-  const g = (action: string) => access.guard("users", action, { platformWhenUnscoped: true });
+  const g = (action: string) => requireAccess(access, "users", action, { platformWhenUnscoped: true });
   const common = { tags: ["users"], security: [{ bearer: [] }] };
 
   app.openapi(

@@ -7,7 +7,7 @@ import { eq } from "drizzle-orm";
 import type { Database, Executor } from "../db/client.ts";
 import { AppError, conflict, forbidden, notFound, validation } from "../errors.ts";
 import type { AuditService } from "../audit/audit.ts";
-import type { AccessService } from "../access/service.ts";
+import type { AccessService } from "../access/access_service.ts";
 import type { UserSnapshot } from "../access/loader.ts";
 import type { AuthContext } from "../http/types.ts";
 import { hashPassword } from "../auth/passwords.ts";

@@ -5,6 +5,7 @@ import { json, testApp } from "../helpers/app.ts";
 import { bearer, createWorld, login } from "../helpers/fixtures.ts";
 import type { HttpEnv } from "../../src/http/types.ts";
 import { renderError } from "../../src/http/errors.ts";
+import { requireAccess } from "../../src/access/guard.ts";
 
 /** A bare router with the guard on a few probe routes, sharing the app's deps. */
 async function probe(db: Parameters<typeof testApp>[0]) {
@@ -16,10 +17,10 @@ async function probe(db: Parameters<typeof testApp>[0]) {
     await next();
   });
   const echo = (c: import("hono").Context<HttpEnv>) => c.json(c.get("auth"));
-  r.get("/crm", deps.access.guard("crm", "read", { submodule: "leads" }), echo);
-  r.get("/mfg", deps.access.guard("manufacturing", "read"), echo);
-  r.post("/seed", deps.access.guard("seeders", "execute"), echo);
-  r.get("/colon", deps.access.guard("seeders", "read"), echo);
+  r.get("/crm", requireAccess(deps.access, "crm", "read", { submodule: "leads" }), echo);
+  r.get("/mfg", requireAccess(deps.access, "manufacturing", "read"), echo);
+  r.post("/seed", requireAccess(deps.access, "seeders", "execute"), echo);
+  r.get("/colon", requireAccess(deps.access, "seeders", "read"), echo);
   return { app, deps, r };
 }
 

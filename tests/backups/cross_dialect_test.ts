@@ -1,6 +1,6 @@
 /** A libSQL backup restores into Postgres and back with identical data. */
 import assert from "node:assert/strict";
-import { BackupService } from "../../src/backups/service.ts";
+import { BackupService } from "../../src/backups/backup_service.ts";
 import { memoryLogger } from "../../src/log.ts";
 import { openTestDatabase } from "../helpers/db.ts";
 import { startTestS3 } from "../helpers/s3.ts";

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { sql } from "drizzle-orm";
 import type { Database } from "../../src/db/client.ts";
 import { AppError } from "../../src/errors.ts";
-import { BackupService } from "../../src/backups/service.ts";
+import { BackupService } from "../../src/backups/backup_service.ts";
 import { ObjectStore } from "../../src/storage/object_store.ts";
 import { createS3Client } from "../../src/storage/s3_client.ts";
 import { memoryLogger } from "../../src/log.ts";

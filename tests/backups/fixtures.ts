@@ -7,7 +7,7 @@
 import { asc, eq, getTableColumns } from "drizzle-orm";
 import type { PgTable } from "drizzle-orm/pg-core";
 import type { Database } from "../../src/db/client.ts";
-import { BackupService, type BackupServiceOptions } from "../../src/backups/service.ts";
+import { BackupService, type BackupServiceOptions } from "../../src/backups/backup_service.ts";
 import { backupTables, dialectTable } from "../../src/backups/tables.ts";
 import { memoryLogger } from "../../src/log.ts";
 import { startTestS3, type TestS3 } from "../helpers/s3.ts";

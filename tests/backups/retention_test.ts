@@ -1,7 +1,9 @@
 /** Retention: BACKUP_RETENTION_COUNT / BACKUP_RETENTION_DAYS prune after a successful backup, never the last good one. */
 import assert from "node:assert/strict";
 import { dbTest } from "../helpers/db.ts";
+import fc from "fast-check";
 import { backupFixture, insertSampleData } from "./fixtures.ts";
+import { selectPrunable } from "../../src/backups/retention.ts";
 
 const DAY = 86_400_000;
 
@@ -69,4 +71,39 @@ dbTest("retention: a restore's safety backup does not prune the backup being res
   } finally {
     await f.close();
   }
+});
+
+Deno.test("retention rule (pure): never the newest; keeps the newest N and the young; random catalogs", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.integer({ min: 0, max: 60 * DAY }), { maxLength: 30 }),
+      fc.option(fc.integer({ min: 1, max: 10 }), { nil: undefined }),
+      fc.option(fc.integer({ min: 1, max: 40 }), { nil: undefined }),
+      (ages, retentionCount, retentionDays) => {
+        const now = new Date(Date.UTC(2026, 0, 1));
+        const newestFirst = [...ages].sort((a, b) => a - b).map((age, i) => ({
+          id: i + 1,
+          s3Key: `k${i}`,
+          createdAt: new Date(now.getTime() - age),
+        }));
+        const out = selectPrunable(newestFirst, { retentionCount, retentionDays }, now);
+        const pruned = new Set(out.map((p) => p.backup.id));
+        if (newestFirst.length) assert.ok(!pruned.has(newestFirst[0].id), "the newest is never pruned");
+        if (!retentionCount && !retentionDays) assert.equal(out.length, 0);
+        newestFirst.forEach((b, i) => {
+          const tooMany = retentionCount !== undefined && i >= retentionCount;
+          const tooOld = retentionDays !== undefined &&
+            b.createdAt.getTime() < now.getTime() - retentionDays * DAY;
+          assert.equal(pruned.has(b.id), i > 0 && (tooMany || tooOld), `backup #${i}`);
+        });
+      },
+    ),
+  );
+  const at = (d: number) => ({ id: d, s3Key: `k${d}`, createdAt: new Date(Date.UTC(2026, 0, 31 - d)) });
+  const out = selectPrunable(
+    [at(0), at(1), at(5), at(20)],
+    { retentionCount: 3, retentionDays: 10 },
+    new Date(Date.UTC(2026, 0, 31)),
+  );
+  assert.deepEqual(out.map((p) => [p.backup.id, p.reason]), [[20, "more than 3 backups"]]);
 });

@@ -3,10 +3,11 @@ import { count } from "drizzle-orm";
 import type { Database } from "../../src/db/client.ts";
 import { hashPassword } from "../../src/auth/passwords.ts";
 import type { BackupPort, BackupRef, RestoreInput, RestoreOutcome } from "../../src/seeding/backup_port.ts";
-import { SeedingService, type SeedingServiceOptions } from "../../src/seeding/service.ts";
+import { SeedingService, type SeedingServiceOptions } from "../../src/seeding/seeding_service.ts";
 import type { AnyTable, SeederDefinition } from "../../src/seeding/types.ts";
 import { type Logger, silentLogger } from "../../src/log.ts";
 import { testConfig } from "../helpers/app.ts";
+import { SEEDERS } from "../../seeders/mod.ts";
 
 const hashes = new Map<string, Promise<string>>();
 /** Real argon2id, but each distinct password hashed once per test process; counts calls. */
@@ -36,6 +37,7 @@ export function service(db: Database, o: ServiceOptions = {}): SeedingService {
     hashPassword: o.hashPassword ?? hasher.hash,
     announce: o.announce ?? (() => {}),
     ...o,
+    seeders: o.seeders ?? SEEDERS,
   });
 }
 

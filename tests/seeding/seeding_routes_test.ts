@@ -5,7 +5,7 @@ import { createApp } from "../../src/app.ts";
 import type { Database } from "../../src/db/client.ts";
 import { buildDeps } from "../../src/deps.ts";
 import { silentLogger } from "../../src/log.ts";
-import type { SeedingService } from "../../src/seeding/service.ts";
+import type { SeedingService } from "../../src/seeding/seeding_service.ts";
 import { dbTest, POSTGRES_IS_SERVER } from "../helpers/db.ts";
 import { openDatabase } from "../../src/db/client.ts";
 import { json, testConfig } from "../helpers/app.ts";

@@ -39,7 +39,7 @@ import { restoreBackup } from "./restore.ts";
 import type { SnapshotOptions } from "./row_sources.ts";
 import { Channel, channelToStream, GzipSink } from "./streams.ts";
 import { backupTables } from "./tables.ts";
-import { verifyBackup } from "./verify.ts";
+import { uncataloguedExpectation, verifyBackup } from "./verify.ts";
 
 /** gzip level of backups: 1 is fastest; 3 is within a few percent of 6's size at half its cost. */
 export const DEFAULT_GZIP_LEVEL = 3;
@@ -108,7 +108,16 @@ export class BackupService implements BackupPort {
 
   /** BackupPort: verify, then restore (see restore.ts). */
   restore(input: RestoreInput): Promise<RestoreOutcome> {
-    return restoreBackup(this, input);
+    return restoreBackup({
+      db: this.db,
+      catalog: this.catalog,
+      store: this.store,
+      logger: this.logger,
+      rebuildIndexesFromRows: this.rebuildIndexesFromRows,
+      takeSafetyBackup: ({ createdBy, executionId }) =>
+        this.create({ kind: "safety", createdBy, executionId, prune: false }),
+      prune: () => this.prune(),
+    }, input);
   }
 
   /** Takes a backup of every application table; returns its completed catalog row. */
@@ -256,7 +265,7 @@ export class BackupService implements BackupPort {
       usable(record);
       expected = { sha256: record.sha256!, sizeBytes: record.sizeBytes, manifest: record.manifest };
     } else {
-      expected = await this.uncataloguedExpectation((ref as { key: string }).key);
+      expected = await uncataloguedExpectation(this.store, (ref as { key: string }).key);
     }
     const key = record?.s3Key ?? (ref as { key: string }).key;
     try {
@@ -284,30 +293,12 @@ export class BackupService implements BackupPort {
     }
   }
 
-  /** For an object not in the catalog: its recorded checksum and size, or NOT_FOUND / BACKUP_INVALID. */
-  async uncataloguedExpectation(key: string) {
-    const head = await this.store.head(key);
-    if (!head) {
-      throw new AppError(
-        "NOT_FOUND",
-        `backup "${key}" not found: it is not in the catalog and bucket "${this.store.bucket}" has no such object`,
-        { extra: { s3_key: key } },
-      );
-    }
-    const sha = head.metadata.sha256;
-    if (!sha || !/^[0-9a-f]{64}$/.test(sha)) {
-      throw new AppError(
-        "BACKUP_INVALID",
-        `backup "${key}" is not in the catalog and its object carries no sha256 metadata, so it cannot be verified`,
-        { extra: { s3_key: key } },
-      );
-    }
-    const size = Number(head.metadata["seedbed-size"]);
-    return { sha256: sha, sizeBytes: Number.isFinite(size) && size > 0 ? size : null, manifest: null };
-  }
-
   /** Retention now (see retention.ts); returns the pruned keys. */
   prune(): Promise<string[]> {
-    return pruneBackups(this, this.opts.retention);
+    return pruneBackups(
+      { catalog: this.catalog, store: this.store, logger: this.logger },
+      this.opts.retention,
+      this.now(),
+    );
   }
 }

@@ -1,7 +1,7 @@
 /** The COPY text → row JSON byte converter: property-tested against a reference, in any chunking. */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { CopyRowEncoder } from "../../src/backups/copy_json.ts";
+import { CopyRowEncoder } from "../../src/backups/pg_copy/pg_copy_to_json.ts";
 import type { BackupTable, ColumnKind } from "../../src/backups/tables.ts";
 
 const col = (name: string, kind: ColumnKind, notNull = false) => ({ name, prop: name, kind, notNull });

@@ -9,7 +9,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import type { Config } from "../config.ts";
-import type { Database } from "../db/client.ts";
 import { AppError } from "../errors.ts";
 import { createRouter, errorResponses, jsonBody, jsonResponse } from "../http/openapi.ts";
 import type { HttpEnv } from "../http/types.ts";
@@ -19,9 +18,9 @@ import {
   type Caller,
   type DecisionOut,
   type EvaluationInput,
-} from "./authzen.ts";
-import { AuthzenSearch } from "./authzen_search.ts";
-import type { AccessService } from "./service.ts";
+} from "./authzen_service.ts";
+import type { AuthzenSearch } from "./authzen_search.ts";
+import type { AccessService } from "../access/access_service.ts";
 
 const Props = z.record(z.string(), z.unknown());
 const Subject = z.object({ type: z.string(), id: z.string(), properties: Props.optional() }).openapi(
@@ -169,11 +168,10 @@ const badRequest = (
 };
 
 export function authzenRoutes(
-  deps: { config: Config; db: Database; access: AccessService; authzen: AuthzenService },
+  deps: { config: Config; access: AccessService; authzen: AuthzenService; authzenSearch: AuthzenSearch },
 ) {
   const app = createRouter();
-  const { access, authzen } = deps;
-  const search = new AuthzenSearch(deps.db, authzen);
+  const { access, authzen, authzenSearch: search } = deps;
   const common = { tags: ["access (AuthZEN)"], security: [{ bearer: [] }] };
 
   /** The authenticated caller as `pep` resolved it (so the handler needs no second version read). */

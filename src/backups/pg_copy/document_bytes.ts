@@ -1,12 +1,12 @@
 /**
  * The document reader of the restore's load pass, over bytes (the text
  * reader is document.ts): row lines come as [start, end) spans into the
- * decompressed chunk, for json_copy.ts to convert without decoding. A line
+ * decompressed chunk, for json_to_pg_copy.ts to convert without decoding. A line
  * cut by a chunk boundary is joined on its own (a small copy). Other lines
  * are decoded and checked as in readDocument.
  */
-import { LayoutError } from "./document.ts";
-import { MANIFEST_KEY } from "./format.ts";
+import { LayoutError } from "../document.ts";
+import { MANIFEST_KEY } from "../format.ts";
 
 const dec = new TextDecoder();
 const NL = 10, COMMA = 44, LBRACE = 123;

@@ -1,13 +1,13 @@
 /**
  * The restore's fast path on Postgres: backup row JSON → `COPY … FROM STDIN`
  * text, byte for byte, without decoding to strings or building objects (the
- * mirror of copy_json.ts). The object was already verified in full (every
+ * mirror of pg_copy_to_json.ts). The object was already verified in full (every
  * row through JSON.parse and type checks) and its checksum is checked again
  * at the end of the load, so this reads the layout Seedbed writes: keys in
  * column order. A row in any other shape is converted through JSON.parse.
  */
-import { parseRow } from "./format.ts";
-import type { BackupTable, ColumnKind } from "./tables.ts";
+import { parseRow } from "../format.ts";
+import type { BackupTable, ColumnKind } from "../tables.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

@@ -4,16 +4,16 @@
  * credentials so a new user can log in at once. Never called in production:
  * there, seeding is an explicit `deno task seed` or `POST /api/v1/seeders/execute`.
  */
-import type { Config } from "../config.ts";
-import { AppError } from "../errors.ts";
-import { type Logger, printErr } from "../log.ts";
-import type { SeedingService } from "./service.ts";
-import { DEMO_PASSWORD, DEMO_USERS } from "../../seeders/demo_data.ts";
+import type { Config } from "../src/config.ts";
+import { AppError } from "../src/errors.ts";
+import { type Logger, printErr } from "../src/log.ts";
+import type { SeedingService } from "../src/seeding/seeding_service.ts";
+import { DEMO_PASSWORD, DEMO_USERS } from "./demo_data.ts";
 import {
   DEFAULT_SUPERADMIN_EMAIL,
   DEFAULT_SUPERADMIN_PASSWORD,
   EXAMPLE_SUPERADMIN_EMAIL,
-} from "../../seeders/super_admin.ts";
+} from "./super_admin.ts";
 
 /** The credentials block printed at startup (no secret from the environment is ever shown). */
 export function credentialsText(config: Config, demo: boolean, port: number): string {

@@ -21,7 +21,7 @@
  * or replayed from the bytes already read — which answers it exactly as it
  * always has: the fast path never produces an error of its own, so error
  * bodies, 4xx codes and the audit of 403s stay in one place. Every AuthZEN test runs through
- * it, and `tests/access/evaluation_fast_path_test.ts` compares its answers
+ * it, and `tests/authzen/evaluation_fast_path_test.ts` compares its answers
  * with the router's, byte for byte.
  *
  * The response carries what the router's would: `Content-Type`, the
@@ -30,8 +30,8 @@
  */
 import type { Logger } from "../log.ts";
 import { SANE_ID } from "../http/middleware.ts";
-import type { AuthzenService, EvaluationInput } from "./authzen.ts";
-import type { AccessService } from "./service.ts";
+import type { AuthzenService, EvaluationInput } from "./authzen_service.ts";
+import type { AccessService } from "../access/access_service.ts";
 
 export const EVALUATION_PATH = "/access/v1/evaluation";
 /** The largest declared body the fast path takes; larger ones go to the router. */

@@ -15,8 +15,8 @@
  * caller falls back to the query builder, which is slower but always right.
  */
 import { type Column, getTableColumns, getTableName, is, SQL } from "drizzle-orm";
-import type { Database, Tx } from "../db/client.ts";
-import type { AnyTable } from "./types.ts";
+import type { Database, Tx } from "./client.ts";
+import type { AnyTable } from "../seeding/types.ts";
 
 // deno-lint-ignore no-explicit-any
 type Loose = any;

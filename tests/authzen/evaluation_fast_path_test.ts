@@ -12,14 +12,13 @@ import { testApp } from "../helpers/app.ts";
 import { createWorld, login } from "../helpers/fixtures.ts";
 import { createApp } from "../../src/app.ts";
 import { createLogger } from "../../src/log.ts";
-import { AuthzenService } from "../../src/access/authzen.ts";
 import {
   EVALUATION_PATH,
   evaluationFastPath,
   MAX_BODY_BYTES,
   ParseCache,
   parseEvaluation,
-} from "../../src/access/evaluation_fast_path.ts";
+} from "../../src/authzen/evaluation_fast_path.ts";
 import type { Database } from "../../src/db/client.ts";
 
 async function twoPaths(db: Database) {
@@ -31,7 +30,7 @@ async function twoPaths(db: Database) {
   const router = createApp(deps, { fastPath: false });
   let routed = 0;
   const fast = evaluationFastPath(
-    { access: deps.access, authzen: new AuthzenService(deps.db, deps.access), logger: deps.logger },
+    deps,
     (req: Request) => {
       routed++;
       return router.fetch(req);

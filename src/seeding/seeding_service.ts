@@ -14,7 +14,6 @@ import { migrate } from "../db/migrator.ts";
 import { AppError, notFound, validation } from "../errors.ts";
 import { printErr } from "../log.ts";
 import { hashPassword as argon2Hash } from "../auth/passwords.ts";
-import { SEEDERS } from "../../seeders/mod.ts";
 import type { RestoreOutcome } from "./backup_port.ts";
 import { backupBeforeRun } from "./backup_step.ts";
 import {
@@ -48,7 +47,7 @@ export class SeedingService {
 
   constructor(options: SeedingServiceOptions) {
     this.#o = options;
-    this.#seeders = options.seeders ?? SEEDERS;
+    this.#seeders = options.seeders;
     this.executions = new ExecutionsRepository(options.db);
   }
 

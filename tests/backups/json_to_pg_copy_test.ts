@@ -1,8 +1,8 @@
 /** The restore's JSON → COPY byte converter and byte-level document reader, property-tested. */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { ByteWriter, JsonRowToCopy } from "../../src/backups/json_copy.ts";
-import { readDocumentBytes } from "../../src/backups/document_bytes.ts";
+import { ByteWriter, JsonRowToCopy } from "../../src/backups/pg_copy/json_to_pg_copy.ts";
+import { readDocumentBytes } from "../../src/backups/pg_copy/document_bytes.ts";
 import { readDocument } from "../../src/backups/document.ts";
 import { isIsoTimestamp } from "../../src/backups/format.ts";
 import type { BackupTable, ColumnKind } from "../../src/backups/tables.ts";

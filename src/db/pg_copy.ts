@@ -4,8 +4,8 @@
  * `COPY … FROM STDIN` (restore). Null on libSQL and on embedded PGlite,
  * which take the generic (Drizzle) paths instead.
  */
-import "../db/tcp_nodelay.ts";
-import type { Database, Executor } from "../db/client.ts";
+import "./tcp_nodelay.ts";
+import type { Database, Executor } from "./client.ts";
 
 /** A node Readable as postgres.js returns for COPY TO. */
 export interface NodeReadable {

@@ -9,7 +9,7 @@
  * settings (TimeZone UTC, DateStyle ISO) fix the timestamp shape
  * `2025-01-15 12:00:00.123456+00`, written as `"2025-01-15T12:00:00.123456Z"`.
  */
-import type { BackupTable, ColumnKind } from "./tables.ts";
+import type { BackupTable, ColumnKind } from "../tables.ts";
 
 const enc = new TextEncoder();
 const TAB = 9, NL = 10, BS = 92, QUOTE = 34;

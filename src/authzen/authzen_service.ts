@@ -24,9 +24,9 @@ import type { Database } from "../db/client.ts";
 import { ALL_MODULES, normalizeModule } from "../tenants/modules.ts";
 import { RecordsRepository } from "../modules/records_repository.ts";
 import { resourceByType, type ResourceDef } from "../modules/resources.ts";
-import type { AccessRequest, Decision, Layer, ReasonCode } from "./decide.ts";
-import type { UserSnapshot } from "./loader.ts";
-import type { AccessService } from "./service.ts";
+import type { AccessRequest, Decision, Layer, ReasonCode } from "../access/decide.ts";
+import type { UserSnapshot } from "../access/loader.ts";
+import type { AccessService } from "../access/access_service.ts";
 
 export interface Entity {
   type: string;

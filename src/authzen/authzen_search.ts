@@ -3,7 +3,7 @@
  * bound to the request: a token replayed with a changed request is refused
  * (400), as the specification recommends.
  */
-import { decodeBase64Url, encodeBase64Url } from "./b64.ts";
+import { decodeBase64Url, encodeBase64Url } from "../access/b64.ts";
 import type { Database } from "../db/client.ts";
 import { ALL_MODULES, normalizeModule } from "../tenants/modules.ts";
 import { RecordsRepository } from "../modules/records_repository.ts";
@@ -15,7 +15,7 @@ import {
   type Entity,
   type EvaluationInput,
   isUserSubject,
-} from "./authzen.ts";
+} from "./authzen_service.ts";
 
 export interface PageIn {
   token?: string;
