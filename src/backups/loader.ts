@@ -17,6 +17,7 @@
  * Any failure throws, and the caller's transaction rolls everything back —
  * DDL included, on Postgres.
  */
+import { rowsPerStatement } from "../db/bulk_insert.ts";
 import { sql } from "drizzle-orm";
 import type { PgTable } from "drizzle-orm/pg-core";
 import type { Database, Tx } from "../db/client.ts";
@@ -230,8 +231,8 @@ export class Loader {
     } else {
       const rows = lines.map((l, i) => toDrizzleRow(t, parseRow(t, l, first + i)));
       const table = dialectTable(this.db, t) as unknown as PgTable;
-      // SQLite allows 32766 bound parameters per statement.
-      const per = Math.max(1, Math.floor(32000 / t.columns.length));
+      // Sized for SQLite's limit on either dialect (PGlite takes this path too).
+      const per = rowsPerStatement("sqlite", t.columns.length);
       for (let i = 0; i < rows.length; i += per) {
         await this.tx.insert(table).values(rows.slice(i, i + per));
       }

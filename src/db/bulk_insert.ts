@@ -76,6 +76,18 @@ function mapper(col: Column): (v: unknown) => unknown {
   return (v) => toDriver(v === undefined ? fallback() : v);
 }
 
+/** Bound parameters per statement each dialect accepts (SQLite 32766; Postgres 65535, one kept spare). */
+export const MAX_PARAMS = { sqlite: 32766, postgres: 65534 } as const;
+
+/** Rows of `columns` values each that fit one statement of `dialect`, at most `batchSize` (at least 1). */
+export function rowsPerStatement(
+  dialect: Database["dialect"],
+  columns: number,
+  batchSize = Infinity,
+): number {
+  return Math.max(1, Math.min(batchSize, Math.floor(MAX_PARAMS[dialect] / Math.max(1, columns))));
+}
+
 /**
  * Inserts `rows` in batches of at most `batchSize` (bounded by the dialect's
  * parameter limit), skipping conflicts. Returns rows inserted, or null when
@@ -91,8 +103,7 @@ export async function fastInsert(
   const run = driverOf(db, tx);
   const p = rows.length ? plan(table, rows) : null;
   if (!run || !p || p.props.length === 0) return null;
-  const maxParams = db.dialect === "sqlite" ? 32766 : 65534;
-  const size = Math.max(1, Math.min(batchSize, Math.floor(maxParams / p.props.length)));
+  const size = rowsPerStatement(db.dialect, p.props.length, batchSize);
   const head = `INSERT INTO ${quote(p.name)} (${p.columns.map((c) => quote(c.name)).join(", ")}) VALUES `;
   const maps = p.columns.map(mapper);
   const texts = new Map<number, string>();

@@ -8,7 +8,7 @@ import { and, eq, getTableColumns, inArray, isNull, type SQL, sql } from "drizzl
 import type { Column } from "drizzle-orm";
 import type { Database, Tx } from "../db/client.ts";
 import type { Logger } from "../log.ts";
-import { fastInsert } from "../db/bulk_insert.ts";
+import { fastInsert, rowsPerStatement } from "../db/bulk_insert.ts";
 import { createRandom } from "./random.ts";
 import type { AnyTable, Lazy, NewRow, Row, SeedContext, SeedRunOptions, SeedStats } from "./types.ts";
 
@@ -26,9 +26,6 @@ export interface RunScope {
   /** false: bulk inserts use the query builder only (tests compare both paths). */
   fastInsert?: boolean;
 }
-
-/** Bound parameters per statement each dialect accepts (SQLite 32766, Postgres 65535). */
-const MAX_PARAMS = { sqlite: 32766, postgres: 65534 } as const;
 
 // deno-lint-ignore no-explicit-any
 type Loose = any;
@@ -171,7 +168,7 @@ export function createSeedContext(scope: RunScope, seeder: string): SeedContext 
         out.updated++;
       }
       const perRow = Object.keys(columnsOf(table)).length;
-      const size = Math.max(1, Math.floor(MAX_PARAMS[scope.db.dialect] / perRow));
+      const size = rowsPerStatement(scope.db.dialect, perRow);
       for (let i = 0; i < missing.length; i += size) {
         await q.insert(table).values(missing.slice(i, i + size));
       }
@@ -190,7 +187,7 @@ export function createSeedContext(scope: RunScope, seeder: string): SeedContext 
       if (inserted === null) {
         // The query builder: slower, same result.
         const perRow = Object.keys(columnsOf(table)).length;
-        const size = Math.max(1, Math.min(batch, Math.floor(MAX_PARAMS[scope.db.dialect] / perRow)));
+        const size = rowsPerStatement(scope.db.dialect, perRow, batch);
         inserted = 0;
         for (let i = 0; i < rows.length; i += size) {
           const chunk = rows.slice(i, i + size);
