@@ -124,6 +124,20 @@ export class AccessService {
     return d.allowed ? null : d;
   }
 
+  /**
+   * Whether the user's own organization exists and is active (always true for a platform super admin):
+   * the fast path's check, without an await when the organization is loaded. The invariant: a deactivated
+   * organization's tokens are refused on every path (`/api/v1/*` by `authenticated`/`requireAccess`,
+   * `/access/v1/*` by the AuthZEN `pep` and the evaluation fast path).
+   */
+  async organizationActive(user: UserSnapshot): Promise<boolean> {
+    const orgId = user.access.organizationId;
+    if (orgId === null) return true;
+    const loaded = this.cache.loadedOrganization(orgId);
+    const org = loaded !== undefined ? loaded : await this.cache.organization(orgId);
+    return org !== null && org.isActive;
+  }
+
   /** Evaluates a request for a loaded user (AuthZEN, services). Syncs the cache first. */
   evaluate(
     user: UserSnapshot,

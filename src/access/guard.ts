@@ -33,15 +33,25 @@ export function authenticated(access: AccessService): MiddlewareHandler<HttpEnv>
       organizationId: user.principal.organizationId,
       scope: user.access.recordScope,
     });
-    // A deactivated organization's tokens are refused here too, by the guard's own tenant rule
-    // (the tenant layer decides before any module or action is looked at).
-    const orgId = user.access.organizationId;
-    if (orgId !== null) {
-      const d = await access.organizationRefusal(user, orgId);
-      if (d) await refuse(access, c, user, orgId, "users", "read", d);
-    }
+    await requireActiveOrganization(access, c, user);
     await next();
   };
+}
+
+/**
+ * Refuses (403, audited) a caller whose own organization is deactivated or gone, by the guard's own tenant
+ * rule (the tenant layer decides before any module or action is looked at). Used by `authenticated` and
+ * by the AuthZEN API, so a deactivated organization's tokens are refused on every path.
+ */
+export async function requireActiveOrganization(
+  access: AccessService,
+  c: Context<HttpEnv>,
+  user: UserSnapshot,
+): Promise<void> {
+  const orgId = user.access.organizationId;
+  if (orgId === null) return;
+  const d = await access.organizationRefusal(user, orgId);
+  if (d) await refuse(access, c, user, orgId, "users", "read", d);
 }
 
 /**

@@ -55,6 +55,9 @@ const Me = z.object({
   last_login_at: z.string().nullable(),
 }).openapi("CurrentUser");
 
+/** Token responses are never cached, by the browser or by any proxy (RFC 6749 §5.1). */
+const NO_STORE = { "Cache-Control": "no-store", Pragma: "no-cache" };
+
 export function authRoutes(deps: { config: Config; auth: AuthService; access: AccessService }) {
   const app = createRouter();
   const { auth, access, config } = deps;
@@ -79,7 +82,7 @@ export function authRoutes(deps: { config: Config; auth: AuthService; access: Ac
         requestId: c.get("requestId"),
         address: clientAddress(c, config.http.trustProxy),
       });
-      return c.json(token, 200);
+      return c.json(token, 200, NO_STORE);
     },
   );
 
@@ -98,28 +101,32 @@ export function authRoutes(deps: { config: Config; auth: AuthService; access: Ac
       const id = c.get("auth").user.id;
       const snap = (await access.user(id))!;
       const row = (await auth.users.findAnyById(id))!;
-      return c.json({
-        id: row.id,
-        email: row.email,
-        username: row.username,
-        full_name: row.fullName,
-        role: row.role,
-        role_kind: snap.access.kind,
-        organization_id: row.organizationId,
-        reports_to_id: row.reportsToId,
-        is_super_admin: snap.access.kind === "super_admin",
-        is_company_admin: row.isCompanyAdmin,
-        is_active: row.isActive,
-        is_verified: row.isVerified,
-        must_change_password: row.mustChangePassword,
-        record_scope: snap.access.recordScope,
-        permissions: [...snap.access.grants.names],
-        modules: [...snap.access.modules].sort(),
-        entitled_modules: row.organizationId === null
-          ? null
-          : await access.entitledModules(row.organizationId),
-        last_login_at: row.lastLoginAt ? row.lastLoginAt.toISOString() : null,
-      }, 200);
+      return c.json(
+        {
+          id: row.id,
+          email: row.email,
+          username: row.username,
+          full_name: row.fullName,
+          role: row.role,
+          role_kind: snap.access.kind,
+          organization_id: row.organizationId,
+          reports_to_id: row.reportsToId,
+          is_super_admin: snap.access.kind === "super_admin",
+          is_company_admin: row.isCompanyAdmin,
+          is_active: row.isActive,
+          is_verified: row.isVerified,
+          must_change_password: row.mustChangePassword,
+          record_scope: snap.access.recordScope,
+          permissions: [...snap.access.grants.names],
+          modules: [...snap.access.modules].sort(),
+          entitled_modules: row.organizationId === null
+            ? null
+            : await access.entitledModules(row.organizationId),
+          last_login_at: row.lastLoginAt ? row.lastLoginAt.toISOString() : null,
+        },
+        200,
+        NO_STORE,
+      );
     },
   );
 
@@ -146,7 +153,7 @@ export function authRoutes(deps: { config: Config; auth: AuthService; access: Ac
         requestId: c.get("requestId"),
         address: clientAddress(c, config.http.trustProxy),
       });
-      return c.json(out, 200);
+      return c.json(out, 200, NO_STORE);
     },
   );
 

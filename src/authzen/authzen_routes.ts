@@ -21,6 +21,7 @@ import {
 } from "./authzen_service.ts";
 import type { AuthzenSearch } from "./authzen_search.ts";
 import type { AccessService } from "../access/access_service.ts";
+import { requireActiveOrganization } from "../access/guard.ts";
 
 const Props = z.record(z.string(), z.unknown());
 const Subject = z.object({ type: z.string(), id: z.string(), properties: Props.optional() }).openapi(
@@ -187,6 +188,8 @@ export function authzenRoutes(
     if (user.mustChangePassword) {
       throw new AppError("PASSWORD_CHANGE_REQUIRED", "this account must change its password first");
     }
+    // A deactivated organization's tokens are refused here as on /api/v1/* (403, audited).
+    await requireActiveOrganization(access, c, user);
     callers.set(c, authzen.caller(user));
     const type = (c.req.header("content-type") ?? "").split(";")[0].trim().toLowerCase();
     if (type !== "application/json") {

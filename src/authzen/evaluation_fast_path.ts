@@ -154,7 +154,10 @@ export function evaluationFastPath<A extends unknown[]>(
     } catch {
       return await router(req, ...rest);
     }
-    if (user.mustChangePassword) return await router(req, ...rest);
+    // A deactivated organization's caller: the router refuses him (403, audited), as on every path.
+    if (user.mustChangePassword || !(await access.organizationActive(user))) {
+      return await router(req, ...rest);
+    }
     let text: string;
     try {
       // Not `req.body`: touching it makes Deno build a stream, where text() takes the body whole.
@@ -193,7 +196,11 @@ export function evaluationFastPath<A extends unknown[]>(
     }
     return new Response(JSON.stringify(out), {
       status: 200,
-      headers: { "content-type": "application/json", "x-request-id": incoming || requestId },
+      headers: {
+        "content-type": "application/json",
+        "x-content-type-options": "nosniff",
+        "x-request-id": incoming || requestId,
+      },
     });
   };
 

@@ -61,6 +61,8 @@ export function requestContext(logger: Logger, options: RequestIdOptions = {}): 
     c.set("log", log);
     await next();
     c.res.headers.set("X-Request-Id", echoed);
+    // No response is ever to be sniffed into another type (uploaded text/html served as a download, JSON).
+    c.res.headers.set("X-Content-Type-Options", "nosniff");
     log.info("http_request", {
       method: c.req.method,
       path: c.req.path,
