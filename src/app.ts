@@ -37,6 +37,8 @@ import { evaluationFastPath } from "./authzen/evaluation_fast_path.ts";
 import { seedingRoutes } from "./seeding/seeding_routes.ts";
 import { filesRoutes } from "./files/files_routes.ts";
 import { backupRoutes } from "./backups/backup_routes.ts";
+import type { ForwardAuth } from "./gateway/forward_auth.ts";
+import { forwardAuthRoutes } from "./gateway/forward_auth_routes.ts";
 
 /** Everything the app needs, built by `deps.ts` (or by a test). */
 export interface AppDeps {
@@ -66,6 +68,8 @@ export interface AppDeps {
   /** The AuthZEN 1.0 policy decision point (evaluation) and its search API. */
   authzen: AuthzenService;
   authzenSearch: AuthzenSearch;
+  /** The gateway's forward-auth check (`src/gateway/`). */
+  forwardAuth: ForwardAuth;
 }
 
 export interface AppOptions {
@@ -113,6 +117,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
   app.route("/", seedingRoutes(deps));
   app.route("/", filesRoutes({ access, files: deps.files, maxUploadBytes: deps.config.http.maxUploadBytes }));
   app.route("/", backupRoutes(deps));
+  app.route("/", forwardAuthRoutes(deps));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

@@ -103,6 +103,14 @@ const envSchema = z.object({
   SUPERADMIN_EMAIL: z.email({ error: "must be an email address" }).optional(),
   SUPERADMIN_PASSWORD: z.string().optional(),
   SEED_DEMO: bool.optional(),
+  FORWARD_AUTH_ROUTES: z.string().min(1).optional().describe(
+    "Path of the forward-auth route table (JSON, docs/gateway.md); Seedbed's own routes when unset",
+  ),
+  FORWARD_AUTH_DIALECT: z.enum(["auto", "nginx", "traefik", "envoy"], {
+    error: "must be auto, nginx, traefik or envoy",
+  }).default("auto").describe(
+    "Which gateway's headers name the original request at /access/v1/forward-auth (auto: all present must agree)",
+  ),
 });
 
 export interface Config {
@@ -151,6 +159,12 @@ export interface Config {
     embeddedDir: string;
   };
   backups: { retentionCount?: number; retentionDays?: number };
+  /** Forward-auth for a gateway (docs/gateway.md). */
+  gateway: {
+    /** Route table file; undefined: Seedbed's own routes. */
+    routesFile?: string;
+    dialect: "auto" | "nginx" | "traefik" | "envoy";
+  };
   seeding: {
     superadminEmail?: string;
     superadminPassword?: string;
@@ -288,6 +302,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       retentionCount: e.BACKUP_RETENTION_COUNT,
       retentionDays: e.BACKUP_RETENTION_DAYS,
     },
+    gateway: { routesFile: e.FORWARD_AUTH_ROUTES, dialect: e.FORWARD_AUTH_DIALECT },
     seeding: {
       superadminEmail: e.SUPERADMIN_EMAIL,
       superadminPassword: e.SUPERADMIN_PASSWORD,

@@ -24,6 +24,8 @@ import { OrganizationsService } from "./tenants/organizations_service.ts";
 import { RolesService } from "./roles/roles_service.ts";
 import { UsersService } from "./users/users_service.ts";
 import { SEEDERS } from "../seeders/mod.ts";
+import { ForwardAuth } from "./gateway/forward_auth.ts";
+import { loadRouteTable } from "./gateway/load_routes.ts";
 
 export interface BuildOptions {
   config: Config;
@@ -77,5 +79,11 @@ export async function buildDeps(opts: BuildOptions): Promise<AppDeps> {
     roles: new RolesService(security),
     authzen,
     authzenSearch: new AuthzenSearch(db, authzen),
+    forwardAuth: new ForwardAuth({
+      access,
+      audit,
+      routes: await loadRouteTable(config.gateway.routesFile),
+      dialect: config.gateway.dialect,
+    }),
   };
 }

@@ -1,0 +1,208 @@
+/**
+ * Forward-auth: a gateway (nginx `auth_request`, Traefik ForwardAuth, Envoy
+ * HTTP `ext_authz`) asks whether to let a request through. The original
+ * method and path come from the dialect's headers (or, for Envoy, the path
+ * appended to the check path); the route table maps them to a requirement;
+ * the caller's bearer token is authenticated and tenant → entitlement → RBAC
+ * decide. 200 carries identity headers for the upstream; 401 / 403 the usual
+ * error body.
+ *
+ * Must never break: deny by default — an unmapped route, a non-canonical
+ * path, dialect headers that disagree (a client forging one dialect's header
+ * behind another gateway) or a missing target are all refusals, never an
+ * allow. See docs/gateway.md.
+ */
+import type { Context } from "hono";
+import { AppError } from "../errors.ts";
+import type { HttpEnv } from "../http/types.ts";
+import type { AccessService } from "../access/access_service.ts";
+import { ORG_HEADER, targetOrganization } from "../access/guard.ts";
+import type { AuditService } from "../audit/audit.ts";
+import type { Decision } from "../access/decide.ts";
+import type { UserSnapshot } from "../access/loader.ts";
+import { markDenialAudited } from "../audit/forbidden_audit.ts";
+import { canonicalPath, HTTP_METHODS, matchRoute, type RouteEntry } from "./route_table.ts";
+
+export const FORWARD_AUTH_PATH = "/access/v1/forward-auth";
+export const DIALECTS = ["auto", "nginx", "traefik", "envoy"] as const;
+export type Dialect = typeof DIALECTS[number];
+
+/** The request the gateway is about to forward. */
+export interface OriginalRequest {
+  dialect: Exclude<Dialect, "auto">;
+  method: string;
+  /** Canonical path (no query string). */
+  path: string;
+}
+
+/** Headers the upstream receives on an allow (the gateway copies them; docs/gateway.md). */
+export const IDENTITY_HEADERS = [
+  "X-User-Id",
+  "X-User-Email",
+  "X-User-Role",
+  "X-Organization-Id",
+  "X-Permissions",
+  "X-Record-Scope",
+] as const;
+
+const badTarget = (message: string) =>
+  new AppError("BAD_REQUEST", `forward-auth: ${message}`, { extra: { reason: "bad_forward_target" } });
+
+/**
+ * Reads the original method and path in the configured dialect (`auto`: every
+ * dialect whose headers are present must agree). Throws 400 naming the problem.
+ */
+export function originalRequest(
+  dialect: Dialect,
+  req: { method: string; url: string; header(name: string): string | undefined },
+): OriginalRequest {
+  const candidates: { dialect: OriginalRequest["dialect"]; method?: string; uri?: string }[] = [];
+  const h = (n: string) => req.header(n)?.trim() || undefined;
+  if (dialect === "auto" || dialect === "nginx") {
+    const uri = h("x-original-uri"), method = h("x-original-method");
+    if (uri || method || dialect === "nginx") {
+      candidates.push({ dialect: "nginx", uri, method: method ?? req.method });
+    }
+  }
+  if (dialect === "auto" || dialect === "traefik") {
+    const uri = h("x-forwarded-uri"), method = h("x-forwarded-method");
+    if (uri || method || dialect === "traefik") candidates.push({ dialect: "traefik", uri, method });
+  }
+  if (dialect === "auto" || dialect === "envoy") {
+    const pathname = new URL(req.url).pathname;
+    const rest = pathname.slice(FORWARD_AUTH_PATH.length);
+    const q = req.url.indexOf("?");
+    if (rest || dialect === "envoy") {
+      candidates.push({
+        dialect: "envoy",
+        uri: rest ? rest + (q === -1 ? "" : req.url.slice(q)) : undefined,
+        method: req.method,
+      });
+    }
+  }
+  if (candidates.length === 0) {
+    throw badTarget(
+      "no original request: send X-Original-URI and X-Original-Method (nginx), X-Forwarded-Uri and X-Forwarded-Method (Traefik) or append the path to the check path (Envoy)",
+    );
+  }
+  let out: OriginalRequest | undefined;
+  for (const c of candidates) {
+    if (!c.uri) throw badTarget(`${c.dialect}: the original URI is missing`);
+    if (!c.method) throw badTarget(`${c.dialect}: the original method is missing`);
+    const method = c.method.toUpperCase();
+    if (!(HTTP_METHODS as readonly string[]).includes(method)) {
+      throw badTarget(`${c.dialect}: "${c.method.slice(0, 20)}" is not an HTTP method`);
+    }
+    const path = canonicalPath(c.uri);
+    if (path === null) {
+      throw new AppError(
+        "FORBIDDEN",
+        "forward-auth: the original path is not canonical (dot segments, encoded slashes or empty segments)",
+        { extra: { layer: "gateway", reason: "path_not_canonical" } },
+      );
+    }
+    if (out && (out.method !== method || out.path !== path)) {
+      throw badTarget(
+        `the ${out.dialect} and ${c.dialect} headers name different requests; configure FORWARD_AUTH_DIALECT`,
+      );
+    }
+    out ??= { dialect: c.dialect, method, path };
+  }
+  return out!;
+}
+
+/** The identity headers for an allowed request. */
+export function identityHeaders(user: UserSnapshot, organizationId: number | null, scope: string) {
+  const p = user.access;
+  const permissions = p.kind === "admin" || p.kind === "super_admin" ? ["*"] : [
+    ...p.grants.names,
+    ...[...p.modules].map((m) => `${m}.*`),
+  ];
+  return {
+    "X-User-Id": String(p.id),
+    "X-User-Email": p.email,
+    "X-User-Role": p.role,
+    "X-Organization-Id": organizationId === null ? "" : String(organizationId),
+    "X-Permissions": [...new Set(permissions)].sort().join(","),
+    "X-Record-Scope": scope,
+  };
+}
+
+/** What one forward-auth check decided (for the decision log and metrics). */
+export interface ForwardAuthOutcome {
+  request: OriginalRequest;
+  route: RouteEntry | null;
+  user?: UserSnapshot;
+  organizationId?: number | null;
+  decision?: Decision;
+}
+
+/** The check behind `/access/v1/forward-auth`; built in deps.ts. */
+export class ForwardAuth {
+  constructor(
+    private readonly deps: {
+      access: AccessService;
+      audit: AuditService;
+      routes: readonly RouteEntry[];
+      dialect: Dialect;
+    },
+  ) {}
+
+  /** Answers the check: a 200 with identity headers, or throws the 401 / 403 AppError. */
+  async check(c: Context<HttpEnv>): Promise<Response> {
+    const original = originalRequest(this.deps.dialect, c.req);
+    const route = matchRoute(this.deps.routes, original.method, original.path);
+    const target = `${original.method} ${original.path}`;
+    if (!route) {
+      // Not audited: anonymous traffic must not turn into database writes (the decision log has it).
+      throw new AppError("FORBIDDEN", `forward-auth: no route maps ${target}; unmapped routes are denied`, {
+        extra: { layer: "gateway", reason: "no_route" },
+      });
+    }
+    const req = route.requirement;
+    if (req.kind === "public") return c.body(null, 200, { "X-Forward-Auth": "public" });
+    const user = await this.deps.access.authenticate(c.req.header("authorization"));
+    c.set("auth", { user: user.principal, organizationId: user.principal.organizationId });
+    if (req.kind === "authenticated") {
+      return c.body(null, 200, identityHeaders(user, user.access.organizationId, user.access.recordScope));
+    }
+    if (user.mustChangePassword) {
+      throw new AppError(
+        "PASSWORD_CHANGE_REQUIRED",
+        "this account must change its password first: POST /api/v1/auth/password/change",
+      );
+    }
+    const org = targetOrganization(c.req.header(ORG_HEADER), user);
+    const d = await this.deps.access.authorize(user, org, req.module, req.action, {
+      submodule: req.submodule,
+      platformWhenUnscoped: req.platformWhenUnscoped,
+    });
+    if (!d.allowed) {
+      if (d.reason === "organization_required") {
+        throw new AppError("BAD_REQUEST", d.message, { extra: { layer: d.layer, reason: d.reason } });
+      }
+      const details = { module: req.module, action: req.action, layer: d.layer, reason: d.reason };
+      await this.#audit(c, user.access.id, org, target, { ...details, message: d.message });
+      throw new AppError("FORBIDDEN", d.message, { extra: details });
+    }
+    return c.body(null, 200, identityHeaders(user, org, d.scope));
+  }
+
+  async #audit(
+    c: Context<HttpEnv>,
+    actor: number | null,
+    org: number | null,
+    target: string,
+    details: Record<string, unknown>,
+  ): Promise<void> {
+    markDenialAudited(c);
+    await this.deps.audit.recordSafely({
+      event: "access.denied",
+      actorUserId: actor,
+      organizationId: org,
+      target,
+      requestId: c.get("requestId"),
+      details: { via: "forward-auth", ...details },
+    });
+  }
+}
