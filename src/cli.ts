@@ -1,5 +1,5 @@
 /**
- * The command line: `deno task <command>` (see README).
+ * The command line: `deno task <command>` (see docs/cli.md).
  *   migrate [up|status|history|down]
  *   seed [--list | --only … | --dry-run | --reset | --restore …]
  *   verify

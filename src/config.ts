@@ -54,55 +54,170 @@ export function databaseKind(url: string): DatabaseKind | null {
   return null;
 }
 
-const envSchema = z.object({
+/**
+ * Every environment variable Seedbed reads, with its description (and, where the default is not a plain value,
+ * a `defaultText`): `docs/configuration.md` is generated from this (`deno task docs:config`).
+ */
+export const envSchema = z.object({
   APP_ENV: z.enum(APP_ENVS, { error: `must be one of ${APP_ENVS.join(", ")}` })
-    .default("development"),
+    .default("development").meta(
+      {
+        description:
+          "`development`, `test` or `production`. Production requires `SECRET_KEY`, a real `DATABASE_URL` and `S3_ENDPOINT`-or-AWS S3, seeds no demo data and never the published default password.",
+      },
+    ),
   DATABASE_URL: z.string().default(":memory:").refine(
     (v) => databaseKind(v) !== null,
     {
       message: "must be :memory:, file:<path>, libsql://… (libSQL) or postgres:// / postgresql:// (Postgres)",
     },
+  ).meta(
+    {
+      description:
+        "`:memory:`, `file:<path>`, `libsql://…` / `https://…` pick **libSQL**; `postgres://…` / `postgresql://…` pick **Postgres**. A `?schema=<name>` query parameter puts Seedbed's tables in that Postgres schema (created if missing); `?host=/run/postgresql` connects over the Unix socket in that directory.",
+    },
   ),
-  DATABASE_AUTH_TOKEN: z.string().optional(),
-  SECRET_KEY: z.string().optional(),
+  DATABASE_AUTH_TOKEN: z.string().optional().meta(
+    { description: "Auth token for a remote libSQL server (Turso, `sqld`)." },
+  ),
+  SECRET_KEY: z.string().optional().meta(
+    {
+      description:
+        "HMAC key for HS* tokens. Required in production, at least 32 characters. In development a random key is generated per process and a warning says so (tokens then die with the process).",
+      defaultText: "random in development and test",
+    },
+  ),
   ALGORITHM: z.enum(ALGORITHMS, {
     error: `must be one of ${ALGORITHMS.join(", ")}`,
-  }).default("HS256"),
-  JWT_PRIVATE_KEY: z.string().optional(),
-  JWT_PUBLIC_KEY: z.string().optional(),
-  JWT_ISSUER: z.string().min(1).default("seedbed"),
-  JWT_AUDIENCE: z.string().min(1).default("seedbed-api"),
-  ACCESS_TOKEN_EXPIRE_MINUTES: intIn(1, 7 * 24 * 60).prefault("30"),
-  PORT: intIn(0, 65535).prefault("8000"),
-  HOST: z.string().min(1).default("0.0.0.0"),
+  }).default("HS256").meta(
+    {
+      description:
+        "Token algorithm: `HS256`, `HS384`, `HS512`, `RS256`, `ES256` or `EdDSA`. The only algorithm accepted when verifying.",
+    },
+  ),
+  JWT_PRIVATE_KEY: z.string().optional().meta(
+    { description: "PKCS#8 PEM private key for the asymmetric algorithms (required with them)." },
+  ),
+  JWT_PUBLIC_KEY: z.string().optional().meta(
+    {
+      description:
+        "SPKI PEM public key for the asymmetric algorithms (the gateway can verify tokens with the public key alone).",
+    },
+  ),
+  JWT_ISSUER: z.string().min(1).default("seedbed").meta(
+    { description: "`iss` of issued tokens; checked on every request." },
+  ),
+  JWT_AUDIENCE: z.string().min(1).default("seedbed-api").meta(
+    { description: "`aud` of issued tokens; checked on every request." },
+  ),
+  ACCESS_TOKEN_EXPIRE_MINUTES: intIn(1, 7 * 24 * 60).prefault("30").meta(
+    { description: "Token lifetime in minutes." },
+  ),
+  PORT: intIn(0, 65535).prefault("8000").meta(
+    { description: "Port the HTTP server listens on." },
+  ),
+  HOST: z.string().min(1).default("0.0.0.0").meta(
+    { description: "Address the HTTP server listens on." },
+  ),
   LOG_LEVEL: z.enum(LOG_LEVELS, {
     error: `must be one of ${LOG_LEVELS.join(", ")}`,
-  }).default("info"),
-  TRUST_PROXY: bool.prefault("false"),
-  SHUTDOWN_TIMEOUT_SECONDS: intIn(1, 600).prefault("10"),
-  ACCESS_FRESHNESS: z.enum(["read", "lease"], { error: "must be read or lease" }).optional(),
-  ACCESS_LEASE_MS: intIn(100, 60_000).prefault("2000"),
-  ACCESS_POLL_MS: intIn(1, 10_000).prefault("10"),
+  }).default("info").meta(
+    { description: "`debug`, `info`, `warn`, `error` or `silent`. Logs are JSON lines on stdout." },
+  ),
+  TRUST_PROXY: bool.prefault("false").meta(
+    {
+      description:
+        "When `true`, the client address for login throttling comes from `X-Forwarded-For` (set it only behind a gateway that overwrites that header).",
+    },
+  ),
+  SHUTDOWN_TIMEOUT_SECONDS: intIn(1, 600).prefault("10").meta(
+    { description: "How long SIGTERM/SIGINT wait for in-flight requests before closing." },
+  ),
+  ACCESS_FRESHNESS: z.enum(["read", "lease"], { error: "must be read or lease" }).optional().meta(
+    {
+      description:
+        "How replicas learn of security changes: `read` — one coalesced security-version read per batch of requests (also sees raw-SQL changes at once); `lease` — no read on the request path, replicas poll under a lease and every change made through Seedbed waits until all of them have applied it. See [freshness.md](freshness.md).",
+      defaultText: "`lease` on Postgres, `read` on libSQL",
+    },
+  ),
+  ACCESS_LEASE_MS: intIn(100, 60_000).prefault("2000").meta(
+    { description: "`lease` mode: lease length in ms (the longest a dead replica can hold up a change)." },
+  ),
+  ACCESS_POLL_MS: intIn(1, 10_000).prefault("10").meta(
+    {
+      description:
+        "`lease` mode: poll interval in ms (how soon a change returns); must be at most a quarter of `ACCESS_LEASE_MS`.",
+    },
+  ),
   S3_BUCKET_NAME: z.string().regex(
     /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
     "must be a valid S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)",
-  ).default("seedbed-backups"),
-  AWS_REGION: z.string().min(1).default("us-east-1"),
-  AWS_ACCESS_KEY_ID: z.string().optional(),
-  AWS_SECRET_ACCESS_KEY: z.string().optional(),
+  ).default("seedbed-backups").meta(
+    { description: "Bucket for backups and files." },
+  ),
+  AWS_REGION: z.string().min(1).default("us-east-1").meta(
+    { description: "S3 region." },
+  ),
+  AWS_ACCESS_KEY_ID: z.string().optional().meta(
+    {
+      description:
+        "S3 access key id (set both keys or neither; neither = the SDK's default chain, e.g. an IAM role).",
+    },
+  ),
+  AWS_SECRET_ACCESS_KEY: z.string().optional().meta(
+    { description: "S3 secret access key (set both keys or neither)." },
+  ),
   S3_ENDPOINT: z.url({ error: "must be a URL such as http://localhost:9000" })
-    .optional(),
-  S3_FORCE_PATH_STYLE: bool.optional(),
+    .optional().meta(
+      {
+        description:
+          "S3-compatible endpoint, e.g. `http://localhost:9000` for MinIO. Unset in development: Seedbed starts an embedded S3 server.",
+      },
+    ),
+  S3_FORCE_PATH_STYLE: bool.optional().meta(
+    { description: "Path-style addressing (MinIO needs it).", defaultText: "`true` with an endpoint" },
+  ),
   S3_SSE: z.enum(["AES256", "aws:kms"], { error: "must be AES256 or aws:kms" })
-    .optional(),
-  S3_SSE_KMS_KEY_ID: z.string().optional(),
-  S3_EMBEDDED_DIR: z.string().default(".data/s3"),
-  BACKUP_RETENTION_COUNT: intIn(1, 100000).optional(),
-  BACKUP_RETENTION_DAYS: intIn(1, 36500).optional(),
-  MAX_UPLOAD_BYTES: intIn(1, 5 * 1024 ** 3).prefault(String(50 * 1024 * 1024)),
-  SUPERADMIN_EMAIL: z.email({ error: "must be an email address" }).optional(),
-  SUPERADMIN_PASSWORD: z.string().optional(),
-  SEED_DEMO: bool.optional(),
+    .optional().meta(
+      { description: "Server-side encryption for written objects: `AES256` or `aws:kms`." },
+    ),
+  S3_SSE_KMS_KEY_ID: z.string().optional().meta(
+    { description: "The KMS key id for `S3_SSE=aws:kms` (optional)." },
+  ),
+  S3_EMBEDDED_DIR: z.string().default(".data/s3").meta(
+    { description: "Where the embedded development S3 server keeps its objects." },
+  ),
+  BACKUP_RETENTION_COUNT: intIn(1, 100000).optional().meta(
+    {
+      description:
+        "Keep this many newest backups; older ones are pruned after a successful new one (never the last good one).",
+    },
+  ),
+  BACKUP_RETENTION_DAYS: intIn(1, 36500).optional().meta(
+    {
+      description:
+        "Prune backups older than this many days after a successful new one (never the last good one).",
+    },
+  ),
+  MAX_UPLOAD_BYTES: intIn(1, 5 * 1024 ** 3).prefault(String(50 * 1024 * 1024)).meta(
+    { description: "Largest accepted file upload, in bytes.", defaultText: "`52428800` (50 MiB)" },
+  ),
+  SUPERADMIN_EMAIL: z.email({ error: "must be an email address" }).optional().meta(
+    { description: "The super admin the `SuperAdminSeeder` creates.", defaultText: "`admin@foodfleet.com`" },
+  ),
+  SUPERADMIN_PASSWORD: z.string().optional().meta(
+    {
+      description:
+        "Production: the initial super admin password (must be changed at first login); when unset, one is generated and printed once. The published default is refused in production.",
+      defaultText: "dev: `SuperAdmin@123`",
+    },
+  ),
+  SEED_DEMO: bool.optional().meta(
+    {
+      description: "Run the demo seeders (Test Corp and a second organization, with module data).",
+      defaultText: "on in dev/test, off in production",
+    },
+  ),
   FORWARD_AUTH_ROUTES: z.string().min(1).optional().describe(
     "Path of the forward-auth route table (JSON, docs/gateway.md); Seedbed's own routes when unset",
   ),
