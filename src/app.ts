@@ -13,6 +13,7 @@ import { requestContext } from "./http/middleware.ts";
 import { createRouter } from "./http/openapi.ts";
 import { docsRoutes } from "./http/docs_routes.ts";
 import { lenientJson } from "./http/lenient_json.ts";
+import { bodyLimit } from "./http/body_limit.ts";
 import type { AccessService } from "./access/access_service.ts";
 import type { AuditService } from "./audit/audit.ts";
 import { auditForbidden } from "./audit/forbidden_audit.ts";
@@ -85,6 +86,8 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
   const app = createRouter();
   app.use("*", requestContext(deps.logger, { echoVerbatim: (path) => path.startsWith("/access/") }));
   app.use("*", auditForbidden(deps.audit));
+  // Before any route reads a body: 413 past MAX_BODY_BYTES (uploads stream under MAX_UPLOAD_BYTES).
+  app.use("*", bodyLimit({ maxBytes: deps.config.http.maxBodyBytes, exempt: isUpload }));
   app.onError((err, c) => renderError(c, err));
   // A known path with another method is 405 with `Allow` (as FastAPI answers); anything else 404.
   let allowed: ((path: string) => string[]) | undefined;
@@ -140,6 +143,9 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
 }
 
 export type App = ReturnType<typeof createApp>;
+
+/** The one route that streams its body under a limit of its own (MAX_UPLOAD_BYTES). */
+const isUpload = (method: string, path: string) => method === "POST" && path === "/api/v1/files";
 
 /**
  * Route patterns (`/api/v1/users/:id`, `*`) → a lookup of the methods served at a concrete path.

@@ -202,6 +202,13 @@ export const envSchema = z.object({
   MAX_UPLOAD_BYTES: intIn(1, 5 * 1024 ** 3).prefault(String(50 * 1024 * 1024)).meta(
     { description: "Largest accepted file upload, in bytes.", defaultText: "`52428800` (50 MiB)" },
   ),
+  MAX_BODY_BYTES: intIn(1024, 64 * 1024 ** 2).prefault(String(1024 * 1024)).meta(
+    {
+      description:
+        "Largest request body any route reads, in bytes (uploads excepted: `MAX_UPLOAD_BYTES`); a larger one answers 413 before more than this is read.",
+      defaultText: "`1048576` (1 MiB)",
+    },
+  ),
   SUPERADMIN_EMAIL: z.email({ error: "must be an email address" }).optional().meta(
     { description: "The super admin the `SuperAdminSeeder` creates.", defaultText: "`admin@foodfleet.com`" },
   ),
@@ -251,6 +258,8 @@ export interface Config {
     trustProxy: boolean;
     shutdownTimeoutSeconds: number;
     maxUploadBytes: number;
+    /** MAX_BODY_BYTES: the global request body limit (`src/http/body_limit.ts`). */
+    maxBodyBytes: number;
   };
   logLevel: LogLevel;
   /** How access caches learn of security changes (docs/access.md, "Freshness"). */
@@ -391,6 +400,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       trustProxy: e.TRUST_PROXY,
       shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT_SECONDS,
       maxUploadBytes: e.MAX_UPLOAD_BYTES,
+      maxBodyBytes: e.MAX_BODY_BYTES,
     },
     logLevel: e.LOG_LEVEL,
     access: {

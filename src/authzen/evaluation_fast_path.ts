@@ -14,7 +14,7 @@
  * authenticated and may ask, answered with a 200 decision. The caller is
  * authenticated from the headers before the body is read (as the router
  * does: nobody unauthenticated gets a body read). Anything else (a query
- * string, another content type, a body declared over 64 KiB, a body that
+ * string, another content type, a body over 64 KiB, a body that
  * cannot be read, a bad token, an account that must change its
  * password, a body that is not JSON or not the schema's shape, a subject the
  * caller may not ask about, any error) goes through the router — untouched,
@@ -30,6 +30,7 @@
  */
 import type { Logger } from "../log.ts";
 import { SANE_ID } from "../http/middleware.ts";
+import { readAtMost } from "../http/body_limit.ts";
 import type { AuthzenService, EvaluationInput } from "./authzen_service.ts";
 import type { AccessService } from "../access/access_service.ts";
 
@@ -141,7 +142,8 @@ export function evaluationFastPath<A extends unknown[]>(
     const headers = req.headers;
     const authorization = headers.get("authorization");
     const length = headers.get("content-length");
-    // A body declared larger than a question needs goes to the router untouched.
+    // A body declared larger than a question needs goes to the router untouched: its body limit
+    // (MAX_BODY_BYTES) refuses it with 413 unread, or reads it counting as it goes.
     if (
       authorization === null || !isJsonType(headers.get("content-type")) ||
       (length !== null && !(Number(length) <= MAX_BODY_BYTES))
@@ -160,8 +162,22 @@ export function evaluationFastPath<A extends unknown[]>(
     }
     let text: string;
     try {
-      // Not `req.body`: touching it makes Deno build a stream, where text() takes the body whole.
-      text = await req.text();
+      if (length !== null || req.body === null) {
+        // A declared length bounds what text() reads (HTTP framing). Not `req.body` here: touching it
+        // makes Deno build a stream, where text() takes the body whole.
+        text = await req.text();
+      } else {
+        // No declared length (chunked): never more than MAX_BODY_BYTES is read here; a longer body goes
+        // to the router whole (what was read, then the rest), whose body limit counts it.
+        const read = await readAtMost(req.body, MAX_BODY_BYTES);
+        if (read.replay) {
+          return await router(
+            new Request(req.url, { method: "POST", headers, body: read.replay, signal: req.signal }),
+            ...rest,
+          );
+        }
+        text = new TextDecoder().decode(read.bytes);
+      }
     } catch {
       // The body could not be read (the client went away): the router answers as for no body.
       return await router(new Request(req.url, { method: "POST", headers, signal: req.signal }), ...rest);
