@@ -40,6 +40,8 @@ import { filesRoutes } from "./files/files_routes.ts";
 import { backupRoutes } from "./backups/backup_routes.ts";
 import type { ForwardAuth } from "./gateway/forward_auth.ts";
 import { forwardAuthRoutes } from "./gateway/forward_auth_routes.ts";
+import type { ServiceKeyService } from "./gateway/service_keys.ts";
+import { serviceKeyRoutes } from "./gateway/service_keys_routes.ts";
 
 /** Everything the app needs, built by `deps.ts` (or by a test). */
 export interface AppDeps {
@@ -71,6 +73,8 @@ export interface AppDeps {
   authzenSearch: AuthzenSearch;
   /** The gateway's forward-auth check (`src/gateway/`). */
   forwardAuth: ForwardAuth;
+  /** Service credentials (API keys) for gateways and PEPs. */
+  serviceKeys: ServiceKeyService;
 }
 
 export interface AppOptions {
@@ -121,6 +125,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
   app.route("/", filesRoutes({ access, files: deps.files, maxUploadBytes: deps.config.http.maxUploadBytes }));
   app.route("/", backupRoutes(deps));
   app.route("/", forwardAuthRoutes(deps));
+  app.route("/", serviceKeyRoutes(deps));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

@@ -233,6 +233,9 @@ export const envSchema = z.object({
   }).default("auto").describe(
     "Which gateway's headers name the original request at /access/v1/forward-auth (auto: all present must agree)",
   ),
+  FORWARD_AUTH_REQUIRE_KEY: bool.optional().describe(
+    "Forward-auth answers only gateways presenting a service key with scope forward-auth in X-Seedbed-Key (default: true in production)",
+  ),
 });
 
 export interface Config {
@@ -288,6 +291,8 @@ export interface Config {
     /** Route table file; undefined: Seedbed's own routes. */
     routesFile?: string;
     dialect: "auto" | "nginx" | "traefik" | "envoy";
+    /** Only gateways with a `forward-auth` service key (X-Seedbed-Key) may ask. */
+    requireKey: boolean;
   };
   seeding: {
     superadminEmail?: string;
@@ -427,7 +432,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       retentionCount: e.BACKUP_RETENTION_COUNT,
       retentionDays: e.BACKUP_RETENTION_DAYS,
     },
-    gateway: { routesFile: e.FORWARD_AUTH_ROUTES, dialect: e.FORWARD_AUTH_DIALECT },
+    gateway: {
+      routesFile: e.FORWARD_AUTH_ROUTES,
+      dialect: e.FORWARD_AUTH_DIALECT,
+      requireKey: e.FORWARD_AUTH_REQUIRE_KEY ?? production,
+    },
     seeding: {
       superadminEmail: e.SUPERADMIN_EMAIL,
       superadminPassword: e.SUPERADMIN_PASSWORD,

@@ -25,6 +25,7 @@ import { RolesService } from "./roles/roles_service.ts";
 import { UsersService } from "./users/users_service.ts";
 import { SEEDERS } from "../seeders/mod.ts";
 import { ForwardAuth } from "./gateway/forward_auth.ts";
+import { ServiceKeyService } from "./gateway/service_keys.ts";
 import { loadRouteTable } from "./gateway/load_routes.ts";
 
 export interface BuildOptions {
@@ -51,6 +52,7 @@ export async function buildDeps(opts: BuildOptions): Promise<AppDeps> {
   const auth = new AuthService({ db, tokens, access, audit, throttle: new LoginThrottle(db) });
   const authzen = new AuthzenService(db, access);
   const security = { db, audit, access };
+  const serviceKeys = new ServiceKeyService({ db, access, audit });
   return {
     config,
     db,
@@ -79,9 +81,12 @@ export async function buildDeps(opts: BuildOptions): Promise<AppDeps> {
     roles: new RolesService(security),
     authzen,
     authzenSearch: new AuthzenSearch(db, authzen),
+    serviceKeys,
     forwardAuth: new ForwardAuth({
       access,
       audit,
+      serviceKeys,
+      requireKey: config.gateway.requireKey,
       routes: await loadRouteTable(config.gateway.routesFile),
       dialect: config.gateway.dialect,
     }),

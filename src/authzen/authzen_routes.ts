@@ -22,6 +22,7 @@ import {
 import type { AuthzenSearch } from "./authzen_search.ts";
 import type { AccessService } from "../access/access_service.ts";
 import { requireActiveOrganization } from "../access/guard.ts";
+import { bearerSecret, isServiceKeySecret, type ServiceKeyService } from "../gateway/service_keys.ts";
 
 const Props = z.record(z.string(), z.unknown());
 const Subject = z.object({ type: z.string(), id: z.string(), properties: Props.optional() }).openapi(
@@ -169,7 +170,13 @@ const badRequest = (
 };
 
 export function authzenRoutes(
-  deps: { config: Config; access: AccessService; authzen: AuthzenService; authzenSearch: AuthzenSearch },
+  deps: {
+    config: Config;
+    access: AccessService;
+    authzen: AuthzenService;
+    authzenSearch: AuthzenSearch;
+    serviceKeys: ServiceKeyService;
+  },
 ) {
   const app = createRouter();
   const { access, authzen, authzenSearch: search } = deps;
@@ -183,14 +190,21 @@ export function authzenRoutes(
    * request-id middleware).
    */
   const pep: MiddlewareHandler<HttpEnv> = async (c, next) => {
-    const user = await access.authenticate(c.req.header("authorization"));
-    c.set("auth", { user: user.principal, organizationId: user.principal.organizationId });
-    if (user.mustChangePassword) {
-      throw new AppError("PASSWORD_CHANGE_REQUIRED", "this account must change its password first");
+    const secret = bearerSecret(c.req.header("authorization"));
+    if (secret !== null && isServiceKeySecret(secret)) {
+      // A service key (scope access.evaluate): a PEP, no user (src/gateway/service_keys.ts).
+      const key = await deps.serviceKeys.authenticate(secret, "access.evaluate");
+      callers.set(c, authzen.serviceCaller(key));
+    } else {
+      const user = await access.authenticate(c.req.header("authorization"));
+      c.set("auth", { user: user.principal, organizationId: user.principal.organizationId });
+      if (user.mustChangePassword) {
+        throw new AppError("PASSWORD_CHANGE_REQUIRED", "this account must change its password first");
+      }
+      // A deactivated organization's tokens are refused here as on /api/v1/* (403, audited).
+      await requireActiveOrganization(access, c, user);
+      callers.set(c, authzen.caller(user));
     }
-    // A deactivated organization's tokens are refused here as on /api/v1/* (403, audited).
-    await requireActiveOrganization(access, c, user);
-    callers.set(c, authzen.caller(user));
     const type = (c.req.header("content-type") ?? "").split(";")[0].trim().toLowerCase();
     if (type !== "application/json") {
       throw new AppError(

@@ -87,9 +87,9 @@ export class AuthzenSearch {
     let org = Number(
       props.organization_id ?? (body.context as Record<string, unknown> | undefined)?.organization_id,
     ) ||
-      caller.user.access.organizationId;
+      caller.organizationId;
     const def = resource ? resourceByType(String(resource.type)) : undefined;
-    if (def && resource?.id !== undefined && caller.user.access.kind === "super_admin") {
+    if (def && resource?.id !== undefined && caller.platform) {
       const attrs = await new RecordsRepository(this.db, def.table).attributes(Number(resource.id));
       if (attrs) org = attrs.organizationId;
     }

@@ -93,10 +93,15 @@ export class AuthzenError extends Error {
 
 /** The caller (PEP) as the API sees him. */
 export interface Caller {
-  user: UserSnapshot;
-  /** Admins (org admin, super admin) see reason_admin and the trace. */
+  /** The user asking; null for a service key (src/gateway/service_keys.ts), which is no user. */
+  user: UserSnapshot | null;
+  /** The caller's organization (a service key's); null at platform level. */
+  organizationId: number | null;
+  /** Sees every organization: platform super admins and platform service keys. */
+  platform: boolean;
+  /** Admins (org admin, super admin) and service keys see reason_admin and the trace. */
   isAdmin: boolean;
-  /** May ask about other users of his organization (any, for super admins). */
+  /** May ask about other users of his organization (any, for platform callers). */
   mayAskAboutOthers: boolean;
 }
 
@@ -130,8 +135,21 @@ export class AuthzenService {
     const isAdmin = k === "super_admin" || k === "admin";
     return {
       user,
+      organizationId: user.access.organizationId,
+      platform: k === "super_admin",
       isAdmin,
       mayAskAboutOthers: isAdmin || user.access.grants.allows("access", "evaluate"),
+    };
+  }
+
+  /** A service key as a caller: asks about the users of its organization (any, for a platform key). */
+  serviceCaller(key: { organizationId: number | null; scopes: readonly string[] }): Caller {
+    return {
+      user: null,
+      organizationId: key.organizationId,
+      platform: key.organizationId === null,
+      isAdmin: true,
+      mayAskAboutOthers: key.scopes.includes("access.evaluate"),
     };
   }
 
@@ -152,7 +170,7 @@ export class AuthzenService {
         .limit(1);
       id = row?.id ?? null;
     }
-    if (id === caller.user.access.id) return caller.user;
+    if (caller.user && id === caller.user.access.id) return caller.user;
     if (!caller.mayAskAboutOthers) {
       throw new AuthzenError(
         403,
@@ -160,8 +178,7 @@ export class AuthzenService {
       );
     }
     const snap = id === null ? null : await this.access.user(id);
-    const callerOrg = caller.user.access.organizationId;
-    if (caller.user.access.kind !== "super_admin" && snap && snap.access.organizationId !== callerOrg) {
+    if (!caller.platform && snap && snap.access.organizationId !== caller.organizationId) {
       return null;
     }
     return snap;
@@ -357,7 +374,9 @@ export class AuthzenService {
       );
     }
     // Asking about oneself by id (the common case) needs no lookup.
-    const subject = intOf(s.id) === caller.user.access.id ? caller.user : await this.subject(caller, s);
+    const subject = caller.user && intOf(s.id) === caller.user.access.id
+      ? caller.user
+      : await this.subject(caller, s);
     if (!subject) {
       return this.render(caller, {
         allowed: false,
@@ -379,8 +398,7 @@ export class AuthzenService {
   /** Candidate subjects for a subject search: users of an organization (and platform super admins for super admin callers). */
   async candidateUsers(caller: Caller, organizationId: number | null, afterId: number, limit: number) {
     const t = this.db.t.users;
-    const callerOrg = caller.user.access.organizationId;
-    const org = caller.user.access.kind === "super_admin" ? organizationId : callerOrg;
+    const org = caller.platform ? organizationId : caller.organizationId;
     const cond = org === null ? sql`${t.organizationId} IS NULL` : eq(t.organizationId, org);
     return await this.db.db.select({ id: t.id, email: t.email }).from(t)
       .where(and(cond, sql`${t.id} > ${afterId}`)).orderBy(t.id).limit(limit);

@@ -457,7 +457,51 @@ export function defineSchema(k: SchemaKit) {
     blockedUntil: k.ts("blocked_until"),
   });
 
+  /**
+   * Service credentials (API keys) for gateways and other services: an organization's (created by its
+   * admin) or the platform's (organization null, created by a super admin). Only the SHA-256 of the
+   * secret is stored; `prefix` identifies a key in lists and logs. They never log in as a user.
+   */
+  const serviceKeys = k.table("service_keys", {
+    id: k.id(),
+    organizationId: k.int("organization_id").references(() => organizations.id, { onDelete: "cascade" }),
+    name: k.text("name").notNull(),
+    prefix: k.text("prefix").notNull(),
+    keyHash: k.text("key_hash").notNull(),
+    /** `access.evaluate`, `forward-auth`. */
+    scopes: k.json("scopes").$type<string[]>().notNull(),
+    createdById: k.int("created_by_id").references(() => users.id, { onDelete: "set null" }),
+    createdAt: created(),
+    expiresAt: k.ts("expires_at"),
+    lastUsedAt: k.ts("last_used_at"),
+    revokedAt: k.ts("revoked_at"),
+  }, (t) => [
+    k.uniqueIndex("service_keys_hash_uq").on(t.keyHash),
+    k.index("service_keys_organization_idx").on(t.organizationId),
+  ]);
+
+  /**
+   * Scheduled jobs (BACKUP_SCHEDULE): one row per (job, scheduled slot). The replica whose insert
+   * claims the slot runs it, so each slot runs once however many replicas there are.
+   */
+  const scheduledRuns = k.table("scheduled_runs", {
+    id: k.id(),
+    job: k.text("job").notNull(),
+    scheduledAt: k.ts("scheduled_at").notNull(),
+    /** running | succeeded | failed | missed */
+    status: k.text("status").notNull(),
+    replica: k.text("replica").notNull(),
+    backupId: k.int("backup_id"),
+    errorMessage: k.text("error_message"),
+    startedAt: k.ts("started_at").notNull(),
+    finishedAt: k.ts("finished_at"),
+  }, (t) => [
+    k.uniqueIndex("scheduled_runs_slot_uq").on(t.job, t.scheduledAt),
+  ]);
+
   return {
+    serviceKeys,
+    scheduledRuns,
     organizations,
     users,
     entitlementProfiles,
@@ -506,4 +550,5 @@ export const BOOKKEEPING_TABLES = [
   "security_versions",
   "access_replicas",
   "login_throttles",
+  "scheduled_runs",
 ] as const;

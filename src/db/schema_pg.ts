@@ -27,4 +27,6 @@ export const {
   securityVersions,
   accessReplicas,
   loginThrottles,
+  serviceKeys,
+  scheduledRuns,
 } = pgSchema;

@@ -21,9 +21,12 @@ import type { AuditService } from "../audit/audit.ts";
 import type { Decision } from "../access/decide.ts";
 import type { UserSnapshot } from "../access/loader.ts";
 import { markDenialAudited } from "../audit/forbidden_audit.ts";
+import type { ServiceKey, ServiceKeyService } from "./service_keys.ts";
 import { canonicalPath, HTTP_METHODS, matchRoute, type RouteEntry } from "./route_table.ts";
 
 export const FORWARD_AUTH_PATH = "/access/v1/forward-auth";
+/** The header a gateway presents its service key in (scope `forward-auth`). */
+export const GATEWAY_KEY_HEADER = "X-Seedbed-Key";
 export const DIALECTS = ["auto", "nginx", "traefik", "envoy"] as const;
 export type Dialect = typeof DIALECTS[number];
 
@@ -145,11 +148,28 @@ export class ForwardAuth {
       audit: AuditService;
       routes: readonly RouteEntry[];
       dialect: Dialect;
+      serviceKeys: ServiceKeyService;
+      /** Refuse gateways without a `forward-auth` service key. */
+      requireKey: boolean;
     },
   ) {}
 
+  /** The gateway's key, when it sent one (or must). An organization's key admits only its organization. */
+  async #gateway(c: Context<HttpEnv>): Promise<ServiceKey | null> {
+    const secret = c.req.header(GATEWAY_KEY_HEADER)?.trim();
+    if (!secret) {
+      if (!this.deps.requireKey) return null;
+      throw new AppError(
+        "UNAUTHORIZED",
+        `forward-auth: the gateway must present a service key with scope forward-auth in ${GATEWAY_KEY_HEADER}`,
+      );
+    }
+    return await this.deps.serviceKeys.authenticate(secret, "forward-auth");
+  }
+
   /** Answers the check: a 200 with identity headers, or throws the 401 / 403 AppError. */
   async check(c: Context<HttpEnv>): Promise<Response> {
+    const gateway = await this.#gateway(c);
     const original = originalRequest(this.deps.dialect, c.req);
     const route = matchRoute(this.deps.routes, original.method, original.path);
     const target = `${original.method} ${original.path}`;
@@ -164,7 +184,21 @@ export class ForwardAuth {
     const user = await this.deps.access.authenticate(c.req.header("authorization"));
     c.set("auth", { user: user.principal, organizationId: user.principal.organizationId });
     if (req.kind === "authenticated") {
-      return c.body(null, 200, identityHeaders(user, user.access.organizationId, user.access.recordScope));
+      const own = user.access.organizationId;
+      if (gateway && gateway.organizationId !== null && gateway.organizationId !== own) {
+        throw new AppError("FORBIDDEN", `this gateway's service key belongs to another organization`, {
+          extra: { layer: "tenant", reason: "cross_tenant" },
+        });
+      }
+      if (own !== null) {
+        const refusal = await this.deps.access.organizationRefusal(user, own);
+        if (refusal) {
+          throw new AppError("FORBIDDEN", refusal.message, {
+            extra: { layer: refusal.layer, reason: refusal.reason },
+          });
+        }
+      }
+      return c.body(null, 200, identityHeaders(user, own, user.access.recordScope));
     }
     if (user.mustChangePassword) {
       throw new AppError(
@@ -173,6 +207,17 @@ export class ForwardAuth {
       );
     }
     const org = targetOrganization(c.req.header(ORG_HEADER), user);
+    if (gateway && gateway.organizationId !== null && gateway.organizationId !== org) {
+      const details = { module: req.module, action: req.action, layer: "tenant", reason: "cross_tenant" };
+      await this.#audit(c, user.access.id, org, target, { ...details, gateway_key: gateway.prefix });
+      throw new AppError(
+        "FORBIDDEN",
+        `this gateway's service key belongs to organization ${gateway.organizationId}, not ${
+          org ?? "the platform"
+        }`,
+        { extra: details },
+      );
+    }
     const d = await this.deps.access.authorize(user, org, req.module, req.action, {
       submodule: req.submodule,
       platformWhenUnscoped: req.platformWhenUnscoped,
