@@ -60,6 +60,7 @@ async function main(): Promise<number> {
   let db: Database | undefined;
   let embeddedS3: Awaited<ReturnType<typeof withEmbeddedS3>> | undefined;
   let served = false;
+  const shutdown = { timedOut: false };
   try {
     assertPortFree(config.http.host, config.http.port);
     db = await openDatabase(config.databaseUrl, { authToken: config.databaseAuthToken });
@@ -76,7 +77,7 @@ async function main(): Promise<number> {
         `Embedded S3 at ${config.s3.endpoint} (bucket "${config.s3.bucket}", data in ${config.s3.embeddedDir})`,
       );
     }
-    await serve(config, db, logger);
+    await serve(config, db, logger, shutdown);
     served = true;
     return 0;
   } catch (err) {
@@ -90,14 +91,20 @@ async function main(): Promise<number> {
     printErr(`seedbed: startup failed: ${message}`);
     return 1;
   } finally {
-    await db?.close().catch(() => {});
+    // After a timed-out drain the budget is spent: cut what is still running (the server rolls it back).
+    await db?.close(shutdown.timedOut ? 0 : 5).catch(() => {});
     await embeddedS3?.close().catch(() => {});
     if (served) logger.info("shutdown_completed");
   }
 }
 
 /** Seeds (outside production), serves, and returns once the server has stopped after SIGTERM/SIGINT. */
-async function serve(config: Config, db: Database, logger: Logger): Promise<void> {
+async function serve(
+  config: Config,
+  db: Database,
+  logger: Logger,
+  shutdown: { timedOut: boolean },
+): Promise<void> {
   const deps = await buildDeps({ config, db, logger });
   // Development and test: core + demo seeders, then the credentials (never in production).
   if (!(await seedAtStartup(deps.seeding, config, logger))) {
@@ -107,7 +114,7 @@ async function serve(config: Config, db: Database, logger: Logger): Promise<void
   // ACCESS_FRESHNESS=lease: this process takes part as a replica while it serves.
   await deps.access.startLease();
   try {
-    await listen(config, logger, app);
+    await listen(config, logger, app, shutdown);
   } finally {
     await deps.access.stopLease();
   }
@@ -118,6 +125,7 @@ async function listen(
   config: Config,
   logger: Logger,
   app: { fetch: (req: Request) => Response | Promise<Response> },
+  shutdown: { timedOut: boolean },
 ) {
   const controller = new AbortController();
   const drainer = createDrainer();
@@ -144,6 +152,7 @@ async function listen(
     // Finish what is in flight (bounded), refusing new work with 503; then close.
     drainer.drain(budgetMs).then((drained) => {
       if (!drained) {
+        shutdown.timedOut = true;
         logger.warn("shutdown_timeout", {
           seconds: config.http.shutdownTimeoutSeconds,
           in_flight: drainer.inFlight,

@@ -26,7 +26,7 @@ import { Loader } from "./loader.ts";
 import { describeError, usable } from "./problems.ts";
 import { type BackupTable, backupTables } from "./tables.ts";
 import { type Expected, scanObject, uncataloguedExpectation, verifyBackup } from "./verify.ts";
-import type { Database } from "../db/client.ts";
+import { type Database, liftStatementTimeout } from "../db/client.ts";
 import type { Logger } from "../log.ts";
 import type { ObjectStore } from "../storage/object_store.ts";
 
@@ -119,6 +119,7 @@ async function load(
 ): Promise<Record<string, number>> {
   const byName = new Map(tables.map((x) => [x.name, x]));
   return await ctx.db.transaction(async (tx) => {
+    await liftStatementTimeout(ctx.db, tx);
     const loader = new Loader(ctx.db, tx, tables, manifest.total_rows, ctx.rebuildIndexesFromRows);
     try {
       return await loadInto(ctx, t, loader, byName, manifest);

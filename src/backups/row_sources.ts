@@ -13,7 +13,7 @@
  */
 import { asc, getTableColumns, gt } from "drizzle-orm";
 import type { PgColumn, PgTable } from "drizzle-orm/pg-core";
-import type { Database, Tx } from "../db/client.ts";
+import { type Database, liftStatementTimeout, type Tx } from "../db/client.ts";
 import { CopyRowEncoder } from "./pg_copy/pg_copy_to_json.ts";
 import { type PostgresJs, postgresJsOf } from "../db/pg_copy.ts";
 import { encodeValue, rowPrefixes } from "./format.ts";
@@ -47,6 +47,7 @@ export async function withSnapshot<T>(
   const pg = options.generic ? null : postgresJsOf(db);
   if (pg) {
     return await pg.begin("isolation level repeatable read read only", async (tx) => {
+      await tx.unsafe("SET LOCAL statement_timeout = 0"); // a large table's COPY may outlast it
       await tx.unsafe("SET LOCAL TimeZone = 'UTC'");
       await tx.unsafe("SET LOCAL DateStyle = 'ISO, YMD'");
       return await fn((t, emit) => copyTable(tx, t, emit));
@@ -54,7 +55,10 @@ export async function withSnapshot<T>(
   }
   const pageSize = options.pageSize ?? 2000;
   return await db.db.transaction(
-    (tx) => fn((t, emit) => pageTable(db, tx, t, emit, pageSize)),
+    async (tx) => {
+      await liftStatementTimeout(db, tx);
+      return await fn((t, emit) => pageTable(db, tx, t, emit, pageSize));
+    },
     db.dialect === "postgres" ? { isolationLevel: "repeatable read", accessMode: "read only" } : undefined,
   );
 }

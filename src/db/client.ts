@@ -12,6 +12,7 @@ import "./tcp_nodelay.ts";
 import { pgSchema, type Schema, sqliteSchema } from "./schema.ts";
 import { openLibsql } from "./libsql.ts";
 import { translateDbError } from "./errors.ts";
+import { type Liveness, postgresLiveness, sqliteFileLiveness } from "./liveness.ts";
 
 /** The query builder every repository uses (typed as Postgres; see schema_kit.ts). */
 export type Db = PgDatabase<PgQueryResultHKT, Schema>;
@@ -45,13 +46,50 @@ export interface Database {
   prepareRow<T = Record<string, unknown>>(query: string): () => Promise<T | undefined>;
   /** Runs `fn` in one transaction; rolled back when it throws. */
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
-  close(): Promise<void>;
+  /**
+   * Locks the database frees when their holder's process dies (see liveness.ts);
+   * null where nothing can prove liveness (remote libSQL, embedded PGlite).
+   */
+  liveness: Liveness | null;
+  /**
+   * Closes the connections, letting statements in flight finish for at most
+   * `graceSeconds` (default 5); after that they are cut and the server rolls
+   * their transactions back.
+   */
+  close(graceSeconds?: number): Promise<void>;
 }
 
 export interface OpenOptions {
   authToken?: string;
   /** Postgres pool size (default 10). */
   maxConnections?: number;
+  /** Postgres timeouts (DATABASE_* in config.ts); each defaults to DEFAULT_TIMEOUTS. */
+  timeouts?: Partial<DatabaseTimeouts>;
+}
+
+/** How long the service waits on Postgres (see docs/reliability.md). */
+export interface DatabaseTimeouts {
+  /** A connection attempt gives up after this long. */
+  connectTimeoutSeconds: number;
+  /** A lost connection is re-opened after at most this long (with jitter). */
+  reconnectMaxMs: number;
+  /** The server cancels a statement running longer (0: never). Bulk work lifts it (`liftStatementTimeout`). */
+  statementTimeoutMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: DatabaseTimeouts = {
+  connectTimeoutSeconds: 5,
+  reconnectMaxMs: 500,
+  statementTimeoutMs: 30_000,
+};
+
+/**
+ * Inside a transaction of bulk work (seeding, restore, backup snapshot,
+ * migrations): no statement timeout, since one COPY or index build of a
+ * large table may take minutes. A no-op on libSQL.
+ */
+export async function liftStatementTimeout(db: Database, tx: Executor): Promise<void> {
+  if (db.dialect === "postgres") await db.run("SET LOCAL statement_timeout = 0", tx);
 }
 
 /**
@@ -79,7 +117,7 @@ async function openLibsqlDatabase(
   url: string,
   options: OpenOptions,
 ): Promise<Database> {
-  const { client, label, prepareRow } = await openLibsql(url, options.authToken);
+  const { client, label, prepareRow, file } = await openLibsql(url, options.authToken);
   const db = drizzleLibsql(client, { schema: sqliteSchema }) as unknown as Db;
   // deno-lint-ignore no-explicit-any
   const lite = (e: Executor) => e as any;
@@ -100,6 +138,7 @@ async function openLibsqlDatabase(
         return () => Promise.resolve().then(read);
       }
       : undefined,
+    liveness: file ? sqliteFileLiveness(file) : null,
     close: () => Promise.resolve(client.close()),
   });
 }
@@ -118,13 +157,21 @@ async function openPostgres(
   if (socketDir !== null && !socketDir.startsWith("/")) {
     throw new Error(`host "${socketDir}" in DATABASE_URL must be a Unix socket directory (an absolute path)`);
   }
-  const client = postgres(parsed.toString(), {
+  const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+  const base = {
     ...(socketDir ? { path: `${socketDir}/.s.PGSQL.${parsed.port || 5432}` } : {}),
-    max: options.maxConnections ?? 10,
     onnotice: () => {},
-    connection: schema ? { search_path: schema } : {},
-    connect_timeout: 10,
-  });
+    connect_timeout: timeouts.connectTimeoutSeconds,
+    // postgres.js counts failed connections in one counter for the whole pool that never goes down, and
+    // waits 3^n/100 s (up to 20 s) before each reconnect: a 1 s restart cost 20 s of hung requests. Here a
+    // reconnect waits at most `reconnectMaxMs`, with jitter so that replicas do not reconnect in step.
+    backoff: () => (timeouts.reconnectMaxMs * (0.5 + Math.random() / 2)) / 1000,
+  };
+  const connection = {
+    ...(schema ? { search_path: schema } : {}),
+    ...(timeouts.statementTimeoutMs > 0 ? { statement_timeout: timeouts.statementTimeoutMs } : {}),
+  };
+  const client = postgres(parsed.toString(), { ...base, max: options.maxConnections ?? 10, connection });
   await client`select 1`;
   if (schema) {
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
@@ -156,7 +203,24 @@ async function openPostgres(
     // A named prepared statement per connection: the server parses and plans it once.
     prepareRow: <T>(query: string) => async () =>
       (await client.unsafe(query, [], { prepare: true }))[0] as T | undefined,
-    close: () => client.end({ timeout: 5 }),
+    liveness: postgresLiveness(
+      `${name}/${schema ?? "public"}`,
+      (text, params) => client.unsafe(text, params as never[]),
+      () =>
+        postgres(parsed.toString(), {
+          ...base,
+          max: 1,
+          connection: {
+            ...connection,
+            application_name: "seedbed-lock",
+            // The server notices a vanished holder host in ~25 s instead of the kernel's 2 h.
+            tcp_keepalives_idle: 10,
+            tcp_keepalives_interval: 5,
+            tcp_keepalives_count: 3,
+          },
+        }) as never,
+    ),
+    close: (graceSeconds = 5) => client.end({ timeout: graceSeconds }),
   });
 }
 
@@ -180,6 +244,7 @@ async function openPglite(url: string): Promise<Database> {
       const r = await e.execute(q) as unknown as { rows: T[] };
       return r.rows;
     },
+    liveness: null,
     close: () => client.close(),
   });
 }

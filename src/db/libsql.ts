@@ -32,7 +32,7 @@ class Mutex {
 export async function openLibsql(
   url: string,
   authToken?: string,
-): Promise<{ client: Client; label: string; prepareRow: RowReaderFactory | null }> {
+): Promise<{ client: Client; label: string; prepareRow: RowReaderFactory | null; file: string | null }> {
   let target = url;
   let label = url;
   let cleanup: (() => void) | undefined;
@@ -59,7 +59,7 @@ export async function openLibsql(
   }
   const raw = createClient({ url: target, authToken, intMode: "number" });
   const local = raw.protocol === "file";
-  if (!local) return { client: raw, label, prepareRow: null };
+  if (!local) return { client: raw, label, prepareRow: null, file: null };
   let reader: HotReader | null = null;
   const close = raw.close.bind(raw);
   raw.close = () => {
@@ -124,15 +124,19 @@ export async function openLibsql(
     },
   });
   await client.execute("SELECT 1");
+  const main = (await client.execute("PRAGMA database_list")).rows.find((r) => r.name === "main");
+  const mainFile = typeof main?.file === "string" && main.file ? main.file : null;
   // The hot reader opens exactly the file the client opened (asked, not re-derived from the URL, whose
   // percent-encoding and fragments the client interprets), and only a plain file in WAL mode.
-  if (!target.includes("?")) {
-    const main = (await client.execute("PRAGMA database_list")).rows.find((r) => r.name === "main");
-    const file = typeof main?.file === "string" ? main.file : "";
-    if (file) reader = new HotReader(file);
-  }
+  if (!target.includes("?") && mainFile) reader = new HotReader(mainFile);
   const hot = reader;
-  return { client, label, prepareRow: hot && ((query) => hot.prepare(query)) };
+  return {
+    client,
+    label,
+    prepareRow: hot && ((query) => hot.prepare(query)),
+    // The ephemeral file behind :memory: is one process's: nobody else could look at its locks.
+    file: url === ":memory:" ? null : mainFile,
+  };
 }
 
 /** Makes a reader for one constant single-row query (see `Database.prepareRow`). */

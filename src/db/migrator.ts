@@ -209,6 +209,8 @@ export async function migrate(
   const files = await readMigrations(db, root);
   const body = async (tx: Executor): Promise<MigrateResult> => {
     if (db.dialect === "postgres") {
+      // An index build on a large table may take minutes: no statement timeout here (DATABASE_STATEMENT_TIMEOUT_MS).
+      await db.run("SET LOCAL statement_timeout = 0", tx);
       await db.run(
         sql`SELECT pg_advisory_xact_lock(hashtext(${"seedbed:migrate:" + db.namespace}))`,
         tx,

@@ -23,7 +23,7 @@ import {
   ExecutionsRepository,
 } from "./executions_repo.ts";
 import { describeFailure, failureError } from "./failure.ts";
-import { assertLockFree, SeedingLease } from "./lock.ts";
+import { assertLockFree, reconcileAbandoned, SeedingLease } from "./lock.ts";
 import { orderSeeders, planSeeders, selectedByDefault } from "./plan.ts";
 import { runPlan } from "./runner.ts";
 import type { SeederDefinition } from "./types.ts";
@@ -39,6 +39,8 @@ import type {
 export type { ExecuteOptions, RestoreRequest, SeedingAudit, SeedingServiceOptions, SeedResponse };
 
 const MAX_SCALE = 1_000_000;
+
+const unfinished = (r: { status: string }) => r.status === "running" || r.status === "pending";
 
 export class SeedingService {
   readonly executions: ExecutionsRepository;
@@ -164,15 +166,28 @@ export class SeedingService {
     if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
       throw validation(`limit must be an integer between 1 and 500, got ${limit}`);
     }
-    const { items, total } = await this.executions.list(skip, limit);
+    let { items, total } = await this.executions.list(skip, limit);
+    if (items.some(unfinished) && (await this.#reconcile()).length) {
+      ({ items, total } = await this.executions.list(skip, limit));
+    }
     return { items: items.map(executionJson), total, skip, limit };
   }
 
   /** One execution; NOT_FOUND naming the id. */
   async getExecution(id: number): Promise<ExecutionJson> {
-    const row = await this.executions.get(id);
+    let row = await this.executions.get(id);
+    if (row && unfinished(row) && (await this.#reconcile()).includes(id)) row = await this.executions.get(id);
     if (!row) throw notFound(`seeder execution ${id}`);
     return executionJson(row);
+  }
+
+  /**
+   * The history never shows a dead run as running: when nobody holds the
+   * lock, executions still marked running are failed with the reason
+   * (src/seeding/lock.ts). Best effort: a read never fails over it.
+   */
+  #reconcile(): Promise<number[]> {
+    return reconcileAbandoned(this.#o.db, this.#o.logger).catch(() => []);
   }
 
   #demoDefault(env: AppEnv): boolean {

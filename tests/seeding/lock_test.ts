@@ -1,7 +1,7 @@
 /** The seeding lock: in process, across handles ("replicas"), stale leases, and Postgres's advisory lock. */
 import assert from "node:assert/strict";
 import { sql } from "drizzle-orm";
-import { openDatabase } from "../../src/db/client.ts";
+import { type Database, openDatabase } from "../../src/db/client.ts";
 import { AppError } from "../../src/errors.ts";
 import { peekLock } from "../../src/seeding/lock.ts";
 import type { SeederDefinition } from "../../src/seeding/types.ts";
@@ -85,25 +85,106 @@ dbTest(
   { only: POSTGRES_IS_SERVER ? undefined : ["libsql"] },
 );
 
-dbTest("lock: a live lease blocks; an expired one (crashed holder) is taken over", async (db) => {
-  const t = db.t.seedingLocks;
-  const now = Date.now();
-  await db.db.insert(t).values({
-    name: "seeding",
-    executionId: 99,
-    holder: "crashed-host:1234:cli:ghost",
-    acquiredAt: new Date(now),
-    expiresAt: new Date(now + 60_000),
+/** An execution left `running` by a holder that is gone, as a crash leaves it. */
+async function orphanRun(db: Database, holder: string) {
+  const svc = service(db);
+  const orphan = await svc.executions.create({
+    kind: "restore",
+    triggeredBy: "user:1",
+    environment: "test",
+    dryRun: false,
+    options: {},
   });
-  const svc = service(db, { seeders: [permissionSeeder("A")] });
-  assertInProgress(await svc.execute({ triggeredBy: "t", createBackup: false }).catch((e) => e), 99);
+  await svc.executions.markRunning(orphan.id);
+  const now = Date.now();
+  await db.db.insert(db.t.seedingLocks).values({
+    name: "seeding",
+    executionId: orphan.id,
+    holder,
+    acquiredAt: new Date(now),
+    // A long lease: only liveness can say that its holder is gone.
+    expiresAt: new Date(now + 10 * 60_000),
+  });
+  return orphan.id;
+}
 
-  await db.db.update(t).set({ expiresAt: new Date(now - 1_000) });
-  const r = await svc.execute({ triggeredBy: "t", createBackup: false });
-  assert.equal(r.results.total.created, 1);
-  assert.equal(await rowCount(db, t), 0);
-  assert.equal(await peekLock(db), null);
-});
+dbTest(
+  "lock: a lease row whose holder holds no liveness lock is replaced at once, and its run marked failed",
+  async (db) => {
+    const orphan = await orphanRun(db, "other-host:4242:user:1");
+    assert.equal(await peekLock(db), null, "a dead holder's row is not a run in progress");
+    const svc = service(db, { seeders: [permissionSeeder("A")] });
+    const r = await svc.execute({ triggeredBy: "t", createBackup: false });
+    assert.equal(r.results.total.created, 1);
+    const old = await svc.getExecution(orphan);
+    assert.equal(old.status, "failed");
+    assert.match(
+      old.error_message!,
+      /^abandoned: the process that held the seeding lock \(other-host:4242\)/,
+    );
+    assert.ok(old.finished_at);
+    assert.equal(await rowCount(db, db.t.seedingLocks), 0);
+  },
+);
+
+dbTest(
+  "lock: the history shows a dead holder's run failed without waiting for another run",
+  async (db) => {
+    const orphan = await orphanRun(db, "other-host:4242:user:1");
+    const svc = service(db);
+    const list = await svc.listExecutions(0, 10);
+    assert.equal(list.items[0].id, orphan);
+    assert.equal(list.items[0].status, "failed");
+    assert.match(list.items[0].error_message!, /^abandoned: /);
+  },
+);
+
+dbTest(
+  "lock: a live holder (another handle holding the liveness lock) blocks; once it lets go, the lock is free",
+  async (db, { url }) => {
+    const replica = await openDatabase(url, { maxConnections: 1 });
+    try {
+      assert.ok(replica.liveness, "both dialects prove liveness here");
+      const orphan = await orphanRun(db, "other-host:4242:user:1");
+      const live = await replica.liveness.tryAcquire("seeding");
+      assert.ok(live);
+      const svc = service(db, { seeders: [permissionSeeder("A")] });
+      assertInProgress(await svc.execute({ triggeredBy: "t", createBackup: false }).catch((e) => e), orphan);
+      assert.equal((await svc.getExecution(orphan)).status, "running", "a live run is never marked failed");
+      assert.equal((await peekLock(db))?.executionId, orphan);
+      await live.release();
+      const r = await svc.execute({ triggeredBy: "t", createBackup: false });
+      assert.equal(r.results.total.created, 1);
+      assert.equal((await svc.getExecution(orphan)).status, "failed");
+    } finally {
+      await replica.close();
+    }
+  },
+  { only: POSTGRES_IS_SERVER ? undefined : ["libsql"] },
+);
+
+dbTest(
+  "lock: without liveness (remote libSQL), a live lease blocks; an expired one is taken over and its run failed",
+  async (full) => {
+    const db: Database = { ...full, liveness: null };
+    const orphan = await orphanRun(db, "crashed-host:1234:cli:ghost");
+    const svc = service(db, { seeders: [permissionSeeder("A")] });
+    assertInProgress(await svc.execute({ triggeredBy: "t", createBackup: false }).catch((e) => e), orphan);
+    assert.equal((await svc.getExecution(orphan)).status, "running", "not judged while its lease runs");
+
+    await db.db.update(db.t.seedingLocks).set({ expiresAt: new Date(Date.now() - 1_000) });
+    const r = await svc.execute({ triggeredBy: "t", createBackup: false });
+    assert.equal(r.results.total.created, 1);
+    assert.equal(await rowCount(db, db.t.seedingLocks), 0);
+    assert.equal(await peekLock(db), null);
+    const old = await svc.getExecution(orphan);
+    assert.equal(old.status, "failed");
+    assert.match(
+      old.error_message!,
+      /^abandoned: the process that held the seeding lock \(crashed-host:1234\)/,
+    );
+  },
+);
 
 dbTest(
   "lock: Postgres's advisory lock refuses a run even when no lease is visible",
@@ -150,58 +231,4 @@ dbTest(
     assert.equal(lease.executionId, r.execution_id);
   },
   { only: ["postgres"], ignore: !POSTGRES_IS_SERVER },
-);
-
-dbTest(
-  "lock: a lease whose process on this host is gone (Ctrl-C, kill -9) is taken over at once",
-  async (db) => {
-    // A process that has exited: its pid is free.
-    const child = new Deno.Command(Deno.execPath(), { args: ["eval", "0"], stdout: "null", stderr: "null" })
-      .spawn();
-    await child.status;
-    const svc = service(db, { seeders: [permissionSeeder("A")] });
-    const abandoned = await svc.executions.create({
-      kind: "execute",
-      triggeredBy: "cli:ops",
-      environment: "test",
-      dryRun: false,
-      options: {},
-    });
-    await svc.executions.markRunning(abandoned.id);
-    const now = Date.now();
-    await db.db.insert(db.t.seedingLocks).values({
-      name: "seeding",
-      executionId: abandoned.id,
-      holder: `${Deno.hostname()}:${child.pid}:cli:ops`,
-      acquiredAt: new Date(now),
-      expiresAt: new Date(now + 10 * 60_000),
-    });
-    assert.equal(await peekLock(db), null, "a dead holder's lease does not count as a run in progress");
-    const r = await svc.execute({ triggeredBy: "t", createBackup: false });
-    assert.equal(r.results.total.created, 1);
-    const old = await svc.getExecution(abandoned.id);
-    assert.equal(old.status, "failed");
-    assert.match(old.error_message!, /abandoned: the process that held the seeding lock .* exited/);
-
-    // A live holder on this host (this very test's parent, say) still blocks.
-    const parent = new Deno.Command(Deno.execPath(), {
-      args: ["eval", "await new Promise((r) => setTimeout(r, 5000))"],
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    try {
-      await db.db.insert(db.t.seedingLocks).values({
-        name: "seeding",
-        executionId: abandoned.id,
-        holder: `${Deno.hostname()}:${parent.pid}:cli:ops`,
-        acquiredAt: new Date(),
-        expiresAt: new Date(Date.now() + 10 * 60_000),
-      });
-      const err = await svc.execute({ triggeredBy: "t", createBackup: false }).catch((e) => e);
-      assertInProgress(err, abandoned.id);
-    } finally {
-      parent.kill();
-      await parent.status;
-    }
-  },
 );

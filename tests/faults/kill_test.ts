@@ -1,0 +1,171 @@
+/**
+ * kill -9 and SIGTERM of a real replica in the middle of a restore, with a
+ * second replica on the same Postgres: the data is exactly one state, the
+ * seeding lock frees at once on the other replica (the lease is 10 minutes:
+ * only the database's liveness lock can free it sooner), and the history
+ * shows the killed run `failed`. Story: docs/reliability.md.
+ */
+import assert from "node:assert/strict";
+import { sql } from "drizzle-orm";
+import { type Database, openDatabase } from "../../src/db/client.ts";
+import { startTestS3, type TestS3 } from "../helpers/s3.ts";
+import { freshSchema, PG_URL, Replica, waitFor } from "./helpers.ts";
+
+interface Stage {
+  db: Database;
+  s3: TestS3;
+  a: Replica;
+  b: Replica;
+  token: string;
+  backupKey: string;
+  leadsBefore: number;
+  dispose(): Promise<void>;
+}
+
+async function count(db: Database, table: string): Promise<number> {
+  const [r] = await db.rows<{ n: number }>(sql.raw(`SELECT count(*)::int AS n FROM "${table}"`));
+  return Number(r.n);
+}
+
+/** Two replicas on one fresh schema, a backup of the demo data, then one lead deleted (the "before" state). */
+async function stage(): Promise<Stage> {
+  const { url, schema } = freshSchema();
+  const s3 = await startTestS3();
+  const env = { DATABASE_URL: url, ...s3.env };
+  const a = await Replica.start("a", env);
+  const b = await Replica.start("b", env);
+  const db = await openDatabase(url, { maxConnections: 2 });
+  const token = await a.login();
+  const backup = await a.request("POST", "/api/v1/backups", { token, body: {} });
+  assert.equal(backup.status, 201, JSON.stringify(backup.body));
+  await db.run(`DELETE FROM crm_leads WHERE id = (SELECT min(id) FROM crm_leads)`);
+  return {
+    db,
+    s3,
+    a,
+    b,
+    token,
+    backupKey: backup.body.s3_key as string,
+    leadsBefore: await count(db, "crm_leads"),
+    async dispose() {
+      await Promise.all([a.stop(), b.stop()]);
+      await db.run(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
+      await db.close();
+      await s3.close();
+    },
+  };
+}
+
+/**
+ * Starts a restore on replica A that stays inside its load transaction: a
+ * SHARE lock on crm_leads (taken here) lets the safety backup read but holds
+ * the restore's wipe. Returns once the restore is waiting on it.
+ */
+async function restoreHeldMidway(s: Stage) {
+  let letGo!: () => void;
+  const gate = new Promise<void>((r) => (letGo = r));
+  let locked!: () => void;
+  const lockedP = new Promise<void>((r) => (locked = r));
+  const holder = s.db.transaction(async (tx) => {
+    await s.db.run("LOCK TABLE crm_leads IN SHARE MODE", tx);
+    locked();
+    await gate;
+  });
+  await lockedP;
+  const restore = s.a.request("POST", "/api/v1/seeders/restore", {
+    token: s.token,
+    body: { s3_key: s.backupKey },
+    timeoutMs: 60_000,
+  }).catch((err) => ({ status: 0, body: { error: String(err) } }));
+  await waitFor("the restore to wait on the held lock", async () => {
+    const [r] = await s.db.rows<{ n: number }>(sql`SELECT count(*)::int AS n FROM pg_locks
+      WHERE NOT granted AND relation = 'crm_leads'::regclass`);
+    return Number(r.n) > 0 ? true : undefined;
+  });
+  return {
+    restore,
+    release: async () => {
+      letGo();
+      await holder;
+    },
+  };
+}
+
+/** Polls replica B with dry runs until the lock is free; returns the successful response and the wait. */
+async function runOnB(s: Stage) {
+  const started = performance.now();
+  const r = await waitFor("a run on replica B", async () => {
+    const res = await s.b.request("POST", "/api/v1/seeders/execute", {
+      token: s.token,
+      body: { dry_run: true },
+    });
+    return res.status === 409 ? undefined : res;
+  }, { timeoutMs: 30_000, everyMs: 100 });
+  return { res: r, waitedMs: Math.round(performance.now() - started) };
+}
+
+async function restoreExecution(s: Stage) {
+  const list = await s.b.request("GET", "/api/v1/seeders/?limit=50", { token: s.token });
+  assert.equal(list.status, 200);
+  const items = list.body.items as { kind: string; status: string; error_message: string | null }[];
+  const restore = items.find((e) => e.kind === "restore");
+  assert.ok(restore, "the restore was recorded");
+  return restore;
+}
+
+Deno.test({
+  name: "faults: kill -9 of the replica running a restore — data unchanged, lock free at once, run failed",
+  ignore: !PG_URL,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const s = await stage();
+    try {
+      const held = await restoreHeldMidway(s);
+      s.a.kill("SIGKILL");
+      await s.a.exited;
+      await held.release();
+      await held.restore;
+      const { res, waitedMs } = await runOnB(s);
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      console.log(`      replica B ran ${waitedMs} ms after the kill (lease: 10 min)`);
+      const restore = await restoreExecution(s);
+      assert.equal(restore.status, "failed");
+      assert.match(restore.error_message!, /^abandoned: the process that held the seeding lock/);
+      assert.equal(await count(s.db, "crm_leads"), s.leadsBefore, "the restore was rolled back whole");
+    } finally {
+      await s.dispose();
+    }
+  },
+});
+
+Deno.test({
+  name: "faults: SIGTERM during a restore — the replica exits within its shutdown timeout, nothing half-done",
+  ignore: !PG_URL,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const s = await stage();
+    try {
+      const held = await restoreHeldMidway(s);
+      const started = performance.now();
+      s.a.kill("SIGTERM");
+      // SHUTDOWN_TIMEOUT_SECONDS=2 for the replicas; the restore is still held when it runs out.
+      const status = await s.a.exited;
+      const ms = Math.round(performance.now() - started);
+      console.log(`      replica A exited ${ms} ms after SIGTERM (code ${status.code})`);
+      await held.release();
+      const r = await held.restore;
+      assert.notEqual(r.status, 200, "the held restore cannot have completed");
+      const { res } = await runOnB(s);
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      const restore = await restoreExecution(s);
+      assert.equal(restore.status, "failed");
+      assert.equal(await count(s.db, "crm_leads"), s.leadsBefore, "the restore was rolled back whole");
+      const events = s.a.records.map((x) => x.event);
+      assert.ok(events.includes("shutdown_timeout"), events.join(", "));
+    } finally {
+      await s.dispose();
+    }
+  },
+});
