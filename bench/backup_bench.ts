@@ -19,6 +19,7 @@ import { ObjectStore } from "../src/storage/object_store.ts";
 import { createS3Client } from "../src/storage/s3_client.ts";
 import { loadConfig } from "../src/config.ts";
 import { fillSql } from "./backup_fill.ts";
+import { backupTables } from "../src/backups/tables.ts";
 
 const ADMIN = Deno.env.get("BENCH_DATABASE_URL") ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const arg = (name: string, dflt: string) => {
@@ -131,7 +132,7 @@ try {
     await db.run("VACUUM ANALYZE");
     const [{ n }] = await db.rows<{ n: number }>(
       (await import("drizzle-orm")).sql.raw(
-        `SELECT (SELECT count(*) FROM organizations) + (SELECT count(*) FROM users) + (SELECT count(*) FROM crm_leads) + (SELECT count(*) FROM service_tickets) + (SELECT count(*) FROM manufacturing_orders) + (SELECT count(*) FROM hr_employees) + (SELECT count(*) FROM assets) + (SELECT count(*) FROM marketing_campaigns) + (SELECT count(*) FROM transport_vehicles) + (SELECT count(*) FROM transport_trips) + (SELECT count(*) FROM files) + (SELECT count(*) FROM roles) + (SELECT count(*) FROM permissions) + (SELECT count(*) FROM role_permissions) + (SELECT count(*) FROM user_modules) + (SELECT count(*) FROM user_permissions) AS n`,
+        `SELECT ${backupTables().map((t) => `(SELECT count(*) FROM "${t.name}")`).join(" + ")} AS n`,
       ),
     );
     await db.close();

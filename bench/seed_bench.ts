@@ -21,6 +21,7 @@ import { silentLogger } from "../src/log.ts";
 import { SeedingService } from "../src/seeding/seeding_service.ts";
 import type { AnyTable } from "../src/seeding/types.ts";
 import { SEEDERS } from "../seeders/mod.ts";
+import { VOLUME_RESOURCES } from "../seeders/volume.ts";
 
 const arg = (name: string, dflt: string) => {
   const i = Deno.args.indexOf(`--${name}`);
@@ -68,18 +69,14 @@ async function fresh(dialect: "libsql" | "postgres"): Promise<Fresh> {
   return { url, db, dispose: async () => (await db.close(), await cleanup()) };
 }
 
+/** Every table `--scale` fills (from the module registry) with the column its `VOL-` keys live in. */
 const VOLUME_KEYS = (db: Database): [AnyTable, Column][] => {
-  const t = db.t;
-  return [
-    [t.crmLeads, t.crmLeads.name],
-    [t.manufacturingOrders, t.manufacturingOrders.orderNumber],
-    [t.hrEmployees, t.hrEmployees.employeeNumber],
-    [t.marketingCampaigns, t.marketingCampaigns.name],
-    [t.serviceTickets, t.serviceTickets.ticketNumber],
-    [t.assets, t.assets.assetTag],
-    [t.transportVehicles, t.transportVehicles.plateNumber],
-    [t.transportTrips, t.transportTrips.tripNumber],
-  ];
+  const t = db.t as unknown as Record<string, AnyTable & Record<string, Column>>;
+  return VOLUME_RESOURCES.map((r) => {
+    const keyColumn = r.unique?.[0]?.columns[0];
+    if (!keyColumn) throw new Error(`bench: ${r.table} has a volume factory but no unique key`);
+    return [t[r.key], t[r.key][keyColumn]];
+  });
 };
 
 /** Seedbed: one `--scale` run. Returns seconds (whole execution, and the VolumeSeeder alone) and rows. */

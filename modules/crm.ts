@@ -1,7 +1,18 @@
 /** CRM (seed 000): leads, licensed to Starter and up, a 14-day trial on Free. */
 import { defineModule, enumOf, money, serial, text } from "../src/modules/define.ts";
 
-const COMPANY = ["Harbor", "Summit", "Golden", "Urban", "Prairie", "Coastal", "Maple", "Atlas", "Crescent", "Pioneer"];
+const COMPANY = [
+  "Harbor",
+  "Summit",
+  "Golden",
+  "Urban",
+  "Prairie",
+  "Coastal",
+  "Maple",
+  "Atlas",
+  "Crescent",
+  "Pioneer",
+];
 const KIND = ["Foods", "Bistro", "Catering", "Grocers", "Kitchens", "Bakery", "Provisions", "Markets"];
 
 export default defineModule({
@@ -37,4 +48,3 @@ export default defineModule({
     },
   },
 });
-

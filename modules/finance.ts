@@ -4,5 +4,5 @@ import { defineModule } from "../src/modules/define.ts";
 export default defineModule({
   key: "finance",
   description: "Finance",
-  licensing: { tiers: ["professional","enterprise"] },
+  licensing: { tiers: ["professional", "enterprise"] },
 });

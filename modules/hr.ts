@@ -1,8 +1,32 @@
 /** HR (seed 000): employees, read-only over the API; Professional and up. */
 import { defineModule, money, serial, text, timestamp } from "../src/modules/define.ts";
 
-const FIRST = ["Ava", "Liam", "Noah", "Emma", "Olivia", "Mateo", "Sofia", "Yuki", "Amara", "Ravi", "Lena", "Omar"];
-const LAST = ["Smith", "Garcia", "Chen", "Okafor", "Müller", "Rossi", "Kowalski", "Silva", "Nguyen", "Haddad"];
+const FIRST = [
+  "Ava",
+  "Liam",
+  "Noah",
+  "Emma",
+  "Olivia",
+  "Mateo",
+  "Sofia",
+  "Yuki",
+  "Amara",
+  "Ravi",
+  "Lena",
+  "Omar",
+];
+const LAST = [
+  "Smith",
+  "Garcia",
+  "Chen",
+  "Okafor",
+  "Müller",
+  "Rossi",
+  "Kowalski",
+  "Silva",
+  "Nguyen",
+  "Haddad",
+];
 const DEPARTMENTS = ["Operations", "Sales", "Support", "Logistics", "Finance", "Kitchen", "Marketing"];
 const POSITIONS = ["Associate", "Specialist", "Coordinator", "Lead", "Supervisor", "Analyst"];
 const DAY = 86_400_000;

@@ -4,5 +4,5 @@ import { defineModule } from "../src/modules/define.ts";
 export default defineModule({
   key: "sales",
   description: "Sales",
-  licensing: { tiers: ["starter","professional","enterprise"] },
+  licensing: { tiers: ["starter", "professional", "enterprise"] },
 });

@@ -7,7 +7,7 @@
  * no dot-form synonym of a colon permission is added (`users.create` would
  * mean the same thing twice).
  */
-import { ALL_MODULES } from "../src/tenants/modules.ts";
+import { CRUD_ACTIONS, REGISTRY } from "../src/modules/registry.ts";
 
 export interface PermissionDef {
   name: string;
@@ -16,79 +16,61 @@ export interface PermissionDef {
   description: string;
 }
 
-/** The permissions seed 002 lists, in its order. (Its prose says "24 total"; it lists these 23.) */
-export const SEED_002_PERMISSIONS: PermissionDef[] = [
-  ...crud("users", "users"),
-  ...crud("roles", "roles"),
-  { name: "permissions:read", module: "permissions", action: "read", description: "Read permissions" },
-  ...crud("files", "files"),
-  {
-    name: "seeders:execute",
-    module: "seeders",
-    action: "execute",
-    description: "Execute, reset and restore seeders",
-  },
-  { name: "seeders:read", module: "seeders", action: "read", description: "Read seeder execution history" },
-  ...crud("restaurants", "restaurants"),
-  ...crud("menus", "menus"),
-];
+const cap = (s: string) => s[0].toUpperCase() + s.slice(1);
 
-function crud(module: string, what: string): PermissionDef[] {
-  return (["create", "read", "update", "delete"] as const).map((action) => ({
-    name: `${module}:${action}`,
-    module,
+/**
+ * Seed 002's colon-style permissions (`users:create`, …, `restaurants:*`, `menus:*`), in its order: every
+ * module's `colonActions`, in registry order. (Its prose says "24 total"; it lists these 23.)
+ */
+export const SEED_002_PERMISSIONS: PermissionDef[] = REGISTRY.flatMap((m) =>
+  m.colonActions.map((action) => ({
+    name: `${m.key}:${action}`,
+    module: m.key,
     action,
-    description: `${action[0].toUpperCase()}${action.slice(1)} ${what}`,
-  }));
-}
+    description: m.actionDescriptions[action] ?? `${cap(action)} ${m.key}`,
+  }))
+);
 
-/** Submodules with granular permissions (`<module>_<resource>_<action>`), one per demo module table. */
-export const SUBMODULES: Record<string, string[]> = {
-  crm: ["leads"],
-  manufacturing: ["orders"],
-  hr: ["employees"],
-  marketing: ["campaigns"],
-  service: ["tickets"],
-  asset: ["assets"],
-  transport: ["vehicles", "trips"],
-};
+/** Submodules with granular permissions (`<module>_<resource>_<action>`): one per module record table. */
+export const SUBMODULES: Record<string, string[]> = Object.fromEntries(
+  REGISTRY.filter((m) => m.resources.length).map((m) => [m.key, m.resources.map((r) => r.submodule)]),
+);
 
-const ACTIONS = ["read", "create", "update", "delete"] as const;
-
-/** Seed 000's module permissions for every module of the catalog. */
+/** Seed 000's module permissions for every module of the registry. */
 export function modulePermissions(): PermissionDef[] {
-  const colon = new Set(SEED_002_PERMISSIONS.map((p) => p.name));
   const out: PermissionDef[] = [];
-  for (const module of ALL_MODULES) {
-    for (const action of ACTIONS) {
-      if (colon.has(`${module}:${action}`)) continue;
-      out.push({ name: `${module}.${action}`, module, action, description: `${cap(action)} ${module} data` });
+  for (const m of REGISTRY) {
+    const colon = new Set(m.colonActions);
+    for (const action of CRUD_ACTIONS) {
+      if (colon.has(action)) continue;
+      out.push({
+        name: `${m.key}.${action}`,
+        module: m.key,
+        action,
+        description: `${cap(action)} ${m.key} data`,
+      });
     }
-    out.push({ name: `${module}.*`, module, action: "*", description: `Full ${module} access` });
+    out.push({ name: `${m.key}.*`, module: m.key, action: "*", description: `Full ${m.key} access` });
     out.push({
-      name: `${module}_admin`,
-      module,
+      name: `${m.key}_admin`,
+      module: m.key,
       action: "admin",
-      description: `${cap(module)} admin access`,
+      description: `${cap(m.key)} admin access`,
     });
   }
-  for (const [module, resources] of Object.entries(SUBMODULES)) {
-    for (const resource of resources) {
-      for (const action of ACTIONS) {
+  for (const m of REGISTRY) {
+    for (const r of m.resources) {
+      for (const action of CRUD_ACTIONS) {
         out.push({
-          name: `${module}_${resource}_${action}`,
-          module,
-          action: `${resource}_${action}`,
-          description: `${cap(action)} ${module} ${resource}`,
+          name: `${m.key}_${r.submodule}_${action}`,
+          module: m.key,
+          action: `${r.submodule}_${action}`,
+          description: `${cap(action)} ${m.key} ${r.submodule}`,
         });
       }
     }
   }
   return out;
-}
-
-function cap(s: string): string {
-  return s[0].toUpperCase() + s.slice(1);
 }
 
 /** Every permission the PermissionsSeeder maintains. */

@@ -1,7 +1,10 @@
 /**
  * The seeder registry, in the order seed 002's MasterSeeder runs them (the
  * runner orders by dependencies; ties keep this order). To add a seeder,
- * write a module like `sms_templates.ts` and list it here.
+ * write a module like `sms_templates.ts` and list it here, or — for a
+ * module's data — list it in the module's definition (`modules/<key>.ts`,
+ * `seeders: [...]`): the modules' seeders join the master order after the
+ * core ones (docs/modules.md).
  */
 import type { SeederDefinition } from "../src/seeding/types.ts";
 import { permissionsSeeder } from "./permissions.ts";
@@ -13,6 +16,7 @@ import { demoOrganizationsSeeder } from "./demo_organizations.ts";
 import { demoUsersSeeder } from "./demo_users.ts";
 import { demoModuleDataSeeder } from "./demo_module_data.ts";
 import { volumeSeeder } from "./volume.ts";
+import { MODULE_SEEDERS } from "../src/modules/registry.ts";
 
 export const SEEDERS: SeederDefinition[] = [
   permissionsSeeder,
@@ -23,5 +27,6 @@ export const SEEDERS: SeederDefinition[] = [
   demoOrganizationsSeeder,
   demoUsersSeeder,
   demoModuleDataSeeder,
+  ...MODULE_SEEDERS,
   volumeSeeder,
 ];

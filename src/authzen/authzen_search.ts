@@ -8,6 +8,7 @@ import type { Database } from "../db/client.ts";
 import { ALL_MODULES, normalizeModule } from "../tenants/modules.ts";
 import { RecordsRepository } from "../modules/records_repository.ts";
 import { resourceByType } from "../modules/resources.ts";
+import { moduleActions } from "../modules/registry.ts";
 import {
   AuthzenError,
   type AuthzenService,
@@ -189,9 +190,8 @@ export class AuthzenSearch {
       ? "organization"
       : null;
     if (!module) return none();
-    const actions = new Set(["read", "create", "update", "delete"]);
-    if (module === "seeders") actions.add("execute");
-    if (module === "access") actions.add("evaluate");
+    // The module's actions as its definition declares them (modules/*.ts), and any action a grant names.
+    const actions = new Set(["read", "create", "update", "delete", ...moduleActions(module)]);
     for (const k of subject.access.grants.keys) {
       const [m, a, b] = k.split(".");
       if (m === module && a !== "*") actions.add(b ?? a);

@@ -1,11 +1,13 @@
 /**
- * Every table of Seedbed, defined once for both dialects (see `schema_kit.ts`).
+ * Every table of Seedbed, defined once for both dialects (see `schema_kit.ts`): the platform's own here,
+ * the registered modules' record tables from their definitions (`modules/*.ts`, `module_tables.ts`).
  *
  * Tenant-scoped tables carry `organization_id NOT NULL` with an index; the
  * repositories filter on it inside every query (layer 1 of the access model).
  */
 import type { AnyPgColumn } from "drizzle-orm/pg-core";
 import { pgKit, type SchemaKit, sqliteKit } from "./schema_kit.ts";
+import { defineModuleTables } from "./module_tables.ts";
 
 /** Module key → on/off, as seed 000's `enabled_modules`. Keys are case-insensitive. */
 export type ModuleFlags = Record<string, boolean>;
@@ -209,133 +211,8 @@ export function defineSchema(k: SchemaKit) {
     updatedAt: updated(),
   });
 
-  const crmLeads = k.table("crm_leads", {
-    ...tenantColumns(),
-    name: k.text("name").notNull(),
-    email: k.text("email"),
-    company: k.text("company"),
-    status: k.text("status").notNull().default("new"),
-    source: k.text("source"),
-    valueCents: k.bigint("value_cents").notNull().default(0),
-  }, (t) => [
-    k.index("crm_leads_organization_idx").on(t.organizationId),
-    k.index("crm_leads_owner_idx").on(t.ownerId),
-    k.uniqueIndex("crm_leads_org_name_uq").on(t.organizationId, t.name),
-  ]);
-
-  const manufacturingOrders = k.table("manufacturing_orders", {
-    ...tenantColumns(),
-    orderNumber: k.text("order_number").notNull(),
-    product: k.text("product").notNull(),
-    quantity: k.int("quantity").notNull(),
-    status: k.text("status").notNull().default("planned"),
-    dueDate: k.ts("due_date"),
-  }, (t) => [
-    k.index("manufacturing_orders_organization_idx").on(t.organizationId),
-    k.index("manufacturing_orders_owner_idx").on(t.ownerId),
-    k.uniqueIndex("manufacturing_orders_org_number_uq").on(
-      t.organizationId,
-      t.orderNumber,
-    ),
-  ]);
-
-  const hrEmployees = k.table("hr_employees", {
-    ...tenantColumns(),
-    employeeNumber: k.text("employee_number").notNull(),
-    fullName: k.text("full_name").notNull(),
-    department: k.text("department").notNull(),
-    position: k.text("position").notNull(),
-    hiredAt: k.ts("hired_at"),
-    salaryCents: k.bigint("salary_cents"),
-  }, (t) => [
-    k.index("hr_employees_organization_idx").on(t.organizationId),
-    k.index("hr_employees_owner_idx").on(t.ownerId),
-    k.uniqueIndex("hr_employees_org_number_uq").on(
-      t.organizationId,
-      t.employeeNumber,
-    ),
-  ]);
-
-  const marketingCampaigns = k.table("marketing_campaigns", {
-    ...tenantColumns(),
-    name: k.text("name").notNull(),
-    channel: k.text("channel").notNull(),
-    status: k.text("status").notNull().default("draft"),
-    budgetCents: k.bigint("budget_cents").notNull().default(0),
-    startsAt: k.ts("starts_at"),
-    endsAt: k.ts("ends_at"),
-  }, (t) => [
-    k.index("marketing_campaigns_organization_idx").on(t.organizationId),
-    k.index("marketing_campaigns_owner_idx").on(t.ownerId),
-    k.uniqueIndex("marketing_campaigns_org_name_uq").on(
-      t.organizationId,
-      t.name,
-    ),
-  ]);
-
-  const serviceTickets = k.table("service_tickets", {
-    ...tenantColumns(),
-    ticketNumber: k.text("ticket_number").notNull(),
-    subject: k.text("subject").notNull(),
-    priority: k.text("priority").notNull().default("normal"),
-    status: k.text("status").notNull().default("open"),
-    customerEmail: k.text("customer_email"),
-  }, (t) => [
-    k.index("service_tickets_organization_idx").on(t.organizationId),
-    k.index("service_tickets_owner_idx").on(t.ownerId),
-    k.uniqueIndex("service_tickets_org_number_uq").on(
-      t.organizationId,
-      t.ticketNumber,
-    ),
-  ]);
-
-  const assets = k.table("assets", {
-    ...tenantColumns(),
-    assetTag: k.text("asset_tag").notNull(),
-    name: k.text("name").notNull(),
-    category: k.text("category").notNull(),
-    status: k.text("status").notNull().default("in_service"),
-    purchaseValueCents: k.bigint("purchase_value_cents"),
-  }, (t) => [
-    k.index("assets_organization_idx").on(t.organizationId),
-    k.index("assets_owner_idx").on(t.ownerId),
-    k.uniqueIndex("assets_org_tag_uq").on(t.organizationId, t.assetTag),
-  ]);
-
-  const transportVehicles = k.table("transport_vehicles", {
-    ...tenantColumns(),
-    plateNumber: k.text("plate_number").notNull(),
-    model: k.text("model").notNull(),
-    capacityKg: k.int("capacity_kg").notNull(),
-    status: k.text("status").notNull().default("available"),
-  }, (t) => [
-    k.index("transport_vehicles_organization_idx").on(t.organizationId),
-    k.index("transport_vehicles_owner_idx").on(t.ownerId),
-    k.uniqueIndex("transport_vehicles_org_plate_uq").on(
-      t.organizationId,
-      t.plateNumber,
-    ),
-  ]);
-
-  const transportTrips = k.table("transport_trips", {
-    ...tenantColumns(),
-    tripNumber: k.text("trip_number").notNull(),
-    vehicleId: k.int("vehicle_id").references(() => transportVehicles.id, {
-      onDelete: "set null",
-    }),
-    origin: k.text("origin").notNull(),
-    destination: k.text("destination").notNull(),
-    distanceKm: k.int("distance_km").notNull(),
-    status: k.text("status").notNull().default("scheduled"),
-    departedAt: k.ts("departed_at"),
-  }, (t) => [
-    k.index("transport_trips_organization_idx").on(t.organizationId),
-    k.index("transport_trips_owner_idx").on(t.ownerId),
-    k.uniqueIndex("transport_trips_org_number_uq").on(
-      t.organizationId,
-      t.tripNumber,
-    ),
-  ]);
+  /** The registered modules' record tables (`modules/*.ts`, built in `module_tables.ts`). */
+  const moduleTables = defineModuleTables(k, { organizations, users });
 
   const files = k.table("files", {
     ...tenantColumns(),
@@ -511,14 +388,7 @@ export function defineSchema(k: SchemaKit) {
     userModules,
     userPermissions,
     smsTemplates,
-    crmLeads,
-    manufacturingOrders,
-    hrEmployees,
-    marketingCampaigns,
-    serviceTickets,
-    assets,
-    transportVehicles,
-    transportTrips,
+    ...moduleTables,
     files,
     seederExecutions,
     seedingLocks,

@@ -11,18 +11,10 @@
  */
 import { and, asc, count, eq, getTableColumns, inArray, or, type SQL, sql } from "drizzle-orm";
 import type { Database, Executor } from "../db/client.ts";
-import type { Schema } from "../db/schema.ts";
+import type { ModuleTables, TenantTable } from "../db/module_tables.ts";
 
-/** The tables this repository serves (all share id, organization_id, owner_id). */
-export type RecordTableKey =
-  | "crmLeads"
-  | "manufacturingOrders"
-  | "hrEmployees"
-  | "marketingCampaigns"
-  | "serviceTickets"
-  | "assets"
-  | "transportVehicles"
-  | "transportTrips";
+/** The tables this repository serves: every module table (all share id, organization_id, owner_id), and files. */
+export type RecordTableKey = keyof ModuleTables | "files";
 
 /** Who reads or writes: the organization acted on, the record scope and the user. */
 export interface RecordScope {
@@ -36,9 +28,9 @@ export interface Page {
   limit: number;
 }
 
-// The eight tables share the columns used here; drizzle's per-table types differ, so the
-// repository works on the crmLeads type and casts the table once (same runtime surface).
-type T = Schema["crmLeads"];
+// The tables share the tenant columns used here; drizzle's per-table types differ, so the
+// repository works on the bare tenant table type and casts the table once (same runtime surface).
+type T = TenantTable<string, Record<never, never>>;
 export type RecordRow = Record<string, unknown> & { id: number; organizationId: number; ownerId: number };
 
 /** A query built once, run with values for its placeholders (drizzle's prepared query, either dialect). */
@@ -51,7 +43,7 @@ export class RecordsRepository {
   /** The hot reads (list, get) built once per scope kind: building the SQL cost as much as running it. */
   readonly #prepared = new Map<string, Prepared<Record<string, unknown>>>();
   constructor(private readonly db: Database, readonly key: RecordTableKey) {
-    this.table = db.t[key] as unknown as T;
+    this.table = (db.t as unknown as Record<string, T>)[key];
   }
 
   /**

@@ -40,7 +40,7 @@ export class RecordsService {
 
   async create(auth: AuthContext, body: Record<string, unknown>) {
     const s = RecordsService.scopeOf(auth);
-    const values = fromJson(body);
+    const values = fromJson(body, this.def);
     if (values.ownerId === undefined && auth.user.organizationId !== s.organizationId) {
       // A platform super admin is no member of the organization: he names the owner.
       throw new AppError(
@@ -57,7 +57,7 @@ export class RecordsService {
 
   async update(auth: AuthContext, id: number, body: Record<string, unknown>) {
     const s = RecordsService.scopeOf(auth);
-    const values = fromJson(body);
+    const values = fromJson(body, this.def);
     if (values.ownerId !== undefined) values.ownerId = await this.#owner(s, values.ownerId as number);
     const row = await this.repo.update(s, id, values);
     if (!row) throw notFound(`${this.def.noun} ${id}`);

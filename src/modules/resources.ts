@@ -1,14 +1,21 @@
 /**
- * The demo business resources, one definition each: where they live, which
- * module and submodule guard them, their JSON shape and (for the writable
- * ones) their create / update bodies.
+ * The record resources of the registered modules, as the routes, the records service and AuthZEN use
+ * them: where each lives, which module and submodule guard it, and its JSON shapes — the record, the create
+ * body and the update body — derived from its fields (zod, so the OpenAPI document follows) unless the
+ * module gives its own. Must never break: JSON is snake_case with ISO timestamps; an update never fills
+ * defaults in. Story: docs/modules.md.
  */
 import { z } from "@hono/zod-openapi";
+import type { Field, FieldSpec } from "./define.ts";
+import { REGISTRY_RESOURCES, type RegistryResource } from "./registry.ts";
+import { camel, snake } from "../db/module_tables.ts";
 import type { RecordTableKey } from "./records_repository.ts";
 
 export interface ResourceDef {
-  /** Table key in the schema. */
+  /** Table key in the schema (`crmLeads`). */
   table: RecordTableKey;
+  /** SQL table name. */
+  sqlTable: string;
   /** Catalog module that licenses it (entitlements) and guards it (RBAC). */
   module: string;
   /** Submodule for submodule permissions (`crm_leads_read`). */
@@ -22,6 +29,10 @@ export interface ResourceDef {
   output: z.ZodObject;
   create?: z.ZodObject;
   update?: z.ZodObject;
+  /** Properties of timestamp fields (JSON strings ↔ Dates). */
+  timestamps: ReadonlySet<string>;
+  /** The registry entry. */
+  source: RegistryResource;
 }
 
 const base = {
@@ -31,34 +42,85 @@ const base = {
   created_at: z.string(),
   updated_at: z.string(),
 };
-const ts = z.string().nullable();
-const owner = z.number().int().positive().optional().openapi({
-  description: "Owner (defaults to the caller; must be inside the caller's record scope)",
-});
+const owner = () =>
+  z.number().int().positive().optional().openapi({
+    description: "Owner (defaults to the caller; must be inside the caller's record scope)",
+  });
 
-const LeadCreate = z.object({
-  name: z.string().trim().min(1).max(200),
-  email: z.email().max(320).nullable().optional(),
-  company: z.string().max(200).nullable().optional(),
-  status: z.enum(["new", "contacted", "qualified", "won", "lost"]).default("new"),
-  source: z.string().max(100).nullable().optional(),
-  value_cents: z.number().int().min(0).max(1e15).default(0),
-  owner_id: owner,
-}).strict().openapi("LeadCreate");
+/** A field's value in a record (what the database may hold, so enums are plain strings). */
+function outputOf(s: FieldSpec): z.ZodType {
+  let t: z.ZodType;
+  switch (s.kind) {
+    case "int":
+    case "money":
+    case "ref":
+    case "user":
+      t = z.number().int();
+      break;
+    case "bool":
+      t = z.boolean();
+      break;
+    case "json":
+      return z.unknown();
+    default:
+      t = z.string();
+  }
+  return s.notNull ? t : t.nullable();
+}
 
-const OrderCreate = z.object({
-  order_number: z.string().trim().min(1).max(64),
-  product: z.string().trim().min(1).max(200),
-  quantity: z.number().int().positive().max(1_000_000_000),
-  status: z.enum(["planned", "in_progress", "completed", "cancelled"]).default("planned"),
-  due_date: z.iso.datetime({ offset: true }).nullable().optional(),
-  owner_id: owner,
-}).strict().openapi("ManufacturingOrderCreate");
+/** A field's value in a create body. */
+function inputOf(s: FieldSpec): z.ZodType {
+  let t: z.ZodType;
+  switch (s.kind) {
+    case "text": {
+      const max = s.max ?? 1000;
+      if (s.format === "email") t = z.email().max(max);
+      else t = s.notNull && !s.hasDefault ? z.string().trim().min(1).max(max) : z.string().max(max);
+      break;
+    }
+    case "enum":
+      t = z.enum(s.values as [string, ...string[]]);
+      break;
+    case "int":
+    case "money": {
+      let n = z.number().int();
+      if (s.min === 1) n = n.positive();
+      else if (s.min !== undefined) n = n.min(s.min);
+      if (s.max !== undefined) n = n.max(s.max);
+      t = n;
+      break;
+    }
+    case "ref":
+    case "user":
+      t = z.number().int().positive();
+      break;
+    case "bool":
+      t = z.boolean();
+      break;
+    case "ts":
+      t = z.iso.datetime({ offset: true });
+      break;
+    case "json":
+      t = z.json();
+      break;
+  }
+  if (s.description) t = t.openapi({ description: s.description });
+  if (s.hasDefault) return t.default(s.default as never);
+  return s.notNull ? t : t.nullable().optional();
+}
 
-function partial(schema: z.ZodObject, name: string) {
+/** The create body of a field map (strict: unknown keys are refused). */
+export function createShape(fields: Record<string, Field>, name: string): z.ZodObject {
   const shape: Record<string, z.ZodType> = {};
-  for (const [k, v] of Object.entries(schema.shape)) {
-    // Updates never fill defaults in.
+  for (const [prop, f] of Object.entries(fields)) shape[snake(prop)] = inputOf(f.spec);
+  shape.owner_id = owner();
+  return z.object(shape).strict().openapi(name);
+}
+
+/** The update body: every create field optional, defaults never filled in, at least one field. */
+export function updateShape(create: z.ZodObject, name: string): z.ZodObject {
+  const shape: Record<string, z.ZodType> = {};
+  for (const [k, v] of Object.entries(create.shape)) {
     const inner = v instanceof z.ZodDefault ? (v as z.ZodDefault).unwrap() : v;
     shape[k] = (inner as z.ZodType).optional();
   }
@@ -67,160 +129,36 @@ function partial(schema: z.ZodObject, name: string) {
   }).openapi(name) as unknown as z.ZodObject;
 }
 
-export const RESOURCES: ResourceDef[] = [
-  {
-    table: "crmLeads",
-    module: "crm",
-    submodule: "leads",
-    type: "crm_lead",
-    path: "/api/v1/crm/leads",
-    tag: "crm",
-    noun: "lead",
-    output: z.object({
-      ...base,
-      name: z.string(),
-      email: z.string().nullable(),
-      company: z.string().nullable(),
-      status: z.string(),
-      source: z.string().nullable(),
-      value_cents: z.number().int(),
-    }).openapi("Lead"),
-    create: LeadCreate,
-    update: partial(LeadCreate, "LeadUpdate"),
-  },
-  {
-    table: "manufacturingOrders",
-    module: "manufacturing",
-    submodule: "orders",
-    type: "manufacturing_order",
-    path: "/api/v1/manufacturing/orders",
-    tag: "manufacturing",
-    noun: "order",
-    output: z.object({
-      ...base,
-      order_number: z.string(),
-      product: z.string(),
-      quantity: z.number().int(),
-      status: z.string(),
-      due_date: ts,
-    }).openapi("ManufacturingOrder"),
-    create: OrderCreate,
-    update: partial(OrderCreate, "ManufacturingOrderUpdate"),
-  },
-  {
-    table: "hrEmployees",
-    module: "hr",
-    submodule: "employees",
-    type: "hr_employee",
-    path: "/api/v1/hr/employees",
-    tag: "hr",
-    noun: "employee",
-    output: z.object({
-      ...base,
-      employee_number: z.string(),
-      full_name: z.string(),
-      department: z.string(),
-      position: z.string(),
-      hired_at: ts,
-      salary_cents: z.number().int().nullable(),
-    }).openapi("Employee"),
-  },
-  {
-    table: "marketingCampaigns",
-    module: "marketing",
-    submodule: "campaigns",
-    type: "marketing_campaign",
-    path: "/api/v1/marketing/campaigns",
-    tag: "marketing",
-    noun: "campaign",
-    output: z.object({
-      ...base,
-      name: z.string(),
-      channel: z.string(),
-      status: z.string(),
-      budget_cents: z.number().int(),
-      starts_at: ts,
-      ends_at: ts,
-    }).openapi("Campaign"),
-  },
-  {
-    table: "serviceTickets",
-    module: "service",
-    submodule: "tickets",
-    type: "service_ticket",
-    path: "/api/v1/service/tickets",
-    tag: "service",
-    noun: "ticket",
-    output: z.object({
-      ...base,
-      ticket_number: z.string(),
-      subject: z.string(),
-      priority: z.string(),
-      status: z.string(),
-      customer_email: z.string().nullable(),
-    }).openapi("Ticket"),
-  },
-  {
-    table: "assets",
-    module: "asset",
-    submodule: "assets",
-    type: "asset",
-    path: "/api/v1/assets",
-    tag: "asset",
-    noun: "asset",
-    output: z.object({
-      ...base,
-      asset_tag: z.string(),
-      name: z.string(),
-      category: z.string(),
-      status: z.string(),
-      purchase_value_cents: z.number().int().nullable(),
-    }).openapi("Asset"),
-  },
-  {
-    table: "transportVehicles",
-    module: "transport",
-    submodule: "vehicles",
-    type: "transport_vehicle",
-    path: "/api/v1/transport/vehicles",
-    tag: "transport",
-    noun: "vehicle",
-    output: z.object({
-      ...base,
-      plate_number: z.string(),
-      model: z.string(),
-      capacity_kg: z.number().int(),
-      status: z.string(),
-    }).openapi("Vehicle"),
-  },
-  {
-    table: "transportTrips",
-    module: "transport",
-    submodule: "trips",
-    type: "transport_trip",
-    path: "/api/v1/transport/trips",
-    tag: "transport",
-    noun: "trip",
-    output: z.object({
-      ...base,
-      trip_number: z.string(),
-      vehicle_id: z.number().int().nullable(),
-      origin: z.string(),
-      destination: z.string(),
-      distance_km: z.number().int(),
-      status: z.string(),
-      departed_at: ts,
-    }).openapi("Trip"),
-  },
-];
+function describe(r: RegistryResource): ResourceDef {
+  const out: Record<string, z.ZodType> = { ...base };
+  for (const [prop, f] of Object.entries(r.fields)) out[snake(prop)] = outputOf(f.spec);
+  const create = r.readOnly ? undefined : r.create ?? createShape(r.fields, `${r.schemaName}Create`);
+  return {
+    table: r.key as RecordTableKey,
+    sqlTable: r.table,
+    module: r.module,
+    submodule: r.submodule,
+    type: r.type,
+    path: r.path,
+    tag: r.module,
+    noun: r.noun,
+    output: z.object(out).openapi(r.schemaName),
+    create,
+    update: create ? r.update ?? updateShape(create, `${r.schemaName}Update`) : undefined,
+    timestamps: new Set(Object.entries(r.fields).filter(([, f]) => f.spec.kind === "ts").map(([p]) => p)),
+    source: r,
+  };
+}
+
+/** Every record resource, in registry order. */
+export const RESOURCES: ResourceDef[] = REGISTRY_RESOURCES.map(describe);
+
+const BY_TYPE = new Map(RESOURCES.map((r) => [r.type, r]));
 
 /** The definition of an AuthZEN resource type, if it is a record type. */
 export function resourceByType(type: string): ResourceDef | undefined {
-  return RESOURCES.find((r) => r.type === type.toLowerCase());
+  return BY_TYPE.get(type.toLowerCase());
 }
-
-const snake = (k: string) => k.replace(/[A-Z]/g, (m) => `_${m.toLowerCase()}`);
-const camel = (k: string) => k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 
 /** A row as JSON: snake_case keys, ISO timestamps. */
 export function toJson(row: Record<string, unknown>): Record<string, unknown> {
@@ -229,12 +167,14 @@ export function toJson(row: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
-/** A validated body as row values: camelCase keys, timestamps as Dates. */
-export function fromJson(body: Record<string, unknown>): Record<string, unknown> {
+/** A validated body as row values: camelCase keys, timestamps as Dates (`def` names the timestamp fields). */
+export function fromJson(body: Record<string, unknown>, def?: ResourceDef): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(body)) {
     if (v === undefined) continue;
-    out[camel(k)] = typeof v === "string" && /_(date|at)$/.test(k) ? new Date(v) : v;
+    const prop = camel(k);
+    const isTs = def ? def.timestamps.has(prop) : /_(date|at)$/.test(k);
+    out[prop] = typeof v === "string" && isTs ? new Date(v) : v;
   }
   return out;
 }

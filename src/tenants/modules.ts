@@ -1,44 +1,15 @@
 /**
- * The module catalog and the license tiers of seed 000. This is seed data and
- * vocabulary: the EntitlementsSeeder writes the tiers into
+ * The module catalog (from the module registry, `modules/mod.ts`) and the license tiers of seed 000. This is
+ * seed data and vocabulary: the EntitlementsSeeder writes the tiers into
  * `entitlement_profiles`, which is what the entitlement layer reads at run time.
  * Module keys are case-insensitive: always compare through `normalizeModule`.
  */
+import { ALWAYS_ON_MODULES, RBAC_ONLY_MODULES, tierModules } from "../modules/registry.ts";
+import type { TierKey } from "../modules/define.ts";
 
-/** Always on for every organization, whatever its tier. */
-export const ALWAYS_ON_MODULES = ["email", "dashboard", "files"] as const;
+export { ALL_MODULES, ALWAYS_ON_MODULES, LICENSED_MODULES, RBAC_ONLY_MODULES } from "../modules/registry.ts";
 
-/** Not license-gated: access is decided by RBAC alone. */
-export const RBAC_ONLY_MODULES = [
-  "settings",
-  "admin",
-  "organization",
-  "users",
-  "roles",
-  "permissions",
-  "seeders",
-  "access",
-] as const;
-
-/** License-gated business modules. */
-export const LICENSED_MODULES = [
-  "crm",
-  "sales",
-  "inventory",
-  "hr",
-  "marketing",
-  "service",
-  "finance",
-  "asset",
-  "transport",
-  "manufacturing",
-  "restaurants",
-  "menus",
-] as const;
-
-export const ALL_MODULES = [...ALWAYS_ON_MODULES, ...RBAC_ONLY_MODULES, ...LICENSED_MODULES] as const;
-
-export type TierKey = "free" | "starter" | "professional" | "enterprise";
+export type { TierKey };
 
 export interface TierDefinition {
   tier: TierKey;
@@ -50,49 +21,30 @@ export interface TierDefinition {
   trialModules: Record<string, number>;
 }
 
-const STANDARD = ["crm", "sales", "inventory", "hr", "marketing", "service", "finance", "asset", "transport"];
-
-/** Seed 000's four entitlement profiles. */
+/** Seed 000's four entitlement profiles; which modules each includes is declared by the modules themselves. */
 export const TIERS: TierDefinition[] = [
-  {
-    tier: "free",
-    name: "Free",
-    description: "Email and dashboard, with a CRM trial",
-    modules: [],
-    trialModules: { crm: 14 },
-  },
-  {
-    tier: "starter",
-    name: "Starter",
-    description: "Email, dashboard, CRM, sales and inventory",
-    modules: ["crm", "sales", "inventory"],
-    trialModules: {},
-  },
-  {
-    tier: "professional",
-    name: "Professional",
-    description: "All standard modules enabled",
-    modules: [...STANDARD],
-    trialModules: { manufacturing: 30 },
-  },
+  { tier: "free", name: "Free", description: "Email and dashboard, with a CRM trial" },
+  { tier: "starter", name: "Starter", description: "Email, dashboard, CRM, sales and inventory" },
+  { tier: "professional", name: "Professional", description: "All standard modules enabled" },
   {
     tier: "enterprise",
     name: "Enterprise",
     description: "All modules enabled, including advanced features",
-    modules: [...LICENSED_MODULES],
-    trialModules: {},
   },
-];
+].map((t) => ({ ...t, tier: t.tier as TierKey, ...tierModules(t.tier as TierKey) }));
 
 /** Lower-cases and trims a module key (`"CRM"` and `"crm"` are one module). */
 export function normalizeModule(key: string): string {
   return key.trim().toLowerCase();
 }
 
+const ALWAYS = new Set(ALWAYS_ON_MODULES);
+const RBAC = new Set(RBAC_ONLY_MODULES);
+
 export function isAlwaysOn(module: string): boolean {
-  return (ALWAYS_ON_MODULES as readonly string[]).includes(normalizeModule(module));
+  return ALWAYS.has(normalizeModule(module));
 }
 
 export function isRbacOnly(module: string): boolean {
-  return (RBAC_ONLY_MODULES as readonly string[]).includes(normalizeModule(module));
+  return RBAC.has(normalizeModule(module));
 }

@@ -4,6 +4,7 @@
  */
 import { and, asc, count, eq, inArray, or, type SQL, sql } from "drizzle-orm";
 import type { Database, Executor } from "../db/client.ts";
+import { REGISTRY_RESOURCES } from "../modules/registry.ts";
 
 export type UserRow = Database["t"]["users"]["$inferSelect"];
 export type NewUserRow = Database["t"]["users"]["$inferInsert"];
@@ -148,19 +149,12 @@ export class UsersRepository {
   async ownedRecordCount(userId: number, ex: Executor = this.db.db): Promise<number> {
     const t = this.db.t;
     let total = 0;
-    for (
-      const table of [
-        t.crmLeads,
-        t.manufacturingOrders,
-        t.hrEmployees,
-        t.marketingCampaigns,
-        t.serviceTickets,
-        t.assets,
-        t.transportVehicles,
-        t.transportTrips,
-        t.files,
-      ]
-    ) {
+    // Every module table (from the registry) and files: a record owner can never be deleted from under it.
+    const tables = [
+      ...REGISTRY_RESOURCES.map((r) => (t as unknown as Record<string, typeof t.files>)[r.key]),
+      t.files,
+    ];
+    for (const table of tables) {
       const [{ n }] = await ex.select({ n: count() }).from(table).where(eq(table.ownerId, userId));
       total += Number(n);
     }

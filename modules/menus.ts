@@ -1,0 +1,9 @@
+/** Menus (seed 002's "Future" module): licensed to Enterprise; permissions in seed 002's colon style. */
+import { defineModule } from "../src/modules/define.ts";
+
+export default defineModule({
+  key: "menus",
+  description: "Menus",
+  licensing: { tiers: ["enterprise"] },
+  colonActions: ["create", "read", "update", "delete"],
+});

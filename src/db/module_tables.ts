@@ -1,0 +1,147 @@
+/**
+ * The record tables of the registered modules (`modules/*.ts`), built with a dialect's schema kit.
+ *
+ * Every module table carries the tenant columns first (id, organization_id, owner_id — the record-scope
+ * column —, created_at, updated_at), then its declared fields; it is indexed on organization and owner, and
+ * unique on its declared keys within the organization. Must never change a demo table's SQL (the committed
+ * migrations are the check: `deno task db:check`). Story: docs/modules.md.
+ */
+import type { BuildColumns, ColumnBuilderBase } from "drizzle-orm";
+import type { PgColumn, PgTableWithColumns } from "drizzle-orm/pg-core";
+import type { SchemaKit } from "./schema_kit.ts";
+import type { Field, FieldSpec } from "../modules/define.ts";
+import { MODULES } from "../../modules/mod.ts";
+
+/** `crm_leads` → `crmLeads`, at the type level. */
+export type Camel<S extends string> = S extends `${infer H}_${infer T}` ? `${H}${Capitalize<Camel<T>>}` : S;
+/** `crm_leads` → `crmLeads`. */
+export const camel = (s: string) => s.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+/** `valueCents` → `value_cents`. */
+export const snake = (s: string) => s.replace(/[A-Z]/g, (m) => `_${m.toLowerCase()}`);
+
+const now = () => new Date();
+
+function tenantBuilders(k: SchemaKit, organizationsId: () => PgColumn, usersId: () => PgColumn) {
+  return {
+    id: k.id(),
+    organizationId: k.int("organization_id").notNull().references(organizationsId, { onDelete: "cascade" }),
+    ownerId: k.int("owner_id").notNull().references(usersId, { onDelete: "restrict" }),
+    createdAt: k.ts("created_at").notNull().$defaultFn(now),
+    updatedAt: k.ts("updated_at").notNull().$defaultFn(now).$onUpdateFn(now),
+  };
+}
+type TenantBuilders = ReturnType<typeof tenantBuilders>;
+
+/** A module table's type: the tenant columns and the declared fields, typed column by column. */
+export type TenantTable<N extends string, C extends Record<string, ColumnBuilderBase>> = PgTableWithColumns<{
+  name: N;
+  schema: undefined;
+  columns: BuildColumns<N, TenantBuilders & C, "pg">;
+  dialect: "pg";
+}>;
+
+type Modules = (typeof MODULES)[number];
+type ResourcesOf<M> = M extends { resources: infer R } ? R[keyof R] : never;
+type AllResources = ResourcesOf<Modules>;
+type ColumnsOf<F> = { [P in keyof F]: F[P] extends Field<infer B> ? B : never };
+
+/** Every module table, keyed like the rest of `db.t` (camelCase of the SQL name). */
+export type ModuleTables = {
+  [R in AllResources as R extends { table: infer N extends string } ? Camel<N> : never]: R extends
+    { table: infer N extends string; fields: infer F }
+    ? ColumnsOf<F> extends infer C extends Record<string, ColumnBuilderBase> ? TenantTable<N, C> : never
+    : never;
+};
+
+/** The column a field becomes (Drizzle builder; `resolve` finds a referenced table's id column). */
+function column(k: SchemaKit, name: string, s: FieldSpec, resolve: (table: string) => () => PgColumn) {
+  // deno-lint-ignore no-explicit-any
+  let c: any;
+  switch (s.kind) {
+    case "text":
+    case "enum":
+      c = k.text(name);
+      break;
+    case "int":
+      c = k.int(name);
+      break;
+    case "money":
+      c = k.bigint(name);
+      break;
+    case "bool":
+      c = k.bool(name);
+      break;
+    case "ts":
+      c = k.ts(name);
+      break;
+    case "json":
+      c = k.json(name);
+      break;
+    case "ref":
+    case "user":
+      c = k.int(name).references(resolve(s.kind === "user" ? "users" : s.references!), {
+        onDelete: s.onDelete ?? "set null",
+      });
+      break;
+  }
+  if (s.notNull) c = c.notNull();
+  if (s.hasDefault) {
+    const v = s.default;
+    c = v !== null && typeof v === "object" ? c.$defaultFn(() => structuredClone(v)) : c.default(v);
+  }
+  return c;
+}
+
+/**
+ * Builds every registered module's tables with kit `k`. `core` gives the tables module tables may reference
+ * (organizations, users).
+ */
+export function defineModuleTables(
+  k: SchemaKit,
+  core: { organizations: { id: PgColumn }; users: { id: PgColumn } },
+): ModuleTables {
+  const out: Record<string, { id: PgColumn }> = {};
+  const bySql = new Map<string, { id: PgColumn }>();
+  const resolve = (table: string) => () => {
+    const t = table === "users" ? core.users : bySql.get(table);
+    if (!t) throw new Error(`module tables: reference to unknown table "${table}"`);
+    return t.id;
+  };
+  for (const m of MODULES) {
+    const resources = ("resources" in m ? m.resources : undefined) ?? {};
+    for (
+      const r of Object.values(resources) as {
+        table: string;
+        fields: Record<string, Field>;
+        unique?: readonly { columns: readonly string[]; name?: string }[];
+      }[]
+    ) {
+      const name = r.table;
+      if (bySql.has(name)) throw new Error(`module tables: table ${name} is declared twice`);
+      const columns: Record<string, unknown> = {
+        ...tenantBuilders(k, () => core.organizations.id, () => core.users.id),
+      };
+      for (const [prop, f] of Object.entries(r.fields)) {
+        if (prop in columns) throw new Error(`module tables: ${name}.${prop} is a tenant column`);
+        columns[prop] = column(k, snake(prop), f.spec, resolve);
+      }
+      // deno-lint-ignore no-explicit-any
+      const table = k.table(name, columns as any, (t: any) => [
+        k.index(`${name}_organization_idx`).on(t.organizationId),
+        k.index(`${name}_owner_idx`).on(t.ownerId),
+        ...Object.entries(r.fields).filter(([, f]) => f.spec.index).map(([prop]) =>
+          k.index(`${name}_${snake(prop)}_idx`).on(t[prop])
+        ),
+        ...(r.unique ?? []).map((u) =>
+          k.uniqueIndex(u.name ?? `${name}_org_${u.columns.map(snake).join("_")}_uq`).on(
+            t.organizationId,
+            ...u.columns.map((c) => t[c]),
+          )
+        ),
+      ]);
+      bySql.set(name, table as unknown as { id: PgColumn });
+      out[camel(name)] = table as unknown as { id: PgColumn };
+    }
+  }
+  return out as unknown as ModuleTables;
+}

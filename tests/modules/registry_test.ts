@@ -1,0 +1,186 @@
+/**
+ * The module registry (`modules/mod.ts`) is the one list of modules and their tables: everything reads it,
+ * no other file lists them by hand, and a malformed registry is refused with a message naming the module.
+ */
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { getTableConfig, type PgTable } from "drizzle-orm/pg-core";
+import { getTableName } from "drizzle-orm";
+import { pgSchema, sqliteSchema } from "../../src/db/schema.ts";
+import {
+  ALL_MODULES,
+  LICENSED_MODULES,
+  REGISTRY,
+  REGISTRY_RESOURCES,
+  resolveRegistry,
+  tierModules,
+} from "../../src/modules/registry.ts";
+import { defineModule, type ModuleInput, text } from "../../src/modules/define.ts";
+import { resourceByType, RESOURCES } from "../../src/modules/resources.ts";
+import { backupTables } from "../../src/backups/tables.ts";
+import { ALL_PERMISSIONS, SEED_002_PERMISSIONS } from "../../seeders/catalog.ts";
+import { parsePermission } from "../../src/access/permissions.ts";
+import { TIERS } from "../../src/tenants/modules.ts";
+import { SEEDERS } from "../../seeders/mod.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+Deno.test("registry: every module table exists on both dialects, in backups, with a resource and routes", () => {
+  const backup = new Set(backupTables().map((t) => t.name));
+  for (const r of REGISTRY_RESOURCES) {
+    const pg = (pgSchema as unknown as Record<string, PgTable>)[r.key];
+    const lite = (sqliteSchema as unknown as Record<string, PgTable>)[r.key];
+    assert.ok(pg && lite, `${r.table}: in both schemas as db.t.${r.key}`);
+    assert.equal(getTableName(pg), r.table);
+    assert.equal(getTableName(lite), r.table);
+    const cols = getTableConfig(pg).columns.map((c) => c.name);
+    assert.deepEqual(cols.slice(0, 3), ["id", "organization_id", "owner_id"], `${r.table}: tenant columns`);
+    assert.ok(backup.has(r.table), `${r.table}: backed up, restored, wiped and verified`);
+    assert.equal(resourceByType(r.type)?.sqlTable, r.table, `${r.type}: an AuthZEN resource type`);
+    for (const action of ["read", "create", "update", "delete"]) {
+      assert.ok(ALL_PERMISSIONS.some((p) => p.name === `${r.module}_${r.submodule}_${action}`));
+    }
+  }
+  assert.equal(RESOURCES.length, REGISTRY_RESOURCES.length);
+});
+
+Deno.test("registry: permissions, tiers and seeders are derived from the modules", () => {
+  for (const m of ALL_MODULES) {
+    assert.ok(ALL_PERMISSIONS.some((p) => p.name === `${m}.*`), `${m}.*`);
+    assert.ok(ALL_PERMISSIONS.some((p) => p.name === `${m}_admin`), `${m}_admin`);
+  }
+  for (const p of ALL_PERMISSIONS) {
+    const g = parsePermission(p.name);
+    assert.ok(g, `${p.name} parses`);
+    assert.equal(g.module, p.module, `${p.name} belongs to ${p.module}`);
+  }
+  assert.equal(new Set(ALL_PERMISSIONS.map((p) => p.name)).size, ALL_PERMISSIONS.length, "no duplicates");
+  // Seed 002's list, in its order.
+  assert.deepEqual(SEED_002_PERMISSIONS.map((p) => p.name).slice(0, 9), [
+    "users:create",
+    "users:read",
+    "users:update",
+    "users:delete",
+    "roles:create",
+    "roles:read",
+    "roles:update",
+    "roles:delete",
+    "permissions:read",
+  ]);
+  for (const t of TIERS) {
+    assert.deepEqual(t.modules, tierModules(t.tier).modules);
+    for (const m of t.modules) assert.ok(LICENSED_MODULES.includes(m), `${t.tier}: ${m} is licensed`);
+  }
+  const names = new Set(SEEDERS.map((s) => s.name));
+  for (const m of REGISTRY) {
+    for (const s of m.seeders) assert.ok(names.has(s.name), `${s.name} in the master order`);
+  }
+});
+
+const word = fc.stringMatching(/^[a-z][a-z0-9]{0,8}$/);
+
+Deno.test("registry: any set of well-formed modules resolves; keys stay unique and every action is a word", () => {
+  fc.assert(
+    fc.property(
+      fc.uniqueArray(word, { minLength: 1, maxLength: 8 }),
+      fc.array(word, { maxLength: 3 }),
+      (keys, extra) => {
+        const mods: ModuleInput[] = keys.map((key, i) =>
+          defineModule({
+            key,
+            licensing: i % 3 === 0 ? "always_on" : i % 3 === 1 ? "rbac_only" : { tiers: ["enterprise"] },
+            actions: extra,
+            resources: {
+              items: {
+                table: `${key}_items`,
+                type: `${key}_item`,
+                noun: "item",
+                schemaName: `S${i}`,
+                fields: { name: text().notNull() },
+              },
+            },
+          })
+        );
+        const out = resolveRegistry(mods);
+        assert.deepEqual(out.map((m) => m.key), keys);
+        for (const m of out) {
+          assert.deepEqual(m.actions.slice(0, 4), ["read", "create", "update", "delete"]);
+          assert.equal(new Set(m.actions).size, m.actions.length);
+          assert.equal(m.resources[0].path, `/api/v1/${m.key}/items`);
+        }
+      },
+    ),
+  );
+});
+
+Deno.test("registry: a malformed registry is refused, naming the module", () => {
+  const ok = (key: string, table = `${key}_things`) =>
+    defineModule({
+      key,
+      licensing: { tiers: ["starter"] },
+      resources: {
+        things: {
+          table,
+          type: `${key}_thing`,
+          noun: "thing",
+          schemaName: `${key}Thing`,
+          fields: { name: text() },
+        },
+      },
+    });
+  assert.throws(() => resolveRegistry([ok("shop"), ok("shop")]), /module "shop" is registered twice/);
+  assert.throws(() => resolveRegistry([ok("Shop")]), /module "Shop": a key is one lower-case word/);
+  assert.throws(() => resolveRegistry([ok("shop_x")]), /module "shop_x": a key is one lower-case word/);
+  assert.throws(
+    () => resolveRegistry([ok("a", "t"), ok("b", "t")]),
+    /module "b", resource things: table t is declared twice/,
+  );
+  assert.throws(
+    () => resolveRegistry([defineModule({ key: "x", licensing: { tiers: [] } })]),
+    /module "x": a licensed module needs at least one tier or trial/,
+  );
+  assert.throws(
+    () => resolveRegistry([defineModule({ key: "x", licensing: "rbac_only", colonActions: ["fly"] })]),
+    /module "x": colon action "fly" is not one of its actions/,
+  );
+  fc.assert(
+    fc.property(fc.string().filter((s) => !/^[a-z][a-z0-9]*$/.test(s)), (bad) => {
+      assert.throws(() => resolveRegistry([ok(bad)]), /a key is one lower-case word/);
+    }),
+  );
+});
+
+/** Files that may name modules and tables: the registry itself, and demo data (content, not structure). */
+const ALLOWED = [
+  /^modules\//,
+  /^migrations\//,
+  /^seeders\/demo_data\.ts$/,
+  /^seeders\/demo_module_data\.ts$/,
+  /^bench\/backup_fill\.ts$/,
+];
+
+async function* sourceFiles(dir: string, rel = ""): AsyncGenerator<string> {
+  for await (const e of Deno.readDir(`${dir}/${rel}`)) {
+    const path = rel ? `${rel}/${e.name}` : e.name;
+    if (e.isDirectory) {
+      if (["node_modules", ".data", ".git", "tests", "docs"].includes(e.name)) continue;
+      yield* sourceFiles(dir, path);
+    } else if (path.endsWith(".ts")) yield path;
+  }
+}
+
+Deno.test("registry: no file outside modules/ lists module tables or module keys by hand", async () => {
+  const tables = REGISTRY_RESOURCES.flatMap((r) => [r.table, r.key]);
+  const licensed = LICENSED_MODULES;
+  const offenders: string[] = [];
+  for await (const path of sourceFiles(ROOT)) {
+    if (ALLOWED.some((re) => re.test(path))) continue;
+    const src = await Deno.readTextFile(`${ROOT}${path}`);
+    const namedTables = new Set(tables.filter((t) => new RegExp(`\\b${t}\\b`).test(src)));
+    const namedModules = new Set(licensed.filter((m) => new RegExp(`["'\`]${m}["'\`]`).test(src)));
+    // One or two names are examples in a comment or a message; a list is three or more.
+    if (namedTables.size >= 3) offenders.push(`${path}: tables ${[...namedTables].join(", ")}`);
+    if (namedModules.size >= 3) offenders.push(`${path}: modules ${[...namedModules].join(", ")}`);
+  }
+  assert.deepEqual(offenders, [], "derive these from src/modules/registry.ts instead");
+});
