@@ -1,10 +1,18 @@
 /**
- * Fails when the committed migrations are out of date with the schema:
- * runs `drizzle-kit generate` for both dialects into scratch copies of
- * `migrations/` and compares the file sets.
+ * `deno task db:check`: fails when
+ * - a migration lacks its down file, a down file has no up migration, or the two dialects'
+ *   migrations differ in names (checkMigrationFiles, docs/migrations.md);
+ * - the committed migrations are out of date with the schema: runs `drizzle-kit generate`
+ *   for both dialects into scratch copies of `migrations/` and compares the file sets.
  */
+import { checkMigrationFiles } from "../src/db/migration_files.ts";
+
 const ROOT = new URL("../", import.meta.url).pathname;
 let stale = false;
+const problems = await checkMigrationFiles();
+for (const p of problems) console.error(p);
+if (problems.length) stale = true;
+else console.log("migrations: every migration has its down file, and both dialects list the same ones");
 for (const [dialect, folder] of [["sqlite", "sqlite"], ["postgres", "postgres"]]) {
   const scratch = await Deno.makeTempDir({ prefix: "seedbed-drift-" });
   await new Deno.Command("cp", { args: ["-r", `${ROOT}migrations/${folder}/.`, scratch] }).output();

@@ -1,12 +1,15 @@
 /**
- * The command line: `deno task <command>` (see docs/cli.md).
- *   migrate [up|status|history|down]
+ * The command line: `deno task <command>` (docs/cli.md).
+ *   migrate [up|down|current|status|history|stamp]
  *   seed [--list | --only … | --dry-run | --reset | --restore …]
  *   verify
  *   backup [create|list|show ID|verify KEY|prune]
+ * Configuration: the environment, then `.env` in the working directory (real variables win).
+ * Exit codes: 0 success, 1 failure, 2 usage error (a bad option, argument or configuration).
  */
-import { openCliContext, UsageError } from "./cli/context.ts";
-import { MIGRATE_USAGE, runMigrate } from "./cli/migrate_command.ts";
+import { type CliOptions, openCliContext, UsageError } from "./cli/context.ts";
+import { MIGRATE_USAGE, migrateNeedsStorage, runMigrate } from "./cli/migrate_command.ts";
+import { EnvFileError, withEnvFile } from "./env_file.ts";
 import { runSeed, SEED_USAGE } from "./cli/seed_command.ts";
 import { runVerify, VERIFY_USAGE } from "./cli/verify_command.ts";
 import { BACKUP_USAGE, runBackup } from "./cli/backup_command.ts";
@@ -14,12 +17,14 @@ import { withEmbeddedS3 } from "./storage/embedded_s3.ts";
 import { AppError } from "./errors.ts";
 import { translateDbError } from "./db/errors.ts";
 
-const USAGE = `usage: seedbed <command> [options]
+const USAGE = `usage: seedbed [--log-json] <command> [options]
 commands:
-  migrate [up|status|history|down]
+  migrate [up|down|current|status|history|stamp]
   seed [options]
   verify
   backup [create|list|show ID|verify KEY|prune]
+Configuration comes from the environment, then from .env in this directory (real variables win).
+--log-json: log lines as JSON on stderr (also with LOG_LEVEL=debug). Exit codes: 0 ok, 1 failed, 2 usage error.
 
 ${MIGRATE_USAGE}
 
@@ -42,13 +47,20 @@ const COMMANDS: Record<string, Command> = {
 };
 
 /** Commands that reach S3: in development without S3_ENDPOINT they get the embedded server. */
-const NEEDS_STORAGE = new Set(["seed", "backup"]);
+const NEEDS_STORAGE: Record<string, (args: string[]) => boolean> = {
+  seed: () => true,
+  backup: () => true,
+  migrate: migrateNeedsStorage,
+};
 
-/** Runs the CLI with `args`; returns the exit code. */
+/** Runs the CLI with `args`; returns the exit code. `options` lets tests stand in for a terminal. */
 export async function runCli(
-  args: string[],
+  argv: string[],
   env: Record<string, string | undefined>,
+  options: CliOptions = {},
 ): Promise<number> {
+  const logJson = argv.includes("--log-json") || options.logJson;
+  const args = argv.filter((a) => a !== "--log-json");
   const [name, ...rest] = args;
   if (!name || name === "--help" || name === "-h" || name === "help") {
     console.log(USAGE);
@@ -61,13 +73,13 @@ export async function runCli(
   }
   let ctx;
   try {
-    ctx = await openCliContext(env);
+    ctx = await openCliContext(env, { ...options, logJson });
   } catch (err) {
     return report(err);
   }
   let closeStorage = () => Promise.resolve();
   try {
-    if (NEEDS_STORAGE.has(name)) {
+    if (NEEDS_STORAGE[name]?.(rest)) {
       const s3 = await withEmbeddedS3(ctx.config, ctx.logger);
       ctx = { ...ctx, config: s3.config };
       closeStorage = s3.close;
@@ -82,7 +94,7 @@ export async function runCli(
 }
 
 function report(err: unknown): number {
-  if (err instanceof UsageError) {
+  if (err instanceof UsageError || err instanceof EnvFileError) {
     console.error(`seedbed: ${err.message}`);
     return 2;
   }
@@ -97,4 +109,20 @@ function report(err: unknown): number {
   return 1;
 }
 
-if (import.meta.main) Deno.exit(await runCli(Deno.args, Deno.env.toObject()));
+/** The process environment with `.env` beneath it (exit 2 on a malformed file). */
+async function environment(): Promise<Record<string, string | undefined> | null> {
+  try {
+    return (await withEnvFile(Deno.env.toObject())).env;
+  } catch (err) {
+    if (err instanceof EnvFileError) {
+      console.error(`seedbed: ${err.message}`);
+      return null;
+    }
+    throw err;
+  }
+}
+
+if (import.meta.main) {
+  const env = await environment();
+  Deno.exit(env ? await runCli(Deno.args, env) : 2);
+}

@@ -29,6 +29,7 @@ export const ERROR_STATUS = {
   STORAGE_UNAVAILABLE: 503,
   BACKUP_INVALID: 422,
   MIGRATION_DRIFT: 500,
+  MIGRATION_FAILED: 500,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -1,4 +1,15 @@
-/** Shared setup for CLI commands: config, logger, database. */
+/**
+ * Shared setup for CLI commands: config, logger, database, and how the CLI
+ * talks to the person at the terminal (docs/cli.md).
+ *
+ * Must never break:
+ * - a command that touches a database names it first (dialect and URL,
+ *   never the password), on stderr so stdout stays parseable (`--json`);
+ * - no command runs on a throw-away database (`:memory:`, `pglite://memory`)
+ *   by surprise: it refuses and says how to set DATABASE_URL;
+ * - log lines are not JSON unless `--log-json` or LOG_LEVEL=debug, and
+ *   colours appear only on a terminal and never with NO_COLOR.
+ */
 import { type Config, ConfigError, loadConfig } from "../config.ts";
 import { type Database, openDatabase } from "../db/client.ts";
 import { createLogger, type Logger } from "../log.ts";
@@ -9,14 +20,74 @@ export interface CliContext {
   logger: Logger;
   /** Lines for the user (stdout). */
   out: (line: string) => void;
+  /** Notes, warnings and progress for the user (stderr). */
+  note: (line: string) => void;
+  /** True when a person can answer questions (stdin and stderr are terminals). */
+  interactive: boolean;
+  /** Asks a question on the terminal; null when nobody can answer. */
+  ask: (question: string) => Promise<string | null>;
+  /** Whether stderr is a terminal (progress bars redraw in place there). */
+  stderrIsTerminal: boolean;
+  /** Wraps text in an ANSI style when colours are on. */
+  style: (text: string, style: "bold" | "red" | "yellow" | "green" | "dim") => string;
 }
 
 /** Raised for a usage mistake; the CLI prints it and exits 2. */
 export class UsageError extends Error {}
 
-/** Loads config from the environment and opens the database. */
+/** Options the CLI entry point takes before the command (`--log-json`). */
+export interface CliOptions {
+  logJson?: boolean;
+  /** Overrides for tests: whether a terminal is attached, and what it answers. */
+  terminal?: { interactive: boolean; answers?: string[] };
+}
+
+const THROWAWAY = new Set([":memory:", "pglite://memory", "pglite://"]);
+
+/** The refusal for a throw-away database, saying how to set a real one. */
+export function throwawayDatabaseMessage(url: string, urlWasSet: boolean): string {
+  return `${
+    urlWasSet ? `DATABASE_URL is ${url}` : "DATABASE_URL is not set, so this would use :memory:"
+  }: a throw-away database that is gone when the command ends (the next command would see an empty one). ` +
+    "Set DATABASE_URL in the environment or in .env in this directory, for example\n" +
+    "  DATABASE_URL=file:./.data/seedbed.db                              (libSQL file)\n" +
+    "  DATABASE_URL=postgres://user:password@localhost:5432/seedbed      (Postgres)\n" +
+    "(`deno task dev` may use :memory:, its data lives as long as the server.)";
+}
+
+const STYLES = { bold: [1, 22], red: [31, 39], yellow: [33, 39], green: [32, 39], dim: [2, 22] } as const;
+
+/** Colours on a terminal only, never with NO_COLOR (https://no-color.org) or TERM=dumb. */
+export function colorsEnabled(env: Record<string, string | undefined>, isTerminal: boolean): boolean {
+  return isTerminal && env.NO_COLOR === undefined && env.TERM !== "dumb";
+}
+
+function isTerminal(r: { isTerminal(): boolean }): boolean {
+  try {
+    return r.isTerminal();
+  } catch {
+    return false;
+  }
+}
+
+/** A human line for a log record: `warning: backup_failed (error: …)`. */
+export function humanLogLine(json: string): string {
+  try {
+    const { ts: _ts, level, event, service: _s, ...fields } = JSON.parse(json) as Record<string, unknown>;
+    const detail = Object.entries(fields).map(([k, v]) =>
+      `${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`
+    )
+      .join(", ");
+    return `${level === "warn" ? "warning" : level}: ${event}${detail ? ` (${detail})` : ""}`;
+  } catch {
+    return json;
+  }
+}
+
+/** Loads config from `env` (already merged with .env), opens the database, and says which. */
 export async function openCliContext(
   env: Record<string, string | undefined>,
+  options: CliOptions = {},
 ): Promise<CliContext> {
   let config: Config;
   try {
@@ -25,14 +96,50 @@ export async function openCliContext(
     if (err instanceof ConfigError) throw new UsageError(err.message);
     throw err;
   }
-  // CLI logs go to stderr so that stdout stays readable and pipeable.
+  if (THROWAWAY.has(config.databaseUrl)) {
+    throw new UsageError(throwawayDatabaseMessage(config.databaseUrl, Boolean(env.DATABASE_URL)));
+  }
+  const errIsTerminal = options.terminal?.interactive ?? isTerminal(Deno.stderr);
+  const color = colorsEnabled(env, errIsTerminal);
+  const style: CliContext["style"] = (text, s) =>
+    color ? `\x1b[${STYLES[s][0]}m${text}\x1b[${STYLES[s][1]}m` : text;
+  // CLI logs go to stderr so that stdout stays readable and pipeable; JSON only when asked for.
+  const json = options.logJson || config.logLevel === "debug";
   const logger = createLogger(
     config.logLevel === "info" ? "warn" : config.logLevel,
     { service: "seedbed-cli" },
-    (l) => console.error(l),
+    json ? (l) => console.error(l) : (l) => {
+      const line = humanLogLine(l);
+      console.error(
+        line.startsWith("warning")
+          ? style(line, "yellow")
+          : line.startsWith("error")
+          ? style(line, "red")
+          : line,
+      );
+    },
   );
-  const db = await openDatabase(config.databaseUrl, {
-    authToken: config.databaseAuthToken,
-  });
-  return { config, db, logger, out: (l) => console.log(l) };
+  const note = (l: string) => console.error(l);
+  const db = await openDatabase(config.databaseUrl, { authToken: config.databaseAuthToken });
+  note(style(`Database: ${db.label} (${db.dialect === "sqlite" ? "libSQL" : "Postgres"})`, "dim"));
+  const answers = options.terminal?.answers ? [...options.terminal.answers] : undefined;
+  const interactive = options.terminal?.interactive ?? (isTerminal(Deno.stdin) && errIsTerminal);
+  return {
+    config,
+    db,
+    logger,
+    out: (l) => console.log(l),
+    note,
+    interactive,
+    ask: (question) => {
+      if (!interactive) return Promise.resolve(null);
+      if (answers) {
+        note(question);
+        return Promise.resolve(answers.shift() ?? null);
+      }
+      return Promise.resolve(prompt(question));
+    },
+    stderrIsTerminal: errIsTerminal,
+    style,
+  };
 }

@@ -1,0 +1,79 @@
+/**
+ * `.env` support for the entry points (`main.ts`, `cli.ts`): configuration
+ * comes from the environment, then from `.env` in the working directory when
+ * there is one. Real variables always win over the file. See docs/cli.md.
+ *
+ * Must never break: a value from the file never replaces a variable that is
+ * set in the environment (even to an empty string); a malformed line fails
+ * with its line number, never with its value (it may hold a secret).
+ */
+
+/** Raised for a line of `.env` that is not `NAME=value`. */
+export class EnvFileError extends Error {}
+
+function unquote(raw: string, file: string, n: number): string {
+  const v = raw.trim();
+  const q = v[0];
+  if (q === '"' || q === "'" || q === "`") {
+    const end = v.indexOf(q, 1);
+    if (end === -1) throw new EnvFileError(`${file} line ${n}: the value's closing ${q} is missing`);
+    const rest = v.slice(end + 1).trim();
+    if (rest && !rest.startsWith("#")) {
+      throw new EnvFileError(`${file} line ${n}: unexpected text after the quoted value`);
+    }
+    const inner = v.slice(1, end);
+    return q === '"' ? inner.replaceAll("\\n", "\n").replaceAll('\\"', '"') : inner;
+  }
+  // Unquoted: a ` #` starts a comment.
+  const hash = v.search(/\s#/);
+  return (hash === -1 ? v : v.slice(0, hash)).trim();
+}
+
+/**
+ * Parses dotenv text: `NAME=value`, optional `export `, `#` comments, blank
+ * lines, single/double/back-quoted values (double quotes understand `\n`).
+ */
+export function parseEnvFile(text: string, file = ".env"): Record<string, string> {
+  const out: Record<string, string> = {};
+  const lines = text.replace(/^\uFEFF/, "").split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].trim();
+    if (line === "" || line.startsWith("#")) continue;
+    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$/.exec(line);
+    if (!m) {
+      throw new EnvFileError(`${file} line ${i + 1}: expected NAME=value (names are letters, digits and _)`);
+    }
+    let value = m[2];
+    // A double-quoted value may span lines.
+    if (/^\s*"/.test(value) && !/^\s*"(?:[^"\\]|\\.)*"/.test(value)) {
+      while (i + 1 < lines.length && !/(?:^|[^\\])"/.test(lines[i + 1])) value += "\n" + lines[++i];
+      if (i + 1 < lines.length) value += "\n" + lines[++i];
+    }
+    out[m[1]] = unquote(value, file, i + 1);
+  }
+  return out;
+}
+
+/**
+ * The environment with `.env` (in `cwd`) beneath it: returns `{...file, ...env}`
+ * and the path of the file that was read (null when there is none).
+ */
+export async function withEnvFile(
+  env: Record<string, string | undefined>,
+  cwd: string = Deno.cwd(),
+): Promise<{ env: Record<string, string | undefined>; file: string | null }> {
+  const path = `${cwd.replace(/\/$/, "")}/.env`;
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.IsADirectory) {
+      return { env, file: null };
+    }
+    throw err;
+  }
+  const fromFile = parseEnvFile(text, ".env");
+  const merged: Record<string, string | undefined> = { ...fromFile };
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) merged[k] = v;
+  return { env: merged, file: path };
+}
