@@ -42,6 +42,7 @@ import type { ForwardAuth } from "./gateway/forward_auth.ts";
 import { forwardAuthRoutes } from "./gateway/forward_auth_routes.ts";
 import type { ServiceKeyService } from "./gateway/service_keys.ts";
 import { serviceKeyRoutes } from "./gateway/service_keys_routes.ts";
+import { jwksRoutes } from "./auth/jwks_routes.ts";
 
 /** Everything the app needs, built by `deps.ts` (or by a test). */
 export interface AppDeps {
@@ -126,6 +127,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
   app.route("/", backupRoutes(deps));
   app.route("/", forwardAuthRoutes(deps));
   app.route("/", serviceKeyRoutes(deps));
+  app.route("/", jwksRoutes({ tokens: deps.access.tokens }));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

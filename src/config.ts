@@ -225,17 +225,31 @@ export const envSchema = z.object({
       defaultText: "on in dev/test, off in production",
     },
   ),
-  FORWARD_AUTH_ROUTES: z.string().min(1).optional().describe(
-    "Path of the forward-auth route table (JSON, docs/gateway.md); Seedbed's own routes when unset",
-  ),
+  FORWARD_AUTH_ROUTES: z.string().min(1).optional().meta({
+    description:
+      "Path of the forward-auth route table (JSON, docs/gateway.md); Seedbed's own routes when unset.",
+  }),
   FORWARD_AUTH_DIALECT: z.enum(["auto", "nginx", "traefik", "envoy"], {
     error: "must be auto, nginx, traefik or envoy",
-  }).default("auto").describe(
-    "Which gateway's headers name the original request at /access/v1/forward-auth (auto: all present must agree)",
-  ),
-  FORWARD_AUTH_REQUIRE_KEY: bool.optional().describe(
-    "Forward-auth answers only gateways presenting a service key with scope forward-auth in X-Seedbed-Key (default: true in production)",
-  ),
+  }).default("auto").meta({
+    description:
+      "Which gateway's headers name the original request at `/access/v1/forward-auth` (`auto`: all present must agree).",
+  }),
+  FORWARD_AUTH_REQUIRE_KEY: bool.optional().meta({
+    description:
+      "Forward-auth answers only gateways presenting a service key with scope `forward-auth` in `X-Seedbed-Key`.",
+    defaultText: "`true` in production, else `false`",
+  }),
+  JWT_KEY_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "must be 1-64 letters, digits, . _ -").optional()
+    .meta({
+      description:
+        "`kid` of the signing key (asymmetric algorithms), published in `/.well-known/jwks.json` and set on every token.",
+      defaultText: "the key's RFC 7638 thumbprint",
+    }),
+  JWT_PREVIOUS_PUBLIC_KEYS: z.string().optional().meta({
+    description:
+      "Rotation: SPKI PEM public key(s) of the previous signing key(s), still published and accepted until their tokens expire (remove after `ACCESS_TOKEN_EXPIRE_MINUTES`).",
+  }),
 });
 
 export interface Config {
@@ -251,6 +265,10 @@ export interface Config {
     algorithm: JwtAlgorithm;
     privateKey?: string;
     publicKey?: string;
+    /** `kid` of the signing key (default: its JWK thumbprint). */
+    keyId?: string;
+    /** PEM public keys of previous signing keys (rotation): published and accepted. */
+    previousPublicKeys?: string;
     issuer: string;
     audience: string;
     accessTokenExpireMinutes: number;
@@ -395,6 +413,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       algorithm: e.ALGORITHM,
       privateKey: e.JWT_PRIVATE_KEY,
       publicKey: e.JWT_PUBLIC_KEY,
+      keyId: e.JWT_KEY_ID,
+      previousPublicKeys: e.JWT_PREVIOUS_PUBLIC_KEYS,
       issuer: e.JWT_ISSUER,
       audience: e.JWT_AUDIENCE,
       accessTokenExpireMinutes: e.ACCESS_TOKEN_EXPIRE_MINUTES,

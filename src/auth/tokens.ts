@@ -8,12 +8,27 @@
  *   (SPKI PEM) verifies — derived from the private key when not given — so a
  *   gateway can verify tokens with the public key alone.
  *
+ * Asymmetric keys carry a `kid` (JWT_KEY_ID, else the RFC 7638 thumbprint):
+ * every token names it, `/.well-known/jwks.json` publishes the public keys,
+ * and a rotation keeps the previous public keys (JWT_PREVIOUS_PUBLIC_KEYS)
+ * published and accepted until their tokens have expired. A token naming an
+ * unknown `kid` is refused. See docs/gateway.md ("JWKS").
+ *
  * Claims: `sub` (user id), `org` (organization id or null), `pwv` (the user's
  * password version: `password_changed_at` in ms), `iat`, `exp`, `iss`, `aud`, `jti`.
  * Verified tokens are cached (bounded) until they expire, so the hot path
  * pays neither a key import nor a signature check per request.
  */
-import { exportJWK, importJWK, importPKCS8, importSPKI, jwtVerify, SignJWT } from "jose";
+import {
+  calculateJwkThumbprint,
+  exportJWK,
+  importJWK,
+  importPKCS8,
+  importSPKI,
+  type JWK,
+  jwtVerify,
+  SignJWT,
+} from "jose";
 import type { Config, JwtAlgorithm } from "../config.ts";
 
 export interface TokenClaims {
@@ -41,7 +56,31 @@ export class InvalidTokenError extends Error {
 type Key = CryptoKey | Uint8Array;
 const HMAC_HASH: Record<string, string> = { HS256: "SHA-256", HS384: "SHA-384", HS512: "SHA-512" };
 
-async function loadKeys(auth: Config["auth"]): Promise<{ sign: Key; verify: Key }> {
+interface Keys {
+  sign: Key;
+  /** The signing key's kid (asymmetric only). */
+  kid?: string;
+  /** HMAC: the one key. Asymmetric: the current key. */
+  verify: Key;
+  /** Asymmetric: every accepted public key by kid (current and previous). */
+  byKid: Map<string, CryptoKey>;
+  /** The public JWKS document's keys. */
+  jwks: JWK[];
+}
+
+const pem = (s: string) => s.replaceAll("\\n", "\n").trim();
+
+async function publicJwk(
+  key: CryptoKey,
+  alg: string,
+  kid: string | undefined,
+): Promise<JWK & { kid: string }> {
+  const jwk = await exportJWK(key);
+  for (const k of ["d", "p", "q", "dp", "dq", "qi"]) delete (jwk as Record<string, unknown>)[k];
+  return { ...jwk, kid: kid ?? await calculateJwkThumbprint(jwk), alg, use: "sig" };
+}
+
+async function loadKeys(auth: Config["auth"]): Promise<Keys> {
   const alg = auth.algorithm;
   if (alg.startsWith("HS")) {
     const raw = new TextEncoder().encode(auth.secretKey);
@@ -49,10 +88,9 @@ async function loadKeys(auth: Config["auth"]): Promise<{ sign: Key; verify: Key 
       "sign",
       "verify",
     ]);
-    return { sign: key, verify: key };
+    return { sign: key, verify: key, byKid: new Map(), jwks: [] };
   }
   if (!auth.privateKey) throw new Error(`JWT_PRIVATE_KEY: is required when ALGORITHM is ${alg}`);
-  const pem = (s: string) => s.replaceAll("\\n", "\n").trim();
   let priv: CryptoKey;
   try {
     priv = await importPKCS8(pem(auth.privateKey), alg, { extractable: true });
@@ -62,16 +100,40 @@ async function loadKeys(auth: Config["auth"]): Promise<{ sign: Key; verify: Key 
   let pub: CryptoKey;
   if (auth.publicKey) {
     try {
-      pub = await importSPKI(pem(auth.publicKey), alg);
+      pub = await importSPKI(pem(auth.publicKey), alg, { extractable: true });
     } catch (err) {
       throw new Error(`JWT_PUBLIC_KEY: not an SPKI PEM ${alg} public key (${(err as Error).message})`);
     }
   } else {
-    const jwk = await exportJWK(priv);
-    for (const k of ["d", "p", "q", "dp", "dq", "qi"]) delete (jwk as Record<string, unknown>)[k];
+    const jwk = await publicJwk(priv, alg, "x");
     pub = await importJWK(jwk, alg) as CryptoKey;
   }
-  return { sign: priv, verify: pub };
+  const current = await publicJwk(pub, alg, auth.keyId);
+  const byKid = new Map<string, CryptoKey>([[current.kid, pub]]);
+  const jwks: JWK[] = [current];
+  const blocks = auth.previousPublicKeys
+    ? pem(auth.previousPublicKeys).match(/-----BEGIN PUBLIC KEY-----[\s\S]*?-----END PUBLIC KEY-----/g) ?? []
+    : [];
+  if (auth.previousPublicKeys && blocks.length === 0) {
+    throw new Error("JWT_PREVIOUS_PUBLIC_KEYS: no SPKI PEM block (-----BEGIN PUBLIC KEY-----) found");
+  }
+  for (const [i, block] of blocks.entries()) {
+    let key: CryptoKey;
+    try {
+      key = await importSPKI(block, alg, { extractable: true });
+    } catch (err) {
+      throw new Error(
+        `JWT_PREVIOUS_PUBLIC_KEYS: key ${i + 1} is not an SPKI PEM ${alg} public key (${
+          (err as Error).message
+        })`,
+      );
+    }
+    const jwk = await publicJwk(key, alg, undefined);
+    if (byKid.has(jwk.kid)) continue;
+    byKid.set(jwk.kid, key);
+    jwks.push(jwk);
+  }
+  return { sign: priv, kid: current.kid, verify: pub, byKid, jwks };
 }
 
 const CACHE_MAX = 20_000;
@@ -81,7 +143,7 @@ export class TokenService {
   readonly #cache = new Map<string, TokenClaims>();
   private constructor(
     readonly algorithm: JwtAlgorithm,
-    private readonly keys: { sign: Key; verify: Key },
+    private readonly keys: Keys,
     private readonly issuer: string,
     private readonly audience: string,
     private readonly ttlSeconds: number,
@@ -98,12 +160,31 @@ export class TokenService {
     );
   }
 
+  /** The public keys as a JWKS document (empty for the HMAC algorithms, which have none to publish). */
+  jwks(): { keys: JWK[] } {
+    return { keys: this.keys.jwks };
+  }
+
+  /** The verification key a token's header names: HMAC's one key, or the public key of its kid. */
+  #keyFor = (header: { kid?: string }): Key => {
+    if (this.keys.byKid.size === 0) return this.keys.verify;
+    // A token without kid predates kids: the current key.
+    if (header.kid === undefined) return this.keys.verify;
+    const key = this.keys.byKid.get(header.kid);
+    if (!key) throw new InvalidTokenError("unknown_kid");
+    return key;
+  };
+
   /** Issues a token for a user. */
   async issue(
     user: { id: number; organizationId: number | null; passwordChangedAt: Date },
   ): Promise<IssuedToken> {
     const token = await new SignJWT({ org: user.organizationId, pwv: user.passwordChangedAt.getTime() })
-      .setProtectedHeader({ alg: this.algorithm, typ: "JWT" })
+      .setProtectedHeader({
+        alg: this.algorithm,
+        typ: "JWT",
+        ...(this.keys.kid ? { kid: this.keys.kid } : {}),
+      })
       .setSubject(String(user.id))
       .setIssuer(this.issuer)
       .setAudience(this.audience)
@@ -132,7 +213,7 @@ export class TokenService {
     if (token.length > 8192 || token.split(".").length !== 3) throw new InvalidTokenError("malformed");
     let payload;
     try {
-      ({ payload } = await jwtVerify(token, this.keys.verify, {
+      ({ payload } = await jwtVerify(token, this.#keyFor, {
         algorithms: [this.algorithm],
         issuer: this.issuer,
         audience: this.audience,

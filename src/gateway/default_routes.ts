@@ -61,6 +61,20 @@ export function defaultRouteEntries(): Raw[] {
     { method: READ, path: "/api/v1/backups/**", module: "seeders", action: "read" },
     { method: "DELETE", path: "/api/v1/backups/**", module: "seeders", action: "execute" },
     { method: "POST", path: "/api/v1/files/*/copy", module: "files", action: "create" },
+    {
+      method: ["GET", "POST", "DELETE"],
+      path: "/api/v1/service-keys",
+      module: "access",
+      action: "manage",
+      ...unscoped,
+    },
+    {
+      method: ["GET", "POST", "DELETE"],
+      path: "/api/v1/service-keys/**",
+      module: "access",
+      action: "manage",
+      ...unscoped,
+    },
     ...crud("/api/v1/files", "files"),
   ];
   // The demo resources, with their submodule (`crm_leads_read`).
