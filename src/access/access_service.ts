@@ -7,13 +7,19 @@
  */
 import { awaitReplicas, LeaseReplica } from "./lease.ts";
 import type { Config } from "../config.ts";
-import type { Database } from "../db/client.ts";
+import type { Database, Executor } from "../db/client.ts";
 import { AppError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { AuditService } from "../audit/audit.ts";
 import { InvalidTokenError, type TokenService } from "../auth/tokens.ts";
 import { AccessCache } from "./cache.ts";
-import { type AccessOrganization, type AccessRequest, decide, type Decision } from "./decide.ts";
+import {
+  type AccessOrganization,
+  type AccessPrincipal,
+  type AccessRequest,
+  decide,
+  type Decision,
+} from "./decide.ts";
 import type { UserSnapshot } from "./loader.ts";
 import { entitledModules } from "../tenants/entitlements.ts";
 import { ALL_MODULES } from "../tenants/modules.ts";
@@ -164,6 +170,23 @@ export class AccessService {
   async user(id: number): Promise<UserSnapshot | null> {
     await this.cache.sync();
     return await this.cache.user(id);
+  }
+
+  /**
+   * Users' access as a transaction sees them (uncached): the before and after of a change that the
+   * no-escalation check (`escalation.ts`) compares. Unknown ids are left out.
+   */
+  async principalsIn(
+    ex: Executor,
+    ids: Iterable<number | null | undefined>,
+  ): Promise<Map<number, AccessPrincipal>> {
+    const out = new Map<number, AccessPrincipal>();
+    for (const id of new Set(ids)) {
+      if (id === null || id === undefined) continue;
+      const snap = await this.cache.loader.loadUser(id, ex);
+      if (snap) out.set(id, snap.access);
+    }
+    return out;
   }
 
   /**

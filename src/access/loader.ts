@@ -4,7 +4,7 @@
  * entitlement snapshot. Only the cache (`cache.ts`) calls these.
  */
 import { and, eq, inArray, or } from "drizzle-orm";
-import type { Database } from "../db/client.ts";
+import type { Database, Executor } from "../db/client.ts";
 import type { Principal } from "../http/types.ts";
 import type { Logger } from "../log.ts";
 import { snapshotEntitlements } from "../tenants/entitlements.ts";
@@ -53,9 +53,13 @@ export function roleKindOf(u: {
 export class AccessLoader {
   constructor(private readonly db: Database, private readonly logger: Logger) {}
 
-  /** Loads a user's snapshot; null when the user does not exist. */
-  async loadUser(userId: number): Promise<UserSnapshot | null> {
-    const { db, t } = this.db;
+  /**
+   * Loads a user's snapshot; null when the user does not exist. `ex`: a transaction, to see the state a
+   * change is about to commit (the no-escalation check).
+   */
+  async loadUser(userId: number, ex: Executor = this.db.db): Promise<UserSnapshot | null> {
+    const { t } = this.db;
+    const db = ex;
     const [u] = await db.select().from(t.users).where(eq(t.users.id, userId)).limit(1);
     if (!u) return null;
 

@@ -139,6 +139,16 @@ export class RolesRepository {
     return Number(n);
   }
 
+  /** Ids of the users holding a role (by role id, or by name within its scope). */
+  async holderIds(role: RoleRow, ex: Executor = this.db.db): Promise<number[]> {
+    const u = this.db.t.users;
+    const byName = role.organizationId === null
+      ? eq(u.role, role.name)
+      : and(eq(u.role, role.name), eq(u.organizationId, role.organizationId));
+    const rows = await ex.select({ id: u.id }).from(u).where(or(eq(u.roleId, role.id), byName));
+    return rows.map((r) => r.id);
+  }
+
   /** The permission catalog. */
   async catalog(page: { skip: number; limit: number }) {
     const p = this.db.t.permissions;

@@ -10,7 +10,10 @@ import { AppError, conflict, forbidden, notFound } from "../errors.ts";
 import type { AuditService } from "../audit/audit.ts";
 import type { AccessService } from "../access/access_service.ts";
 import type { AuthContext } from "../http/types.ts";
-import { type Grant, requirePermission } from "../access/permissions.ts";
+import { type Grant, GrantSet, requirePermission } from "../access/permissions.ts";
+import type { RecordScope } from "../access/decide.ts";
+import type { Executor } from "../db/client.ts";
+import { assertNoGains, coversOrganization, describeGain, roleBeyond } from "../access/escalation.ts";
 import type { UserSnapshot } from "../access/loader.ts";
 import { ALL_MODULES } from "../tenants/modules.ts";
 import { type RoleRow, RolesRepository } from "./roles_repository.ts";
@@ -53,21 +56,13 @@ export function parseGrants(names: string[], field = "permissions"): Grant[] {
   });
 }
 
-/** Refuses grants the caller does not hold (admins and super admins may grant anything in their reach). */
-export function assertNoEscalation(caller: UserSnapshot, grants: Grant[]): void {
-  const k = caller.access.kind;
-  if (k === "super_admin" || k === "admin") return;
-  for (const g of grants) {
-    const held = g.kind === "module"
-      ? caller.access.grants.keys.has(`${g.module}.*`) ||
-        (k === "manager" && caller.access.modules.has(g.module))
-      : g.kind === "action"
-      ? caller.access.grants.allows(g.module, g.action) ||
-        (k === "manager" && caller.access.modules.has(g.module))
-      : caller.access.grants.allows(g.module, g.action, g.submodule) ||
-        (k === "manager" && caller.access.modules.has(g.module));
-    if (!held) throw forbidden(`you cannot grant ${g.name}: you do not hold it yourself`, { layer: "rbac" });
-  }
+/** The role as its holders would get it: its grants and record scope. */
+function roleAccess(
+  names: Iterable<string>,
+  recordScope: string,
+): { grants: GrantSet; recordScope: RecordScope } {
+  const scope: RecordScope = recordScope === "all" || recordScope === "team" ? recordScope : "own";
+  return { grants: GrantSet.fromNames(names), recordScope: scope };
 }
 
 export class RolesService {
@@ -110,8 +105,11 @@ export class RolesService {
     return roleJson(r, (await this.repo.permissionNames([r.id])).get(r.id) ?? []);
   }
 
-  /** A role the caller may change: not a system role; global roles only for super admins. */
-  async #writable(auth: AuthContext, id: number, verb: string): Promise<RoleRow> {
+  /**
+   * A role the caller may change: not a system role; global roles only for super admins; and (the
+   * no-escalation rule) none holding grants or a record scope the caller lacks.
+   */
+  async #writable(auth: AuthContext, caller: UserSnapshot, id: number, verb: string): Promise<RoleRow> {
     const r = await this.#visible(auth, id);
     if (r.isSystem) {
       throw forbidden(`role ${r.name} is a system role and cannot be ${verb}`, { layer: "rbac" });
@@ -121,7 +119,47 @@ export class RolesService {
         layer: "rbac",
       });
     }
+    const held = (await this.repo.permissionNames([r.id])).get(r.id) ?? [];
+    const beyond = roleBeyond(caller.access, roleAccess(held, r.recordScope));
+    if (beyond) {
+      throw forbidden(
+        `role ${r.name} gives ${
+          describeGain(beyond)
+        }, which you do not have yourself: it cannot be ${verb} by you`,
+        { layer: "rbac", reason: "escalation" },
+      );
+    }
     return r;
+  }
+
+  /** Refuses a role (as it would be after a change) that gives more than the caller has. */
+  #assertRoleCovered(caller: UserSnapshot, name: string, permissions: string[], recordScope: string): void {
+    const beyond = roleBeyond(caller.access, roleAccess(permissions, recordScope));
+    if (beyond) {
+      throw forbidden(
+        `role ${name} would give ${
+          describeGain(beyond)
+        }, which you do not have yourself: nobody gives more access than he has`,
+        { layer: "rbac", reason: "escalation" },
+      );
+    }
+  }
+
+  /**
+   * Runs a change to a role in `tx` and refuses it (the transaction rolls back) when it gives any holder
+   * more than the caller has — holders' own user permissions and teams included.
+   */
+  async #changeHolders(
+    caller: UserSnapshot,
+    r: RoleRow,
+    tx: Executor,
+    change: () => Promise<void>,
+  ): Promise<void> {
+    if (coversOrganization(caller.access)) return await change();
+    const ids = await this.repo.holderIds(r, tx);
+    const before = await this.deps.access.principalsIn(tx, ids);
+    await change();
+    assertNoGains(caller.access, before, await this.deps.access.principalsIn(tx, ids));
   }
 
   async create(auth: AuthContext, input: RoleInput, requestId?: string) {
@@ -131,7 +169,7 @@ export class RolesService {
       throw conflict(`role name "${name}" is reserved for a built-in role`);
     }
     const grants = parseGrants(input.permissions ?? []);
-    assertNoEscalation(caller, grants);
+    this.#assertRoleCovered(caller, name, grants.map((g) => g.name), input.record_scope ?? "own");
     const org = auth.organizationId;
     if (await this.repo.byName(name, org)) {
       throw conflict(
@@ -164,7 +202,7 @@ export class RolesService {
 
   async update(auth: AuthContext, id: number, input: Partial<RoleInput>, requestId?: string) {
     const caller = await this.#caller(auth);
-    const r = await this.#writable(auth, id, "modified");
+    const r = await this.#writable(auth, caller, id, "modified");
     const name = input.name?.trim();
     if (name !== undefined && name.toLowerCase() !== r.name.toLowerCase()) {
       if (RESERVED_ROLE_NAMES.has(name.toLowerCase())) throw conflict(`role name "${name}" is reserved`);
@@ -176,17 +214,21 @@ export class RolesService {
       }
     }
     const grants = input.permissions ? parseGrants(input.permissions) : null;
-    if (grants) assertNoEscalation(caller, grants);
+    const afterNames = grants?.map((g) => g.name) ?? (await this.repo.permissionNames([r.id])).get(r.id) ??
+      [];
+    this.#assertRoleCovered(caller, name ?? r.name, afterNames, input.record_scope ?? r.recordScope);
     await this.deps.db.transaction(async (tx) => {
-      const patch: Record<string, unknown> = {};
-      if (name !== undefined) patch.name = name;
-      if (input.description !== undefined) patch.description = input.description;
-      if (input.record_scope !== undefined) patch.recordScope = input.record_scope;
-      if (Object.keys(patch).length) await this.repo.update(r.id, patch, tx);
-      if (grants) {
-        await this.repo.clearPermissions(r.id, tx);
-        await this.repo.addPermissions(r.id, await this.repo.ensurePermissions(grants, tx), tx);
-      }
+      await this.#changeHolders(caller, r, tx, async () => {
+        const patch: Record<string, unknown> = {};
+        if (name !== undefined) patch.name = name;
+        if (input.description !== undefined) patch.description = input.description;
+        if (input.record_scope !== undefined) patch.recordScope = input.record_scope;
+        if (Object.keys(patch).length) await this.repo.update(r.id, patch, tx);
+        if (grants) {
+          await this.repo.clearPermissions(r.id, tx);
+          await this.repo.addPermissions(r.id, await this.repo.ensurePermissions(grants, tx), tx);
+        }
+      });
       await this.deps.audit.record({
         event: "role.updated",
         actorUserId: auth.user.id,
@@ -201,7 +243,7 @@ export class RolesService {
   }
 
   async delete(auth: AuthContext, id: number, requestId?: string) {
-    const r = await this.#writable(auth, id, "deleted");
+    const r = await this.#writable(auth, await this.#caller(auth), id, "deleted");
     const holders = await this.repo.holders(r);
     if (holders > 0) throw conflict(`role ${r.name} is held by ${holders} user(s); reassign them first`);
     await this.deps.db.transaction(async (tx) => {
@@ -221,13 +263,18 @@ export class RolesService {
   /** Adds or removes permissions (roles:update). */
   async changePermissions(auth: AuthContext, id: number, names: string[], add: boolean, requestId?: string) {
     const caller = await this.#caller(auth);
-    const r = await this.#writable(auth, id, "modified");
+    const r = await this.#writable(auth, caller, id, "modified");
     const grants = parseGrants(names);
-    if (add) assertNoEscalation(caller, grants);
+    if (add) {
+      const held = (await this.repo.permissionNames([r.id])).get(r.id) ?? [];
+      this.#assertRoleCovered(caller, r.name, [...held, ...grants.map((g) => g.name)], r.recordScope);
+    }
     await this.deps.db.transaction(async (tx) => {
-      const ids = await this.repo.ensurePermissions(grants, tx, !add);
-      if (add) await this.repo.addPermissions(r.id, ids, tx);
-      else await this.repo.removePermissions(r.id, ids, tx);
+      await this.#changeHolders(caller, r, tx, async () => {
+        const ids = await this.repo.ensurePermissions(grants, tx, !add);
+        if (add) await this.repo.addPermissions(r.id, ids, tx);
+        else await this.repo.removePermissions(r.id, ids, tx);
+      });
       await this.deps.audit.record({
         event: add ? "role.permissions_added" : "role.permissions_removed",
         actorUserId: auth.user.id,

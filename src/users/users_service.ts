@@ -9,11 +9,13 @@ import { AppError, conflict, forbidden, notFound, validation } from "../errors.t
 import type { AuditService } from "../audit/audit.ts";
 import type { AccessService } from "../access/access_service.ts";
 import type { UserSnapshot } from "../access/loader.ts";
+import type { AccessPrincipal } from "../access/decide.ts";
 import type { AuthContext } from "../http/types.ts";
 import { hashPassword } from "../auth/passwords.ts";
 import { passwordProblems } from "../auth/password_policy.ts";
 import { ALL_MODULES, normalizeModule } from "../tenants/modules.ts";
-import { assertNoEscalation, parseGrants } from "../roles/roles_service.ts";
+import { parseGrants } from "../roles/roles_service.ts";
+import { assertNoGains, coversOrganization, describeGain, gainedBeyond } from "../access/escalation.ts";
 import { RolesRepository } from "../roles/roles_repository.ts";
 import { type UserRow, type UserScope, UsersRepository } from "./users_repository.ts";
 import { kindOfRoleName, refuseManage } from "./users_rules.ts";
@@ -160,10 +162,6 @@ export class UsersService {
           throw forbidden(`permission ${g.name} is outside your modules`, { layer: "rbac" });
         }
       }
-    } else assertNoEscalation(caller, grants);
-    if (role && kind === "custom" && caller.access.kind === "custom") {
-      const held = (await this.roles.permissionNames([role.id])).get(role.id) ?? [];
-      assertNoEscalation(caller, parseGrants(held, "role permissions"));
     }
     if (kind === "executive") {
       const managerId = s.reportsToId ?? (caller.access.kind === "manager" ? caller.access.id : null);
@@ -213,6 +211,8 @@ export class UsersService {
     await this.#unique(input.email, input.username ?? null, null);
     const hash = await hashPassword(input.password);
     const created = await this.deps.db.transaction(async (tx) => {
+      const touched = [state.reportsToId];
+      const before = await this.#accessOf(caller, tx, touched);
       const u = await this.repo.insert({
         email: input.email.trim().toLowerCase(),
         username: input.username ?? null,
@@ -230,6 +230,7 @@ export class UsersService {
         await this.repo.setModules(u.id, orgId, checked.modules, tx);
         await this.repo.setPermissions(u.id, orgId, checked.perms, tx);
       }
+      await this.#assertNoGains(caller, tx, before, [u.id, ...touched], new Set([u.id]));
       await this.#audit(tx, "user.created", auth, u, requestId, {
         role: u.role,
         reports_to_id: u.reportsToId,
@@ -242,12 +243,43 @@ export class UsersService {
     return await this.json(created);
   }
 
-  /** The target as the caller may manage it (visible, manageable kind, not himself for privileged changes). */
+  /**
+   * The target as the caller may manage it: visible, of a kind he may manage, and (no escalation) with no
+   * access he lacks himself — else resetting the password would hand him that access.
+   */
   async #manageable(auth: AuthContext, caller: UserSnapshot, id: number): Promise<UserRow> {
     const u = await this.#visible(auth, id);
     const refusal = refuseManage(caller.access.kind, kindOfRoleName(u.role));
     if (refusal) throw forbidden(refusal, { layer: "rbac", reason: "cannot_manage_role" });
+    if (!coversOrganization(caller.access)) {
+      const target = await this.deps.access.user(u.id);
+      const beyond = target && gainedBeyond(caller.access, null, target.access);
+      if (beyond) {
+        throw forbidden(
+          `user ${u.id} has ${describeGain(beyond)}, which you do not have yourself: you cannot manage him`,
+          { layer: "rbac", reason: "escalation" },
+        );
+      }
+    }
     return u;
+  }
+
+  /** The access of users as `tx` sees them (empty when the caller covers his whole organization). */
+  #accessOf(caller: UserSnapshot, tx: Executor, ids: (number | null)[]) {
+    if (coversOrganization(caller.access) || ids.length === 0) return Promise.resolve(new Map());
+    return this.deps.access.principalsIn(tx, ids);
+  }
+
+  /** The no-escalation check of a change, inside its transaction (`escalation.ts`). */
+  async #assertNoGains(
+    caller: UserSnapshot,
+    tx: Executor,
+    before: Map<number, AccessPrincipal>,
+    ids: (number | null)[],
+    newUsers?: Set<number>,
+  ): Promise<void> {
+    if (coversOrganization(caller.access) || ids.length === 0) return;
+    assertNoGains(caller.access, before, await this.deps.access.principalsIn(tx, ids), newUsers);
   }
 
   async update(auth: AuthContext, id: number, input: UserUpdate, requestId?: string) {
@@ -299,6 +331,9 @@ export class UsersService {
       patch.isSuperAdmin = checked.kind === "super_admin";
     }
     const updated = await this.deps.db.transaction(async (tx) => {
+      // The user, his manager before and after: whose access the change may widen.
+      const touched = checked ? [u.id, u.reportsToId, state.reportsToId] : [];
+      const before = await this.#accessOf(caller, tx, touched);
       const row = Object.keys(patch).length ? await this.repo.update(u.id, u.organizationId, patch, tx) : u;
       if (checked && u.organizationId !== null) {
         if (input.modules !== undefined || input.role !== undefined) {
@@ -308,6 +343,7 @@ export class UsersService {
           await this.repo.setPermissions(u.id, u.organizationId, checked.perms, tx);
         }
       }
+      await this.#assertNoGains(caller, tx, before, touched);
       const event = input.is_active === false
         ? "user.deactivated"
         : input.is_active === true
