@@ -69,7 +69,7 @@ export function authRoutes(deps: { config: Config; auth: AuthService; access: Ac
       tags: ["auth"],
       summary: "Log in with email and password",
       description:
-        "Returns a bearer token. Unknown email, wrong password and inactive accounts get the same 401. Failures are throttled per account and per client address (429 with Retry-After).",
+        "Returns a bearer token. Unknown email, wrong password and inactive accounts get the same 401. Attempts are counted before the password is checked, per client address (IPv6: its /64), per account from that address and per account: past a few, each key admits the next attempt only after a delay that doubles (429 with Retry-After); see docs/access.md.",
       request: { body: jsonBody(LoginBody) },
       responses: {
         200: jsonResponse(TokenSchema, "Logged in"),

@@ -26,6 +26,12 @@ export interface TokenResponse {
 
 export const LOGIN_FAILED_MESSAGE = "Incorrect email or password";
 
+const rateLimited = (what: string, wait: number) =>
+  new AppError("RATE_LIMITED", `${what}; retry in ${wait} seconds`, {
+    headers: { "Retry-After": String(wait) },
+    extra: { retry_after: wait },
+  });
+
 export interface RequestMeta {
   requestId?: string;
   address: string | null;
@@ -51,18 +57,17 @@ export class AuthService {
     const { audit, throttle } = this.deps;
     const normalized = email.trim().toLowerCase();
     const keys = throttleKeys(normalized, meta.address);
-    const wait = await throttle.retryAfter(keys);
-    if (wait > 0) {
+    // Counted before the password is verified: concurrent guesses cannot all pass a check made first.
+    const attempt = await throttle.attempt(keys);
+    if (!attempt.admitted) {
+      const wait = attempt.retryAfter;
       await audit.recordSafely({
         event: "auth.login_throttled",
         target: normalized,
         requestId: meta.requestId,
-        details: { address: meta.address, retry_after: wait },
+        details: { address: meta.address, retry_after: wait, key: attempt.by },
       });
-      throw new AppError("RATE_LIMITED", `too many failed login attempts; retry in ${wait} seconds`, {
-        headers: { "Retry-After": String(wait) },
-        extra: { retry_after: wait },
-      });
+      throw rateLimited("too many failed login attempts", wait);
     }
 
     const user = await this.users.findByEmail(normalized);
@@ -80,19 +85,21 @@ export class AuthService {
       if (!org?.active) reason = "organization_inactive";
     }
     if (reason !== null || !user) {
-      const lockout = await throttle.fail(keys);
+      // The attempt stays counted.
+      const delay = throttle.nextDelaySeconds(attempt);
       await audit.recordSafely({
         event: "auth.login_failed",
         actorUserId: user?.id ?? null,
         organizationId: user?.organizationId ?? null,
         target: normalized,
         requestId: meta.requestId,
-        details: { reason, address: meta.address, ...(lockout ? { locked_for_seconds: lockout } : {}) },
+        details: { reason, address: meta.address, ...(delay ? { next_attempt_in_seconds: delay } : {}) },
       });
       throw new AppError("UNAUTHORIZED", LOGIN_FAILED_MESSAGE);
     }
 
-    await throttle.succeed(keys);
+    // A success takes back its own count only: failures counted around it (a burst) stay.
+    await throttle.refund(attempt);
     const patch: Record<string, unknown> = { lastLoginAt: new Date() };
     if (needsRehash(user.passwordHash)) patch.passwordHash = await hashPassword(password);
     await this.users.updateSelf(user.id, patch);
@@ -123,15 +130,9 @@ export class AuthService {
     const user = await this.users.findAnyById(caller.access.id);
     if (!user) throw new AppError("UNAUTHORIZED", "Could not validate credentials");
     const keys = throttleKeys(user.email, meta.address);
-    const wait = await throttle.retryAfter(keys);
-    if (wait > 0) {
-      throw new AppError("RATE_LIMITED", `too many failed attempts; retry in ${wait} seconds`, {
-        headers: { "Retry-After": String(wait) },
-        extra: { retry_after: wait },
-      });
-    }
+    const attempt = await throttle.attempt(keys);
+    if (!attempt.admitted) throw rateLimited("too many failed attempts", attempt.retryAfter);
     if (!(await verifyPassword(user.passwordHash, currentPassword))) {
-      await throttle.fail(keys);
       await audit.recordSafely({
         event: "auth.password_change_failed",
         actorUserId: user.id,
@@ -145,6 +146,8 @@ export class AuthService {
     const problems = passwordProblems(newPassword, user.email);
     if (newPassword === currentPassword) problems.push("must differ from the current password");
     if (problems.length) {
+      // The current password was right: not a failed guess.
+      await throttle.refund(attempt);
       throw new AppError("VALIDATION_ERROR", `new_password: ${problems.join("; ")}`, {
         extra: { errors: problems.map((message) => ({ field: "new_password", message })) },
       });
@@ -169,7 +172,7 @@ export class AuthService {
       return row!;
     });
     await this.deps.access.changed();
-    await throttle.succeed(keys);
+    await throttle.refund(attempt);
     const issued = await this.deps.tokens.issue(updated);
     return {
       detail: "password changed; tokens issued before now are no longer accepted",
