@@ -9,6 +9,7 @@ import type { Database } from "./db/client.ts";
 import type { Logger } from "./log.ts";
 import { AppError } from "./errors.ts";
 import { renderError } from "./http/errors.ts";
+import { OutageMonitor, withDatabaseRetry } from "./http/db_outage.ts";
 import { requestContext } from "./http/middleware.ts";
 import { createRouter } from "./http/openapi.ts";
 import { docsRoutes } from "./http/docs_routes.ts";
@@ -146,6 +147,8 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     // `app.request()` (the tests) and `app.fetch` (the server) both go through it.
     app.fetch = evaluationFastPath(deps, app.fetch);
   }
+  // A read that lost its database connection is retried once; outages are logged start and end.
+  app.fetch = withDatabaseRetry(new OutageMonitor(deps.db, deps.logger), app.fetch);
   return app;
 }
 

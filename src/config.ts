@@ -124,6 +124,12 @@ export const envSchema = z.object({
   }).default("info").meta(
     { description: "`debug`, `info`, `warn`, `error` or `silent`. Logs are JSON lines on stdout." },
   ),
+  LOG_PERSONAL_DATA: bool.prefault("false").meta(
+    {
+      description:
+        "Debug switch: when `true`, log lines may hold e-mail addresses and the parameters of failed queries (row values). Off, they read `[email]` and `params: [redacted]`. Never in production.",
+    },
+  ),
   TRUST_PROXY: bool.prefault("false").meta(
     {
       description:
@@ -132,6 +138,27 @@ export const envSchema = z.object({
   ),
   SHUTDOWN_TIMEOUT_SECONDS: intIn(1, 600).prefault("10").meta(
     { description: "How long SIGTERM/SIGINT wait for in-flight requests before closing." },
+  ),
+  DATABASE_CONNECT_TIMEOUT_SECONDS: intIn(1, 120).prefault("5").meta(
+    { description: "Postgres: a connection attempt gives up after this many seconds (503, then retried)." },
+  ),
+  DATABASE_RECONNECT_MAX_MS: intIn(0, 30_000).prefault("500").meta(
+    {
+      description:
+        "Postgres: a lost connection is re-opened after at most this many ms (with jitter). The driver's own backoff grows to 20 s and never comes down.",
+    },
+  ),
+  DATABASE_STATEMENT_TIMEOUT_MS: intIn(0, 86_400_000).prefault("30000").meta(
+    {
+      description:
+        "Postgres: the server cancels a statement running longer than this (503 with `Retry-After`; 0 = never). Seeding, restore, backup and migrations lift it for their own transactions.",
+    },
+  ),
+  READY_TIMEOUT_MS: intIn(50, 10_000).prefault("1000").meta(
+    {
+      description:
+        "`GET /ready` answers within this many ms whatever the database does (503 `timeout` past it).",
+    },
   ),
   ACCESS_FRESHNESS: z.enum(["read", "lease"], { error: "must be read or lease" }).optional().meta(
     {
@@ -281,8 +308,18 @@ export interface Config {
     maxUploadBytes: number;
     /** MAX_BODY_BYTES: the global request body limit (`src/http/body_limit.ts`). */
     maxBodyBytes: number;
+    /** READY_TIMEOUT_MS: the deadline of `GET /ready`. */
+    readyTimeoutMs: number;
+  };
+  /** How long the service waits on Postgres (docs/reliability.md). */
+  database: {
+    connectTimeoutSeconds: number;
+    reconnectMaxMs: number;
+    statementTimeoutMs: number;
   };
   logLevel: LogLevel;
+  /** LOG_PERSONAL_DATA: e-mail addresses and query parameters in logs (debug only). */
+  logPersonalData: boolean;
   /** How access caches learn of security changes (docs/access.md, "Freshness"). */
   access: {
     /** `read`: one coalesced version read per batch of requests; `lease`: a polled version under a lease. */
@@ -426,8 +463,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT_SECONDS,
       maxUploadBytes: e.MAX_UPLOAD_BYTES,
       maxBodyBytes: e.MAX_BODY_BYTES,
+      readyTimeoutMs: e.READY_TIMEOUT_MS,
+    },
+    database: {
+      connectTimeoutSeconds: e.DATABASE_CONNECT_TIMEOUT_SECONDS,
+      reconnectMaxMs: e.DATABASE_RECONNECT_MAX_MS,
+      statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
     },
     logLevel: e.LOG_LEVEL,
+    logPersonalData: e.LOG_PERSONAL_DATA,
     access: {
       // Postgres: a version read per batch of requests is a network round trip — leases by default.
       // A local libSQL file reads it in microseconds (and `deno task dev` is one process).

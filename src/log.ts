@@ -16,6 +16,46 @@ const SECRET_KEY = /pass(word)?|secret|token|authorization|cookie|api[_-]?key|pr
 
 export type LogFields = Record<string, unknown>;
 
+/**
+ * Personal data never reaches a log line unless this debug switch
+ * (LOG_PERSONAL_DATA=true) is on: e-mail addresses become `[email]`, and the
+ * parameters of a failed query (Drizzle's "Failed query: … params: …", which
+ * holds row values) become `params: [redacted]` — whatever field they are in.
+ */
+let personalData = false;
+
+/** The LOG_PERSONAL_DATA switch (set once by an entry point). */
+export function logPersonalData(on: boolean): void {
+  personalData = on;
+}
+
+const EMAIL = /[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g;
+/** In a JSON string: from `params: ` to the end of that line (an escaped newline) or of the string. */
+const PARAMS = /params: (?:[^"\\]|\\(?!n)[^])*/g;
+
+/** A JSON log line without personal data (see `logPersonalData`). */
+export function scrubLine(line: string): string {
+  if (personalData) return line;
+  if (line.includes("params: ")) line = line.replace(PARAMS, "params: [redacted]");
+  if (line.includes("@")) line = line.replace(EMAIL, "[email]");
+  return line;
+}
+
+/**
+ * The message and stack worth logging for a failure: the first error in its
+ * `cause` chain that is not Drizzle's "Failed query" wrapper (whose text
+ * carries the query's parameters).
+ */
+export function errorMessage(err: unknown): { message: string; stack?: string } {
+  let cur: unknown = err;
+  for (let i = 0; i < 6 && cur instanceof Error; i++) {
+    if (!cur.message.startsWith("Failed query:")) return { message: cur.message, stack: cur.stack };
+    cur = cur.cause;
+  }
+  if (err instanceof Error) return { message: "a database statement failed" };
+  return { message: String(err) };
+}
+
 export interface Logger {
   debug(event: string, fields?: LogFields): void;
   info(event: string, fields?: LogFields): void;
@@ -124,7 +164,7 @@ function makeLogger(
     const line = `{"ts":"${new Date().toISOString()}","level":"${lvl}","event":${
       JSON.stringify(event)
     }${tail}}`;
-    out(line, lvl === "error");
+    out(scrubLine(line), lvl === "error");
   };
   return {
     debug: (e, f) => emit("debug", e, f),

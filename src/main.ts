@@ -7,7 +7,7 @@ import { type Config, ConfigError, loadConfig } from "./config.ts";
 import { openDatabase } from "./db/client.ts";
 import { migrate } from "./db/migrator.ts";
 import { awaitReplicas } from "./access/lease.ts";
-import { createLogger, type Logger, printErr } from "./log.ts";
+import { createLogger, type Logger, logPersonalData, printErr } from "./log.ts";
 import { createApp } from "./app.ts";
 import { buildDeps } from "./deps.ts";
 import { createDrainer } from "./http/drain.ts";
@@ -50,7 +50,11 @@ async function main(): Promise<number> {
     }
     throw err;
   }
+  logPersonalData(config.logPersonalData);
   const logger = createLogger(config.logLevel, { service: "seedbed" });
+  if (config.logPersonalData) {
+    logger.warn("log_personal_data_on", { detail: "LOG_PERSONAL_DATA=true: logs may hold personal data" });
+  }
   if (config.auth.secretGenerated) {
     logger.warn("secret_key_generated", {
       detail:
@@ -63,7 +67,10 @@ async function main(): Promise<number> {
   const shutdown = { timedOut: false };
   try {
     assertPortFree(config.http.host, config.http.port);
-    db = await openDatabase(config.databaseUrl, { authToken: config.databaseAuthToken });
+    db = await openDatabase(config.databaseUrl, {
+      authToken: config.databaseAuthToken,
+      timeouts: config.database,
+    });
     logger.info("database_opened", { database: db.label, dialect: db.dialect });
     const result = await migrate(db);
     logger.info("migrations_applied", { applied: result.applied, head: result.head });
@@ -117,6 +124,9 @@ async function serve(
     await listen(config, logger, app, shutdown);
   } finally {
     await deps.access.stopLease();
+    // Audit events deferred by a database outage: one last attempt, then say what is lost.
+    await deps.audit.flush();
+    deps.audit.close();
   }
 }
 

@@ -43,3 +43,45 @@ Deno.test("log: levels filter, and credentials are redacted at any depth", () =>
   assert.ok(!lines[0].includes("abc.def.ghi"));
   assert.equal(JSON.parse(lines[0]).nested.ok, 1);
 });
+
+Deno.test("log: no line carries an e-mail address or a failed query's parameters (unless LOG_PERSONAL_DATA)", async () => {
+  const fc = (await import("fast-check")).default;
+  const { errorMessage, logPersonalData } = await import("../src/log.ts");
+  const { lines, logger } = capture("debug");
+  // Drizzle's wrapper: "Failed query: <sql>\nparams: <values>", around the driver's error.
+  const driver = Object.assign(new Error("write CONNECTION_CLOSED 127.0.0.1:5432"), {
+    code: "CONNECTION_CLOSED",
+  });
+  const failed = new Error(
+    "Failed query: select * from users where email = $1\nparams: manager@testcorp.com,Bob O'Neil",
+    { cause: driver },
+  );
+  logger.error("request_failed", { error: failed.message, stack: failed.stack, target: "admin@globex.com" });
+  logger.info("x", { nested: { who: ["exec@testcorp.com"] } });
+  assert.deepEqual(errorMessage(failed), { message: driver.message, stack: driver.stack });
+  assert.deepEqual(errorMessage(new Error("Failed query: select 1\nparams: a")), {
+    message: "a database statement failed",
+  });
+  const text = lines.join("\n");
+  assert.doesNotMatch(text, /testcorp\.com|globex\.com|O'Neil/);
+  assert.match(text, /params: \[redacted\]/);
+  assert.match(text, /\[email\]/);
+  assert.match(lines[0], /\\n {4}at /, "the stack frames after the parameters are kept");
+  // Any e-mail address, in any field, at any depth.
+  fc.assert(
+    fc.property(fc.emailAddress(), fc.string(), (email, other) => {
+      const out: string[] = [];
+      createLogger("info", {}, (l) => out.push(l)).info("e", { a: `${other} ${email}`, b: { c: [email] } });
+      return !out[0].toLowerCase().includes(email.toLowerCase());
+    }),
+  );
+  // The explicit debug switch.
+  logPersonalData(true);
+  try {
+    const out: string[] = [];
+    createLogger("info", {}, (l) => out.push(l)).info("e", { a: "admin@globex.com" });
+    assert.match(out[0], /admin@globex\.com/);
+  } finally {
+    logPersonalData(false);
+  }
+});

@@ -208,7 +208,7 @@ export class LeaseReplica {
       if (!this.#stopped) this.#trustUntil = sent + options.leaseMs * TRUST_SHARE;
       if (this.#failing) {
         this.#failing = false;
-        this.logger.info("access_lease_resumed", { replica: this.id, version: v });
+        this.logger.warn("access_lease_resumed", { replica: this.id, version: v });
       }
     } catch (err) {
       // The lease lapses on its own; requests read the version meanwhile. Logged once per outage.

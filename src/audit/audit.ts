@@ -9,7 +9,7 @@
  */
 import { and, desc, eq, gte, type SQL } from "drizzle-orm";
 import type { Database, Executor } from "../db/client.ts";
-import type { Logger } from "../log.ts";
+import { errorMessage, type Logger } from "../log.ts";
 
 export interface AuditEvent {
   event: string;
@@ -27,14 +27,31 @@ export interface AuditRecord extends Required<Omit<AuditEvent, "details">> {
   createdAt: Date;
 }
 
+/** Events kept for a retry while the database is away; past this the oldest are dropped (and counted). */
+const BACKLOG_MAX = 10_000;
+const RETRY_MIN_MS = 250;
+const RETRY_MAX_MS = 5_000;
+
 export class AuditService {
+  /** Events whose write failed, oldest first, each with the time it happened. */
+  #backlog: { event: AuditEvent; at: Date }[] = [];
+  #dropped = 0;
+  #retry?: ReturnType<typeof setTimeout>;
+  #delayMs = RETRY_MIN_MS;
+  #flushing: Promise<void> | null = null;
+
   constructor(private readonly db: Database, private readonly logger: Logger) {}
+
+  /** Events waiting for the database (see `recordSafely`). */
+  get backlog(): number {
+    return this.#backlog.length;
+  }
 
   /**
    * Writes one event to the table and the log. Pass `executor` to write
    * inside a transaction (the event then commits or rolls back with the change).
    */
-  async record(e: AuditEvent, executor: Executor = this.db.db): Promise<void> {
+  async record(e: AuditEvent, executor: Executor = this.db.db, at?: Date): Promise<void> {
     const row = {
       event: e.event,
       actorUserId: e.actorUserId ?? null,
@@ -42,6 +59,7 @@ export class AuditService {
       target: e.target ?? null,
       requestId: e.requestId ?? null,
       details: e.details ?? {},
+      ...(at ? { createdAt: at } : {}),
     };
     await executor.insert(this.db.t.auditLogs).values(row);
     this.logger.info("audit", {
@@ -54,12 +72,84 @@ export class AuditService {
     });
   }
 
-  /** Like `record`, but a failure to write is logged instead of thrown (for denials and failures). */
+  /**
+   * Like `record`, but never throws (for denials, failures and runs that
+   * already happened): an event the database cannot take now is kept, in
+   * order and with its time, and written as soon as it answers again
+   * (retried with backoff; `flush()` at shutdown). Security changes
+   * themselves use `record` inside their transaction: no audit, no change.
+   */
   async recordSafely(e: AuditEvent): Promise<void> {
+    const at = new Date();
+    if (this.#backlog.length === 0) {
+      try {
+        await this.record(e, this.db.db, at);
+        return;
+      } catch (err) {
+        this.logger.error("audit_write_deferred", {
+          audit_event: e.event,
+          error: errorMessage(err).message,
+          backlog: 1,
+        });
+      }
+    }
+    // Behind a backlog, keep the order: queue it too.
+    if (this.#backlog.length >= BACKLOG_MAX) {
+      this.#backlog.shift();
+      this.#dropped++;
+    }
+    this.#backlog.push({ event: e, at });
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#retry !== undefined || this.#flushing) return;
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined;
+      this.flush().then((ok) => {
+        this.#delayMs = ok ? RETRY_MIN_MS : Math.min(this.#delayMs * 2, RETRY_MAX_MS);
+        if (!ok) this.#schedule();
+      });
+    }, this.#delayMs);
+    Deno.unrefTimer(this.#retry);
+  }
+
+  /** Writes the backlog now; true when nothing is left (logged at the level its start was). */
+  async flush(): Promise<boolean> {
+    while (this.#flushing) await this.#flushing;
+    if (this.#backlog.length === 0) return true;
+    let written = 0;
+    const run = (async () => {
+      while (this.#backlog.length) {
+        const { event, at } = this.#backlog[0];
+        await this.record(event, this.db.db, at);
+        this.#backlog.shift();
+        written++;
+      }
+    })();
+    this.#flushing = run.catch(() => {}).finally(() => (this.#flushing = null));
     try {
-      await this.record(e);
-    } catch (err) {
-      this.logger.error("audit_write_failed", { audit_event: e.event, error: (err as Error).message });
+      await run;
+      this.logger.error("audit_backlog_written", { written, dropped: this.#dropped });
+      this.#dropped = 0;
+      return true;
+    } catch {
+      return false;
+    } finally {
+      await this.#flushing;
+    }
+  }
+
+  /** Stops retrying (shutdown, after a last `flush`); says what is lost, if anything. */
+  close(): void {
+    clearTimeout(this.#retry);
+    this.#retry = undefined;
+    if (this.#backlog.length) {
+      this.logger.error("audit_backlog_lost", {
+        events: this.#backlog.length,
+        dropped: this.#dropped,
+        audit_events: [...new Set(this.#backlog.map((b) => b.event.event))],
+      });
     }
   }
 

@@ -12,7 +12,7 @@
  */
 import { type Config, ConfigError, loadConfig } from "../config.ts";
 import { type Database, openDatabase } from "../db/client.ts";
-import { createLogger, type Logger } from "../log.ts";
+import { createLogger, type Logger, logPersonalData } from "../log.ts";
 
 export interface CliContext {
   config: Config;
@@ -103,6 +103,7 @@ export async function openCliContext(
   const color = colorsEnabled(env, errIsTerminal);
   const style: CliContext["style"] = (text, s) =>
     color ? `\x1b[${STYLES[s][0]}m${text}\x1b[${STYLES[s][1]}m` : text;
+  logPersonalData(config.logPersonalData);
   // CLI logs go to stderr so that stdout stays readable and pipeable; JSON only when asked for.
   const json = options.logJson || config.logLevel === "debug";
   const logger = createLogger(
@@ -120,7 +121,10 @@ export async function openCliContext(
     },
   );
   const note = (l: string) => console.error(l);
-  const db = await openDatabase(config.databaseUrl, { authToken: config.databaseAuthToken });
+  const db = await openDatabase(config.databaseUrl, {
+    authToken: config.databaseAuthToken,
+    timeouts: config.database,
+  });
   note(style(`Database: ${db.label} (${db.dialect === "sqlite" ? "libSQL" : "Postgres"})`, "dim"));
   const answers = options.terminal?.answers ? [...options.terminal.answers] : undefined;
   const interactive = options.terminal?.interactive ?? (isTerminal(Deno.stdin) && errIsTerminal);

@@ -20,6 +20,7 @@ interface DriverError {
 const CONNECTION_CODES = new Set([
   "ECONNREFUSED",
   "ECONNRESET",
+  "EPIPE",
   "ENOTFOUND",
   "ETIMEDOUT",
   "CONNECT_TIMEOUT",
@@ -35,6 +36,20 @@ const CONNECTION_CODES = new Set([
   "08006",
   "CLIENT_CLOSED",
 ]);
+
+/**
+ * True when `err` is a lost or refused connection (not bad credentials, not a
+ * missing database): the same request may well succeed a moment later.
+ */
+export function isConnectionLoss(err: unknown): boolean {
+  return chain(err).some((e) => {
+    const code = String(e.code ?? e.errno ?? "");
+    // A connect timeout already cost its whole budget: a retry would double the wait.
+    if (code === "CONNECT_TIMEOUT" || code === "ETIMEDOUT" || code === "ENOTFOUND") return false;
+    return CONNECTION_CODES.has(code) ||
+      /connection (refused|terminated)|ECONNREFUSED|socket has been ended/i.test(String(e.message ?? ""));
+  });
+}
 
 /** Walks `cause` links, returning every error in the chain (outermost first). */
 function chain(err: unknown): DriverError[] {
@@ -117,8 +132,16 @@ export function translateDbError(err: unknown): unknown {
     }
     if (code === "55000" && /allow connections|accepting connections/i.test(msg)) {
       return new AppError("DATABASE_UNAVAILABLE", "the database is not accepting connections", {
+        headers: { "Retry-After": "1" },
         cause: err,
       });
+    }
+    if (code === "57014" && /statement timeout/i.test(msg)) {
+      return new AppError(
+        "SERVICE_UNAVAILABLE",
+        "the database did not answer within the statement timeout (DATABASE_STATEMENT_TIMEOUT_MS); retry shortly",
+        { headers: { "Retry-After": "1" }, cause: err },
+      );
     }
     if (code === "53300" || code === "53000") {
       return new AppError("DATABASE_UNAVAILABLE", "the database has no free connections; retry shortly", {
@@ -128,12 +151,12 @@ export function translateDbError(err: unknown): unknown {
     }
     if (
       CONNECTION_CODES.has(code) ||
-      /connect(ion)? (refused|timeout|terminated)|ECONNREFUSED/i.test(msg)
+      /connect(ion)? (refused|timeout|terminated)|ECONNREFUSED|socket has been ended/i.test(msg)
     ) {
       return new AppError(
         "DATABASE_UNAVAILABLE",
         `the database is unreachable${/^[A-Z_0-9]+$/.test(code) && code ? ` (${code})` : ""}`,
-        { cause: err },
+        { headers: { "Retry-After": "1" }, cause: err },
       );
     }
     if (

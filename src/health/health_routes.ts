@@ -22,6 +22,7 @@ const Ready = z.object({
 
 export function healthRoutes(deps: { config: Config; db: Database }) {
   const app = createRouter();
+  let inflight: Promise<{ checks: Record<string, string> }> | null = null;
 
   app.openapi(
     createRoute({
@@ -52,42 +53,65 @@ export function healthRoutes(deps: { config: Config; db: Database }) {
       },
     }),
     async (c) => {
-      const checks: Record<string, string> = {};
-      try {
-        await deps.db.rows(sql`SELECT 1 AS ok`);
-        checks.database = "ok";
-      } catch {
-        checks.database = "unreachable";
-        checks.migrations = "unknown";
-        return c.json({
-          status: "not_ready" as const,
-          checks,
-          detail: "database: unreachable",
-          code: "SERVICE_UNAVAILABLE",
-          request_id: c.get("requestId") ?? "",
-        }, 503);
+      const requestId = c.get("requestId") ?? "";
+      // Whatever the database does (down, hung, a restore holding locks), the probe gets an answer in time.
+      const deadline = deps.config.http.readyTimeoutMs;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timedOut = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), deadline)));
+      // Probes arriving while a check still hangs share it instead of piling up on the database.
+      inflight ??= readiness(deps.db).finally(() => (inflight = null));
+      const result = await Promise.race([inflight, timedOut]).finally(() => clearTimeout(timer));
+      if (result === "timeout") {
+        return c.json(
+          {
+            status: "not_ready" as const,
+            checks: { database: "timeout", migrations: "unknown" },
+            detail: `database: no answer within ${deadline} ms`,
+            code: "SERVICE_UNAVAILABLE",
+            request_id: requestId,
+          },
+          503,
+          { "Retry-After": "1" },
+        );
       }
-      try {
-        const status = await migrationStatus(deps.db);
-        const bad = status.filter((s) => s.state !== "applied");
-        checks.migrations = bad.length === 0 ? "ok" : bad.map((s) => `${s.tag}: ${s.state}`).join(", ");
-      } catch {
-        checks.migrations = "unreadable";
-      }
-      if (checks.migrations !== "ok") {
+      const { checks } = result;
+      if (checks.database !== "ok" || checks.migrations !== "ok") {
+        const detail = checks.database !== "ok"
+          ? "database: unreachable"
+          : `migrations: ${checks.migrations}`;
         return c.json(
           {
             status: "not_ready" as const,
             checks,
-            detail: `migrations: ${checks.migrations}`,
+            detail,
             code: "SERVICE_UNAVAILABLE",
-            request_id: c.get("requestId") ?? "",
+            request_id: requestId,
           },
           503,
+          { "Retry-After": "1" },
         );
       }
       return c.json({ status: "ready" as const, checks }, 200);
     },
   );
   return app;
+}
+
+/** The readiness checks (no deadline of their own: the route races them against READY_TIMEOUT_MS). */
+async function readiness(db: Database): Promise<{ checks: Record<string, string> }> {
+  const checks: Record<string, string> = {};
+  try {
+    await db.rows(sql`SELECT 1 AS ok`);
+    checks.database = "ok";
+  } catch {
+    return { checks: { database: "unreachable", migrations: "unknown" } };
+  }
+  try {
+    const status = await migrationStatus(db);
+    const bad = status.filter((s) => s.state !== "applied");
+    checks.migrations = bad.length === 0 ? "ok" : bad.map((s) => `${s.tag}: ${s.state}`).join(", ");
+  } catch {
+    checks.migrations = "unreadable";
+  }
+  return { checks };
 }

@@ -8,7 +8,9 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ZodError } from "zod";
 import { AppError, type ErrorCode } from "../errors.ts";
-import { translateDbError } from "../db/errors.ts";
+import { isConnectionLoss, translateDbError } from "../db/errors.ts";
+import { errorMessage } from "../log.ts";
+import { CONNECTION_LOST_HEADER } from "./db_outage.ts";
 import type { HttpEnv } from "./types.ts";
 
 export interface FieldError {
@@ -85,11 +87,9 @@ export function renderError(c: Context<HttpEnv>, err: unknown): Response {
   const requestId = c.get("requestId") ?? "";
   if (e.code === "INTERNAL_ERROR" || e.status >= 500) {
     const cause = e.cause ?? err;
-    c.get("log")?.error("request_failed", {
-      code: e.code,
-      error: cause instanceof Error ? cause.message : String(cause),
-      stack: cause instanceof Error ? cause.stack : undefined,
-    });
+    // The driver's own message and stack: never Drizzle's "Failed query: … params: …" (row values).
+    const { message, stack } = errorMessage(cause);
+    c.get("log")?.error("request_failed", { code: e.code, error: message, stack });
   }
   const body = {
     detail: e.message,
@@ -99,5 +99,9 @@ export function renderError(c: Context<HttpEnv>, err: unknown): Response {
   };
   const headers: Record<string, string> = { ...e.headers };
   if (e.status === 401) headers["WWW-Authenticate"] ??= "Bearer";
+  // Read by withDatabaseRetry (db_outage.ts), which removes it: a read is retried once.
+  if (e.code === "DATABASE_UNAVAILABLE" && isConnectionLoss(e.cause ?? err)) {
+    headers[CONNECTION_LOST_HEADER] = "1";
+  }
   return c.json(body, e.status as 400, headers);
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { AppError } from "../../src/errors.ts";
 import { openDatabase } from "../../src/db/client.ts";
-import { translateDbError } from "../../src/db/errors.ts";
+import { isConnectionLoss, translateDbError } from "../../src/db/errors.ts";
 import { dbTest } from "../helpers/db.ts";
 
 dbTest(
@@ -49,6 +49,32 @@ Deno.test("db errors: connection refused becomes DATABASE_UNAVAILABLE", async ()
   assert.ok(err instanceof AppError, String(err));
   assert.equal(err.code, "DATABASE_UNAVAILABLE");
   assert.ok(!err.message.includes("postgres@"));
+  assert.equal(err.headers?.["Retry-After"], "1", "an outage is worth retrying: say when");
+});
+
+Deno.test("db errors: lost connections are 503 with Retry-After and retryable; bad credentials are not retryable", () => {
+  const lost = ["ECONNRESET", "EPIPE", "CONNECTION_CLOSED", "57P01", "08006"];
+  for (const code of lost) {
+    const e = translateDbError(Object.assign(new Error(`x ${code}`), { code }));
+    assert.ok(e instanceof AppError && e.code === "DATABASE_UNAVAILABLE", code);
+    assert.equal(e.headers?.["Retry-After"], "1", code);
+    assert.ok(isConnectionLoss(e.cause), code);
+  }
+  // Drizzle's wrapper around the driver's error: found through the cause chain.
+  const wrapped = new Error("Failed query: select 1\nparams: ", {
+    cause: Object.assign(new Error("This socket has been ended by the other party"), { code: "EPIPE" }),
+  });
+  assert.ok(isConnectionLoss(wrapped));
+  for (const code of ["28P01", "3D000", "CONNECT_TIMEOUT", "23505"]) {
+    assert.ok(!isConnectionLoss(Object.assign(new Error(code), { code })), code);
+  }
+  const timeout = translateDbError(
+    Object.assign(new Error("canceling statement due to statement timeout"), { code: "57014" }),
+  );
+  assert.ok(timeout instanceof AppError);
+  assert.equal(timeout.status, 503);
+  assert.equal(timeout.headers?.["Retry-After"], "1");
+  assert.match(timeout.message, /DATABASE_STATEMENT_TIMEOUT_MS/);
 });
 
 dbTest(

@@ -196,20 +196,47 @@ export class CuttableProxy {
     }
     this.#conns.add(conn);
     this.#conns.add(upstream);
-    const pipe = (from: Deno.Conn, to: Deno.Conn) =>
-      from.readable.pipeTo(to.writable).catch(() => {}).finally(() => {
-        for (const c of [from, to]) {
-          try {
-            c.close();
-          } catch { /* closed */ }
-          this.#conns.delete(c);
+    const pump = async (from: Deno.Conn, to: Deno.Conn) => {
+      const buf = new Uint8Array(64 * 1024);
+      try {
+        for (;;) {
+          const n = await from.read(buf);
+          if (n === null) break;
+          // Stalled: bytes are held (a server that stopped answering, a black-holed network).
+          while (this.#stalled) await this.#resumed;
+          let off = 0;
+          while (off < n) off += await to.write(buf.subarray(off, n));
         }
-      });
-    await Promise.all([pipe(conn, upstream), pipe(upstream, conn)]);
+      } catch { /* cut */ }
+      for (const c of [from, to]) {
+        try {
+          c.close();
+        } catch { /* closed */ }
+        this.#conns.delete(c);
+      }
+    };
+    await Promise.all([pump(conn, upstream), pump(upstream, conn)]);
+  }
+
+  #stalled = false;
+  #resume: () => void = () => {};
+  #resumed: Promise<void> = Promise.resolve();
+
+  /** Holds every byte in both directions (connections stay open) until `resume()`. */
+  stall(): void {
+    if (this.#stalled) return;
+    this.#stalled = true;
+    this.#resumed = new Promise((r) => (this.#resume = r));
+  }
+
+  resume(): void {
+    this.#stalled = false;
+    this.#resume();
   }
 
   /** Cuts every connection and refuses new ones until `open()`. */
   async cut(): Promise<void> {
+    this.resume();
     this.#listener?.close();
     this.#listener = null;
     await this.#accepting;
