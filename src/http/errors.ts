@@ -99,6 +99,8 @@ export function renderError(c: Context<HttpEnv>, err: unknown): Response {
   };
   const headers: Record<string, string> = { ...e.headers };
   if (e.status === 401) headers["WWW-Authenticate"] ??= "Bearer";
+  // Every 503 is "unavailable for now": say when to come back.
+  if (e.status === 503) headers["Retry-After"] ??= "1";
   // Read by withDatabaseRetry (db_outage.ts), which removes it: a read is retried once.
   if (e.code === "DATABASE_UNAVAILABLE" && isConnectionLoss(e.cause ?? err)) {
     headers[CONNECTION_LOST_HEADER] = "1";

@@ -47,9 +47,13 @@ export async function backupBeforeRun(
     }
   }
   if (input.requireBackup) {
-    throw new AppError("BACKUP_FAILED", `${problem}; nothing was seeded because a backup was required`, {
-      cause,
-    });
+    // A dependency that is down (S3, the database) is a 503 with Retry-After, as everywhere; else a 500.
+    const unavailable = cause instanceof AppError && cause.status === 503 ? cause : null;
+    throw new AppError(
+      unavailable?.code ?? "BACKUP_FAILED",
+      `${problem}; nothing was seeded because a backup was required`,
+      { headers: unavailable?.headers, cause },
+    );
   }
   warnings.push(`${problem}; seeding continued without a backup`);
   deps.logger.warn("seeding_backup_skipped", { execution_id: input.executionId, reason: problem });

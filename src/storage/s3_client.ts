@@ -85,6 +85,9 @@ const CREDENTIALS = new Set([
   "CredentialsProviderError",
 ]);
 
+/** Seconds a client is told to wait when S3 is down (an outage, not a bad request). */
+const RETRY_AFTER = "5";
+
 /**
  * Maps an S3 failure to an AppError: STORAGE_UNAVAILABLE (503) when the
  * endpoint cannot be reached, the bucket is missing or S3 answers 5xx;
@@ -123,18 +126,14 @@ export function storageError(err: unknown, s3: S3Config, key?: string): AppError
     return new AppError(
       "STORAGE_UNAVAILABLE",
       `S3 is unreachable at ${describeEndpoint(s3)} (bucket "${s3.bucket}")`,
-      {
-        cause: err,
-      },
+      { headers: { "Retry-After": RETRY_AFTER }, cause: err },
     );
   }
   if (status !== undefined && status >= 500) {
     return new AppError(
       "STORAGE_UNAVAILABLE",
       `S3 ${where} failed (HTTP ${status}${name ? `, ${name}` : ""})`,
-      {
-        cause: err,
-      },
+      { headers: { "Retry-After": RETRY_AFTER }, cause: err },
     );
   }
   return new AppError(
