@@ -13,7 +13,8 @@ const HEAD = `# Configuration
 
 Seedbed reads its configuration from the environment once, at startup, and validates it with one zod schema
 (\`src/config.ts\`). A bad or missing value stops the process with a message naming the variable and what is
-wrong — never the value of a secret. \`deno task dev\` loads \`.env.example\`; real environment variables win.
+wrong — never the value of a secret. The server and the CLI also read \`.env\` in the working directory
+(\`cp .env.example .env\`); variables set in the environment win.
 A new variable is added to that schema with a description; this page is then regenerated.
 `;
 
@@ -37,9 +38,8 @@ function describe(schema: z.ZodType): { meta: Described; fallback?: unknown } {
   while (s) {
     const m = z.globalRegistry.get(s) as Described | undefined;
     meta = { ...m, ...meta };
-    // deno-lint-ignore no-explicit-any
-    const def: { type: string; defaultValue?: unknown; innerType?: z.ZodType; in?: z.ZodType } =
-      (s as any)._zod.def;
+    type Def = { type: string; defaultValue?: unknown; innerType?: z.ZodType; in?: z.ZodType };
+    const def: Def = (s as unknown as { _zod: { def: Def } })._zod.def;
     if ((def.type === "default" || def.type === "prefault") && fallback === undefined) {
       fallback = typeof def.defaultValue === "function" ? def.defaultValue() : def.defaultValue;
     }
@@ -82,8 +82,55 @@ export async function configurationDoc(): Promise<string> {
 }
 
 export const CONFIGURATION_DOC = new URL("../docs/configuration.md", import.meta.url);
+export const ENV_EXAMPLE = new URL("../.env.example", import.meta.url);
+
+/** Values `.env.example` sets (a development start that keeps its data); every other variable is commented. */
+const ENV_EXAMPLE_VALUES: Record<string, string> = {
+  APP_ENV: "development",
+  DATABASE_URL: "file:./.data/seedbed.db",
+  LOG_LEVEL: "info",
+};
+
+function wrapComment(text: string, width = 100): string[] {
+  const plain = text.replaceAll("**", "").replaceAll("`", "");
+  const lines: string[] = [];
+  let line = "#";
+  for (const word of plain.split(/\s+/)) {
+    if (line.length + word.length + 1 > width && line !== "#") {
+      lines.push(line);
+      line = "#";
+    }
+    line += ` ${word}`;
+  }
+  return [...lines, line];
+}
+
+/**
+ * `.env.example`, generated from the same schema: every variable with its description, the values a
+ * development start uses set, the others commented out with their default. `cp .env.example .env` works as is.
+ */
+export function renderEnvExample(): string {
+  const out = [
+    "# Seedbed configuration: copy to .env (`cp .env.example .env`) and edit. The server and the CLI read",
+    "# .env from the working directory; variables set in the environment win. Generated from src/config.ts",
+    "# by `deno task docs:config` (docs/configuration.md); never put production secrets in this file.",
+  ];
+  for (const [name, schema] of Object.entries(envSchema.shape)) {
+    const { meta, fallback } = describe(schema as z.ZodType);
+    out.push("", ...wrapComment(meta.description ?? ""));
+    const value = ENV_EXAMPLE_VALUES[name];
+    out.push(
+      value !== undefined
+        ? `${name}=${value}`
+        : `# ${name}=${fallback === undefined ? "" : String(fallback)}`,
+    );
+  }
+  return out.join("\n") + "\n";
+}
 
 if (import.meta.main) {
   await Deno.writeTextFile(CONFIGURATION_DOC, await configurationDoc());
   console.log("wrote docs/configuration.md");
+  await Deno.writeTextFile(ENV_EXAMPLE, renderEnvExample());
+  console.log("wrote .env.example");
 }

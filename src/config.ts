@@ -5,6 +5,7 @@
  * the value of a secret.
  */
 import { z } from "zod";
+import { placeholderProblems } from "./placeholders.ts";
 
 export const APP_ENVS = ["development", "test", "production"] as const;
 export type AppEnv = typeof APP_ENVS[number];
@@ -83,7 +84,7 @@ export const envSchema = z.object({
   SECRET_KEY: z.string().optional().meta(
     {
       description:
-        "HMAC key for HS* tokens. Required in production, at least 32 characters. In development a random key is generated per process and a warning says so (tokens then die with the process).",
+        "HMAC key for HS* tokens. Required in production, at least 32 characters. In development a random key is generated per process and a warning says so (tokens then die with the process). Published placeholders (docker-compose.yml's, seed 000's) are refused in production, as are the compose file's SUPERADMIN_PASSWORD, MinIO secret and database password (src/placeholders.ts).",
       defaultText: "random in development and test",
     },
   ),
@@ -409,14 +410,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       `JWT_PRIVATE_KEY: is required when ALGORITHM is ${e.ALGORITHM}`,
     );
   }
-  if (
-    production && e.SUPERADMIN_PASSWORD &&
-    e.SUPERADMIN_PASSWORD === "SuperAdmin@123"
-  ) {
-    problems.push(
-      "SUPERADMIN_PASSWORD: the published default password cannot be used in production",
-    );
-  }
+  // Published placeholders (compose, .env.example, the seeds' default password): src/placeholders.ts.
+  if (production) problems.push(...placeholderProblems(e));
   if (production && e.DATABASE_URL === ":memory:") {
     problems.push(
       "DATABASE_URL: is required in production (an in-memory database loses all data)",

@@ -4,6 +4,7 @@
  * (bounded by SHUTDOWN_TIMEOUT_SECONDS), close the database and exit 0.
  */
 import { type Config, ConfigError, loadConfig } from "./config.ts";
+import { EnvFileError, withEnvFile } from "./env_file.ts";
 import { openDatabase } from "./db/client.ts";
 import { migrate } from "./db/migrator.ts";
 import { awaitReplicas } from "./access/lease.ts";
@@ -42,9 +43,10 @@ function assertPortFree(hostname: string, port: number): void {
 async function main(): Promise<number> {
   let config;
   try {
-    config = loadConfig(Deno.env.toObject());
+    // The environment, then `.env` in the working directory beneath it (real variables win).
+    config = loadConfig((await withEnvFile(Deno.env.toObject())).env);
   } catch (err) {
-    if (err instanceof ConfigError) {
+    if (err instanceof ConfigError || err instanceof EnvFileError) {
       console.error(`seedbed: ${err.message}`);
       return 1;
     }
@@ -113,15 +115,18 @@ async function serve(
   shutdown: { timedOut: boolean },
 ): Promise<void> {
   const deps = await buildDeps({ config, db, logger });
-  // Development and test: core + demo seeders, then the credentials (never in production).
-  if (!(await seedAtStartup(deps.seeding, config, logger))) {
+  // Development and test: core + demo seeders, then the credentials (never in production). What seeding
+  // prints for the person at the terminal waits until the server listens: the banner comes last.
+  const banner: string[] = [];
+  if (!(await seedAtStartup(deps.seeding, config, logger, (text) => banner.push(text)))) {
+    for (const text of banner) printErr(text);
     throw new AppError("SEEDING_FAILED", "seeding at startup failed (see the seeding_failed log line)");
   }
   const app = createApp(deps);
   // ACCESS_FRESHNESS=lease: this process takes part as a replica while it serves.
   await deps.access.startLease();
   try {
-    await listen(config, logger, app, shutdown);
+    await listen(config, logger, app, shutdown, banner);
   } finally {
     await deps.access.stopLease();
     // Audit events deferred by a database outage: one last attempt, then say what is lost.
@@ -136,6 +141,7 @@ async function listen(
   logger: Logger,
   app: { fetch: (req: Request) => Response | Promise<Response> },
   shutdown: { timedOut: boolean },
+  banner: string[] = [],
 ) {
   const controller = new AbortController();
   const drainer = createDrainer();
@@ -150,6 +156,7 @@ async function listen(
         environment: config.appEnv,
       });
       if (config.appEnv !== "production") printErr(`Seedbed listening on http://${shown}:${port}`);
+      for (const text of banner.splice(0)) printErr(text);
     },
   }, drainer.wrap(app.fetch));
 

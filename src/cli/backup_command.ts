@@ -4,6 +4,7 @@ import type { BackupRecord } from "../backups/catalog.ts";
 import { buildDeps } from "../deps.ts";
 import { AppError } from "../errors.ts";
 import { type CliContext, UsageError } from "./context.ts";
+import { formatTable } from "./table.ts";
 
 export const BACKUP_USAGE = `usage: deno task backup [create|list|show ID|verify KEY|verify ID|prune] [--json]
   create          back up every application table to S3 now (the default)
@@ -92,14 +93,22 @@ export async function runBackup(ctx: CliContext, argv: string[]): Promise<number
           return 0;
         }
         if (page.items.length === 0) ctx.out("No backups yet. Take one with: deno task backup create");
-        for (const r of page.items) {
-          ctx.out(
-            `${String(r.id).padStart(5)}  ${r.status.padEnd(9)} ${
-              r.kind.padEnd(9)
-            } ${r.createdAt.toISOString()}  ${human(r.sizeBytes).padStart(9)}  ${
-              String(total(r) ?? "-").padStart(8)
-            } rows  ${r.s3Key}`,
-          );
+        if (page.items.length) {
+          const right = (header: string) => ({ header, right: true });
+          for (
+            const line of formatTable(
+              [right("ID"), "STATUS", "KIND", "CREATED", right("SIZE"), right("ROWS"), "KEY"],
+              page.items.map((r) => [
+                r.id,
+                r.status,
+                r.kind,
+                r.createdAt.toISOString(),
+                human(r.sizeBytes),
+                total(r),
+                r.s3Key,
+              ]),
+            )
+          ) ctx.out(line);
         }
         ctx.out(`${page.items.length} of ${page.total} backups`);
         return 0;

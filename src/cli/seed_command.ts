@@ -5,6 +5,9 @@ import { buildDeps } from "../deps.ts";
 import { AppError } from "../errors.ts";
 import type { SeedingService, SeedResponse } from "../seeding/seeding_service.ts";
 import { type CliContext, UsageError } from "./context.ts";
+import { createProgress } from "./progress.ts";
+import { formatTable } from "./table.ts";
+import { VOLUME_RESOURCES } from "../../seeders/volume.ts";
 import { runVerify } from "./verify_command.ts";
 
 export const SEED_USAGE = `usage: deno task seed [options]
@@ -168,21 +171,21 @@ function printResult(ctx: CliContext, r: SeedResponse, title: string): void {
 
 function printList(ctx: CliContext, seeding: SeedingService, a: SeedArgs): void {
   const list = seeding.listSeeders(a.env ?? ctx.config.appEnv, a.scale ?? 0);
-  const w = Math.max(...list.map((s) => s.name.length));
   ctx.out(`Seeders in run order (for ${a.env ?? ctx.config.appEnv}; * = runs by default):`);
-  for (const s of list) {
-    const where = s.volume
-      ? "with --scale N"
-      : s.demo
-      ? `demo: ${s.environments.join(", ")}`
-      : s.environments.join(", ");
-    ctx.out(
-      `${s.runs_by_default ? "*" : " "} ${String(s.order).padStart(2)}. ${
-        s.name.padEnd(w)
-      }  [${where}]  depends on: ${s.depends_on.join(", ") || "-"}`,
-    );
-    ctx.out(`       ${s.description}`);
-  }
+  const rows = list.map((s) => [
+    s.runs_by_default ? "*" : "",
+    s.order,
+    s.name,
+    s.volume ? "with --scale N" : s.demo ? `demo: ${s.environments.join(", ")}` : s.environments.join(", "),
+    s.depends_on.join(", ") || "-",
+    s.description,
+  ]);
+  for (
+    const line of formatTable(
+      ["", { header: "#", right: true }, "SEEDER", "RUNS IN", "DEPENDS ON", "DESCRIPTION"],
+      rows,
+    )
+  ) ctx.out(line);
 }
 
 /** Runs `seed`; returns the exit code. */
@@ -210,7 +213,17 @@ export async function runSeed(ctx: CliContext, args: string[]): Promise<number> 
       }
       return 0;
     }
+    // --scale N: a progress bar (terminal) or a line every few seconds (logs) while the rows go in.
+    const progress = a.scale && !a.json
+      ? createProgress({
+        label: `Volume data (--scale ${a.scale})`,
+        total: a.scale * VOLUME_RESOURCES.length,
+        terminal: ctx.stderrIsTerminal,
+        write: (text) => Deno.stderr.writeSync(new TextEncoder().encode(text)),
+      })
+      : undefined;
     const options = {
+      progress: progress && ((n: number) => progress.add(n)),
       createBackup: a.backup,
       requireBackup: a.requireBackup,
       dryRun: a.dryRun,
@@ -222,12 +235,15 @@ export async function runSeed(ctx: CliContext, args: string[]): Promise<number> 
       triggeredBy,
       announce: (m: string) => ctx.out(m),
     };
-    const r = a.mode === "reset" ? await seeding.reset(options) : await seeding.execute(options);
+    const r = await (a.mode === "reset" ? seeding.reset(options) : seeding.execute(options))
+      .finally(() => progress?.done());
     if (a.json) ctx.out(JSON.stringify(r, null, 2));
     else printResult(ctx, r, a.mode === "reset" ? "Reset and seeded" : "Seeded");
     return 0;
   } catch (err) {
     if (!(err instanceof AppError)) throw err;
+    // Bad input (an unknown seeder in --only, a bad option value) is a usage error: exit 2.
+    if (err.code === "VALIDATION_ERROR") throw new UsageError(err.message);
     const id = err.extra?.execution_id;
     console.error(
       `seedbed: ${err.message} [${err.code}]${

@@ -117,6 +117,7 @@ async function openLibsqlDatabase(
   url: string,
   options: OpenOptions,
 ): Promise<Database> {
+  await ensureParentDirectory(url);
   const { client, label, prepareRow, file } = await openLibsql(url, options.authToken);
   const db = drizzleLibsql(client, { schema: sqliteSchema }) as unknown as Db;
   // deno-lint-ignore no-explicit-any
@@ -246,6 +247,21 @@ async function openPglite(url: string): Promise<Database> {
     },
     liveness: null,
     close: () => client.close(),
+  });
+}
+
+/**
+ * `file:./.data/seedbed.db`: creates `.data/` when it is missing (the example in .env.example must work as
+ * written; SQLite creates the file, not its folder).
+ */
+async function ensureParentDirectory(url: string): Promise<void> {
+  if (!url.startsWith("file:")) return;
+  const path = decodeURIComponent(url.slice("file:".length).replace(/^\/\/(?=\/)/, "").split("?")[0]);
+  const slash = path.lastIndexOf("/");
+  if (slash <= 0) return;
+  await Deno.mkdir(path.slice(0, slash), { recursive: true }).catch((err) => {
+    // An unwritable location is reported by the driver when it opens the file.
+    if (!(err instanceof Deno.errors.PermissionDenied || err instanceof Deno.errors.NotCapable)) throw err;
   });
 }
 

@@ -25,7 +25,12 @@ export interface RunScope {
   hashCache: Map<string, Promise<string>>;
   /** false: bulk inserts use the query builder only (tests compare both paths). */
   fastInsert?: boolean;
+  /** Called with the number of rows after each bulk-insert slice (progress for long runs). */
+  progress?: (rows: number) => void;
 }
+
+/** Rows per bulk-insert slice when progress is reported. */
+const PROGRESS_SLICE = 5000;
 
 // deno-lint-ignore no-explicit-any
 type Loose = any;
@@ -180,6 +185,15 @@ export function createSeedContext(scope: RunScope, seeder: string): SeedContext 
 
     async bulkInsert<T extends AnyTable>(table: T, rows: NewRow<T>[], options: { batchSize?: number } = {}) {
       if (rows.length === 0) return 0;
+      if (scope.progress && rows.length > PROGRESS_SLICE) {
+        // Progress is asked for (a CLI run): insert in slices and report after each.
+        let total = 0;
+        for (let i = 0; i < rows.length; i += PROGRESS_SLICE) {
+          const slice = rows.slice(i, i + PROGRESS_SLICE);
+          total += await ctx.bulkInsert(table, slice, options);
+        }
+        return total;
+      }
       const batch = options.batchSize ?? 1000;
       let inserted = scope.fastInsert === false
         ? null
@@ -198,6 +212,7 @@ export function createSeedContext(scope: RunScope, seeder: string): SeedContext 
         }
       }
       stats.created += inserted;
+      scope.progress?.(rows.length);
       return inserted;
     },
 

@@ -270,6 +270,8 @@ export class SeedingService {
     const demo = o.demo ?? this.#demoDefault(env);
     const createBackup = (o.createBackup ?? true) && !dryRun;
     const execKind: ExecutionKind = dryRun ? "dry_run" : kind;
+    // Bad input (an unknown seeder in `only`) is refused before a run is recorded: it is no failed execution.
+    const plan = planSeeders(this.#seeders, { env, demo, scale, only: o.only });
     await assertLockFree(db);
     const exec = await this.executions.create({
       kind: execKind,
@@ -295,7 +297,6 @@ export class SeedingService {
     try {
       startedAt = await this.executions.markRunning(exec.id);
       log.info("seeding_started", { kind: execKind, environment: env, triggered_by: o.triggeredBy });
-      const plan = planSeeders(this.#seeders, { env, demo, scale, only: o.only });
       if (createBackup) {
         backupKey = await backupBeforeRun(
           { port: this.#o.backupPort, executions: this.executions, logger },
@@ -322,6 +323,7 @@ export class SeedingService {
           },
           hashPassword: this.#o.hashPassword ?? argon2Hash,
           announce: o.announce ?? this.#o.announce ?? printErr,
+          progress: o.progress,
           hashCache: new Map(),
         },
         plan,

@@ -60,6 +60,8 @@ export interface ExecuteOptions {
   requestId?: string;
   /** Overrides the service's `announce` for this run. */
   announce?: (message: string) => void;
+  /** Called with the rows each bulk insert adds (the CLI's progress for `--scale`). */
+  progress?: (rows: number) => void;
 }
 
 /** Seed 002's response, plus `execution_id` and `warnings`. */

@@ -61,6 +61,14 @@ Deno.test({
   sanitizeResources: false,
   fn: async () => {
     await withServer({ APP_ENV: "development", DATABASE_URL: ":memory:" }, async (base, stderr) => {
+      // The banner comes last, after the startup lines (printed when the server listens).
+      for (let i = 0; i < 100 && !/Log in: curl/.test(stderr()); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.ok(
+        stderr().indexOf("Seedbed listening on") < stderr().indexOf("Development credentials:"),
+        stderr(),
+      );
       assert.match(
         stderr(),
         /Development credentials:\n +platform super admin +admin@foodfleet\.com \/ SuperAdmin@123/,
