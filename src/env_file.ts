@@ -11,18 +11,44 @@
 /** Raised for a line of `.env` that is not `NAME=value`. */
 export class EnvFileError extends Error {}
 
+/** A double-quoted value: `\n` is a newline, `\"` a quote, `\\` a backslash. Returns [value, rest]. */
+function doubleQuoted(v: string, file: string, n: number): [string, string] {
+  let out = "";
+  for (let i = 1; i < v.length; i++) {
+    const c = v[i];
+    if (c === "\\" && i + 1 < v.length) {
+      const next = v[++i];
+      out += next === "n"
+        ? "\n"
+        : next === "r"
+        ? "\r"
+        : next === "t"
+        ? "\t"
+        : next === '"' || next === "\\"
+        ? next
+        : c + next;
+    } else if (c === '"') return [out, v.slice(i + 1)];
+    else out += c;
+  }
+  throw new EnvFileError(`${file} line ${n}: the value's closing " is missing`);
+}
+
 function unquote(raw: string, file: string, n: number): string {
   const v = raw.trim();
   const q = v[0];
   if (q === '"' || q === "'" || q === "`") {
-    const end = v.indexOf(q, 1);
-    if (end === -1) throw new EnvFileError(`${file} line ${n}: the value's closing ${q} is missing`);
-    const rest = v.slice(end + 1).trim();
-    if (rest && !rest.startsWith("#")) {
+    let value: string;
+    let rest: string;
+    if (q === '"') [value, rest] = doubleQuoted(v, file, n);
+    else {
+      const end = v.indexOf(q, 1);
+      if (end === -1) throw new EnvFileError(`${file} line ${n}: the value's closing ${q} is missing`);
+      [value, rest] = [v.slice(1, end), v.slice(end + 1)];
+    }
+    if (rest.trim() && !rest.trim().startsWith("#")) {
       throw new EnvFileError(`${file} line ${n}: unexpected text after the quoted value`);
     }
-    const inner = v.slice(1, end);
-    return q === '"' ? inner.replaceAll("\\n", "\n").replaceAll('\\"', '"') : inner;
+    return value;
   }
   // Unquoted: a ` #` starts a comment.
   const hash = v.search(/\s#/);
@@ -44,10 +70,10 @@ export function parseEnvFile(text: string, file = ".env"): Record<string, string
       throw new EnvFileError(`${file} line ${i + 1}: expected NAME=value (names are letters, digits and _)`);
     }
     let value = m[2];
-    // A double-quoted value may span lines.
-    if (/^\s*"/.test(value) && !/^\s*"(?:[^"\\]|\\.)*"/.test(value)) {
-      while (i + 1 < lines.length && !/(?:^|[^\\])"/.test(lines[i + 1])) value += "\n" + lines[++i];
-      if (i + 1 < lines.length) value += "\n" + lines[++i];
+    // A double-quoted value may span lines (a PEM key): join lines until its closing quote.
+    const closed = (text: string) => /^\s*"(?:[^"\\]|\\.)*"/.test(text);
+    if (/^\s*"/.test(value) && !closed(value)) {
+      while (i + 1 < lines.length && !closed(value)) value += "\n" + lines[++i];
     }
     out[m[1]] = unquote(value, file, i + 1);
   }
