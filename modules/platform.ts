@@ -28,5 +28,5 @@ export const PLATFORM_MODULES = [
       read: "Read seeder execution history",
     },
   }),
-  defineModule({ key: "access", licensing: "rbac_only", actions: ["evaluate"] }),
+  defineModule({ key: "access", licensing: "rbac_only", actions: ["evaluate", "manage"] }),
 ] as const;

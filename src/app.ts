@@ -4,6 +4,7 @@
  * environment reads of its own — tests call `createApp(deps).request(...)`.
  * Services are built in `deps.ts`, never here. Story: docs/architecture.md.
  */
+import { catalogJson } from "./access/actions.ts";
 import type { Config } from "./config.ts";
 import type { Database } from "./db/client.ts";
 import type { Logger } from "./log.ts";
@@ -137,6 +138,8 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
   });
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
+    // The action catalog every guard, permission and AuthZEN answer is held to (src/access/actions.ts).
+    "x-action-catalog": catalogJson(),
     info: {
       title: "Seedbed",
       version: deps.config.version,

@@ -7,11 +7,10 @@
  * document publishes it. It must never list an action no route or permission means, and nothing may
  * allow an action it does not list.
  *
- * It is plain data built from the module definitions (`src/tenants/modules.ts`, `src/modules/resources.ts`)
- * by `buildActionCatalog`, so a module registry can feed it later. See docs/access.md ("Action catalog").
+ * It is plain data built by `buildActionCatalog` from the module registry (`modules/mod.ts`: each module
+ * declares its actions and record resources). See docs/access.md ("Action catalog").
  */
-import { ALL_MODULES } from "../tenants/modules.ts";
-import { RESOURCES } from "../modules/resources.ts";
+import { REGISTRY } from "../modules/registry.ts";
 
 /** What one module offers. */
 export interface ModuleActions {
@@ -73,17 +72,14 @@ export function buildActionCatalog(declarations: Iterable<ModuleDeclaration>): A
   return out;
 }
 
-/** Actions some modules have besides CRUD. */
-const EXTRA_ACTIONS: Record<string, readonly string[]> = {
-  seeders: ["execute"],
-  access: ["evaluate"],
-};
-
-/** The catalog of this build: every module of `ALL_MODULES`, the submodules of the record resources. */
-export const ACTION_CATALOG: ActionCatalog = buildActionCatalog([
-  ...ALL_MODULES.map((module) => ({ module, actions: EXTRA_ACTIONS[module] ?? [] })),
-  ...RESOURCES.map((r) => ({ module: r.module, submodules: [r.submodule] })),
-]);
+/** The catalog of this build: every registered module, its actions, its record resources as submodules. */
+export const ACTION_CATALOG: ActionCatalog = buildActionCatalog(
+  REGISTRY.map((m) => ({
+    module: m.key,
+    actions: m.actions,
+    submodules: m.resources.map((r) => r.submodule),
+  })),
+);
 
 /** True when the catalog lists `action` for `module` (and `submodule`, when given). Case-sensitive: normalize first. */
 export function isCatalogAction(
@@ -113,4 +109,27 @@ export function catalogSubmodules(
 /** The catalog as JSON (module → {actions, submodules}), for the OpenAPI document and docs. */
 export function catalogJson(catalog: ActionCatalog = ACTION_CATALOG): Record<string, ModuleActions> {
   return Object.fromEntries(catalog);
+}
+
+/**
+ * Why a parsed permission names nothing of the catalog (an unknown module, action or submodule), or null
+ * when it is a catalog permission: `module.*` / `module_admin` of a catalog module, `module.action` of one of
+ * its actions, `module_submodule_action` of one of its submodules. Tenants can only grant these, so the
+ * global permission rows never hold invented names (finding 8).
+ */
+export function catalogPermissionProblem(
+  g: { kind: "module" | "action" | "submodule"; module: string; action?: string; submodule?: string },
+  catalog: ActionCatalog = ACTION_CATALOG,
+): string | null {
+  const m = catalog.get(g.module);
+  if (!m) return `unknown module "${g.module}"`;
+  if (g.kind === "submodule" && !m.submodules.includes(g.submodule!)) {
+    return `module ${g.module} has no submodule "${g.submodule}"${
+      m.submodules.length ? ` (submodules: ${m.submodules.join(", ")})` : ""
+    }`;
+  }
+  if (g.kind !== "module" && !m.actions.includes(g.action!)) {
+    return `module ${g.module} has no action "${g.action}" (actions: ${m.actions.join(", ")})`;
+  }
+  return null;
 }

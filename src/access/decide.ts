@@ -3,7 +3,8 @@
  * with the layer that decided and a reason code. No I/O, no clock reads (the
  * caller passes `now`), no exceptions — loaders and caches live around it.
  *
- * Layers run in order and the first denial wins:
+ * An action outside the action catalog (`actions.ts`) is denied first, to everyone (`unknown_action`).
+ * Then layers run in order and the first denial wins:
  * 1. tenant      — platform-only actions, the organization the request acts on, cross-tenant resources;
  * 2. entitlement — may the organization use the module (tier, overrides, trials)?;
  * 3. rbac        — does the principal hold a permission for the action?;
@@ -16,6 +17,7 @@
 import { checkEntitlement, type EntitlementState } from "../tenants/entitlements.ts";
 import { normalizeModule } from "../tenants/modules.ts";
 import type { GrantSet } from "./permissions.ts";
+import { isCatalogAction } from "./actions.ts";
 
 export type Layer = "tenant" | "entitlement" | "rbac" | "record";
 export type RecordScope = "own" | "team" | "all";
@@ -35,6 +37,8 @@ export type ReasonCode =
   | "missing_permission"
   | "executive_cannot_create_users"
   | "record_out_of_scope"
+  /** The action is not in the action catalog (`actions.ts`) for the module (and submodule). */
+  | "unknown_action"
   /** AuthZEN only: the subject or the record is unknown (or outside the organization). */
   | "subject_not_found"
   | "resource_not_found";
@@ -157,6 +161,20 @@ export function decide(
   const trace: TraceStep[] = [];
   const what = `${module}.${action}${submodule ? ` (${submodule})` : ""}`;
   const superAdmin = principal.kind === "super_admin";
+
+  // Nothing outside the action catalog is ever allowed, to anyone (a typo or an unplanned verb is no
+  // question a permission or a wildcard answers). Reported as RBAC: there is no permission for it.
+  if (!isCatalogAction(module, action, submodule)) {
+    return deny(
+      trace,
+      "rbac",
+      "unknown_action",
+      `${what} is not an action of the catalog${
+        submodule ? ` (module ${module}, submodule ${submodule})` : ` (module ${module})`
+      }`,
+      scope,
+    );
+  }
 
   // ── Layer 1: tenant ────────────────────────────────────────────────
   if (!principal.isActive) {

@@ -12,6 +12,7 @@ import type { HttpEnv } from "../http/types.ts";
 import { markDenialAudited } from "../audit/forbidden_audit.ts";
 import type { AccessService } from "./access_service.ts";
 import type { Decision } from "./decide.ts";
+import { isCatalogAction } from "./actions.ts";
 import type { UserSnapshot } from "./loader.ts";
 
 export interface GuardOptions {
@@ -20,6 +21,9 @@ export interface GuardOptions {
   /** A platform super admin without X-Organization-Id acts at platform level (organizations, users, roles lists). */
   platformWhenUnscoped?: boolean;
 }
+
+/** Every (module, action[, submodule]) a guard was built for in this process (tests compare it with the catalog). */
+export const GUARDED_ACTIONS = new Set<string>();
 
 /** The header a platform super admin names the organization he acts on with. */
 export const ORG_HEADER = "X-Organization-Id";
@@ -67,6 +71,15 @@ export function requireAccess(
   action: string,
   options: GuardOptions = {},
 ): MiddlewareHandler<HttpEnv> {
+  // A route can only be guarded by an action of the catalog: anything else fails when the app is built.
+  if (!isCatalogAction(module, action, options.submodule)) {
+    throw new Error(
+      `guard: ${module}.${action}${
+        options.submodule ? ` (${options.submodule})` : ""
+      } is not in the action catalog (src/access/actions.ts)`,
+    );
+  }
+  GUARDED_ACTIONS.add(`${module}.${action}${options.submodule ? `.${options.submodule}` : ""}`);
   return async (c, next) => {
     const user = await access.authenticate(c.req.header("authorization"));
     if (user.mustChangePassword) {

@@ -35,9 +35,13 @@ const Resource = z.object({ type: z.string(), id: z.string(), properties: Props.
   "AuthZENResource",
   { example: { type: "module", id: "crm" } },
 );
-const Action = z.object({ name: z.string(), properties: Props.optional() }).openapi("AuthZENAction", {
-  example: { name: "crm.read" },
-});
+const Action = z.object({
+  name: z.string().openapi({
+    description:
+      "`module.action`, `module:action`, `module_submodule_action` or a bare action of the resource's module, from the action catalog (`x-action-catalog` at the top of this document); any other action is denied with reason `unknown_action`",
+  }),
+  properties: Props.optional(),
+}).openapi("AuthZENAction", { example: { name: "crm.read" } });
 const EvaluationRequest = z.object({
   subject: Subject,
   action: Action,

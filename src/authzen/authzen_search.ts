@@ -1,14 +1,17 @@
 /**
  * AuthZEN search APIs (subject, resource, action) with opaque page tokens
- * bound to the request: a token replayed with a changed request is refused
- * (400), as the specification recommends.
+ * bound to the request: a token replayed with a changed request — `page.limit`
+ * included — is refused (400), as the specification recommends. `page.limit: 0`
+ * answers an empty last page (`next_token: ""`): a request for no results has
+ * no further pages. Action search lists the action catalog's actions only.
+ * Story: docs/authzen.md.
  */
 import { decodeBase64Url, encodeBase64Url } from "../access/b64.ts";
 import type { Database } from "../db/client.ts";
 import { ALL_MODULES, normalizeModule } from "../tenants/modules.ts";
 import { RecordsRepository } from "../modules/records_repository.ts";
 import { resourceByType } from "../modules/resources.ts";
-import { moduleActions } from "../modules/registry.ts";
+import { catalogActions } from "../access/actions.ts";
 import {
   AuthzenError,
   type AuthzenService,
@@ -34,9 +37,14 @@ const none = (): SearchOut => structuredClone(NONE);
 const MAX_LIMIT = 200;
 const MAX_SCAN = 1000;
 
+/** The request without its page token: a token is valid only for the very same request (limit included). */
 function fingerprint(body: Record<string, unknown>): string {
-  const { page: _page, ...rest } = body;
-  const text = JSON.stringify(rest);
+  const { page, ...rest } = body;
+  const { token: _token, ...paging } = (page && typeof page === "object" ? page : {}) as Record<
+    string,
+    unknown
+  >;
+  const text = JSON.stringify([rest, paging]);
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
   return h.toString(36);
@@ -83,6 +91,7 @@ export class AuthzenSearch {
     const page = body.page as PageIn | undefined;
     const limit = limitOf(page);
     let cursor = readToken(body, page);
+    if (limit === 0) return none();
     const resource = body.resource as Entity | undefined;
     const props = resource?.properties ?? {};
     let org = Number(
@@ -131,6 +140,7 @@ export class AuthzenSearch {
     const page = body.page as PageIn | undefined;
     const limit = limitOf(page);
     const offset = readToken(body, page);
+    if (limit === 0) return { page: { next_token: "", count: 0 }, results: [] };
     const type = resource.type.toLowerCase();
     const input = body as unknown as EvaluationInput;
     const def = resourceByType(type);
@@ -190,22 +200,26 @@ export class AuthzenSearch {
       ? "organization"
       : null;
     if (!module) return none();
-    // The module's actions as its definition declares them (modules/*.ts), and any action a grant names.
-    const actions = new Set(["read", "create", "update", "delete", ...moduleActions(module)]);
-    for (const k of subject.access.grants.keys) {
-      const [m, a, b] = k.split(".");
-      if (m === module && a !== "*") actions.add(b ?? a);
-    }
-    const results: Record<string, unknown>[] = [];
-    for (const a of [...actions].sort()) {
+    const page = body.page as PageIn | undefined;
+    const limit = limitOf(page);
+    const offset = readToken(body, page);
+    if (limit === 0) return { page: { next_token: "", count: 0 }, results: [] };
+    // The module's actions from the action catalog: nothing else can ever be allowed.
+    const allowed: string[] = [];
+    for (const a of catalogActions(module)) {
       const out = await this.az.evaluate(caller, {
         subject: body.subject as Entity,
         action: { name: `${module}.${a}` },
         resource,
         context: body.context as Record<string, unknown> | undefined,
       });
-      if (out.decision) results.push({ name: `${module}.${a}` });
+      if (out.decision) allowed.push(`${module}.${a}`);
     }
-    return { page: { next_token: "", count: results.length, total: results.length }, results };
+    const slice = allowed.slice(offset, offset + limit);
+    const next = offset + slice.length < allowed.length ? makeToken(body, offset + slice.length) : "";
+    return {
+      page: { next_token: next, count: slice.length, total: allowed.length },
+      results: slice.map((name) => ({ name })),
+    };
   }
 }

@@ -111,8 +111,16 @@ interface Target {
   submodule?: string;
   organizationId: number | null;
   resource?: { organizationId?: number | null; ownerId?: number | null };
-  /** A denial already reached while resolving (unknown type or action, record not found). */
+  /** A denial already reached while resolving (unknown type or action). */
   early?: { layer: Layer; reason: AuthzenReason; message: string };
+  /**
+   * The record as "not found" would name it. Set for a record id: a record that does not exist (or is
+   * another organization's) is denied with it once the module-level layers pass — the REST order: the
+   * guard first, then 404 —, and so is one outside the subject's scope when the caller is no admin.
+   */
+  notFound?: string;
+  /** The record does not exist (or not in the subject's organization). */
+  missing?: boolean;
 }
 
 const ACTION_WORD = /^[a-z][a-z0-9_]*$/;
@@ -227,9 +235,15 @@ export class AuthzenService {
    * A record that exists is judged by what the database says about it (looked
    * up unscoped): caller-supplied `properties.organization_id` / `owner_id`
    * never override its real organization and owner. Properties describe a
-   * hypothetical record only when the id does not exist or no id is given.
+   * hypothetical record when no id is given, or an id that is no record id
+   * ("new"); with `hypotheticalIds` (admin callers) also when the id names no
+   * record. Otherwise a missing id is "not found" once the module-level layers pass.
    */
-  async target(subject: UserSnapshot, input: EvaluationInput): Promise<Target> {
+  async target(
+    subject: UserSnapshot,
+    input: EvaluationInput,
+    options: { hypotheticalIds?: boolean } = { hypotheticalIds: true },
+  ): Promise<Target> {
     const r = input.resource;
     if (!r || typeof r.type !== "string" || !r.type) {
       throw new AuthzenError(400, "resource: type is a required string");
@@ -293,21 +307,31 @@ export class AuthzenService {
 
     const id = r.id === undefined ? undefined : intOf(r.id);
     const real = id ? await new RecordsRepository(this.db, def.table).attributes(id) : null;
+    if (id) t.notFound = `${def.type} ${r.id} not found in the organization`;
     if (real) {
       // An existing record: its real organization and owner, whatever the properties say.
       t.resource = { organizationId: real.organizationId, ownerId: real.ownerId };
       if (superAdmin) t.organizationId = real.organizationId;
       else if (real.organizationId !== subjectOrg) {
         // Another organization's record is reported like a missing one.
-        return early("tenant", "resource_not_found", `${def.type} ${r.id} not found in the organization`);
+        t.missing = true;
+        t.resource = undefined;
+        if (ctxOrg !== undefined) t.organizationId = ctxOrg;
+        return t;
       } else if (ctxOrg !== undefined) t.organizationId = ctxOrg;
       return t;
     }
-    if (propOrg !== undefined || propOwner !== undefined) {
+    if ((propOrg !== undefined || propOwner !== undefined) && (id === undefined || options.hypotheticalIds)) {
       // A hypothetical record ("may I create one owned by …?"): the caller's attributes.
       t.resource = { organizationId: propOrg, ownerId: propOwner };
       const given = propOrg ?? ctxOrg;
       if (given !== undefined) t.organizationId = given;
+      return t;
+    }
+    if (id) {
+      // A record id that names no record (of the subject's organization).
+      t.missing = true;
+      if (ctxOrg !== undefined) t.organizationId = ctxOrg;
       return t;
     }
     if (r.id !== undefined) {
@@ -332,7 +356,20 @@ export class AuthzenService {
       organizationId: t.organizationId,
       resource: t.resource,
     };
-    return this.access.evaluate(subject, req);
+    if (!t.missing) return this.access.evaluate(subject, req);
+    // A missing record: the module-level answer first (as the REST guard), then "not found".
+    return this.access.evaluate(subject, { ...req, resource: undefined }).then((d) =>
+      d.allowed ? denial("tenant", "resource_not_found", t.notFound!, d.scope) : d
+    );
+  }
+
+  /**
+   * What a caller who is no admin may learn about a record id: what REST would tell him — a record outside
+   * the subject's scope is "not found" (REST: 404), never whose it is.
+   */
+  #forCaller(caller: Caller, t: Target, d: AuthzenDecision): AuthzenDecision {
+    if (caller.isAdmin || !t.notFound || d.reason !== "record_out_of_scope") return d;
+    return denial("tenant", "resource_not_found", t.notFound, d.scope);
   }
 
   /** The response for a decision, shaped for the caller. */
@@ -392,7 +429,10 @@ export class AuthzenService {
       });
     }
     const explain = (input.context as Record<string, unknown> | undefined)?.trace === true;
-    return this.render(caller, await this.decide(subject, await this.target(subject, input)), explain);
+    // For a caller who is no admin a record id is that id: properties never make a missing id hypothetical
+    // (comparing the two answers would tell him whether a record he cannot see exists).
+    const t = await this.target(subject, input, { hypotheticalIds: caller.isAdmin });
+    return this.render(caller, this.#forCaller(caller, t, await this.decide(subject, t)), explain);
   }
 
   /** Candidate subjects for a subject search: users of an organization (and platform super admins for super admin callers). */

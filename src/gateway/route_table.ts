@@ -14,6 +14,7 @@
  * entry wins, in file order.
  */
 import { z } from "zod";
+import { catalogActions, isCatalogAction } from "../access/actions.ts";
 
 export const HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
 
@@ -102,6 +103,16 @@ export function compileEntry(raw: unknown, where: string): RouteEntry {
     if (!e.module || !e.action) {
       throw new RouteTableError(
         `${where}: needs module and action (e.g. "module": "crm", "action": "read") or "access": "public" | "authenticated"`,
+      );
+    }
+    const [m, a, sub] = [e.module, e.action, e.submodule].map((v) => v?.trim().toLowerCase());
+    if (!isCatalogAction(m!, a!, sub)) {
+      throw new RouteTableError(
+        `${where}: ${e.module}.${e.action}${
+          e.submodule ? ` (${e.submodule})` : ""
+        } is not in the action catalog; actions of module ${m}: ${
+          catalogActions(m!).join(", ") || "none (unknown module)"
+        }`,
       );
     }
     requirement = {

@@ -10,7 +10,8 @@ import { AppError, conflict, forbidden, notFound } from "../errors.ts";
 import type { AuditService } from "../audit/audit.ts";
 import type { AccessService } from "../access/access_service.ts";
 import type { AuthContext } from "../http/types.ts";
-import { type Grant, GrantSet, requirePermission } from "../access/permissions.ts";
+import { type Grant, GrantSet, parsePermission, requirePermission } from "../access/permissions.ts";
+import { catalogPermissionProblem } from "../access/actions.ts";
 import type { RecordScope } from "../access/decide.ts";
 import type { Executor } from "../db/client.ts";
 import { assertNoGains, coversOrganization, describeGain, roleBeyond } from "../access/escalation.ts";
@@ -43,14 +44,22 @@ export function roleJson(r: RoleRow, permissions: string[]) {
   };
 }
 
-/** Parses permission names (422 for malformed ones or unknown modules). */
+/**
+ * Parses permission names: 422 for malformed ones and for any that names no module, action or submodule of
+ * the action catalog (`crm_acquireglobex_read`), so tenants never add invented names to the global list.
+ */
 export function parseGrants(names: string[], field = "permissions"): Grant[] {
   return names.map((n, i) => {
     const g = requirePermission(n, `${field}[${i}]`);
-    if (!(ALL_MODULES as readonly string[]).includes(g.module)) {
-      throw new AppError("VALIDATION_ERROR", `${field}[${i}]: "${n}" names unknown module "${g.module}"`, {
-        extra: { errors: [{ field: `${field}[${i}]`, message: `unknown module ${g.module}` }] },
-      });
+    const problem = catalogPermissionProblem(g);
+    if (problem) {
+      throw new AppError(
+        "VALIDATION_ERROR",
+        `${field}[${i}]: "${n}" is no permission of the catalog: ${problem}`,
+        {
+          extra: { errors: [{ field: `${field}[${i}]`, message: problem }] },
+        },
+      );
     }
     return g;
   });
@@ -288,8 +297,17 @@ export class RolesService {
     return await this.get(auth, r.id);
   }
 
+  /**
+   * The permission list: rows naming catalog permissions only (rows a tenant invented before names were
+   * checked are not shown to anyone; they grant nothing, decide() knowing no such action).
+   */
   async catalog(page: { skip: number; limit: number }) {
-    const { items, total } = await this.repo.catalog(page);
+    const rows = (await this.repo.catalog({ skip: 0, limit: Number.MAX_SAFE_INTEGER })).items.filter((p) => {
+      const g = parsePermission(p.name);
+      return g !== null && catalogPermissionProblem(g) === null;
+    });
+    const total = rows.length;
+    const items = rows.slice(page.skip, page.skip + page.limit);
     return {
       items: items.map((p) => ({
         id: p.id,

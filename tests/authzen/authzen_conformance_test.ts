@@ -43,7 +43,8 @@ dbTest(
       assert.equal(d.decision, false, JSON.stringify(properties));
       assert.deepEqual(why(d), ["tenant", "resource_not_found"]);
     }
-    // Acme's executive on the manager's lead, claiming to own it: denied at the record layer.
+    // Acme's executive on the manager's lead, claiming to own it: denied — and, for him (no admin), reported
+    // as not found, as REST reports it (404): never whose it is (finding 9).
     for (
       const properties of [
         { owner_id: w.executive.id },
@@ -57,7 +58,8 @@ dbTest(
         resource: { type: "crm_lead", id: String(managerLead.id), properties },
       });
       assert.equal(d.decision, false, JSON.stringify(properties));
-      assert.deepEqual(why(d), ["record", "record_out_of_scope"]);
+      assert.deepEqual(why(d), ["tenant", "resource_not_found"]);
+      assert.doesNotMatch(JSON.stringify(d), new RegExp(`user ${w.manager.id}\\b|owned`));
     }
     // Properties cannot turn a real allow into a deny either.
     assert.deepEqual(
@@ -89,10 +91,11 @@ dbTest(
     });
     assert.match(JSON.stringify(traced.context?.trace), new RegExp(`owned by user ${w.manager.id}\\b`));
 
-    // A record id that does not exist: the properties describe a hypothetical record.
+    // A record id that does not exist: the properties describe a hypothetical record — for an admin
+    // caller; for a caller who is no admin the id is that id, whatever the properties (REST: 404).
     const missing = "999999";
-    const hypo = (properties?: Record<string, unknown>) =>
-      ev(exec, {
+    const hypo = (properties?: Record<string, unknown>, caller = admin) =>
+      ev(caller, {
         subject: user(w.executive.id),
         action: { name: "crm.read" },
         resource: { type: "crm_lead", id: missing, ...(properties ? { properties } : {}) },
@@ -103,6 +106,13 @@ dbTest(
     assert.deepEqual(why(await hypo({ owner_id: w.manager.id })), ["record", "record_out_of_scope"]);
     assert.deepEqual(why(await hypo({ organization_id: w.globex.id })), ["tenant", "cross_tenant"]);
     assert.deepEqual(why(await hypo()), ["tenant", "resource_not_found"]);
+    for (const p of [{ organization_id: w.acme.id, owner_id: w.executive.id }, { owner_id: w.manager.id }]) {
+      assert.deepEqual(why(await hypo(p, exec)), ["tenant", "resource_not_found"], JSON.stringify(p));
+    }
+    assert.deepEqual(why(await hypo({ organization_id: w.globex.id }, exec)), [
+      "tenant",
+      "resource_not_found",
+    ]);
   },
 );
 
@@ -260,7 +270,7 @@ dbTest("authzen evaluations: top-level defaults fill the required fields an entr
     ],
   });
   assert.deepEqual(out.map((e) => e.decision), [true, false, true]);
-  assert.deepEqual(why(out[1]), ["record", "record_out_of_scope"]);
+  assert.deepEqual(why(out[1]), ["tenant", "resource_not_found"]);
   // subject {type} at the top, {id} per entry; action {name} at the top, properties per entry.
   out = await batch(admin, {
     subject: { type: "user" },

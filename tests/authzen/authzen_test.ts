@@ -97,7 +97,7 @@ dbTest("authzen evaluation: decisions with layer and reason; the trace is for ad
   assert.deepEqual([
     (d.context as Record<string, unknown>).layer,
     (d.context as Record<string, unknown>).reason,
-  ], ["record", "record_out_of_scope"]);
+  ], ["tenant", "resource_not_found"]);
   assert.equal((d.context as Record<string, unknown>).trace, undefined);
   assert.equal((d.context as Record<string, unknown>).reason_admin, undefined);
   // Another organization's record: not found in the organization (no existence oracle).
@@ -117,7 +117,7 @@ dbTest("authzen evaluation: decisions with layer and reason; the trace is for ad
     action: { name: "crm.read" },
     resource: {
       type: "crm_lead",
-      id: "123456",
+      id: "new",
       properties: { organization_id: w.globex.id, owner_id: w.executive.id },
     },
   });
