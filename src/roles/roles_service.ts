@@ -16,7 +16,6 @@ import type { RecordScope } from "../access/decide.ts";
 import type { Executor } from "../db/client.ts";
 import { assertNoGains, coversOrganization, describeGain, roleBeyond } from "../access/escalation.ts";
 import type { UserSnapshot } from "../access/loader.ts";
-import { ALL_MODULES } from "../tenants/modules.ts";
 import { type RoleRow, RolesRepository } from "./roles_repository.ts";
 
 /** Names of the built-in roles; custom roles cannot take them. */
