@@ -11,7 +11,8 @@ import type { Database, Executor } from "../db/client.ts";
 import { AppError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { AuditService } from "../audit/audit.ts";
-import { InvalidTokenError, type TokenService } from "../auth/tokens.ts";
+import { InvalidTokenError, type TokenClaims, type TokenService } from "../auth/tokens.ts";
+import { revocationRefusal } from "../auth/revocation.ts";
 import { AccessCache } from "./cache.ts";
 import {
   type AccessOrganization,
@@ -27,6 +28,12 @@ import { ALL_MODULES } from "../tenants/modules.ts";
 /** The one 401 body: whatever was wrong with the credentials, the answer is the same. */
 export const UNAUTHENTICATED_MESSAGE = "Could not validate credentials";
 export const unauthenticated = () => new AppError("UNAUTHORIZED", UNAUTHENTICATED_MESSAGE);
+
+/** The token of an `Authorization: Bearer …` header, or null. */
+export function bearerToken(authorization: string | undefined | null): string | null {
+  const m = authorization ? /^Bearer[ ]+([A-Za-z0-9._~+/=-]+)[ ]*$/i.exec(authorization) : null;
+  return m ? m[1] : null;
+}
 
 export class AccessService {
   readonly cache: AccessCache;
@@ -77,11 +84,11 @@ export class AccessService {
    * changed since the token was issued). Throws the one 401.
    */
   async authenticate(authorization: string | undefined): Promise<UserSnapshot> {
-    const m = authorization ? /^Bearer[ ]+([A-Za-z0-9._~+/=-]+)[ ]*$/i.exec(authorization) : null;
-    if (!m) throw unauthenticated();
+    const token = bearerToken(authorization);
+    if (!token) throw unauthenticated();
     let claims;
     try {
-      claims = this.deps.tokens.cached(m[1]) ?? await this.deps.tokens.verify(m[1]);
+      claims = this.deps.tokens.cached(token) ?? await this.deps.tokens.verify(token);
     } catch (err) {
       if (err instanceof InvalidTokenError) throw unauthenticated();
       throw err;
@@ -92,9 +99,18 @@ export class AccessService {
     if (
       !user || !user.access.isActive ||
       user.passwordVersion !== claims.passwordVersion ||
-      user.access.organizationId !== claims.organizationId
+      user.access.organizationId !== claims.organizationId ||
+      // Logged out, revoked, or issued before a reset or restore: the same 401, on every path.
+      revocationRefusal(claims, user.tokens) !== null
     ) throw unauthenticated();
     return user;
+  }
+
+  /** The claims of a bearer token this service accepts (after `authenticate`: no second verification). */
+  async claims(authorization: string | undefined): Promise<TokenClaims> {
+    await this.authenticate(authorization);
+    const token = bearerToken(authorization)!;
+    return this.deps.tokens.cached(token) ?? await this.deps.tokens.verify(token);
   }
 
   /**

@@ -17,6 +17,7 @@ import {
   scopeFor,
 } from "./decide.ts";
 import { GrantSet } from "./permissions.ts";
+import { loadTokenState, type TokenState } from "../auth/revocation.ts";
 
 /** A user as authentication and the guard need it. */
 export interface UserSnapshot {
@@ -28,6 +29,8 @@ export interface UserSnapshot {
   passwordVersion: number;
   roleId: number | null;
   roleName: string | null;
+  /** Token epoch and revocations (`src/auth/revocation.ts`): checked with every token. */
+  tokens: TokenState;
 }
 
 const SUPER_ROLES = new Set(["super_admin", "superadmin"]);
@@ -138,6 +141,7 @@ export class AccessLoader {
       passwordVersion: u.passwordChangedAt.getTime(),
       roleId: role?.id ?? null,
       roleName: role?.name ?? null,
+      tokens: await loadTokenState(this.db, u.id, db),
     };
   }
 

@@ -1,4 +1,4 @@
-/** `/api/v1/auth`: login, current user, password change. */
+/** `/api/v1/auth`: login, logout, current user, password change. */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Config } from "../config.ts";
 import { createRouter, errorResponses, jsonBody, jsonResponse } from "../http/openapi.ts";
@@ -26,6 +26,13 @@ const PasswordChangeBody = z.object({
     example: "NewSecurePassword123!",
   }),
 }).openapi("PasswordChangeRequest");
+
+const LogoutQuery = z.object({
+  everywhere: z.enum(["true", "false"]).optional().openapi({
+    description: "`true`: revoke every token of the caller, not only this one",
+  }),
+});
+const LoggedOut = z.object({ detail: z.string() }).openapi("LoggedOut");
 
 const PasswordChanged = TokenSchema.extend({ detail: z.string() }).openapi("PasswordChanged");
 
@@ -154,6 +161,34 @@ export function authRoutes(deps: { config: Config; auth: AuthService; access: Ac
         address: clientAddress(c, config.http.trustProxy),
       });
       return c.json(out, 200, NO_STORE);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/api/v1/auth/logout",
+      tags: ["auth"],
+      summary: "Log out: revoke the token this request carries",
+      description:
+        "Revokes the bearer token of the request (with `?everywhere=true`: every token of the caller). From the moment this answers, the token is refused on every path (REST, AuthZEN, the evaluation fast path, forward-auth) and on every replica. Any valid token, also one that must change its password. No body.",
+      security: [{ bearer: [] }],
+      request: { query: LogoutQuery },
+      responses: { 200: jsonResponse(LoggedOut, "Logged out"), ...errorResponses(401, 422) },
+    }),
+    async (c) => {
+      const everywhere = c.req.valid("query").everywhere === "true";
+      const claims = await access.claims(c.req.header("authorization"));
+      await auth.logout(claims, everywhere, { requestId: c.get("requestId"), address: null });
+      return c.json(
+        {
+          detail: everywhere
+            ? "logged out everywhere; every token issued before now is refused"
+            : "logged out; this token is refused from now on",
+        },
+        200,
+        NO_STORE,
+      );
     },
   );
 

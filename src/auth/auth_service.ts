@@ -16,7 +16,8 @@ import { UsersRepository } from "../users/users_repository.ts";
 import { dummyHash, hashPassword, needsRehash, verifyPassword } from "./passwords.ts";
 import { passwordProblems } from "./password_policy.ts";
 import { type LoginThrottle, throttleKeys } from "./login_throttle.ts";
-import type { TokenService } from "./tokens.ts";
+import type { TokenClaims, TokenService } from "./tokens.ts";
+import { loadTokenState, revokeAllTokens, revokeToken } from "./revocation.ts";
 
 export interface TokenResponse {
   access_token: string;
@@ -111,8 +112,31 @@ export class AuthService {
       requestId: meta.requestId,
       details: { address: meta.address, must_change_password: user.mustChangePassword },
     });
-    const issued = await this.deps.tokens.issue(user);
+    const issued = await this.deps.tokens.issue(user, await loadTokenState(this.deps.db, user.id));
     return { access_token: issued.token, token_type: "bearer", expires_in: issued.expiresIn };
+  }
+
+  /**
+   * Logout: revokes the token the request was made with (`everywhere`: every token of the caller) on every
+   * replica before it returns. The token is refused on every path from then on.
+   */
+  async logout(claims: TokenClaims, everywhere: boolean, meta: RequestMeta): Promise<void> {
+    const { db, audit, access } = this.deps;
+    if (everywhere || claims.jti === null) await revokeAllTokens(db, claims.userId);
+    else {await revokeToken(db, {
+        userId: claims.userId,
+        jti: claims.jti,
+        expiresAt: new Date(claims.expiresAt * 1000),
+      });}
+    await access.changed();
+    await audit.recordSafely({
+      event: "auth.logout",
+      actorUserId: claims.userId,
+      organizationId: claims.organizationId,
+      target: `user:${claims.userId}`,
+      requestId: meta.requestId,
+      details: { everywhere },
+    });
   }
 
   /**
@@ -173,7 +197,7 @@ export class AuthService {
     });
     await this.deps.access.changed();
     await throttle.refund(attempt);
-    const issued = await this.deps.tokens.issue(updated);
+    const issued = await this.deps.tokens.issue(updated, await loadTokenState(db, updated.id));
     return {
       detail: "password changed; tokens issued before now are no longer accepted",
       access_token: issued.token,

@@ -15,7 +15,8 @@
  * unknown `kid` is refused. See docs/gateway.md ("JWKS").
  *
  * Claims: `sub` (user id), `org` (organization id or null), `pwv` (the user's
- * password version: `password_changed_at` in ms), `iat`, `exp`, `iss`, `aud`, `jti`.
+ * password version: `password_changed_at` in ms), `tep` (token epoch) and `rvk`
+ * (revocation mark, `src/auth/revocation.ts`), `iat`, `exp`, `iss`, `aud`, `jti`.
  * Verified tokens are cached (bounded) until they expire, so the hot path
  * pays neither a key import nor a signature check per request.
  */
@@ -38,6 +39,12 @@ export interface TokenClaims {
   passwordVersion: number;
   issuedAt: number;
   expiresAt: number;
+  /** The token's id (`jti`): what logout revokes (null in a token without one). */
+  jti: string | null;
+  /** The token epoch it was issued in (`tep`, 0 when absent): reset and restore move it on. */
+  epoch: number;
+  /** The id of the user's latest "revoke all" when it was issued (`rvk`, 0 when absent). */
+  revocation: number;
 }
 
 export interface IssuedToken {
@@ -178,8 +185,15 @@ export class TokenService {
   /** Issues a token for a user. */
   async issue(
     user: { id: number; organizationId: number | null; passwordChangedAt: Date },
+    /** The user's token state (`src/auth/revocation.ts`); a token without it is refused after a reset. */
+    state: { epoch: number; revokedBefore: number } = { epoch: 0, revokedBefore: 0 },
   ): Promise<IssuedToken> {
-    const token = await new SignJWT({ org: user.organizationId, pwv: user.passwordChangedAt.getTime() })
+    const token = await new SignJWT({
+      org: user.organizationId,
+      pwv: user.passwordChangedAt.getTime(),
+      tep: state.epoch,
+      rvk: state.revokedBefore,
+    })
       .setProtectedHeader({
         alg: this.algorithm,
         typ: "JWT",
@@ -226,10 +240,14 @@ export class TokenService {
     const userId = Number(payload.sub);
     const org = payload.org;
     const pwv = payload.pwv;
+    const tep = payload.tep ?? 0;
+    const rvk = payload.rvk ?? 0;
+    const jti = payload.jti ?? null;
     if (
       !Number.isSafeInteger(userId) || userId <= 0 ||
       !(org === null || (typeof org === "number" && Number.isSafeInteger(org))) ||
-      typeof pwv !== "number"
+      typeof pwv !== "number" || typeof tep !== "number" || typeof rvk !== "number" ||
+      !(jti === null || typeof jti === "string")
     ) throw new InvalidTokenError("claims");
     const claims: TokenClaims = {
       userId,
@@ -237,6 +255,9 @@ export class TokenService {
       passwordVersion: pwv,
       issuedAt: payload.iat!,
       expiresAt: payload.exp!,
+      jti,
+      epoch: tep,
+      revocation: rvk,
     };
     if (this.#cache.size >= CACHE_MAX) {
       // Drop the oldest tenth (Map keeps insertion order).

@@ -29,6 +29,7 @@ import { type Expected, scanObject, uncataloguedExpectation, verifyBackup } from
 import { type Database, liftStatementTimeout } from "../db/client.ts";
 import type { Logger } from "../log.ts";
 import type { ObjectStore } from "../storage/object_store.ts";
+import { bumpTokenEpoch } from "../auth/revocation.ts";
 
 /** What a restore works with: handed in by `BackupService.restore`, not the service itself. */
 export interface RestoreCollaborators {
@@ -120,6 +121,8 @@ async function load(
   const byName = new Map(tables.map((x) => [x.name, x]));
   return await ctx.db.transaction(async (tx) => {
     await liftStatementTimeout(ctx.db, tx);
+    // Tokens issued before the restore are refused once it commits (src/auth/revocation.ts).
+    await bumpTokenEpoch(ctx.db, tx);
     const loader = new Loader(ctx.db, tx, tables, manifest.total_rows, ctx.rebuildIndexesFromRows);
     try {
       return await loadInto(ctx, t, loader, byName, manifest);

@@ -335,6 +335,20 @@ export function defineSchema(k: SchemaKit) {
   });
 
   /**
+   * Revoked access tokens (bookkeeping: never backed up, kept across reset and restore). A row with a
+   * `jti` refuses that one token (logout); a row without refuses every token of the user issued before it
+   * (tokens carry the id of the user's latest such row as `rvk`). No reference to `users`: a row outlives a
+   * wipe. Kept until every token it refuses has expired (`src/auth/revocation.ts`).
+   */
+  const tokenRevocations = k.table("token_revocations", {
+    id: k.id(),
+    userId: k.int("user_id").notNull(),
+    jti: k.text("jti"),
+    expiresAt: k.ts("expires_at").notNull(),
+    createdAt: created(),
+  }, (t) => [k.index("token_revocations_user_idx").on(t.userId, t.expiresAt)]);
+
+  /**
    * Service credentials (API keys) for gateways and other services: an organization's (created by its
    * admin) or the platform's (organization null, created by a super admin). Only the SHA-256 of the
    * secret is stored; `prefix` identifies a key in lists and logs. They never log in as a user.
@@ -397,6 +411,7 @@ export function defineSchema(k: SchemaKit) {
     securityVersions,
     accessReplicas,
     loginThrottles,
+    tokenRevocations,
   };
 }
 
@@ -421,4 +436,5 @@ export const BOOKKEEPING_TABLES = [
   "access_replicas",
   "login_throttles",
   "scheduled_runs",
+  "token_revocations",
 ] as const;

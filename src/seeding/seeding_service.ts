@@ -28,6 +28,7 @@ import { orderSeeders, planSeeders, selectedByDefault } from "./plan.ts";
 import { runPlan } from "./runner.ts";
 import type { SeederDefinition } from "./types.ts";
 import { clearApplicationData } from "./wipe.ts";
+import { bumpTokenEpoch } from "../auth/revocation.ts";
 import type {
   ExecuteOptions,
   RestoreRequest,
@@ -330,7 +331,11 @@ export class SeedingService {
         {
           dryRun,
           before: kind === "reset"
-            ? async (tx) => void (cleared = await clearApplicationData(db, tx))
+            ? async (tx) => {
+              cleared = await clearApplicationData(db, tx);
+              // Every token issued before the reset is refused once it commits (src/auth/revocation.ts).
+              await bumpTokenEpoch(db, tx);
+            }
             : undefined,
         },
       ).catch((err) => {

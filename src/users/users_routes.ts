@@ -166,6 +166,28 @@ export function usersRoutes(deps: { access: AccessService; users: UsersService }
     );
   }
 
+  app.openapi(
+    createRoute({
+      ...common,
+      method: "post",
+      path: "/api/v1/users/{id}/revoke-tokens",
+      summary: "Revoke every token of a user",
+      description:
+        `Requires \`users:update\`. Every token the user holds now is refused from the moment this answers, on every path and every replica; he can log in again. ${WHO}`,
+      middleware: g("update"),
+      request: { params: IdParam },
+      responses: {
+        200: jsonResponse(
+          z.object({ detail: z.string(), user_id: z.number().int() }).openapi("TokensRevoked"),
+          "Revoked",
+        ),
+        ...errorResponses(401, 403, 404, 422),
+      },
+    }),
+    async (c) =>
+      c.json(await svc.revokeTokens(c.get("auth"), c.req.valid("param").id, c.get("requestId")), 200),
+  );
+
   for (const [verb, active] of [["deactivate", false], ["activate", true]] as const) {
     app.openapi(
       createRoute({

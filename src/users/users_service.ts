@@ -12,6 +12,7 @@ import type { UserSnapshot } from "../access/loader.ts";
 import type { AccessPrincipal } from "../access/decide.ts";
 import type { AuthContext } from "../http/types.ts";
 import { hashPassword } from "../auth/passwords.ts";
+import { revokeAllTokens } from "../auth/revocation.ts";
 import { passwordProblems } from "../auth/password_policy.ts";
 import { ALL_MODULES, normalizeModule } from "../tenants/modules.ts";
 import { parseGrants } from "../roles/roles_service.ts";
@@ -372,6 +373,23 @@ export class UsersService {
       await this.#audit(tx, "user.deleted", auth, u, requestId, { email: u.email, role: u.role });
     });
     await this.deps.access.changed();
+  }
+
+  /**
+   * Revokes every token the user holds (an admin's "log him out everywhere"): a user the caller may manage,
+   * in the caller's organization. Refused on every path and replica when this returns.
+   */
+  async revokeTokens(auth: AuthContext, id: number, requestId?: string) {
+    const caller = await this.#caller(auth);
+    const u = id === caller.access.id
+      ? await this.#visible(auth, id)
+      : await this.#manageable(auth, caller, id);
+    await this.deps.db.transaction(async (tx) => {
+      await revokeAllTokens(this.deps.db, u.id, tx);
+      await this.#audit(tx, "user.tokens_revoked", auth, u, requestId, {});
+    });
+    await this.deps.access.changed();
+    return { detail: `every token of user ${u.id} issued before now is refused`, user_id: u.id };
   }
 
   async #unique(email: string | null, username: string | null, selfId: number | null) {

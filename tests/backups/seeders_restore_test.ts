@@ -4,6 +4,10 @@ import { json } from "../helpers/app.ts";
 import { dbTest } from "../helpers/db.ts";
 import { setup } from "./http.ts";
 import { insertSampleData, snapshot } from "./fixtures.ts";
+import { login } from "../helpers/fixtures.ts";
+
+/** A fresh super admin token: a restore refuses every token issued before it (src/auth/revocation.ts). */
+const rootToken = (t: Awaited<ReturnType<typeof setup>>) => login(t.app, "root@backup.test");
 
 dbTest("seeders http: restore {} / {s3_key} / {execution_id} through the real backups module", async (db) => {
   const t = await setup(db);
@@ -30,28 +34,28 @@ dbTest("seeders http: restore {} / {s3_key} / {execution_id} through the real ba
     // The backup was taken before the run: the data is as it was then (seeded rows and later rows gone).
     assert.deepEqual(await snapshot(db), before);
     // ... so `{"execution_id": <that restore>}` undoes the restore.
-    const undo = await t.call("POST", "/api/v1/seeders/restore", t.tokens.root, {
+    const undo = await t.call("POST", "/api/v1/seeders/restore", await rootToken(t), {
       execution_id: r.execution_id,
     });
     assert.equal(undo.status, 200, await undo.clone().text());
     assert.equal((await json<{ restored_from: string }>(undo)).restored_from, r.safety_backup_s3_key);
     assert.notDeepEqual(await snapshot(db), before);
-    await t.call("POST", "/api/v1/seeders/restore", t.tokens.root, { execution_id: exec.execution_id });
+    await t.call("POST", "/api/v1/seeders/restore", await rootToken(t), { execution_id: exec.execution_id });
     assert.deepEqual(await snapshot(db), before);
 
-    const byKey = await t.call("POST", "/api/v1/seeders/restore", t.tokens.root, {
+    const byKey = await t.call("POST", "/api/v1/seeders/restore", await rootToken(t), {
       s3_key: exec.backup_s3_key,
     });
     assert.equal(byKey.status, 200);
-    const latest = await t.call("POST", "/api/v1/seeders/restore", t.tokens.root, {});
+    const latest = await t.call("POST", "/api/v1/seeders/restore", await rootToken(t), {});
     assert.equal(latest.status, 200);
 
-    const unknown = await t.call("POST", "/api/v1/seeders/restore", t.tokens.root, {
+    const unknown = await t.call("POST", "/api/v1/seeders/restore", await rootToken(t), {
       s3_key: "database-backups/20250115_120000_execution_5.json.gz",
     });
     assert.equal(unknown.status, 404);
     assert.match((await json<{ detail: string }>(unknown)).detail, /20250115_120000_execution_5\.json\.gz/);
-    const noExec = await t.call("POST", "/api/v1/seeders/restore", t.tokens.root, { execution_id: 424242 });
+    const noExec = await t.call("POST", "/api/v1/seeders/restore", await rootToken(t), { execution_id: 424242 });
     assert.equal(noExec.status, 404);
     assert.match((await json<{ detail: string }>(noExec)).detail, /execution 424242/);
   } finally {
@@ -88,7 +92,7 @@ dbTest(
       assert.deepEqual(await snapshot(db), before);
       // The execution history (reset, restore) survived both.
       const history = await json<{ items: { kind: string }[] }>(
-        await t.call("GET", "/api/v1/seeders/", t.tokens.root),
+        await t.call("GET", "/api/v1/seeders/", await rootToken(t)),
       );
       assert.deepEqual(history.items.map((i) => i.kind).slice(0, 2), ["restore", "reset"]);
     } finally {

@@ -6,7 +6,11 @@
 import assert from "node:assert/strict";
 import { dbTest } from "../helpers/db.ts";
 import { json, testApp } from "../helpers/app.ts";
+import fc from "fast-check";
 import { bearer, createWorld, login } from "../helpers/fixtures.ts";
+import { openDatabase } from "../../src/db/client.ts";
+import { revocationRefusal } from "../../src/auth/revocation.ts";
+import { setup } from "../backups/http.ts";
 
 type Requester = { request: (path: string, init?: RequestInit) => Response | Promise<Response> };
 
@@ -120,3 +124,180 @@ dbTest(
     }
   },
 );
+
+const postJson = (token: string, body?: unknown) => ({
+  method: "POST",
+  headers: { ...bearer(token), ...(body === undefined ? {} : { "content-type": "application/json" }) },
+  body: body === undefined ? undefined : JSON.stringify(body),
+});
+
+/** 401 on every path (refused), or accepted on every path (a 403 is an answer to an accepted token). */
+function assertAll(got: Record<string, number>, status: 200 | 401, label: string) {
+  for (const [name, s] of Object.entries(got)) {
+    if (status === 401) assert.equal(s, 401, `${label}: ${name}`);
+    else assert.ok(s === 200 || s === 403, `${label}: ${name} ${s}`);
+  }
+  if (status === 200) assert.equal(got["GET /api/v1/auth/me"], 200, label);
+}
+
+dbTest("tokens: logout revokes the token it is called with, on every path; others stay valid", async (db) => {
+  const w = await createWorld(db);
+  const { app } = await testApp(db);
+  const a = await login(app, "manager@acme.test");
+  const b = await login(app, "manager@acme.test");
+  assertAll(await statuses(app, a, w.manager.id), 200, "before");
+  const out = await app.request("/api/v1/auth/logout", postJson(a));
+  assert.equal(out.status, 200);
+  assert.equal(out.headers.get("cache-control"), "no-store");
+  assert.match((await json(out)).detail as string, /logged out/);
+  assertAll(await statuses(app, a, w.manager.id), 401, "after logout");
+  // Logging out again with it: the one 401.
+  assert.equal((await app.request("/api/v1/auth/logout", postJson(a))).status, 401);
+  // The user's other token still works; logout everywhere revokes it too.
+  assertAll(await statuses(app, b, w.manager.id), 200, "other token");
+  const c = await login(app, "manager@acme.test");
+  assert.equal((await app.request("/api/v1/auth/logout?everywhere=true", postJson(c))).status, 200);
+  assertAll(await statuses(app, b, w.manager.id), 401, "after logout everywhere");
+  // He logs in again as usual.
+  assertAll(await statuses(app, await login(app, "manager@acme.test"), w.manager.id), 200, "new login");
+  const events = (await db.db.select().from(db.t.auditLogs)).map((e) => e.event);
+  assert.equal(events.filter((e) => e === "auth.logout").length, 2);
+});
+
+dbTest("tokens: an admin revokes every token of a user of his organization, and of no other", async (db) => {
+  const w = await createWorld(db);
+  const { app } = await testApp(db);
+  const admin = await login(app, "admin@acme.test");
+  const other = await login(app, "admin@globex.test");
+  const manager = await login(app, "manager@acme.test");
+  const exec = await login(app, "exec@acme.test");
+  const revoke = (token: string, id: number) =>
+    app.request(`/api/v1/users/${id}/revoke-tokens`, postJson(token));
+  // Another organization's admin: the user does not exist for him.
+  assert.equal((await revoke(other, w.executive.id)).status, 404);
+  // A manager cannot revoke his admin's tokens (he may not manage him).
+  assert.equal((await revoke(manager, w.admin.id)).status, 403);
+  assertAll(await statuses(app, exec, w.executive.id), 200, "before");
+  const res = await revoke(admin, w.executive.id);
+  assert.equal(res.status, 200);
+  assert.equal((await json(res)).user_id, w.executive.id);
+  for (const [name, s] of Object.entries(await statuses(app, exec, w.executive.id))) {
+    assert.equal(s, 401, name);
+  }
+  // Nobody else's tokens are touched; the user logs in again.
+  assertAll(await statuses(app, admin, w.admin.id), 200, "admin");
+  assertAll(await statuses(app, await login(app, "exec@acme.test"), w.executive.id), 200, "new login");
+  const audit = (await db.db.select().from(db.t.auditLogs)).filter((e) => e.event === "user.tokens_revoked");
+  assert.equal(audit.length, 1);
+  assert.equal(audit[0].actorUserId, w.admin.id);
+});
+
+for (const freshness of ["read", "lease"] as const) {
+  dbTest(
+    `tokens: a revoked token is refused at once on another replica (ACCESS_FRESHNESS=${freshness})`,
+    async (db, { url }) => {
+      const w = await createWorld(db);
+      const env = { ACCESS_FRESHNESS: freshness, ACCESS_LEASE_MS: "2000", ACCESS_POLL_MS: "20" };
+      const a = await testApp(db, { env });
+      const dbB = await openDatabase(url, { maxConnections: 2 });
+      const b = await testApp(dbB, { env });
+      try {
+        await a.deps.access.startLease();
+        await b.deps.access.startLease();
+        const t1 = await login(a.app, "exec@acme.test");
+        const t2 = await login(a.app, "exec@acme.test");
+        const admin = await login(a.app, "admin@acme.test");
+        // Warm B's caches: under a lease B answers without reading the version.
+        assertAll(await statuses(b.app, t1, w.executive.id), 200, "B before");
+        assert.equal((await a.app.request("/api/v1/auth/logout", postJson(t1))).status, 200);
+        assertAll(await statuses(b.app, t1, w.executive.id), 401, "B after logout on A");
+        assertAll(await statuses(b.app, t2, w.executive.id), 200, "B, the other token");
+        assert.equal(
+          (await a.app.request(`/api/v1/users/${w.executive.id}/revoke-tokens`, postJson(admin))).status,
+          200,
+        );
+        assertAll(await statuses(b.app, t2, w.executive.id), 401, "B after revoke-all on A");
+      } finally {
+        await a.deps.access.stopLease();
+        await b.deps.access.stopLease();
+        await dbB.close();
+      }
+    },
+  );
+}
+
+Deno.test("tokens: the revocation rule refuses exactly other epochs, older revoke-alls and revoked ids", () => {
+  fc.assert(
+    fc.property(
+      fc.record({
+        epoch: fc.nat(5),
+        revokedBefore: fc.nat(5),
+        revoked: fc.uniqueArray(fc.constantFrom("a", "b", "c")),
+      }),
+      fc.record({
+        jti: fc.option(fc.constantFrom("a", "b", "c", "d")),
+        epoch: fc.nat(5),
+        revocation: fc.nat(5),
+      }),
+      (s, claims) => {
+        const state = { ...s, revoked: new Set(s.revoked) };
+        const refused = revocationRefusal(claims, state) !== null;
+        const expected = claims.epoch !== s.epoch || claims.revocation < s.revokedBefore ||
+          (claims.jti !== null && (s.revoked as string[]).includes(claims.jti));
+        assert.equal(refused, expected);
+      },
+    ),
+    { numRuns: 1000 },
+  );
+});
+
+dbTest(
+  "tokens: a restore refuses every token issued before it, a revoked one included (issue 12 F3)",
+  async (db) => {
+    const t = await setup(db);
+    try {
+      const backup = await json<{ s3_key: string }>(
+        await t.call("POST", "/api/v1/backups", t.tokens.root, {}),
+      );
+      // After the backup: a token revoked by a password change, and one simply issued.
+      const revoked = await login(t.app, "admin@backup.test");
+      const changed = await t.call("POST", "/api/v1/auth/password/change", revoked, {
+        current_password: "Fixture-Passw0rd!",
+        new_password: "An0ther-Str0ng-Passw0rd!",
+      });
+      assert.equal(changed.status, 200);
+      assert.equal((await t.call("GET", "/api/v1/auth/me", revoked)).status, 401);
+      const fresh = (await json<{ access_token: string }>(changed)).access_token;
+      const root = await login(t.app, "root@backup.test");
+      const restored = await t.call("POST", "/api/v1/seeders/restore", root, { s3_key: backup.s3_key });
+      assert.equal(restored.status, 200, await restored.clone().text());
+      // The old password_changed_at is back, yet neither token returns; nor do the caller's, nor any other.
+      for (const token of [revoked, fresh, root, t.tokens.nobody]) {
+        for (const [name, s] of Object.entries(await statuses(t.app, token, 1))) assert.equal(s, 401, name);
+      }
+      // The restored password logs in.
+      assertAll(
+        await statuses(t.app, await login(t.app, "admin@backup.test"), 1),
+        200,
+        "after the restore",
+      );
+    } finally {
+      await t.s3.close();
+    }
+  },
+);
+
+dbTest("tokens: a reset refuses every token issued before it", async (db) => {
+  const t = await setup(db);
+  try {
+    const before = t.tokens.root;
+    const res = await t.call("POST", "/api/v1/seeders/reset", before, {});
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.equal((await t.call("GET", "/api/v1/auth/me", before)).status, 401);
+    // A token issued after the reset is good.
+    const seeded = await login(t.app, "admin@foodfleet.com", "SuperAdmin@123");
+    assert.equal((await t.call("GET", "/api/v1/auth/me", seeded)).status, 200);
+  } finally {
+    await t.s3.close();
+  }
+});
