@@ -45,6 +45,8 @@ import { forwardAuthRoutes } from "./gateway/forward_auth_routes.ts";
 import type { ServiceKeyService } from "./gateway/service_keys.ts";
 import { serviceKeyRoutes } from "./gateway/service_keys_routes.ts";
 import { jwksRoutes } from "./auth/jwks_routes.ts";
+import type { Metrics } from "./observability/metrics.ts";
+import { httpMetrics, metricsRoutes } from "./observability/metrics_routes.ts";
 
 /** Everything the app needs, built by `deps.ts` (or by a test). */
 export interface AppDeps {
@@ -78,6 +80,8 @@ export interface AppDeps {
   forwardAuth: ForwardAuth;
   /** Service credentials (API keys) for gateways and PEPs. */
   serviceKeys: ServiceKeyService;
+  /** Prometheus metrics (`src/observability/`). */
+  metrics: Metrics;
 }
 
 export interface AppOptions {
@@ -92,6 +96,7 @@ export interface AppOptions {
 export function createApp(deps: AppDeps, options: AppOptions = {}) {
   const app = createRouter();
   app.use("*", requestContext(deps.logger, { echoVerbatim: (path) => path.startsWith("/access/") }));
+  app.use("*", httpMetrics(deps.metrics));
   app.use("*", auditForbidden(deps.audit));
   // Before any route reads a body: 413 past MAX_BODY_BYTES (uploads stream under MAX_UPLOAD_BYTES).
   app.use("*", bodyLimit({ maxBytes: deps.config.http.maxBodyBytes, exempt: isUpload }));
@@ -116,6 +121,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
   // Every route group, in one list.
   const { access } = deps;
   app.route("/", healthRoutes(deps));
+  app.route("/", metricsRoutes(deps));
   app.route("/", docsRoutes());
   app.use("*", lenientJson());
   app.route("/", authRoutes(deps));

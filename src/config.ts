@@ -28,6 +28,7 @@ export const SECRET_VARIABLES = new Set([
   "AWS_SECRET_ACCESS_KEY",
   "SUPERADMIN_PASSWORD",
   "DATABASE_URL",
+  "METRICS_TOKEN",
 ]);
 
 const bool = z.enum(["true", "false", "1", "0", "yes", "no"], {
@@ -268,6 +269,31 @@ export const envSchema = z.object({
       "Forward-auth answers only gateways presenting a service key with scope `forward-auth` in `X-Seedbed-Key`.",
     defaultText: "`true` in production, else `false`",
   }),
+  METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional().meta({
+    description:
+      "Bearer token Prometheus presents to scrape `GET /metrics` on the main port. Without it (and without `METRICS_PORT`) `/metrics` is off.",
+  }),
+  METRICS_PORT: intIn(1, 65535).optional().meta({
+    description:
+      "Serve `GET /metrics` on this separate port (on `METRICS_HOST`) instead of the main one; `METRICS_TOKEN`, when set, is required there too.",
+  }),
+  METRICS_HOST: z.string().min(1).optional().meta({
+    description: "Address the metrics port listens on.",
+    defaultText: "`HOST`",
+  }),
+  ACCESS_DECISION_LOG: z.enum(["off", "deny", "all"], { error: "must be off, deny or all" }).default("off")
+    .meta({
+      description:
+        "Which access decisions (REST guard, AuthZEN, forward-auth) are written as `access_decision` JSON lines: `off`, `deny` or `all`. Every decision is counted in the metrics either way.",
+    }),
+  ACCESS_DECISION_LOG_SAMPLE: z.string().regex(/^(0(\.\d+)?|1(\.0+)?)$/, "must be a number from 0 to 1")
+    .transform(
+      Number,
+    ).optional().meta({
+      description:
+        "With `ACCESS_DECISION_LOG=all`, the share of allows written (denials are always written).",
+      defaultText: "`1`",
+    }),
   JWT_KEY_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "must be 1-64 letters, digits, . _ -").optional()
     .meta({
       description:
@@ -342,6 +368,14 @@ export interface Config {
     embeddedDir: string;
   };
   backups: { retentionCount?: number; retentionDays?: number };
+  /** `/metrics` and the decision log (docs/operations.md). */
+  observability: {
+    metricsToken?: string;
+    metricsPort?: number;
+    metricsHost: string;
+    decisionLog: "off" | "deny" | "all";
+    decisionLogSample: number;
+  };
   /** Forward-auth for a gateway (docs/gateway.md). */
   gateway: {
     /** Route table file; undefined: Seedbed's own routes. */
@@ -430,6 +464,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       "ACCESS_POLL_MS: must be at most a quarter of ACCESS_LEASE_MS (a lease is renewed by polls)",
     );
   }
+  if (e.METRICS_PORT !== undefined && e.METRICS_PORT === e.PORT) {
+    problems.push("METRICS_PORT: must differ from PORT (the metrics port serves /metrics alone)");
+  }
   if (problems.length) throw new ConfigError(problems);
 
   const embedded = !e.S3_ENDPOINT && e.APP_ENV !== "production";
@@ -490,6 +527,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     backups: {
       retentionCount: e.BACKUP_RETENTION_COUNT,
       retentionDays: e.BACKUP_RETENTION_DAYS,
+    },
+    observability: {
+      metricsToken: e.METRICS_TOKEN,
+      metricsPort: e.METRICS_PORT,
+      metricsHost: e.METRICS_HOST ?? e.HOST,
+      decisionLog: e.ACCESS_DECISION_LOG,
+      decisionLogSample: e.ACCESS_DECISION_LOG_SAMPLE ?? 1,
     },
     gateway: {
       routesFile: e.FORWARD_AUTH_ROUTES,

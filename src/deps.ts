@@ -26,6 +26,10 @@ import { UsersService } from "./users/users_service.ts";
 import { SEEDERS } from "../seeders/mod.ts";
 import { ForwardAuth } from "./gateway/forward_auth.ts";
 import { ServiceKeyService } from "./gateway/service_keys.ts";
+import { Metrics } from "./observability/metrics.ts";
+import { meteredLogger } from "./observability/event_metrics.ts";
+import { DecisionLog } from "./observability/decision_log.ts";
+import { lastSuccessfulBackup } from "./observability/sources.ts";
 import { loadRouteTable } from "./gateway/load_routes.ts";
 
 export interface BuildOptions {
@@ -34,17 +38,38 @@ export interface BuildOptions {
   logger: Logger;
   /** Backups for the seeding service (tests pass a fake; the backups module wires the real one). */
   backupPort?: BackupPort;
+  /** Process metrics (default: a new registry; the CLI passes none to skip the process collectors). */
+  metrics?: Metrics;
 }
 
 /** Builds the dependencies `createApp` and the CLI use. */
 export async function buildDeps(opts: BuildOptions): Promise<AppDeps> {
   const { config, db, logger } = opts;
   const tokens = await TokenService.create(config);
-  const audit = new AuditService(db, logger);
+  // Services whose events are metrics (logins, seeding, backups, restores) log through a metered logger.
+  const built: { access?: AccessService } = {};
+  const metrics = opts.metrics ?? new Metrics({
+    lastSuccessfulBackup: () => lastSuccessfulBackup(db),
+    lease: () => {
+      const lease = built.access?.cache.lease;
+      return lease
+        ? { valid: lease.version() !== undefined, polls: lease.polls, acks: lease.acks }
+        : undefined;
+    },
+  });
+  const metered = meteredLogger(logger, metrics);
+  const audit = new AuditService(db, metered);
   const access = new AccessService({ config, db, logger, tokens, audit });
+  built.access = access;
+  access.decisions = new DecisionLog(
+    logger,
+    metrics,
+    config.observability.decisionLog,
+    config.observability.decisionLogSample,
+  );
   const s3Client = createS3Client(config.s3);
   const storage = new ObjectStore(s3Client, config.s3);
-  const backups = new BackupService({ db, store: storage, logger, retention: config.backups });
+  const backups = new BackupService({ db, store: storage, logger: metered, retention: config.backups });
   // Seeding backs up through the backups module whenever S3 is reachable in principle: an endpoint is set
   // (MinIO, the embedded server that `deno task dev` starts) or real AWS is meant. Otherwise (tests without
   // S3) seeding reports "no backup storage is configured".
@@ -63,7 +88,7 @@ export async function buildDeps(opts: BuildOptions): Promise<AppDeps> {
     seeding: new SeedingService({
       config,
       db,
-      logger,
+      logger: metered,
       audit,
       seeders: SEEDERS,
       backupPort: opts.backupPort ?? (storageConfigured ? backups : undefined),
@@ -82,6 +107,7 @@ export async function buildDeps(opts: BuildOptions): Promise<AppDeps> {
     authzen,
     authzenSearch: new AuthzenSearch(db, authzen),
     serviceKeys,
+    metrics,
     forwardAuth: new ForwardAuth({
       access,
       audit,

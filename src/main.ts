@@ -10,6 +10,8 @@ import { migrate } from "./db/migrator.ts";
 import { awaitReplicas } from "./access/lease.ts";
 import { createLogger, type Logger, logPersonalData, printErr } from "./log.ts";
 import { createApp } from "./app.ts";
+import { metricsHandler } from "./observability/metrics_routes.ts";
+import type { Metrics } from "./observability/metrics.ts";
 import { buildDeps } from "./deps.ts";
 import { createDrainer } from "./http/drain.ts";
 import { withEmbeddedS3 } from "./storage/embedded_s3.ts";
@@ -125,14 +127,41 @@ async function serve(
   const app = createApp(deps);
   // ACCESS_FRESHNESS=lease: this process takes part as a replica while it serves.
   await deps.access.startLease();
+  const metricsServer = serveMetrics(config, logger, deps.metrics);
   try {
     await listen(config, logger, app, shutdown, banner);
   } finally {
+    await metricsServer?.stop();
     await deps.access.stopLease();
     // Audit events deferred by a database outage: one last attempt, then say what is lost.
     await deps.audit.flush();
     deps.audit.close();
   }
+}
+
+/** METRICS_PORT: `/metrics` on a port of its own (the token, when set, is required there too). */
+function serveMetrics(config: Config, logger: Logger, metrics: Metrics) {
+  const { metricsPort, metricsHost, metricsToken } = config.observability;
+  if (metricsPort === undefined) return undefined;
+  const controller = new AbortController();
+  const handler = metricsHandler(metrics, metricsToken);
+  const server = Deno.serve(
+    {
+      port: metricsPort,
+      hostname: metricsHost,
+      signal: controller.signal,
+      onListen: ({ hostname, port }) =>
+        logger.info("metrics_listening", { url: `http://${hostname}:${port}/metrics` }),
+    },
+    (req) =>
+      new URL(req.url).pathname === "/metrics" ? handler(req) : new Response("not found", { status: 404 }),
+  );
+  return {
+    stop: async () => {
+      controller.abort();
+      await server.finished;
+    },
+  };
 }
 
 /** Serves `app` until SIGTERM/SIGINT, draining requests in flight. */

@@ -10,6 +10,7 @@ import type { Config } from "../config.ts";
 import type { Database, Executor } from "../db/client.ts";
 import { AppError } from "../errors.ts";
 import type { Logger } from "../log.ts";
+import type { DecisionLog } from "../observability/decision_log.ts";
 import type { AuditService } from "../audit/audit.ts";
 import { InvalidTokenError, type TokenClaims, type TokenService } from "../auth/tokens.ts";
 import { revocationRefusal } from "../auth/revocation.ts";
@@ -37,6 +38,8 @@ export function bearerToken(authorization: string | undefined | null): string | 
 
 export class AccessService {
   readonly cache: AccessCache;
+  /** Counts and logs every decision (src/observability/decision_log.ts); set by deps.ts. */
+  decisions: DecisionLog | undefined;
 
   constructor(
     private readonly deps: {

@@ -92,6 +92,18 @@ export function requireAccess(
     }
     const target = targetOrganization(c.req.header(ORG_HEADER), user);
     const d = await access.authorize(user, target, module, action, options);
+    access.decisions?.record({
+      source: "guard",
+      allowed: d.allowed,
+      subject: { type: "user", id: String(user.access.id) },
+      organizationId: target,
+      module,
+      action,
+      resource: `${c.req.method} ${c.req.path}`,
+      layer: d.layer,
+      reason: d.reason,
+      requestId: c.get("requestId"),
+    });
     if (!d.allowed) await refuse(access, c, user, target, module, action, d);
     if (user.access.kind === "super_admin" && target !== null) {
       c.get("log")?.info("cross_organization_action", {

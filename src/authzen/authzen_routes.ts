@@ -255,7 +255,12 @@ export function authzenRoutes(
     }),
     async (c) => {
       const caller = callerOf(c);
-      return c.json(await run(() => authzen.evaluate(caller, c.req.valid("json") as EvaluationInput)), 200);
+      return c.json(
+        await run(() =>
+          authzen.evaluate(caller, c.req.valid("json") as EvaluationInput, { requestId: c.get("requestId") })
+        ),
+        200,
+      );
     },
     badRequest,
   );
@@ -286,7 +291,12 @@ export function authzenRoutes(
             } required`,
           );
         }
-        return c.json(await run(() => authzen.evaluate(caller, body as EvaluationInput)), 200);
+        return c.json(
+          await run(() =>
+            authzen.evaluate(caller, body as EvaluationInput, { requestId: c.get("requestId") })
+          ),
+          200,
+        );
       }
       const semantic = body.options?.evaluations_semantic ?? "execute_all";
       const out: DecisionOut[] = [];
@@ -303,7 +313,7 @@ export function authzenRoutes(
               } required (in the entry or as defaults)`,
             );
           }
-          d = await authzen.evaluate(caller, merged as EvaluationInput);
+          d = await authzen.evaluate(caller, merged as EvaluationInput, { requestId: c.get("requestId") });
         } catch (err) {
           if (!(err instanceof AuthzenError)) throw err;
           d = { decision: false, context: { error: { status: err.status, message: err.message } } };

@@ -103,6 +103,8 @@ export interface Caller {
   isAdmin: boolean;
   /** May ask about other users of his organization (any, for platform callers). */
   mayAskAboutOthers: boolean;
+  /** Who asked, for the decision log: `user:<id>` or `service_key:<prefix>`. */
+  label: string;
 }
 
 interface Target {
@@ -147,17 +149,19 @@ export class AuthzenService {
       platform: k === "super_admin",
       isAdmin,
       mayAskAboutOthers: isAdmin || user.access.grants.allows("access", "evaluate"),
+      label: `user:${user.access.id}`,
     };
   }
 
   /** A service key as a caller: asks about the users of its organization (any, for a platform key). */
-  serviceCaller(key: { organizationId: number | null; scopes: readonly string[] }): Caller {
+  serviceCaller(key: { organizationId: number | null; scopes: readonly string[]; prefix: string }): Caller {
     return {
       user: null,
       organizationId: key.organizationId,
       platform: key.organizationId === null,
       isAdmin: true,
       mayAskAboutOthers: key.scopes.includes("access.evaluate"),
+      label: `service_key:${key.prefix}`,
     };
   }
 
@@ -392,8 +396,32 @@ export class AuthzenService {
     return { decision: false, context };
   }
 
-  /** One evaluation, end to end. */
-  async evaluate(caller: Caller, input: EvaluationInput): Promise<DecisionOut> {
+  /**
+   * One evaluation, end to end. With `log` (the API's own requests, not the searches' candidates), the
+   * decision is counted and written to the decision log (src/observability/decision_log.ts).
+   */
+  async evaluate(caller: Caller, input: EvaluationInput, log?: { requestId?: string }): Promise<DecisionOut> {
+    const out = await this.#evaluate(caller, input);
+    if (log && this.access.decisions) {
+      const ctx = out.context as { layer?: string; reason?: string } | undefined;
+      const r = input.resource;
+      this.access.decisions.record({
+        source: "authzen",
+        allowed: out.decision,
+        subject: { type: "user", id: String(input.subject.id) },
+        organizationId: caller.organizationId,
+        action: String(input.action.name),
+        resource: r && typeof r === "object" ? `${r.type}:${r.id}` : undefined,
+        layer: out.decision ? undefined : ctx?.layer,
+        reason: out.decision ? undefined : ctx?.reason,
+        requestId: log.requestId,
+        caller: caller.label,
+      });
+    }
+    return out;
+  }
+
+  async #evaluate(caller: Caller, input: EvaluationInput): Promise<DecisionOut> {
     if (!input.action || typeof input.action !== "object") throw new AuthzenError(400, "action: required");
     const s = input.subject;
     if (!s || typeof s.type !== "string" || typeof s.id !== "string" || !s.id) {

@@ -28,6 +28,7 @@
  * `X-Request-Id` echoed verbatim (the AuthZEN binding requires it) and the
  * same `http_request` log line.
  */
+import type { Metrics } from "../observability/metrics.ts";
 import type { Logger } from "../log.ts";
 import { SANE_ID } from "../http/middleware.ts";
 import { readAtMost } from "../http/body_limit.ts";
@@ -129,16 +130,16 @@ function pathOf(url: string): string {
  * it is the ordinary case, everything else goes to `router` untouched.
  */
 export function evaluationFastPath<A extends unknown[]>(
-  deps: { access: AccessService; authzen: AuthzenService; logger: Logger },
+  deps: { access: AccessService; authzen: AuthzenService; logger: Logger; metrics?: Metrics },
   router: Fetch<A>,
 ): Fetch<A> {
-  const { access, authzen, logger } = deps;
+  const { access, authzen, logger, metrics } = deps;
 
   const parsed = new ParseCache();
 
   const serve = async (req: Request, rest: A): Promise<Response> => {
     const logging = logger.enabled("info");
-    const start = logging ? performance.now() : 0;
+    const start = logging || metrics ? performance.now() : 0;
     const headers = req.headers;
     const authorization = headers.get("authorization");
     const length = headers.get("content-length");
@@ -182,10 +183,12 @@ export function evaluationFastPath<A extends unknown[]>(
       // The body could not be read (the client went away): the router answers as for no body.
       return await router(new Request(req.url, { method: "POST", headers, signal: req.signal }), ...rest);
     }
+    const incoming = headers.get("x-request-id");
+    const requestId = incoming && SANE_ID.test(incoming) ? incoming : crypto.randomUUID();
     let out;
     try {
       const input = parsed.get(text);
-      if (input) out = await authzen.evaluate(authzen.caller(user), input);
+      if (input) out = await authzen.evaluate(authzen.caller(user), input, { requestId });
     } catch { /* the router answers it */ }
     if (!out) {
       // Not the ordinary case: the router answers it, from the same bytes.
@@ -199,8 +202,11 @@ export function evaluationFastPath<A extends unknown[]>(
         ...rest,
       );
     }
-    const incoming = headers.get("x-request-id");
-    const requestId = incoming && SANE_ID.test(incoming) ? incoming : crypto.randomUUID();
+    metrics?.httpRequests.inc({ method: "POST", route: EVALUATION_PATH, status: "200" });
+    metrics?.httpDuration.observe(
+      { method: "POST", route: EVALUATION_PATH, status: "200" },
+      (performance.now() - start) / 1000,
+    );
     if (logging) {
       logger.info("http_request", {
         request_id: requestId,

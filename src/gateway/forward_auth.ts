@@ -18,7 +18,6 @@ import type { HttpEnv } from "../http/types.ts";
 import type { AccessService } from "../access/access_service.ts";
 import { ORG_HEADER, targetOrganization } from "../access/guard.ts";
 import type { AuditService } from "../audit/audit.ts";
-import type { Decision } from "../access/decide.ts";
 import type { UserSnapshot } from "../access/loader.ts";
 import { markDenialAudited } from "../audit/forbidden_audit.ts";
 import type { ServiceKey, ServiceKeyService } from "./service_keys.ts";
@@ -131,13 +130,16 @@ export function identityHeaders(user: UserSnapshot, organizationId: number | nul
   };
 }
 
-/** What one forward-auth check decided (for the decision log and metrics). */
-export interface ForwardAuthOutcome {
-  request: OriginalRequest;
-  route: RouteEntry | null;
-  user?: UserSnapshot;
+/** What a check learned, for the decision log. */
+interface Seen {
+  gateway?: string;
+  target?: string;
+  module?: string;
+  action?: string;
+  userId?: number;
   organizationId?: number | null;
-  decision?: Decision;
+  layer?: string;
+  reason?: string;
 }
 
 /** The check behind `/access/v1/forward-auth`; built in deps.ts. */
@@ -169,10 +171,48 @@ export class ForwardAuth {
 
   /** Answers the check: a 200 with identity headers, or throws the 401 / 403 AppError. */
   async check(c: Context<HttpEnv>): Promise<Response> {
+    const seen: Seen = {};
+    try {
+      const res = await this.#check(c, seen);
+      this.#record(c, seen, true);
+      return res;
+    } catch (err) {
+      if (err instanceof AppError && (err.status === 401 || err.status === 403)) {
+        seen.layer ??= err.status === 401 ? "authentication" : String(err.extra?.layer ?? "unknown");
+        seen.reason ??= err.status === 401
+          ? "unauthenticated"
+          : String(err.extra?.reason ?? err.code.toLowerCase());
+        this.#record(c, seen, false);
+      }
+      throw err;
+    }
+  }
+
+  #record(c: Context<HttpEnv>, seen: Seen, allowed: boolean): void {
+    this.deps.access.decisions?.record({
+      source: "forward_auth",
+      allowed,
+      subject: seen.userId !== undefined
+        ? { type: "user", id: String(seen.userId) }
+        : { type: "anonymous", id: null },
+      organizationId: seen.organizationId ?? null,
+      module: seen.module,
+      action: seen.action,
+      resource: seen.target,
+      layer: allowed ? undefined : seen.layer,
+      reason: allowed ? undefined : seen.reason,
+      requestId: c.get("requestId"),
+      caller: seen.gateway ? `service_key:${seen.gateway}` : undefined,
+    });
+  }
+
+  async #check(c: Context<HttpEnv>, seen: Seen): Promise<Response> {
     const gateway = await this.#gateway(c);
+    seen.gateway = gateway?.prefix;
     const original = originalRequest(this.deps.dialect, c.req);
     const route = matchRoute(this.deps.routes, original.method, original.path);
     const target = `${original.method} ${original.path}`;
+    seen.target = target;
     if (!route) {
       // Not audited: anonymous traffic must not turn into database writes (the decision log has it).
       throw new AppError("FORBIDDEN", `forward-auth: no route maps ${target}; unmapped routes are denied`, {
@@ -180,8 +220,14 @@ export class ForwardAuth {
       });
     }
     const req = route.requirement;
+    if (req.kind === "permission") {
+      seen.module = req.module;
+      seen.action = req.action;
+    }
     if (req.kind === "public") return c.body(null, 200, { "X-Forward-Auth": "public" });
     const user = await this.deps.access.authenticate(c.req.header("authorization"));
+    seen.userId = user.access.id;
+    seen.organizationId = user.access.organizationId;
     c.set("auth", { user: user.principal, organizationId: user.principal.organizationId });
     if (req.kind === "authenticated") {
       const own = user.access.organizationId;
@@ -207,6 +253,7 @@ export class ForwardAuth {
       );
     }
     const org = targetOrganization(c.req.header(ORG_HEADER), user);
+    seen.organizationId = org;
     if (gateway && gateway.organizationId !== null && gateway.organizationId !== org) {
       const details = { module: req.module, action: req.action, layer: "tenant", reason: "cross_tenant" };
       await this.#audit(c, user.access.id, org, target, { ...details, gateway_key: gateway.prefix });

@@ -355,7 +355,12 @@ export class SeedingService {
         backupS3Key: backupKey,
         warnings,
       });
-      log.info("seeding_completed", { kind: execKind, ...result.total, warnings: warnings.length });
+      log.info("seeding_completed", {
+        kind: execKind,
+        ...result.total,
+        warnings: warnings.length,
+        duration_ms: startedAt ? Date.now() - startedAt.getTime() : null,
+      });
       await this.#audit(execKind, o, {
         execution_id: exec.id,
         status: "completed",
@@ -379,7 +384,11 @@ export class SeedingService {
         backupCreated: backupKey !== null,
         backupS3Key: backupKey,
       });
-      log.error("seeding_failed", { kind: execKind, error: describeFailure(err).message });
+      log.error("seeding_failed", {
+        kind: execKind,
+        error: describeFailure(err).message,
+        duration_ms: startedAt ? Date.now() - startedAt.getTime() : null,
+      });
       await this.#audit(execKind, o, {
         execution_id: exec.id,
         status: "failed",

@@ -18,7 +18,7 @@ import { bearer, createWorld, login } from "../helpers/fixtures.ts";
 import { TokenService } from "../../src/auth/tokens.ts";
 import { testConfig } from "../helpers/app.ts";
 
-async function serve(app: { fetch: (r: Request) => Response | Promise<Response> }) {
+function serve(app: { fetch: (r: Request) => Response | Promise<Response> }) {
   const ac = new AbortController();
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen() {} }, app.fetch);
   return {

@@ -10,7 +10,13 @@ type Doc = {
 };
 
 /** Routes reachable without a token. */
-const PUBLIC = new Set(["/health", "/ready", "/api/v1/auth/login", "/.well-known/authzen-configuration"]);
+const PUBLIC = new Set([
+  "/health",
+  "/ready",
+  "/api/v1/auth/login",
+  "/.well-known/authzen-configuration",
+  "/.well-known/jwks.json",
+]);
 /** Routes that serve the documentation itself. */
 const DOCS = /^\/(docs|openapi\.json)/;
 
