@@ -89,19 +89,22 @@ export function metricsRoutes(deps: {
     },
   });
   // deno-lint-ignore no-explicit-any -- a text response the typed route helpers do not model
-  app.openapi(route, ((c: any) => {
-    if (metricsToken === undefined || metricsPort !== undefined) {
-      return renderError(
-        c,
-        new AppError(
-          "NOT_FOUND",
-          metricsPort !== undefined
-            ? `metrics are served on the metrics port (METRICS_PORT=${metricsPort})`
-            : "metrics are off on this port: set METRICS_TOKEN (or METRICS_PORT) to serve them",
-        ),
-      );
-    }
-    return handler(c.req.raw);
-  }) as never);
+  app.openapi(
+    route,
+    ((c: any) => {
+      if (metricsToken === undefined || metricsPort !== undefined) {
+        return renderError(
+          c,
+          new AppError(
+            "NOT_FOUND",
+            metricsPort !== undefined
+              ? `metrics are served on the metrics port (METRICS_PORT=${metricsPort})`
+              : "metrics are off on this port: set METRICS_TOKEN (or METRICS_PORT) to serve them",
+          ),
+        );
+      }
+      return handler(c.req.raw);
+    }) as never,
+  );
   return app;
 }

@@ -144,7 +144,11 @@ dbTest("metrics: a scrape after a seeding run, backups and denials shows every s
     const asked = events.find((r) => r.source === "authzen");
     assert.equal(asked?.action, "crm.read");
     assert.equal(asked?.resource, "module:crm");
-    assert.equal(asked?.subject_id, "admin@foodfleet.com");
+    assert.equal(
+      asked?.subject_id,
+      "[email]",
+      "the subject as asked, e-mail addresses masked (LOG_PERSONAL_DATA)",
+    );
     assert.match(String(asked?.caller), /^user:\d+$/);
     const guard = events.find((r) => r.source === "guard" && r.decision === "allow");
     assert.equal(guard?.subject_type, "user");
