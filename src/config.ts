@@ -138,6 +138,27 @@ export const envSchema = z.object({
         "When `true`, the client address for login throttling comes from `X-Forwarded-For` (set it only behind a gateway that overwrites that header).",
     },
   ),
+  PUBLIC_URL: z.string().optional().refine((v) => {
+    if (v === undefined) return true;
+    try {
+      const u = new URL(v);
+      return (u.protocol === "https:" || u.protocol === "http:") && !u.search && !u.hash && !u.username;
+    } catch {
+      return false;
+    }
+  }, "must be an absolute http(s) URL without query, fragment or credentials, e.g. https://pdp.example.com")
+    .meta(
+      {
+        description:
+          "The service's public base URL (e.g. `https://pdp.example.com`, a path prefix allowed). The AuthZEN metadata advertises it as `policy_decision_point` and builds its endpoint URLs from it; unset, they come from the request (`X-Forwarded-Proto/Host` only with `TRUST_PROXY`), which behind a TLS gateway may be an internal `http://` address.",
+      },
+    ),
+  AUTHZEN_MAX_EVALUATIONS: intIn(1, 10_000).prefault("100").meta(
+    {
+      description:
+        "Most entries one `POST /access/v1/evaluations` batch may hold; a longer batch is refused whole with 400 (also advertised in the AuthZEN metadata as `max_evaluations`).",
+    },
+  ),
   SHUTDOWN_TIMEOUT_SECONDS: intIn(1, 600).prefault("10").meta(
     { description: "How long SIGTERM/SIGINT wait for in-flight requests before closing." },
   ),
@@ -337,6 +358,8 @@ export interface Config {
     maxBodyBytes: number;
     /** READY_TIMEOUT_MS: the deadline of `GET /ready`. */
     readyTimeoutMs: number;
+    /** PUBLIC_URL without a trailing slash (the AuthZEN metadata's `policy_decision_point`). */
+    publicUrl?: string;
   };
   /** How long the service waits on Postgres (docs/reliability.md). */
   database: {
@@ -353,6 +376,8 @@ export interface Config {
     freshness: "read" | "lease";
     leaseMs: number;
     pollMs: number;
+    /** AUTHZEN_MAX_EVALUATIONS: most entries of one AuthZEN batch. */
+    maxEvaluations: number;
   };
   s3: {
     bucket: string;
@@ -496,6 +521,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       maxUploadBytes: e.MAX_UPLOAD_BYTES,
       maxBodyBytes: e.MAX_BODY_BYTES,
       readyTimeoutMs: e.READY_TIMEOUT_MS,
+      publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ""),
     },
     database: {
       connectTimeoutSeconds: e.DATABASE_CONNECT_TIMEOUT_SECONDS,
@@ -510,6 +536,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       freshness: e.ACCESS_FRESHNESS ?? (databaseKind(e.DATABASE_URL) === "postgres" ? "lease" : "read"),
       leaseMs: e.ACCESS_LEASE_MS,
       pollMs: e.ACCESS_POLL_MS,
+      maxEvaluations: e.AUTHZEN_MAX_EVALUATIONS,
     },
     s3: {
       bucket: e.S3_BUCKET_NAME,

@@ -59,19 +59,21 @@ const PartialEntity = z.object({
 const PartialAction = z.object({ name: z.string().optional(), properties: Props.optional() }).openapi(
   "AuthZENPartialAction",
 );
-const EvaluationsRequest = z.object({
-  subject: PartialEntity.optional(),
-  action: PartialAction.optional(),
-  resource: PartialEntity.optional(),
-  context: Props.optional(),
-  evaluations: z.array(z.object({
+/** A batch of at most `max` entries (AUTHZEN_MAX_EVALUATIONS); a longer one is refused whole (400). */
+const evaluationsRequest = (max: number) =>
+  z.object({
     subject: PartialEntity.optional(),
     action: PartialAction.optional(),
     resource: PartialEntity.optional(),
     context: Props.optional(),
-  })).max(100).optional(),
-  options: z.object({ evaluations_semantic: Semantic.optional() }).passthrough().optional(),
-}).openapi("AuthZENEvaluationsRequest");
+    evaluations: z.array(z.object({
+      subject: PartialEntity.optional(),
+      action: PartialAction.optional(),
+      resource: PartialEntity.optional(),
+      context: Props.optional(),
+    })).max(max, `at most ${max} evaluations per request (AUTHZEN_MAX_EVALUATIONS)`).optional(),
+    options: z.object({ evaluations_semantic: Semantic.optional() }).passthrough().optional(),
+  }).openapi("AuthZENEvaluationsRequest");
 const EvaluationsResponse = z.object({
   evaluations: z.array(Decision).optional(),
   decision: z.boolean().optional(),
@@ -114,6 +116,10 @@ const Metadata = z.object({
   search_subject_endpoint: z.string(),
   search_resource_endpoint: z.string(),
   search_action_endpoint: z.string(),
+  max_evaluations: z.number().int().openapi({
+    description:
+      "Seedbed extension: most entries one `POST /access/v1/evaluations` may hold (AUTHZEN_MAX_EVALUATIONS); PEPs ignore metadata they do not know",
+  }),
 }).openapi("AuthZENMetadata");
 
 type PartialTuple = {
@@ -272,9 +278,9 @@ export function authzenRoutes(
       path: "/access/v1/evaluations",
       summary: "Access Evaluations (AuthZEN 1.0, boxcarred)",
       description:
-        "Top-level subject/action/resource/context are defaults for each entry of `evaluations`: an entry's key replaces the default, except that a required field it leaves out (`type`, `id`, `name`) comes from the default. `options.evaluations_semantic`: `execute_all` (default), `deny_on_first_deny`, `permit_on_first_permit`. An entry that cannot be evaluated answers `decision: false` with `context.error`. Without `evaluations`, behaves as a single evaluation.",
+        `Top-level subject/action/resource/context are defaults for each entry of \`evaluations\`: an entry's key replaces the default, except that a required field it leaves out (\`type\`, \`id\`, \`name\`) comes from the default. \`options.evaluations_semantic\`: \`execute_all\` (default), \`deny_on_first_deny\`, \`permit_on_first_permit\`. An entry that cannot be evaluated answers \`decision: false\` with \`context.error\`. Without \`evaluations\`, behaves as a single evaluation. At most ${deps.config.access.maxEvaluations} entries (AUTHZEN_MAX_EVALUATIONS, also in the metadata as \`max_evaluations\`): a longer batch is refused whole with 400.`,
       middleware: pep,
-      request: { body: jsonBody(EvaluationsRequest) },
+      request: { body: jsonBody(evaluationsRequest(deps.config.access.maxEvaluations)) },
       responses: { 200: jsonResponse(EvaluationsResponse, "The decisions, in request order"), ...errors },
     }),
     async (c) => {
@@ -355,7 +361,7 @@ export function authzenRoutes(
         path: `/access/v1/search/${kind}`,
         summary,
         description:
-          `${summary}. Paginated with \`page.limit\` and the opaque \`page.token\` from \`page.next_token\`.`,
+          `${summary}. Paginated with \`page.limit\` (at most 200; 0 answers an empty last page) and the opaque \`page.token\` from \`page.next_token\`; a token is valid only with the very same request, \`page.limit\` included (else 400).`,
         middleware: pep,
         request: { body: jsonBody(schema as z.ZodType) },
         responses: { 200: jsonResponse(SearchResponse, "Results"), ...errors },
@@ -377,23 +383,30 @@ export function authzenRoutes(
       responses: { 200: jsonResponse(Metadata, "PDP metadata") },
     }),
     (c) => {
+      // PUBLIC_URL when set: the identifier a PEP must see (behind a TLS gateway the request's own origin
+      // may be an internal http:// address, which a PEP rejects). Else the request's origin.
       const url = new URL(c.req.url);
-      let base = url.origin;
-      if (deps.config.http.trustProxy) {
+      let base = deps.config.http.publicUrl ?? url.origin;
+      if (!deps.config.http.publicUrl && deps.config.http.trustProxy) {
         const proto = c.req.header("x-forwarded-proto")?.split(",")[0].trim();
         const host = c.req.header("x-forwarded-host")?.split(",")[0].trim();
         if (proto && /^https?$/.test(proto) && host && /^[A-Za-z0-9.:-]+$/.test(host)) {
           base = `${proto}://${host}`;
         }
       }
-      return c.json({
-        policy_decision_point: base,
-        access_evaluation_endpoint: `${base}/access/v1/evaluation`,
-        access_evaluations_endpoint: `${base}/access/v1/evaluations`,
-        search_subject_endpoint: `${base}/access/v1/search/subject`,
-        search_resource_endpoint: `${base}/access/v1/search/resource`,
-        search_action_endpoint: `${base}/access/v1/search/action`,
-      }, 200);
+      return c.json(
+        {
+          policy_decision_point: base,
+          access_evaluation_endpoint: `${base}/access/v1/evaluation`,
+          access_evaluations_endpoint: `${base}/access/v1/evaluations`,
+          search_subject_endpoint: `${base}/access/v1/search/subject`,
+          search_resource_endpoint: `${base}/access/v1/search/resource`,
+          search_action_endpoint: `${base}/access/v1/search/action`,
+          max_evaluations: deps.config.access.maxEvaluations,
+        },
+        200,
+        { "cache-control": "public, max-age=300" },
+      );
     },
   );
   return app;
