@@ -70,7 +70,12 @@ Deno.test("config: bad values are named, secrets never echoed", () => {
     issues({ ACCESS_LEASE_MS: "1000", ACCESS_POLL_MS: "300" }).join("\n"),
     /^ACCESS_POLL_MS: must be at most a quarter of ACCESS_LEASE_MS/m,
   );
-  assert.deepEqual(loadConfig({}).access, { freshness: "read", leaseMs: 2000, pollMs: 10 });
+  assert.deepEqual(loadConfig({}).access, {
+    freshness: "read",
+    leaseMs: 2000,
+    pollMs: 10,
+    maxEvaluations: 100,
+  });
   assert.equal(
     loadConfig({ DATABASE_URL: "postgres://db/app" }).access.freshness,
     "lease",
