@@ -8,7 +8,7 @@
  * METRICS_PORT it is 404. On METRICS_PORT (main.ts) it is served alone,
  * with the token too when one is set. See docs/operations.md.
  */
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter, errorResponses } from "../http/openapi.ts";
 import { routePath } from "hono/route";
@@ -88,10 +88,10 @@ export function metricsRoutes(deps: {
       ...errorResponses(401, 404),
     },
   });
-  // deno-lint-ignore no-explicit-any -- a text response the typed route helpers do not model
   app.openapi(
     route,
-    ((c: any) => {
+    // A text response, which the typed route helpers do not model.
+    ((c: Context<HttpEnv>) => {
       if (metricsToken === undefined || metricsPort !== undefined) {
         return renderError(
           c,
