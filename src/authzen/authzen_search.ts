@@ -152,7 +152,12 @@ export class AuthzenSearch {
         return { page: { next_token: "", count: 0, total: 0 }, results: [] };
       }
       const { ids, total } = await new RecordsRepository(this.db, def.table).ids(
-        { organizationId: t.organizationId, scope: d.scope, userId: subject.access.id },
+        {
+          organizationId: t.organizationId,
+          // A shared resource is read organization-wide (as its REST list is).
+          scope: def.source.shared && t.action === "read" ? "all" : d.scope,
+          userId: subject.access.id,
+        },
         { skip: offset, limit },
       );
       const next = offset + ids.length < total ? makeToken(body, offset + ids.length) : "";

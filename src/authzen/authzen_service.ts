@@ -313,8 +313,10 @@ export class AuthzenService {
     const real = id ? await new RecordsRepository(this.db, def.table).attributes(id) : null;
     if (id) t.notFound = `${def.type} ${r.id} not found in the organization`;
     if (real) {
-      // An existing record: its real organization and owner, whatever the properties say.
-      t.resource = { organizationId: real.organizationId, ownerId: real.ownerId };
+      // An existing record: its real organization and owner, whatever the properties say. A shared
+      // resource (modules/*.ts `shared`) is read organization-wide, as its REST routes read it.
+      const sharedRead = def.source.shared && t.action === "read";
+      t.resource = { organizationId: real.organizationId, ownerId: sharedRead ? undefined : real.ownerId };
       if (superAdmin) t.organizationId = real.organizationId;
       else if (real.organizationId !== subjectOrg) {
         // Another organization's record is reported like a missing one.

@@ -33,6 +33,8 @@ export interface FieldSpec {
   onDelete?: "cascade" | "set null" | "restrict";
   /** Adds `<table>_<column>_idx`. */
   index?: boolean;
+  /** The JSON shape of the value (input and output), e.g. a JSON field's array of items. */
+  zod?: z.ZodType;
   description?: string;
 }
 
@@ -65,6 +67,10 @@ export class Field<B extends ColumnBuilderBase = ColumnBuilderBase> {
   }
   index(): Field<B> {
     return this.#with({ index: true });
+  }
+  /** Validates the value with `schema` (input) and documents it (OpenAPI), instead of the kind's default. */
+  shape(schema: z.ZodType): Field<B> {
+    return this.#with({ zod: schema });
   }
   describe(text: string): Field<B> {
     return this.#with({ description: text });
@@ -128,6 +134,12 @@ export interface ResourceInput {
   readonly fields: Fields;
   /** Unique within the organization: property names, and an index name when not `<table>_org_<cols>_uq`. */
   readonly unique?: readonly { readonly columns: readonly string[]; readonly name?: string }[];
+  /**
+   * Every member of the organization who may read the module reads every record (a catalog: restaurants,
+   * menus); writes stay within the writer's record scope (own / team / all). Default false: reads are scoped
+   * by owner too.
+   */
+  readonly shared?: boolean;
   /** Only list and get are served (default false). */
   readonly readOnly?: boolean;
   /** Input shapes, when the ones derived from the fields do not fit. */

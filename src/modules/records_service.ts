@@ -1,13 +1,19 @@
 /**
- * Business records of the demo modules: scoped reads and writes. The
+ * Business records of the registered modules: scoped reads and writes. The
  * organization and record scope come from the guard (`c.var.auth`); the
- * repository puts them in every query.
+ * repository puts them in every query. A shared resource (restaurants, menus)
+ * is read organization-wide; writes always stay within the caller's scope.
+ * A reference field (`ref()`, `user()`) must name a record of the same
+ * organization inside the caller's scope, or an active member: never another
+ * tenant's row (422 naming the field).
  */
 import { and, eq, or } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
 import { AppError, notFound } from "../errors.ts";
 import type { AuthContext } from "../http/types.ts";
-import { type Page, type RecordScope, RecordsRepository } from "./records_repository.ts";
+import { type Page, type RecordScope, RecordsRepository, type RecordTableKey } from "./records_repository.ts";
+import { REGISTRY_RESOURCES } from "./registry.ts";
+import { snake } from "../db/module_tables.ts";
 import { fromJson, type ResourceDef, toJson } from "./resources.ts";
 
 export class RecordsService {
@@ -27,13 +33,19 @@ export class RecordsService {
     return { organizationId: auth.organizationId, scope: auth.scope ?? "own", userId: auth.user.id };
   }
 
+  /** The scope reads run in: organization-wide for a shared resource. */
+  #readScope(auth: AuthContext): RecordScope {
+    const s = RecordsService.scopeOf(auth);
+    return this.def.source.shared ? { ...s, scope: "all" } : s;
+  }
+
   async list(auth: AuthContext, page: Page) {
-    const { items, total } = await this.repo.list(RecordsService.scopeOf(auth), page);
+    const { items, total } = await this.repo.list(this.#readScope(auth), page);
     return { items: items.map(toJson), total, skip: page.skip, limit: page.limit };
   }
 
   async get(auth: AuthContext, id: number) {
-    const row = await this.repo.get(RecordsService.scopeOf(auth), id);
+    const row = await this.repo.get(this.#readScope(auth), id);
     if (!row) throw notFound(`${this.def.noun} ${id}`);
     return toJson(row);
   }
@@ -52,6 +64,7 @@ export class RecordsService {
       );
     }
     values.ownerId = await this.#owner(s, (values.ownerId as number | undefined) ?? auth.user.id);
+    await this.#references(s, values);
     return toJson(await this.repo.insert(s, values));
   }
 
@@ -59,6 +72,7 @@ export class RecordsService {
     const s = RecordsService.scopeOf(auth);
     const values = fromJson(body, this.def);
     if (values.ownerId !== undefined) values.ownerId = await this.#owner(s, values.ownerId as number);
+    await this.#references(s, values);
     const row = await this.repo.update(s, id, values);
     if (!row) throw notFound(`${this.def.noun} ${id}`);
     return toJson(row);
@@ -66,6 +80,45 @@ export class RecordsService {
 
   async delete(auth: AuthContext, id: number) {
     if (!(await this.repo.delete(RecordsService.scopeOf(auth), id))) throw notFound(`${this.def.noun} ${id}`);
+  }
+
+  /** Every reference field set in `values` must point inside the organization (and the caller's scope). */
+  async #references(s: RecordScope, values: Record<string, unknown>) {
+    for (const [prop, f] of Object.entries(this.def.source.fields)) {
+      const id = values[prop];
+      if (id === undefined || id === null) continue;
+      const field = snake(prop);
+      let found: boolean;
+      if (f.spec.kind === "user") {
+        const u = this.db.t.users;
+        found = (await this.db.db.select({ id: u.id }).from(u).where(
+          and(eq(u.id, id as number), eq(u.organizationId, s.organizationId), eq(u.isActive, true)),
+        ).limit(1)).length > 0;
+      } else if (f.spec.kind === "ref") {
+        const target = REGISTRY_RESOURCES.find((r) => r.table === f.spec.references)!;
+        const readScope = target.shared ? { ...s, scope: "all" as const } : s;
+        found = (await new RecordsRepository(this.db, target.key as RecordTableKey).get(
+          readScope,
+          id as number,
+        )) !==
+          null;
+      } else continue;
+      if (!found) {
+        const what = f.spec.kind === "user" ? "an active user of the organization" : f.spec.references!;
+        throw new AppError(
+          "VALIDATION_ERROR",
+          `${field}: ${id} is not ${f.spec.kind === "user" ? what : `a record of ${what} you can see`}`,
+          {
+            extra: {
+              errors: [{
+                field,
+                message: `no such ${f.spec.kind === "user" ? "user" : "record"} in the organization`,
+              }],
+            },
+          },
+        );
+      }
+    }
   }
 
   /** An owner must be an active user of the organization inside the caller's scope. */

@@ -50,6 +50,7 @@ const owner = () =>
 /** A field's value in a record (what the database may hold, so enums are plain strings). */
 function outputOf(s: FieldSpec): z.ZodType {
   let t: z.ZodType;
+  if (s.zod) return s.notNull ? s.zod : s.zod.nullable();
   switch (s.kind) {
     case "int":
     case "money":
@@ -68,42 +69,39 @@ function outputOf(s: FieldSpec): z.ZodType {
   return s.notNull ? t : t.nullable();
 }
 
-/** A field's value in a create body. */
-function inputOf(s: FieldSpec): z.ZodType {
-  let t: z.ZodType;
+/** A field's value in a create body, before optionality and defaults. */
+function kindInput(s: FieldSpec): z.ZodType {
   switch (s.kind) {
     case "text": {
       const max = s.max ?? 1000;
-      if (s.format === "email") t = z.email().max(max);
-      else t = s.notNull && !s.hasDefault ? z.string().trim().min(1).max(max) : z.string().max(max);
-      break;
+      if (s.format === "email") return z.email().max(max);
+      else return s.notNull && !s.hasDefault ? z.string().trim().min(1).max(max) : z.string().max(max);
     }
     case "enum":
-      t = z.enum(s.values as [string, ...string[]]);
-      break;
+      return z.enum(s.values as [string, ...string[]]);
     case "int":
     case "money": {
       let n = z.number().int();
       if (s.min === 1) n = n.positive();
       else if (s.min !== undefined) n = n.min(s.min);
       if (s.max !== undefined) n = n.max(s.max);
-      t = n;
-      break;
+      return n;
     }
     case "ref":
     case "user":
-      t = z.number().int().positive();
-      break;
+      return z.number().int().positive();
     case "bool":
-      t = z.boolean();
-      break;
+      return z.boolean();
     case "ts":
-      t = z.iso.datetime({ offset: true });
-      break;
+      return z.iso.datetime({ offset: true });
     case "json":
-      t = z.json();
-      break;
+      return z.json();
   }
+}
+
+/** A field's value in a create body. */
+function inputOf(s: FieldSpec): z.ZodType {
+  let t = s.zod ?? kindInput(s);
   if (s.description) t = t.openapi({ description: s.description });
   if (s.hasDefault) return t.default(s.default as never);
   return s.notNull ? t : t.nullable().optional();

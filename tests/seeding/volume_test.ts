@@ -5,6 +5,7 @@ import type { Database } from "../../src/db/client.ts";
 import { createRandom } from "../../src/seeding/random.ts";
 import { dbTest, openTestDatabase } from "../helpers/db.ts";
 import { rowCount, service } from "./helpers.ts";
+import { VOLUME_RESOURCES } from "../../seeders/volume.ts";
 
 const SCALE = 250;
 
@@ -32,7 +33,8 @@ async function snapshot(db: Database) {
 dbTest("volume: --scale N adds N rows to every module table; a second run adds none", async (db) => {
   const svc = service(db);
   const r = await svc.execute({ triggeredBy: "t", createBackup: false, scale: SCALE, randomSeed: 7 });
-  assert.equal(r.results.seeders.VolumeSeeder.created, SCALE * 8);
+  // Every module table with a volume factory: the eight demo tables, restaurants and menus.
+  assert.equal(r.results.seeders.VolumeSeeder.created, SCALE * VOLUME_RESOURCES.length);
   const t = db.t;
   const volume = [
     [t.crmLeads, t.crmLeads.name],

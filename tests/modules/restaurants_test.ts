@@ -1,0 +1,204 @@
+/**
+ * The worked example (seed 002): restaurants and menus are registry modules with seed 002's permissions and
+ * roles, seeded by RestaurantsSeeder / MenusSeeder, served at /api/v1/restaurants and /api/v1/menus behind
+ * all three layers, shared reads, references kept inside the organization, in OpenAPI and AuthZEN.
+ */
+import assert from "node:assert/strict";
+import { eq } from "drizzle-orm";
+import fc from "fast-check";
+import { dbTest } from "../helpers/db.ts";
+import { json, testApp } from "../helpers/app.ts";
+import { bearer, createUser, login } from "../helpers/fixtures.ts";
+import { service } from "../seeding/helpers.ts";
+import { DEMO_PASSWORD } from "../../seeders/demo_data.ts";
+import type { Database } from "../../src/db/client.ts";
+
+async function setup(db: Database) {
+  const first = await service(db).execute({ triggeredBy: "t", createBackup: false });
+  const { app } = await testApp(db);
+  const t = db.t;
+  const orgs = await db.db.select().from(t.organizations);
+  const tc = orgs.find((o) => o.slug === "test-corp")!;
+  const gx = orgs.find((o) => o.slug === "globex")!;
+  const roleId = async (name: string) =>
+    (await db.db.select().from(t.roles).where(eq(t.roles.name, name)))[0].id;
+  const make = async (email: string, role: string) =>
+    await createUser(db, { email, role, roleId: await roleId(role), organizationId: tc.id });
+  await make("customer@testcorp.test", "customer");
+  await make("rm@testcorp.test", "restaurant_manager");
+  await make("owner@testcorp.test", "restaurant_owner");
+  const tokens = {
+    admin: await login(app, "admin@testcorp.com", DEMO_PASSWORD),
+    globex: await login(app, "admin@globex.com", DEMO_PASSWORD),
+    customer: await login(app, "customer@testcorp.test"),
+    manager: await login(app, "rm@testcorp.test"),
+    owner: await login(app, "owner@testcorp.test"),
+  };
+  return { first, app, tc, gx, tokens };
+}
+
+const send = (method: string, token: string, body?: unknown) => ({
+  method,
+  headers: { ...bearer(token), "content-type": "application/json" },
+  body: body === undefined ? undefined : JSON.stringify(body),
+});
+
+dbTest("restaurants: seeded per demo organization by get_or_create; a re-run creates none", async (db) => {
+  const { first } = await setup(db);
+  assert.equal(first.results.seeders.RestaurantsSeeder.created, 6, "3 restaurants × 2 organizations");
+  assert.equal(first.results.seeders.MenusSeeder.created, 12, "2 menus × 3 restaurants × 2 organizations");
+  const again = await service(db).execute({ triggeredBy: "t", createBackup: false });
+  assert.equal(again.results.seeders.RestaurantsSeeder.created, 0);
+  assert.equal(again.results.seeders.MenusSeeder.created, 0);
+  const names = (await db.db.select().from(db.t.restaurants)).map((r) => r.name);
+  assert.ok(names.includes("Pizza Palace"));
+  const [pizza] = await db.db.select().from(db.t.restaurants).where(eq(db.t.restaurants.name, "Pizza Palace"))
+    .limit(1);
+  assert.equal(pizza.description, "Best pizza in town");
+  assert.equal(pizza.address, "123 Main St");
+});
+
+dbTest(
+  "restaurants: seed 002's roles through the three layers; customers read every restaurant",
+  async (db) => {
+    const { app, tokens } = await setup(db);
+    // Admin: full CRUD.
+    let res = await app.request("/api/v1/restaurants", send("POST", tokens.admin, { name: "Curry House" }));
+    assert.equal(res.status, 201);
+    const curry = await json<{ id: number; is_active: boolean; owner_id: number }>(res);
+    assert.equal(curry.is_active, true);
+
+    // Customer: read-only, and reads restaurants it does not own (shared).
+    res = await app.request("/api/v1/restaurants?limit=50", { headers: bearer(tokens.customer) });
+    assert.equal(res.status, 200);
+    const page = await json<{ items: { name: string }[]; total: number }>(res);
+    assert.equal(page.total, 4);
+    res = await app.request(`/api/v1/restaurants/${curry.id}`, { headers: bearer(tokens.customer) });
+    assert.equal(res.status, 200);
+    res = await app.request("/api/v1/restaurants", send("POST", tokens.customer, { name: "Mine" }));
+    assert.equal(res.status, 403);
+    assert.equal((await json(res)).layer, "rbac");
+    res = await app.request("/api/v1/menus", { headers: bearer(tokens.customer) });
+    assert.equal(res.status, 200);
+
+    // Restaurant manager: restaurants read only; menus read and update, not create.
+    res = await app.request(
+      `/api/v1/restaurants/${curry.id}`,
+      send("PATCH", tokens.manager, { phone: "555" }),
+    );
+    assert.equal(res.status, 403);
+    res = await app.request(
+      "/api/v1/menus",
+      send("POST", tokens.manager, { restaurant_id: curry.id, name: "X" }),
+    );
+    assert.equal(res.status, 403);
+
+    // Restaurant owner: restaurants read/update (in scope), menus full.
+    res = await app.request(`/api/v1/restaurants/${curry.id}`, send("PATCH", tokens.owner, { phone: "555" }));
+    assert.equal(res.status, 200);
+    assert.equal((await json(res)).phone, "555");
+    res = await app.request("/api/v1/restaurants", send("POST", tokens.owner, { name: "Not allowed" }));
+    assert.equal(res.status, 403);
+    res = await app.request(
+      "/api/v1/menus",
+      send("POST", tokens.owner, {
+        restaurant_id: curry.id,
+        name: "Tasting",
+        items: [{ name: "Korma", price_cents: 1450 }],
+      }),
+    );
+    assert.equal(res.status, 201);
+    const menu = await json<{ id: number; items: unknown; restaurant_id: number }>(res);
+    assert.deepEqual(menu.items, [{ name: "Korma", price_cents: 1450 }]);
+    assert.equal(menu.restaurant_id, curry.id);
+
+    // Deleting a restaurant deletes its menus.
+    res = await app.request(`/api/v1/restaurants/${curry.id}`, send("DELETE", tokens.admin));
+    assert.equal(res.status, 204);
+    res = await app.request(`/api/v1/menus/${menu.id}`, { headers: bearer(tokens.admin) });
+    assert.equal(res.status, 404);
+  },
+);
+
+dbTest(
+  "menus: restaurant_id must be a restaurant of the caller's organization (never another tenant's)",
+  async (db) => {
+    const { app, tokens, gx } = await setup(db);
+    const [foreign] = await db.db.select().from(db.t.restaurants).where(
+      eq(db.t.restaurants.organizationId, gx.id),
+    )
+      .limit(1);
+    let res = await app.request(
+      "/api/v1/menus",
+      send("POST", tokens.admin, { restaurant_id: foreign.id, name: "Evil" }),
+    );
+    assert.equal(res.status, 422);
+    const body = await json<{ detail: string; errors: { field: string }[] }>(res);
+    assert.match(body.detail, /^restaurant_id: \d+ is not a record of restaurants you can see$/);
+    assert.equal(body.errors[0].field, "restaurant_id");
+    // Invalid items are refused with the field named.
+    const [own] = await db.db.select().from(db.t.restaurants).where(
+      eq(db.t.restaurants.name, "Pizza Palace"),
+    );
+    const mine = own.organizationId === gx.id ? tokens.globex : tokens.admin;
+    res = await app.request(
+      "/api/v1/menus",
+      send("POST", mine, { restaurant_id: own.id, name: "Bad", items: [{ name: "", price_cents: -1 }] }),
+    );
+    assert.equal(res.status, 422);
+    // Any id that is not one of the organization's restaurants is refused; none of them creates a menu.
+    const before = (await db.db.select().from(db.t.menus)).length;
+    const ownIds = new Set(
+      (await db.db.select().from(db.t.restaurants)).filter((r) => r.organizationId !== gx.id).map((r) =>
+        r.id
+      ),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 10_000 }).filter((id) => !ownIds.has(id)), async (id) => {
+        const r = await app.request(
+          "/api/v1/menus",
+          send("POST", tokens.admin, { restaurant_id: id, name: `m${id}` }),
+        );
+        assert.equal(r.status, 422);
+      }),
+      { numRuns: 25 },
+    );
+    assert.equal((await db.db.select().from(db.t.menus)).length, before);
+  },
+);
+
+dbTest("restaurants: the entitlement layer guards the module; OpenAPI and AuthZEN know it", async (db) => {
+  const { app, tokens, tc } = await setup(db);
+  await db.db.update(db.t.organizations).set({ enabledModules: { ...tc.enabledModules, RESTAURANTS: false } })
+    .where(eq(db.t.organizations.id, tc.id));
+  // Bump the security version the way an API change would, then ask again.
+  const { app: fresh } = await testApp(db);
+  let res = await fresh.request("/api/v1/restaurants", { headers: bearer(tokens.admin) });
+  assert.equal(res.status, 403);
+  assert.equal((await json(res)).layer, "entitlement");
+
+  const doc = await json<{ paths: Record<string, unknown> }>(await app.request("/openapi.json"));
+  for (
+    const p of ["/api/v1/restaurants", "/api/v1/restaurants/{id}", "/api/v1/menus", "/api/v1/menus/{id}"]
+  ) {
+    assert.ok(doc.paths[p], p);
+  }
+
+  // A customer owns no menu, yet may read the organization's six (shared), as the REST list says.
+  const [customer] = await db.db.select().from(db.t.users).where(
+    eq(db.t.users.email, "customer@testcorp.test"),
+  );
+  res = await app.request("/access/v1/search/resource", {
+    method: "POST",
+    headers: { ...bearer(tokens.customer), "content-type": "application/json" },
+    body: JSON.stringify({
+      subject: { type: "user", id: String(customer.id) },
+      action: { name: "menus:read" },
+      resource: { type: "menu" },
+    }),
+  });
+  assert.equal(res.status, 200);
+  const found = await json<{ results: { type: string }[] }>(res);
+  assert.equal(found.results.length, 6, "Test Corp's six demo menus");
+  assert.ok(found.results.every((r) => r.type === "menu"));
+});
