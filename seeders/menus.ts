@@ -4,7 +4,8 @@
  */
 import { and, eq, inArray } from "drizzle-orm";
 import { defineSeeder, DEMO_ENVS } from "../src/seeding/types.ts";
-import { DEMO_RESTAURANTS, demoAdmins } from "./restaurants.ts";
+import { DEMO_RESTAURANTS } from "./restaurants.ts";
+import { demoAdmins } from "./demo_owners.ts";
 
 const MENUS = [
   {

@@ -4,6 +4,7 @@
  *   seed [--list | --only … | --dry-run | --reset | --restore …]
  *   verify
  *   backup [create|list|show ID|verify KEY|prune]
+ *   new module <name> --field … | new seeder <Name>
  * Configuration: the environment, then `.env` in the working directory (real variables win).
  * Exit codes: 0 success, 1 failure, 2 usage error (a bad option, argument or configuration).
  */
@@ -13,6 +14,7 @@ import { EnvFileError, withEnvFile } from "./env_file.ts";
 import { runSeed, SEED_USAGE } from "./cli/seed_command.ts";
 import { runVerify, VERIFY_USAGE } from "./cli/verify_command.ts";
 import { BACKUP_USAGE, runBackup } from "./cli/backup_command.ts";
+import { NEW_USAGE, runNew } from "./cli/new_command.ts";
 import { withEmbeddedS3 } from "./storage/embedded_s3.ts";
 import { AppError } from "./errors.ts";
 import { translateDbError } from "./db/errors.ts";
@@ -23,6 +25,7 @@ commands:
   seed [options]
   verify
   backup [create|list|show ID|verify KEY|prune]
+  new module <name> --field name:type … | new seeder <Name>
 Configuration comes from the environment, then from .env in this directory (real variables win).
 --log-json: log lines as JSON on stderr (also with LOG_LEVEL=debug). Exit codes: 0 ok, 1 failed, 2 usage error.
 
@@ -32,7 +35,9 @@ ${SEED_USAGE}
 
 ${VERIFY_USAGE}
 
-${BACKUP_USAGE}`;
+${BACKUP_USAGE}
+
+${NEW_USAGE}`;
 
 type Command = (
   ctx: Awaited<ReturnType<typeof openCliContext>>,
@@ -65,6 +70,14 @@ export async function runCli(
   if (!name || name === "--help" || name === "-h" || name === "help") {
     console.log(USAGE);
     return name ? 0 : 2;
+  }
+  if (name === "new") {
+    // Writes files only: no configuration, database or storage.
+    try {
+      return await runNew(rest, Deno.cwd());
+    } catch (err) {
+      return report(err);
+    }
   }
   const command = COMMANDS[name];
   if (!command) {

@@ -121,7 +121,7 @@ export interface VolumeRow {
 
 /** A record table of a module: served at `path` with list / get (and create / update / delete). */
 export interface ResourceInput {
-  /** SQL table name (`crm_leads`); the key in `db.t` is its camelCase (`crmLeads`). */
+  /** SQL table name (`shop_orders`); the key in `db.t` is its camelCase (`shopOrders`). */
   readonly table: string;
   /** AuthZEN resource type (`crm_lead`). */
   readonly type: string;
@@ -135,8 +135,8 @@ export interface ResourceInput {
   /** Unique within the organization: property names, and an index name when not `<table>_org_<cols>_uq`. */
   readonly unique?: readonly { readonly columns: readonly string[]; readonly name?: string }[];
   /**
-   * Every member of the organization who may read the module reads every record (a catalog: restaurants,
-   * menus); writes stay within the writer's record scope (own / team / all). Default false: reads are scoped
+   * Every member of the organization who may read the module reads every record (a catalog such as
+   * products); writes stay within the writer's record scope (own / team / all). Default false: reads are scoped
    * by owner too.
    */
   readonly shared?: boolean;

@@ -95,7 +95,14 @@ function kindInput(s: FieldSpec): z.ZodType {
     case "ts":
       return z.iso.datetime({ offset: true });
     case "json":
-      return z.json();
+      // Any JSON value but null (z.json() has no OpenAPI form).
+      return z.union([
+        z.record(z.string(), z.unknown()),
+        z.array(z.unknown()),
+        z.string(),
+        z.number(),
+        z.boolean(),
+      ]);
   }
 }
 

@@ -30,6 +30,9 @@ dbTest("seeders: a second run creates nothing, updates nothing and hashes nothin
     "DemoOrganizationsSeeder",
     "DemoUsersSeeder",
     "DemoModuleDataSeeder",
+    // Seed 002's custom seeders, brought by modules/restaurants.ts and modules/menus.ts (issue 13).
+    "RestaurantsSeeder",
+    "MenusSeeder",
   ]);
   assert.ok(Object.values(first.results.seeders).every((s) => s.status === "completed" && s.created > 0));
   const hashesBefore = hasher.calls;

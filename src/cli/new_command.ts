@@ -1,0 +1,364 @@
+/**
+ * `deno task new module <name> --field name:text --field address:text? …` writes `modules/<name>.ts`, its
+ * seeder (`seeders/<name>.ts`) and a test (`tests/modules/<name>_test.ts`), registers the module in
+ * `modules/mod.ts`, and prints the next two commands. `deno task new seeder <Name>` writes a seeder with
+ * `getOrCreate` / `upsert` and lists it in `seeders/mod.ts`. Never overwrites a file. Story: docs/modules.md.
+ *
+ * Field types: text, integer, money (cents), boolean, timestamp, enum:a,b,c, json, ref:<table>, user;
+ * a trailing `?` makes the field optional (nullable).
+ */
+import { UsageError } from "./context.ts";
+
+export const NEW_USAGE =
+  `new module <name> [--field name:type[?]]… [--tiers t1,t2]   a module: table, routes, permissions, seeder, test
+  types: text integer money boolean timestamp enum:a,b,c json ref:<table> user   (? = optional)
+  tiers: free starter professional enterprise (default starter,professional,enterprise)
+new seeder <Name>                                                         a seeder with getOrCreate / upsert`;
+
+export interface FieldArg {
+  /** camelCase property. */
+  prop: string;
+  /** snake_case column / JSON key. */
+  column: string;
+  type: "text" | "integer" | "money" | "boolean" | "timestamp" | "enum" | "json" | "ref" | "user";
+  optional: boolean;
+  values?: string[];
+  references?: string;
+}
+
+export interface ModuleSpec {
+  name: string;
+  fields: FieldArg[];
+  tiers: string[];
+}
+
+const TYPES = ["text", "integer", "money", "boolean", "timestamp", "enum", "json", "ref", "user"] as const;
+const TIERS = ["free", "starter", "professional", "enterprise"];
+const camel = (s: string) => s.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+const snake = (s: string) => s.replace(/[A-Z]/g, (m) => `_${m.toLowerCase()}`);
+const cap = (s: string) => s[0].toUpperCase() + s.slice(1);
+/** `restaurants` → `restaurant` (good enough for names in messages). */
+export const singular = (s: string) =>
+  s.endsWith("ies") ? `${s.slice(0, -3)}y` : s.endsWith("s") && s.length > 3 ? s.slice(0, -1) : s;
+
+/** Parses `name:type[?]` (e.g. `address:text?`, `status:enum:open,closed`, `restaurant_id:ref:restaurants`). */
+export function parseField(raw: string): FieldArg {
+  const optional = raw.endsWith("?");
+  const [name, type, arg] = (optional ? raw.slice(0, -1) : raw).split(":");
+  if (!name || !/^[a-z][a-z0-9_]*$/.test(name)) {
+    throw new UsageError(`--field ${raw}: the name must be lower-case snake_case (e.g. opening_hours)`);
+  }
+  if (["id", "organization_id", "owner_id", "created_at", "updated_at"].includes(snake(camel(name)))) {
+    throw new UsageError(`--field ${raw}: ${name} is a column every module table already has`);
+  }
+  if (!(TYPES as readonly string[]).includes(type)) {
+    throw new UsageError(`--field ${raw}: type must be one of ${TYPES.join(", ")}`);
+  }
+  const f: FieldArg = {
+    prop: camel(name),
+    column: snake(camel(name)),
+    type: type as FieldArg["type"],
+    optional,
+  };
+  if (type === "enum") {
+    f.values = (arg ?? "").split(",").filter(Boolean);
+    if (!f.values.length || f.values.some((v) => !/^[a-z0-9_]+$/.test(v))) {
+      throw new UsageError(`--field ${raw}: an enum lists its values, e.g. status:enum:open,closed`);
+    }
+  } else if (type === "ref") {
+    if (!arg || !/^[a-z][a-z0-9_]*$/.test(arg)) {
+      throw new UsageError(
+        `--field ${raw}: a ref names the table it references, e.g. restaurant_id:ref:restaurants`,
+      );
+    }
+    f.references = arg;
+  } else if (arg !== undefined) throw new UsageError(`--field ${raw}: type ${type} takes no argument`);
+  return f;
+}
+
+/** Parses `new module …` arguments. */
+export function parseModuleArgs(args: string[]): ModuleSpec {
+  const [name, ...rest] = args;
+  if (!name || !/^[a-z][a-z0-9]*$/.test(name)) {
+    throw new UsageError(
+      `new module: the name is one lower-case word (letters and digits), e.g. "bookings" — it is the permission prefix (bookings.read)`,
+    );
+  }
+  const fields: FieldArg[] = [];
+  let tiers = ["starter", "professional", "enterprise"];
+  for (let i = 0; i < rest.length; i++) {
+    const [flag, inline] = rest[i].split(/=(.*)/s);
+    const value = inline ?? rest[++i];
+    if (value === undefined) throw new UsageError(`${flag}: a value is required`);
+    if (flag === "--field") fields.push(parseField(value));
+    else if (flag === "--tiers") {
+      tiers = value.split(",").filter(Boolean);
+      const bad = tiers.find((t) => !TIERS.includes(t));
+      if (bad || !tiers.length) throw new UsageError(`--tiers: use ${TIERS.join(", ")} (comma-separated)`);
+    } else throw new UsageError(`new module: unknown option ${flag}\n${NEW_USAGE}`);
+  }
+  if (!fields.length) {
+    throw new UsageError(`new module ${name}: give at least one --field, e.g. --field name:text`);
+  }
+  const dup = fields.find((f, i) => fields.findIndex((g) => g.prop === f.prop) !== i);
+  if (dup) throw new UsageError(`--field ${dup.column} is given twice`);
+  return { name, fields, tiers };
+}
+
+function builder(f: FieldArg): string {
+  const base = {
+    text: "text().max(1000)",
+    integer: "integer()",
+    money: "money()",
+    boolean: "boolean()",
+    timestamp: "timestamp()",
+    enum: `enumOf([${f.values?.map((v) => JSON.stringify(v)).join(", ")}])`,
+    json: "json()",
+    ref: `ref(${JSON.stringify(f.references)})`,
+    user: "user()",
+  }[f.type];
+  if (f.optional) return base;
+  if (f.type === "enum") return `${base}.notNull().default(${JSON.stringify(f.values![0])})`;
+  if (f.type === "boolean") return `${base}.notNull().default(false)`;
+  if (f.type === "json") return `${base}.notNull().default({})`;
+  return `${base}.notNull()`;
+}
+
+/** A sample value of a field as TypeScript source (`i` is in scope), for the volume factory and the seeder. */
+function sample(f: FieldArg, ctx: "volume" | "seed"): string {
+  const n = ctx === "volume" ? "i" : "n";
+  switch (f.type) {
+    case "text":
+      return `\`${ctx === "volume" ? "VOL-" : "Demo "}${f.column.toUpperCase()}-\${serial(${n})}\``;
+    case "integer":
+      return ctx === "volume" ? "r.int(1, 1000)" : n;
+    case "money":
+      return ctx === "volume" ? "r.int(100, 1_000_000)" : `${n} * 1000`;
+    case "boolean":
+      return ctx === "volume" ? "r.int(0, 1) === 1" : "true";
+    case "timestamp":
+      return `new Date(Date.UTC(2025, 0, ${ctx === "volume" ? "r.int(1, 365)" : n}))`;
+    case "enum":
+      return ctx === "volume"
+        ? `r.pick([${f.values!.map((v) => JSON.stringify(v)).join(", ")}])`
+        : JSON.stringify(f.values![0]);
+    case "json":
+      return `{ n: ${n} }`;
+    case "ref":
+      return ctx === "volume" ? `r.pick(refs(${JSON.stringify(f.references)}))` : "null";
+    case "user":
+      return ctx === "volume" ? "ownerId" : "ownerId";
+  }
+}
+
+/** The volume factory's parameters its rows use. */
+function volumeArgs(s: ModuleSpec): string {
+  const body = s.fields.filter((f) => f.type !== "ref").map((f) => sample(f, "volume")).join(" ");
+  const used = ["r", "ownerId"].filter((n) => new RegExp(`\\b${n}\\b`).test(body));
+  return used.length ? used.join(", ") : "r: _r";
+}
+
+/** The module file. */
+export function renderModule(s: ModuleSpec): string {
+  const one = singular(s.name);
+  const key = s.fields.find((f) => f.type === "text" && !f.optional);
+  const imports = new Set(["defineModule", "serial"]);
+  for (const f of s.fields) imports.add(builder(f).split("(")[0]);
+  // A required reference makes a generated row impossible without a referenced record: no volume then.
+  const volume =
+    !s.fields.some((f) => f.type === "ref" && !f.optional) || s.fields.every((f) => f.type !== "ref")
+      ? `
+      volume: (i, { ${volumeArgs(s)} }) => ({
+${
+        s.fields.filter((f) => f.type !== "ref").map((f) => `        ${f.prop}: ${sample(f, "volume")},`)
+          .join("\n")
+      }
+      }),`
+      : "";
+  return `/**
+ * ${cap(s.name)}: generated by \`deno task new module ${s.name}\`. Edit freely: fields, licensing, actions,
+ * seeders. After a change of fields: \`deno task db:generate\`, then \`deno task migrate\` (docs/modules.md).
+ */
+import { ${[...imports].sort().join(", ")} } from "../src/modules/define.ts";
+import { ${s.name}Seeder } from "../seeders/${s.name}.ts";
+
+export default defineModule({
+  key: ${JSON.stringify(s.name)},
+  description: ${JSON.stringify(cap(s.name))},
+  licensing: { tiers: [${s.tiers.map((t) => JSON.stringify(t)).join(", ")}] },
+  resources: {
+    ${s.name}: {
+      table: ${JSON.stringify(s.name)},
+      type: ${JSON.stringify(one === s.name ? `${s.name}_record` : one)},
+      path: ${JSON.stringify(`/api/v1/${s.name}`)},
+      noun: ${JSON.stringify(one)},
+      schemaName: ${JSON.stringify(cap(one === s.name ? `${s.name}Record` : one))},
+      fields: {
+${s.fields.map((f) => `        ${f.prop}: ${builder(f)},`).join("\n")}
+      },${key ? `\n      unique: [{ columns: [${JSON.stringify(key.prop)}] }],` : ""}${volume}
+    },
+  },
+  seeders: [${s.name}Seeder],
+});
+`;
+}
+
+/** The module's seeder: two demo rows per demo organization, found or created by their key. */
+export function renderModuleSeeder(s: ModuleSpec): string {
+  const Name = `${cap(s.name)}Seeder`;
+  const key = s.fields.find((f) => f.type === "text" && !f.optional);
+  const requiredRef = s.fields.some((f) => f.type === "ref" && !f.optional);
+  const values = s.fields.filter((f) => f.prop !== key?.prop && f.type !== "ref");
+  return `/**
+ * ${Name}: demo ${s.name} for each demo organization, owned by its admin, found or created by
+ * ${
+    key ? key.column : "organization"
+  } (seed 002's get_or_create). Generated by \`deno task new module\`; registered by
+ * \`modules/${s.name}.ts\`.
+ */
+import { defineSeeder, DEMO_ENVS } from "../src/seeding/types.ts";
+import { serial } from "../src/modules/define.ts";
+import { demoAdmins } from "./demo_owners.ts";
+
+export const ${s.name}Seeder = defineSeeder({
+  name: ${JSON.stringify(Name)},
+  description: ${JSON.stringify(`Demo ${s.name} per demo organization (get_or_create)`)},
+  dependsOn: ["DemoUsersSeeder"],
+  environments: DEMO_ENVS,
+  demo: true,
+  async seed(ctx) {
+${
+    requiredRef
+      ? "    // A required reference: write the rows once the referenced records exist (see seeders/menus.ts).\n    return ctx.stats;\n"
+      : `    for (const [organizationId, ownerId] of await demoAdmins(ctx)) {
+      for (let n = 1; n <= 2; n++) {
+        await ctx.getOrCreate(ctx.t.${camel(s.name)}, { organizationId${
+        key ? `, ${key.prop}: \`Demo ${key.column.toUpperCase()}-\${serial(n)}\`` : ""
+      } }, {
+${values.map((f) => `          ${f.prop}: ${sample(f, "seed")},`).join("\n")}
+          ownerId,
+        });
+      }
+    }
+    return ctx.stats;
+`
+  }  },
+});
+`;
+}
+
+/** The module's test: seeded, listed and guarded for a demo admin. */
+export function renderModuleTest(s: ModuleSpec): string {
+  return `/** ${
+    cap(s.name)
+  } (generated by \`deno task new module\`): seeded, served at /api/v1/${s.name} behind the guard. */
+import assert from "node:assert/strict";
+import { dbTest } from "../helpers/db.ts";
+import { json, testApp } from "../helpers/app.ts";
+import { bearer, login } from "../helpers/fixtures.ts";
+import { service } from "../seeding/helpers.ts";
+import { DEMO_PASSWORD } from "../../seeders/demo_data.ts";
+
+dbTest("${s.name}: seeded for the demo organizations and listed for their admin; anonymous callers get 401", async (db) => {
+  await service(db).execute({ triggeredBy: "t", createBackup: false });
+  const { app } = await testApp(db);
+  const token = await login(app, "admin@globex.com", DEMO_PASSWORD);
+  const res = await app.request("/api/v1/${s.name}", { headers: bearer(token) });
+  assert.equal(res.status, 200);
+  const page = await json<{ items: unknown[]; total: number }>(res);
+  assert.equal(page.items.length, page.total);
+  assert.equal((await app.request("/api/v1/${s.name}")).status, 401);
+  const doc = await json<{ paths: Record<string, unknown> }>(await app.request("/openapi.json"));
+  assert.ok(doc.paths["/api/v1/${s.name}"]);
+});
+`;
+}
+
+/** A standalone seeder (`new seeder <Name>`). */
+export function renderSeeder(name: string): string {
+  const base = name.replace(/Seeder$/, "");
+  return `/**
+ * ${name}: generated by \`deno task new seeder ${name}\`. Seed 002's pattern: find or create each row by its
+ * key (\`ctx.getOrCreate\`), or make an existing row match (\`ctx.upsert\`); both count into the run's
+ * results, and a re-run creates nothing. Listed in seeders/mod.ts (docs/seeding.md, docs/modules.md).
+ */
+import { ALL_ENVS, defineSeeder } from "../src/seeding/types.ts";
+
+export const ${base[0].toLowerCase()}${base.slice(1)}Seeder = defineSeeder({
+  name: ${JSON.stringify(name)},
+  description: ${JSON.stringify(`${base} data`)},
+  dependsOn: ["PermissionsSeeder"],
+  environments: ALL_ENVS,
+  async seed(ctx) {
+    // get_or_create: the row with this key, or a new one with the defaults.
+    await ctx.getOrCreate(ctx.t.smsTemplates, { name: "${snake(base).replace(/^_/, "")}_welcome" }, {
+      body: "Welcome to {app}!",
+      variables: ["app"],
+    });
+    // upsert: make the row carry these values (updates only what differs).
+    await ctx.upsert(ctx.t.smsTemplates, { name: "${snake(base).replace(/^_/, "")}_goodbye" }, {
+      body: "See you soon.",
+      variables: [],
+    });
+    return ctx.stats;
+  },
+});
+`;
+}
+
+async function writeNew(path: string, text: string): Promise<void> {
+  try {
+    await Deno.writeTextFile(path, text, { createNew: true });
+  } catch (e) {
+    if (e instanceof Deno.errors.AlreadyExists) {
+      throw new UsageError(`${path} already exists: not overwritten`);
+    }
+    throw e;
+  }
+}
+
+/** Runs `new …` in `root` (the repository); returns the exit code. */
+export async function runNew(args: string[], root: string, out: (line: string) => void = console.log) {
+  const [what, ...rest] = args;
+  if (what === "module") {
+    const spec = parseModuleArgs(rest);
+    const registry = `${root}/modules/mod.ts`;
+    const mod = await Deno.readTextFile(registry);
+    if (new RegExp(`from "\\./${spec.name}\\.ts"`).test(mod)) {
+      throw new UsageError(`module ${spec.name} is already registered in modules/mod.ts`);
+    }
+    await writeNew(`${root}/modules/${spec.name}.ts`, renderModule(spec));
+    await writeNew(`${root}/seeders/${spec.name}.ts`, renderModuleSeeder(spec));
+    await writeNew(`${root}/tests/modules/${spec.name}_test.ts`, renderModuleTest(spec));
+    const withImport = mod.replace(
+      /(export const MODULES = \[)/,
+      `import ${spec.name} from "./${spec.name}.ts";\n\n$1`,
+    ).replace(/\n\] as const;/, `\n  ${spec.name},\n] as const;`).replace(/\n\n\nimport/, "\nimport");
+    await Deno.writeTextFile(registry, withImport.replace(/;\n\nimport (\w+) from/, ";\nimport $1 from"));
+    out(`wrote modules/${spec.name}.ts, seeders/${spec.name}.ts, tests/modules/${spec.name}_test.ts`);
+    out(`registered ${spec.name} in modules/mod.ts`);
+    out(`next:\n  deno task db:generate   # migrations for libSQL and Postgres\n  deno task migrate`);
+    return 0;
+  }
+  if (what === "seeder") {
+    const [name] = rest;
+    if (!name || !/^[A-Z][A-Za-z0-9]*Seeder$/.test(name)) {
+      throw new UsageError(`new seeder: a PascalCase name ending in Seeder, e.g. RestaurantsSeeder`);
+    }
+    const file = snake(name.replace(/Seeder$/, "")).replace(/^_/, "");
+    const variable = `${name[0].toLowerCase()}${name.slice(1, -"Seeder".length)}Seeder`;
+    await writeNew(`${root}/seeders/${file}.ts`, renderSeeder(name));
+    const registry = `${root}/seeders/mod.ts`;
+    const mod = await Deno.readTextFile(registry);
+    await Deno.writeTextFile(
+      registry,
+      mod.replace(/(\nexport const SEEDERS)/, `import { ${variable} } from "./${file}.ts";\n$1`)
+        .replace("\n  ...MODULE_SEEDERS,", `\n  ${variable},\n  ...MODULE_SEEDERS,`),
+    );
+    out(
+      `wrote seeders/${file}.ts and listed ${name} in seeders/mod.ts; run it: deno task seed --only ${name}`,
+    );
+    return 0;
+  }
+  throw new UsageError(`new: say what to create\n${NEW_USAGE}`);
+}
