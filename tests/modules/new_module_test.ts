@@ -100,7 +100,7 @@ Deno.test({
       await runNew(["seeder", "WelcomeSeeder"], dir, () => {});
       assert.match(
         await Deno.readTextFile(`${dir}/seeders/mod.ts`),
-        /welcomeSeeder,\n  \.\.\.MODULE_SEEDERS/,
+        /welcomeSeeder,\n {2}\.\.\.MODULE_SEEDERS/,
       );
       await assert.rejects(runNew(["seeder", "welcome"], dir, () => {}), /PascalCase name ending in Seeder/);
 
