@@ -55,7 +55,9 @@ dbTest("seeders http: restore {} / {s3_key} / {execution_id} through the real ba
     });
     assert.equal(unknown.status, 404);
     assert.match((await json<{ detail: string }>(unknown)).detail, /20250115_120000_execution_5\.json\.gz/);
-    const noExec = await t.call("POST", "/api/v1/seeders/restore", await rootToken(t), { execution_id: 424242 });
+    const noExec = await t.call("POST", "/api/v1/seeders/restore", await rootToken(t), {
+      execution_id: 424242,
+    });
     assert.equal(noExec.status, 404);
     assert.match((await json<{ detail: string }>(noExec)).detail, /execution 424242/);
   } finally {
