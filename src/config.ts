@@ -249,6 +249,18 @@ export const envSchema = z.object({
         "Prune backups older than this many days after a successful new one (never the last good one).",
     },
   ),
+  BACKUP_STALE_MINUTES: intIn(1, 10_080).prefault("60").meta(
+    {
+      description:
+        "A `pending` backup whose writer cannot be proven alive (libSQL), and an incomplete multipart upload under the backup prefix that belongs to no running backup, are abandoned after this many minutes: the sweep marks the row `failed` and aborts the upload. On Postgres a dead writer's row is failed at the next sweep.",
+    },
+  ),
+  BACKUP_SWEEP_INTERVAL_MINUTES: intIn(0, 1440).prefault("15").meta(
+    {
+      description:
+        "How often each replica sweeps abandoned backups (also once at startup; 0 = at startup only).",
+    },
+  ),
   MAX_UPLOAD_BYTES: intIn(1, 5 * 1024 ** 3).prefault(String(50 * 1024 * 1024)).meta(
     { description: "Largest accepted file upload, in bytes.", defaultText: "`52428800` (50 MiB)" },
   ),
@@ -401,6 +413,8 @@ export interface Config {
     decisionLog: "off" | "deny" | "all";
     decisionLogSample: number;
   };
+  /** BACKUP_STALE_MINUTES and BACKUP_SWEEP_INTERVAL_MINUTES (src/backups/sweep.ts). */
+  backupSweep: { staleMinutes: number; intervalMinutes: number };
   /** Forward-auth for a gateway (docs/gateway.md). */
   gateway: {
     /** Route table file; undefined: Seedbed's own routes. */
@@ -561,6 +575,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       metricsHost: e.METRICS_HOST ?? e.HOST,
       decisionLog: e.ACCESS_DECISION_LOG,
       decisionLogSample: e.ACCESS_DECISION_LOG_SAMPLE ?? 1,
+    },
+    backupSweep: {
+      staleMinutes: e.BACKUP_STALE_MINUTES,
+      intervalMinutes: e.BACKUP_SWEEP_INTERVAL_MINUTES,
     },
     gateway: {
       routesFile: e.FORWARD_AUTH_ROUTES,

@@ -15,6 +15,7 @@ import type { Metrics } from "./observability/metrics.ts";
 import { buildDeps } from "./deps.ts";
 import { createDrainer } from "./http/drain.ts";
 import { withEmbeddedS3 } from "./storage/embedded_s3.ts";
+import { startBackupSweeper } from "./backups/sweep.ts";
 import { seedAtStartup } from "../seeders/startup.ts";
 import { AppError } from "./errors.ts";
 import { translateDbError } from "./db/errors.ts";
@@ -128,9 +129,18 @@ async function serve(
   // ACCESS_FRESHNESS=lease: this process takes part as a replica while it serves.
   await deps.access.startLease();
   const metricsServer = serveMetrics(config, logger, deps.metrics);
+  // Backups left pending, and their multipart uploads, by a process that died (src/backups/sweep.ts).
+  const stopSweeper = startBackupSweeper({
+    db,
+    store: deps.storage,
+    logger,
+    staleAfterMs: config.backupSweep.staleMinutes * 60_000,
+    everyMs: config.backupSweep.intervalMinutes * 60_000,
+  });
   try {
     await listen(config, logger, app, shutdown, banner);
   } finally {
+    stopSweeper();
     await metricsServer?.stop();
     await deps.access.stopLease();
     // Audit events deferred by a database outage: one last attempt, then say what is lost.

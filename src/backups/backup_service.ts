@@ -40,6 +40,7 @@ import type { SnapshotOptions } from "./row_sources.ts";
 import { Channel, channelToStream, GzipSink } from "./streams.ts";
 import { backupTables } from "./tables.ts";
 import { uncataloguedExpectation, verifyBackup } from "./verify.ts";
+import { holdBackupLiveness } from "./sweep.ts";
 
 /** gzip level of backups: 1 is fastest; 3 is within a few percent of 6's size at half its cost. */
 export const DEFAULT_GZIP_LEVEL = 3;
@@ -134,6 +135,8 @@ export class BackupService implements BackupPort {
       schemaVersion: version,
       createdAt: at,
     });
+    // While this is held, the sweep (sweep.ts) knows the pending row is being written.
+    const releaseLiveness = await holdBackupLiveness(this.db, pending.id);
     let key = backupKey(input.kind, at, { backupId: pending.id, executionId });
     try {
       await this.catalog.setKey(pending.id, key);
@@ -184,6 +187,8 @@ export class BackupService implements BackupPort {
         duration_ms: Math.round(performance.now() - started),
       });
       throw e;
+    } finally {
+      await releaseLiveness();
     }
   }
 

@@ -5,12 +5,14 @@
  * AppError from `storageError` (bucket and endpoint named, no credentials).
  */
 import {
+  AbortMultipartUploadCommand,
   CopyObjectCommand,
   CreateBucketCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   type S3Client,
 } from "@aws-sdk/client-s3";
@@ -31,6 +33,13 @@ export interface ObjectInfo {
   metadata: Record<string, string>;
   contentType?: string;
   lastModified?: Date;
+}
+
+/** A multipart upload that was started and neither completed nor aborted. */
+export interface IncompleteUpload {
+  key: string;
+  uploadId: string;
+  initiated?: Date;
 }
 
 export interface ObjectDownload extends ObjectInfo {
@@ -184,5 +193,51 @@ export class ObjectStore {
       }
       token = r.IsTruncated ? r.NextContinuationToken : undefined;
     } while (token);
+  }
+
+  /**
+   * Incomplete multipart uploads under `prefix` (a killed writer leaves its
+   * parts billed until they are aborted). Null when the server does not
+   * implement the listing (s3rver).
+   */
+  async incompleteUploads(prefix: string): Promise<IncompleteUpload[] | null> {
+    const out: IncompleteUpload[] = [];
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    do {
+      let r;
+      try {
+        r = await this.client.send(
+          new ListMultipartUploadsCommand({
+            Bucket: this.bucket,
+            Prefix: prefix,
+            KeyMarker: keyMarker,
+            UploadIdMarker: uploadIdMarker,
+          }),
+        );
+      } catch (err) {
+        if ((err as { name?: string }).name === "NotImplemented") return null;
+        throw storageError(err, this.s3);
+      }
+      for (const u of r.Uploads ?? []) {
+        if (u.Key && u.UploadId) out.push({ key: u.Key, uploadId: u.UploadId, initiated: u.Initiated });
+      }
+      keyMarker = r.IsTruncated ? r.NextKeyMarker : undefined;
+      uploadIdMarker = r.IsTruncated ? r.NextUploadIdMarker : undefined;
+    } while (keyMarker);
+    return out;
+  }
+
+  /** Aborts a multipart upload (its parts are deleted; no error when it is already gone). */
+  async abortUpload(key: string, uploadId: string): Promise<void> {
+    try {
+      await this.client.send(
+        new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }),
+      );
+    } catch (err) {
+      const e = err as { name?: string };
+      if (e.name === "NoSuchUpload") return;
+      throw storageError(err, this.s3, key);
+    }
   }
 }

@@ -9,6 +9,8 @@ import assert from "node:assert/strict";
 import { sql } from "drizzle-orm";
 import { type Database, openDatabase } from "../../src/db/client.ts";
 import { startTestS3, type TestS3 } from "../helpers/s3.ts";
+import { sweepAbandonedBackups } from "../../src/backups/sweep.ts";
+import { memoryLogger } from "../../src/log.ts";
 import { freshSchema, PG_URL, Replica, waitFor } from "./helpers.ts";
 
 interface Stage {
@@ -164,6 +166,61 @@ Deno.test({
       assert.equal(await count(s.db, "crm_leads"), s.leadsBefore, "the restore was rolled back whole");
       const events = s.a.records.map((x) => x.event);
       assert.ok(events.includes("shutdown_timeout"), events.join(", "));
+    } finally {
+      await s.dispose();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "faults: kill -9 of the replica taking a backup — no pending row after the sweep, the next backup works",
+  ignore: !PG_URL,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const s = await stage();
+    try {
+      // An exclusive lock on one table holds the backup's snapshot read mid-stream.
+      let letGo!: () => void;
+      const gate = new Promise<void>((r) => (letGo = r));
+      let locked!: () => void;
+      const lockedP = new Promise<void>((r) => (locked = r));
+      const holder = s.db.transaction(async (tx) => {
+        await s.db.run("LOCK TABLE crm_leads IN ACCESS EXCLUSIVE MODE", tx);
+        locked();
+        await gate;
+      });
+      await lockedP;
+      const backup = s.a.request("POST", "/api/v1/backups", { token: s.token, body: {}, timeoutMs: 60_000 })
+        .catch(() => null);
+      await waitFor("the backup to wait on the held lock", async () => {
+        const [r] = await s.db.rows<{ n: number }>(sql`SELECT count(*)::int AS n FROM pg_locks
+          WHERE NOT granted AND relation = 'crm_leads'::regclass`);
+        return Number(r.n) > 0 ? true : undefined;
+      });
+      const pending = async () =>
+        (await s.db.rows<{ id: number }>(sql`SELECT id FROM backups WHERE status = 'pending'`)).map((r) =>
+          r.id
+        );
+      const [id] = await pending();
+      assert.ok(id, "the backup is pending while it runs");
+      s.a.kill("SIGKILL");
+      await s.a.exited;
+      letGo();
+      await holder;
+      await backup;
+      const swept = await sweepAbandonedBackups({
+        db: s.db,
+        store: s.s3.store,
+        logger: memoryLogger(),
+        staleAfterMs: 60 * 60_000,
+        graceMs: 0,
+      });
+      assert.deepEqual(swept.failed, [id]);
+      assert.deepEqual(await pending(), []);
+      const next = await s.b.request("POST", "/api/v1/backups", { token: s.token, body: {} });
+      assert.equal(next.status, 201, JSON.stringify(next.body));
     } finally {
       await s.dispose();
     }

@@ -1,0 +1,139 @@
+/** The sweep of abandoned backups: pending rows of dead writers failed, orphaned multipart uploads aborted. */
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { BackupCatalog } from "../../src/backups/catalog.ts";
+import { holdBackupLiveness, sweepAbandonedBackups, uploadsToAbort } from "../../src/backups/sweep.ts";
+import { type Database, openDatabase } from "../../src/db/client.ts";
+import { memoryLogger } from "../../src/log.ts";
+import { ADVISORY_CLASS } from "../../src/db/liveness.ts";
+import { sql } from "drizzle-orm";
+import type { IncompleteUpload, ObjectStore } from "../../src/storage/object_store.ts";
+import { dbTest, POSTGRES_IS_SERVER } from "../helpers/db.ts";
+import { startTestS3 } from "../helpers/s3.ts";
+
+const HOUR = 3_600_000;
+
+Deno.test("sweep: an upload of a live backup is never aborted; a dead one's always; an orphan once stale", () => {
+  const key = fc.constantFrom(
+    "database-backups/a.json.gz",
+    "database-backups/b.json.gz",
+    "database-backups/c",
+  );
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.record({ key, uploadId: fc.uuid(), ageMs: fc.option(fc.nat(3 * HOUR), { nil: undefined }) }),
+      ),
+      fc.subarray(["database-backups/a.json.gz", "database-backups/b.json.gz", "database-backups/c"]),
+      fc.subarray(["database-backups/a.json.gz", "database-backups/b.json.gz", "database-backups/c"]),
+      (raw, liveKeys, deadKeys) => {
+        const now = new Date(10 * HOUR);
+        const uploads: IncompleteUpload[] = raw.map((u) => ({
+          key: u.key,
+          uploadId: u.uploadId,
+          initiated: u.ageMs === undefined ? undefined : new Date(now.getTime() - u.ageMs),
+        }));
+        const live = new Set(liveKeys);
+        const dead = new Set(deadKeys.filter((k) => !live.has(k)));
+        const out = new Set(uploadsToAbort(uploads, { live, dead, now, staleAfterMs: HOUR }));
+        for (const u of uploads) {
+          const stale = u.initiated !== undefined && now.getTime() - u.initiated.getTime() > HOUR;
+          const expected = !live.has(u.key) && (dead.has(u.key) || stale);
+          assert.equal(out.has(u), expected, JSON.stringify(u));
+        }
+      },
+    ),
+  );
+});
+
+async function pendingRow(db: Database, ageMs: number) {
+  const catalog = new BackupCatalog(db);
+  const row = await catalog.createPending({
+    kind: "manual",
+    executionId: null,
+    createdBy: "t",
+    dialect: db.dialect,
+    schemaVersion: null,
+    createdAt: new Date(Date.now() - ageMs),
+  });
+  const key = `database-backups/20250101_000000_manual_${row.id}.json.gz`;
+  await catalog.setKey(row.id, key);
+  return { id: row.id, key, catalog };
+}
+
+/** A store whose incomplete uploads are given (s3rver cannot list them); records aborts. */
+function storeWith(uploads: IncompleteUpload[]) {
+  const aborted: string[] = [];
+  const store = {
+    incompleteUploads: () => Promise.resolve(uploads),
+    abortUpload: (key: string) => Promise.resolve(void aborted.push(key)),
+  } as unknown as ObjectStore;
+  return { store, aborted };
+}
+
+dbTest(
+  "sweep: pending rows too old to be alive are failed, their uploads aborted; fresh ones kept",
+  async (db) => {
+    const full = { ...db, liveness: null }; // judged by age, as on libSQL
+    const old = await pendingRow(full, 2 * HOUR);
+    const fresh = await pendingRow(full, 5_000);
+    const orphan = { key: "database-backups/19990101_000000_manual_9.json.gz", uploadId: "u3" };
+    const { store, aborted } = storeWith([
+      { key: old.key, uploadId: "u1", initiated: new Date() },
+      { key: fresh.key, uploadId: "u2", initiated: new Date(Date.now() - 3 * HOUR) },
+      { ...orphan, initiated: new Date(Date.now() - 2 * HOUR) },
+      { key: "database-backups/young-orphan", uploadId: "u4", initiated: new Date() },
+    ]);
+    const logger = memoryLogger();
+    const r = await sweepAbandonedBackups({ db: full, store, logger, staleAfterMs: HOUR, graceMs: 0 });
+    assert.deepEqual(r.failed, [old.id]);
+    assert.deepEqual(aborted.sort(), [old.key, orphan.key].sort());
+    const row = await old.catalog.byId(old.id);
+    assert.equal(row?.status, "failed");
+    assert.match(row!.errorMessage!, /^abandoned: the process writing this backup exited/);
+    assert.equal((await fresh.catalog.byId(fresh.id))?.status, "pending");
+    assert.equal(logger.records.find((l) => l.event === "backups_swept")?.level, "warn");
+  },
+);
+
+dbTest("sweep: against a real S3 server that cannot list uploads, rows are still swept", async (db) => {
+  const s3 = await startTestS3();
+  try {
+    const old = await pendingRow({ ...db, liveness: null }, 2 * HOUR);
+    const r = await sweepAbandonedBackups({
+      db: { ...db, liveness: null },
+      store: s3.store,
+      logger: memoryLogger(),
+      staleAfterMs: HOUR,
+    });
+    assert.deepEqual(r.failed, [old.id]);
+    assert.equal(typeof r.uploadsChecked, "boolean");
+  } finally {
+    await s3.close();
+  }
+}, { only: ["libsql"] });
+
+dbTest(
+  "sweep: on Postgres a pending row is failed as soon as its writer's session is gone, never while it lives",
+  async (db, { url }) => {
+    const writer = await openDatabase(url, { maxConnections: 1 });
+    try {
+      const row = await pendingRow(db, 0);
+      const release = await holdBackupLiveness(writer, row.id);
+      const { store, aborted } = storeWith([{ key: row.key, uploadId: "u1", initiated: new Date(0) }]);
+      const sweep = () =>
+        sweepAbandonedBackups({ db, store, logger: memoryLogger(), staleAfterMs: HOUR, graceMs: 0 });
+      assert.deepEqual((await sweep()).failed, [], "a live writer's backup is never failed");
+      assert.deepEqual(aborted, [], "nor its upload aborted, however old");
+      // The writer dies: its session, and the lock, go with it.
+      await db.run(sql`SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'
+        AND classid = ${ADVISORY_CLASS} AND objid = (hashtext(${`seedbed:${db.namespace}:backup-${row.id}`}) & 2147483647)::oid`);
+      assert.deepEqual((await sweep()).failed, [row.id]);
+      assert.deepEqual(aborted, [row.key]);
+      await release();
+    } finally {
+      await writer.close().catch(() => {});
+    }
+  },
+  { only: ["postgres"], ignore: !POSTGRES_IS_SERVER },
+);
