@@ -1,9 +1,8 @@
 /** `deno task backup [create|list|show ID|verify KEY|ID|prune]`. */
 import { userInfo } from "node:os";
 import type { BackupRecord } from "../backups/catalog.ts";
-import { buildDeps } from "../deps.ts";
 import { AppError } from "../errors.ts";
-import { type CliContext, UsageError } from "./context.ts";
+import { type CliContext, cliDeps, UsageError } from "./context.ts";
 import { formatTable } from "./table.ts";
 
 export const BACKUP_USAGE = `usage: deno task backup [create|list|show ID|verify KEY|verify ID|prune] [--json]
@@ -62,7 +61,7 @@ export async function runBackup(ctx: CliContext, argv: string[]): Promise<number
   const [sub = "create", arg, ...extra] = args;
   if (extra.length) throw new UsageError(`unexpected argument(s) ${extra.join(" ")}\n${BACKUP_USAGE}`);
   const out = (v: unknown) => ctx.out(JSON.stringify(v, null, 2));
-  const { backups } = await buildDeps({ config: ctx.config, db: ctx.db, logger: ctx.logger });
+  const { backups } = await cliDeps(ctx);
   try {
     switch (sub) {
       case "create": {

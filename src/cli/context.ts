@@ -13,6 +13,9 @@
 import { type Config, ConfigError, loadConfig } from "../config.ts";
 import { type Database, openDatabase } from "../db/client.ts";
 import { createLogger, type Logger, logPersonalData } from "../log.ts";
+import { buildDeps } from "../deps.ts";
+import { stderrWriter } from "./progress.ts";
+import { watchTransfers } from "./transfer_progress.ts";
 
 export interface CliContext {
   config: Config;
@@ -146,4 +149,14 @@ export async function openCliContext(
     stderrIsTerminal: errIsTerminal,
     style,
   };
+}
+
+/**
+ * The application's services for a CLI command (the same composition root as the server), with
+ * progress reported for every transfer to and from backup storage (backup, restore, verify).
+ */
+export async function cliDeps(ctx: CliContext): Promise<Awaited<ReturnType<typeof buildDeps>>> {
+  const deps = await buildDeps({ config: ctx.config, db: ctx.db, logger: ctx.logger });
+  watchTransfers(deps.backups.store, { terminal: ctx.stderrIsTerminal, write: stderrWriter() });
+  return deps;
 }

@@ -8,7 +8,6 @@
  * production always; `--backup` takes a backup before anything runs.
  */
 import { awaitReplicas } from "../access/lease.ts";
-import { buildDeps } from "../deps.ts";
 import { AppError } from "../errors.ts";
 import {
   type DownOptions,
@@ -22,10 +21,10 @@ import {
   stamp,
   type UpOptions,
 } from "../db/migrator.ts";
-import { describeLoss } from "../db/migration_safety.ts";
+import { describeLoss, measureLosses } from "../db/migration_safety.ts";
 import type { MigrationFile } from "../db/migration_files.ts";
 import { cliActor } from "./seed_command.ts";
-import { type CliContext, UsageError } from "./context.ts";
+import { type CliContext, cliDeps, UsageError } from "./context.ts";
 import { formatTable } from "./table.ts";
 
 export const MIGRATE_USAGE = `usage: deno task migrate [command] [options]
@@ -153,6 +152,12 @@ async function runUp(ctx: CliContext, p: Parsed): Promise<number> {
     printSql(ctx, await planMigrate(ctx.db, undefined, options), "up");
     return 0;
   }
+  // An up migration may drop data too (a column drizzle-kit drops): never silently.
+  for (const step of await planMigrate(ctx.db, undefined, options)) {
+    for (const loss of await measureLosses(ctx.db, step.statements)) {
+      ctx.note(ctx.style(`warning: ${step.tag} ${describeLoss(loss)}`, "yellow"));
+    }
+  }
   const r = await migrate(ctx.db, undefined, options);
   for (const tag of r.applied) ctx.out(`Applied ${tag}`);
   const current = (await migrationStatus(ctx.db)).filter((s) => s.state === "applied").pop()?.tag ?? null;
@@ -208,7 +213,7 @@ async function runDown(ctx: CliContext, p: Parsed): Promise<number> {
     if (!ok) return 1;
   }
   if (p.backup) {
-    const { backups } = await buildDeps({ config: ctx.config, db: ctx.db, logger: ctx.logger });
+    const { backups } = await cliDeps(ctx);
     const b = await backups.create({ kind: "manual", createdBy: cliActor() });
     ctx.out(`Backup ${b.id} completed: ${b.s3Key} (restorable at schema ${b.schemaVersion ?? "-"})`);
   }

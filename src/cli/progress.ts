@@ -16,6 +16,8 @@ export interface ProgressState {
   unit: string;
   /** Milliseconds since the work started. */
   elapsedMs: number;
+  /** How an amount is written (default: a whole number with thousands separators). */
+  amount?: (n: number) => string;
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
@@ -47,10 +49,11 @@ export function progressNumbers(
 /** The text after the label: `12,345/27,000 rows (45 %), 3,210 rows/s, about 5 s left`. */
 export function progressText(p: ProgressState): string {
   const { percent, rate, leftMs } = progressNumbers(p);
-  const count = p.total ? `${fmt(p.done)}/${fmt(p.total)} ${p.unit}` : `${fmt(p.done)} ${p.unit}`;
+  const f = p.amount ?? fmt;
+  const count = p.total ? `${f(p.done)}/${f(p.total)} ${p.unit}` : `${f(p.done)} ${p.unit}`;
   return [
     percent === null ? count : `${count} (${Math.floor(percent)} %)`,
-    `${fmt(rate)} ${p.unit}/s`,
+    `${f(rate)} ${p.unit}/s`,
     leftMs === null ? `${formatDuration(p.elapsedMs)} so far` : `about ${formatDuration(leftMs)} left`,
   ].join(", ");
 }
@@ -75,6 +78,9 @@ export interface ProgressOptions {
   now?: () => number;
   /** Plain mode: at most one line per this many ms (default 5 s). */
   everyMs?: number;
+  amount?: (n: number) => string;
+  /** Print the closing summary only when the work took at least this long or a line was drawn (default 0). */
+  summaryAfterMs?: number;
 }
 
 export interface Progress {
@@ -96,15 +102,19 @@ export function createProgress(o: ProgressOptions): Progress {
     total: o.total,
     unit: o.unit ?? "rows",
     elapsedMs: 0,
+    amount: o.amount,
   };
+  const f = o.amount ?? fmt;
   const every = o.terminal ? 100 : o.everyMs ?? 5000;
   let last = start;
   let finished = false;
+  let drawn = false;
   const draw = (force: boolean) => {
     if (finished) return;
     const t = now();
     if (!force && t - last < every) return;
     last = t;
+    drawn = true;
     state.elapsedMs = t - start;
     if (o.terminal) o.write(`\r\x1b[2K${progressBar(state)}`);
     else o.write(`${state.label}: ${progressText(state)}\n`);
@@ -123,10 +133,21 @@ export function createProgress(o: ProgressOptions): Progress {
       if (finished) return;
       state.elapsedMs = now() - start;
       finished = true;
+      if (!drawn && state.elapsedMs < (o.summaryAfterMs ?? 0)) return;
       const text = summary ??
-        `${state.label}: ${fmt(state.done)} ${state.unit} in ${formatDuration(state.elapsedMs)}` +
-          (state.elapsedMs > 0 ? ` (${fmt((state.done * 1000) / state.elapsedMs)} ${state.unit}/s)` : "");
+        `${state.label}: ${f(state.done)} ${state.unit} in ${formatDuration(state.elapsedMs)}` +
+          (state.elapsedMs > 0 ? ` (${f((state.done * 1000) / state.elapsedMs)} ${state.unit}/s)` : "");
       o.write(o.terminal ? `\r\x1b[2K${text}\n` : `${text}\n`);
     },
+  };
+}
+
+/** Where progress lines go: stderr, raw. */
+export function stderrWriter(): (text: string) => void {
+  const enc = new TextEncoder();
+  return (text) => {
+    const data = enc.encode(text);
+    let off = 0;
+    while (off < data.length) off += Deno.stderr.writeSync(data.subarray(off));
   };
 }

@@ -1,11 +1,10 @@
 /** `deno task seed [options]`: what `python scripts/seed.py` does, and more. */
 import { userInfo } from "node:os";
 import { APP_ENVS, type AppEnv } from "../config.ts";
-import { buildDeps } from "../deps.ts";
 import { AppError } from "../errors.ts";
 import type { SeedingService, SeedResponse } from "../seeding/seeding_service.ts";
-import { type CliContext, UsageError } from "./context.ts";
-import { createProgress } from "./progress.ts";
+import { type CliContext, cliDeps, UsageError } from "./context.ts";
+import { createProgress, stderrWriter } from "./progress.ts";
 import { formatTable } from "./table.ts";
 import { VOLUME_RESOURCES } from "../../seeders/volume.ts";
 import { runVerify } from "./verify_command.ts";
@@ -196,7 +195,7 @@ export async function runSeed(ctx: CliContext, args: string[]): Promise<number> 
   }
   const a = parseSeedArgs(args);
   if (a.mode === "verify") return await runVerify(ctx, []);
-  const { seeding } = await buildDeps({ config: ctx.config, db: ctx.db, logger: ctx.logger });
+  const { seeding } = await cliDeps(ctx);
   if (a.mode === "list") {
     printList(ctx, seeding, a);
     return 0;
@@ -219,7 +218,7 @@ export async function runSeed(ctx: CliContext, args: string[]): Promise<number> 
         label: `Volume data (--scale ${a.scale})`,
         total: a.scale * VOLUME_RESOURCES.length,
         terminal: ctx.stderrIsTerminal,
-        write: (text) => Deno.stderr.writeSync(new TextEncoder().encode(text)),
+        write: stderrWriter(),
       })
       : undefined;
     const options = {

@@ -335,9 +335,14 @@ async function foreignKeyViolations(db: Database, tx: Executor): Promise<string[
 /**
  * Runs `body` in one transaction under the migration lock. SQLite: with
  * foreign keys off (set before BEGIN: the pragma is a no-op inside a
- * transaction) and a foreign key check before commit.
+ * transaction) and, when `ranSql(result)` says a migration ran, a foreign
+ * key check before commit (a scan of every child table: skipped when nothing ran).
  */
-async function underLock<T>(db: Database, body: (tx: Executor) => Promise<T>): Promise<T> {
+async function underLock<T>(
+  db: Database,
+  body: (tx: Executor) => Promise<T>,
+  ranSql: (result: T) => boolean = () => true,
+): Promise<T> {
   if (db.dialect === "postgres") {
     return await db.transaction(async (tx) => {
       // An index build on a large table may take minutes: no statement timeout here (DATABASE_STATEMENT_TIMEOUT_MS).
@@ -353,7 +358,7 @@ async function underLock<T>(db: Database, body: (tx: Executor) => Promise<T>): P
     return await (db.db as any).transaction(async (tx: Executor) => {
       await ensureTable(db, tx);
       const result = await body(tx);
-      const violations = await foreignKeyViolations(db, tx);
+      const violations = ranSql(result) ? await foreignKeyViolations(db, tx) : [];
       if (violations.length) {
         throw new AppError(
           "MIGRATION_FAILED",
@@ -423,7 +428,7 @@ export async function migrate(db: Database, root?: URL, options: UpOptions = {})
       applied.push(m.tag);
     }
     return { applied, head: files.length ? files[files.length - 1].tag : null };
-  });
+  }, (r) => r.applied.length > 0);
 }
 
 /** What an up run would apply (for `--sql` and the CLI's summary); reads, changes nothing. */
@@ -487,7 +492,7 @@ export async function migrateDown(
       await db.run(sql`DELETE FROM ${sql.raw(MIGRATIONS_TABLE)} WHERE idx = ${m.idx}`, tx);
     }
     return { reverted: steps.map((s) => s.tag), current: targetAfter(status, steps) };
-  });
+  }, (r) => r.reverted.length > 0);
 }
 
 export interface StampResult {
@@ -537,7 +542,7 @@ export async function stamp(db: Database, revision: string, root?: URL): Promise
       await record(db, tx, f);
     }
     return result;
-  });
+  }, () => false); // stamp runs no migration SQL
 }
 
 /** Drops every table (application, bookkeeping and migrations). Used by tests and `reset --hard`. */

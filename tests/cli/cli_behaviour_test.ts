@@ -8,6 +8,8 @@ import fc from "fast-check";
 import { colorsEnabled, humanLogLine } from "../../src/cli/context.ts";
 import { formatTable } from "../../src/cli/table.ts";
 import { createProgress, formatDuration, progressNumbers } from "../../src/cli/progress.ts";
+import { watchTransfers } from "../../src/cli/transfer_progress.ts";
+import type { ObjectStore } from "../../src/storage/object_store.ts";
 import { ConfigError, envSchema, loadConfig } from "../../src/config.ts";
 import { EnvFileError, parseEnvFile, withEnvFile } from "../../src/env_file.ts";
 import { placeholderProblems } from "../../src/placeholders.ts";
@@ -348,4 +350,45 @@ Deno.test("cli: progress — a bar on a terminal, a plain line every few seconds
   );
   assert.equal(formatDuration(65_000), "1:05");
   assert.equal(formatDuration(3_725_000), "1:02:05");
+});
+
+Deno.test("cli: backup, restore and verify report their transfers to and from S3; the bytes pass unchanged", async () => {
+  const uploaded: Uint8Array[] = [];
+  const chunks = [
+    new Uint8Array(300_000).fill(1),
+    new Uint8Array(300_000).fill(2),
+    new Uint8Array(10).fill(3),
+  ];
+  const slow = () =>
+    new ReadableStream<Uint8Array>({
+      async start(c) {
+        for (const ch of chunks) {
+          await new Promise((r) => setTimeout(r, 150)); // long enough for a redraw between chunks
+          c.enqueue(ch);
+        }
+        c.close();
+      },
+    });
+  const store = {
+    upload: async (_key: string, body: ReadableStream<Uint8Array>) => {
+      for await (const ch of body) uploaded.push(ch);
+    },
+    download: () => Promise.resolve({ key: "k", size: 600_010, metadata: {}, body: slow() }),
+  } as unknown as ObjectStore;
+  const { upload, download } = store;
+  const lines: string[] = [];
+  const stop = watchTransfers(store, { terminal: true, write: (t) => lines.push(t) });
+  const d = await store.download("database-backups/x.json.gz");
+  const got: Uint8Array[] = [];
+  for await (const ch of d.body) got.push(ch);
+  assert.deepEqual(got, chunks, "downloaded bytes unchanged");
+  await store.upload("database-backups/y.json.gz", slow());
+  assert.deepEqual(uploaded, chunks, "uploaded bytes unchanged");
+  stop();
+  assert.equal(store.upload, upload);
+  assert.equal(store.download, download);
+  const text = lines.join("");
+  assert.match(text, /Reading database-backups\/x\.json\.gz \[[█░]{24}\] 0\.[36]\/0\.6 MiB \(\d+ %\)/);
+  assert.match(text, /Uploading database-backups\/y\.json\.gz 0\.[36] MiB, [\d.]+ MiB\/s/);
+  assert.match(text, /Reading database-backups\/x\.json\.gz: 0\.6 MiB in \d+ s/);
 });

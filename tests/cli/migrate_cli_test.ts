@@ -194,3 +194,31 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "migrate CLI: down --backup takes a backup before dropping data, at the schema it was taken at",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "seedbed-migrate-backup-" });
+    const env = { DATABASE_URL: `file:${dir}/m.db`, APP_ENV: "development", S3_EMBEDDED_DIR: `${dir}/s3` };
+    try {
+      assert.equal((await cliInProcess(["migrate"], env)).code, 0);
+      const { openDatabase } = await import("../../src/db/client.ts");
+      const db = await openDatabase(env.DATABASE_URL);
+      await db.run("INSERT INTO login_throttles (key, failures, window_started_at) VALUES ('k', 1, 0)");
+      const head = (await readMigrations(db)).at(-1)!.tag;
+      await db.close();
+      const r = await cliInProcess(["migrate", "down", "--to", "0000", "--backup", "--force"], env);
+      assert.equal(r.code, 0, r.stderr);
+      assert.doesNotMatch(r.stderr, /Back it up first/, "--backup given: no advice to take one");
+      const m = /^Backup (\d+) completed: (\S+) \(restorable at schema (\S+)\)$/m.exec(r.stdout);
+      assert.ok(m, r.stdout);
+      assert.equal(m[3], head, "taken before the down ran");
+      assert.ok(r.stdout.indexOf("Backup ") < r.stdout.indexOf("Reverted "), "the backup comes first");
+      assert.match(r.stdout, /Now at 0000_initial\./);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
