@@ -22,6 +22,7 @@ import {
 import type { AuthzenSearch } from "./authzen_search.ts";
 import type { AccessService } from "../access/access_service.ts";
 import { requireActiveOrganization } from "../access/guard.ts";
+import { NUL_MESSAGE, nulFields } from "../http/input_rules.ts";
 import { bearerSecret, isServiceKeySecret, type ServiceKeyService } from "../gateway/service_keys.ts";
 
 const Props = z.record(z.string(), z.unknown());
@@ -175,6 +176,14 @@ const badRequest = (
       `${i.path.length ? i.path.join(".") : "body"}: ${i.message}`
     );
     throw new AppError("BAD_REQUEST", `invalid request: ${issues.join("; ")}`);
+  }
+  // The input rule every route shares (src/http/input_rules.ts), answered as the binding wants: 400.
+  const nul = nulFields((result as { data?: unknown }).data);
+  if (nul.length) {
+    throw new AppError(
+      "BAD_REQUEST",
+      `invalid request: ${nul.map((f) => `${f || "body"}: ${NUL_MESSAGE}`).join("; ")}`,
+    );
   }
   return undefined;
 };

@@ -93,6 +93,8 @@ export class ParseCache {
   get(text: string): EvaluationInput | null {
     const hit = this.#map.get(text);
     if (hit) return hit;
+    // U+0000 can only be spelled `\u0000` in JSON: the router refuses it (src/http/input_rules.ts).
+    if (text.includes("\\u0000")) return null;
     let body: unknown;
     try {
       body = JSON.parse(text);

@@ -103,6 +103,15 @@ export function translateDbError(err: unknown): unknown {
         },
       );
     }
+    if (code === "22021" || code === "22P05") {
+      // U+0000 (or bytes invalid in the encoding) in a value: the input's fault, on Postgres only —
+      // the input rule (src/http/input_rules.ts) refuses it first wherever a schema reads it.
+      return new AppError(
+        "VALIDATION_ERROR",
+        "a value contains a character the database cannot store (U+0000 or invalid UTF-8)",
+        { cause: err, extra: { errors: [{ field: "body", message: "must not contain U+0000" }] } },
+      );
+    }
     if (code === "3D000") {
       return new AppError(
         "DATABASE_UNAVAILABLE",

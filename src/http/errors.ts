@@ -12,6 +12,7 @@ import { isConnectionLoss, translateDbError } from "../db/errors.ts";
 import { errorMessage } from "../log.ts";
 import { CONNECTION_LOST_HEADER } from "./db_outage.ts";
 import type { HttpEnv } from "./types.ts";
+import { NUL_MESSAGE } from "./input_rules.ts";
 
 export interface FieldError {
   field: string;
@@ -38,6 +39,17 @@ export function validationError(error: ZodError, where: string): AppError {
   return new AppError("VALIDATION_ERROR", `invalid ${what}: ${detail}`, {
     extra: { errors },
   });
+}
+
+/** The 422 for strings holding U+0000, naming each field (`src/http/input_rules.ts`). */
+export function nulError(fields: string[], where: string): AppError {
+  const name = (f: string) => f || (where === "json" ? "body" : where);
+  const errors: FieldError[] = fields.map((f) => ({ field: name(f), message: NUL_MESSAGE }));
+  return new AppError(
+    "VALIDATION_ERROR",
+    `invalid ${WHERE_NAMES[where] ?? where}: ${errors.map((e) => `${e.field}: ${e.message}`).join("; ")}`,
+    { extra: { errors } },
+  );
 }
 
 /** Maps anything thrown to an AppError; unknown errors become INTERNAL_ERROR. */

@@ -3,7 +3,8 @@
  * same zod schemas it validates with, so `/openapi.json` cannot drift.
  */
 import { OpenAPIHono, z } from "@hono/zod-openapi";
-import { validationError } from "./errors.ts";
+import { nulError, validationError } from "./errors.ts";
+import { nulFields } from "./input_rules.ts";
 import type { HttpEnv } from "./types.ts";
 
 /** A router whose validation failures become the service's 422 body. */
@@ -11,6 +12,9 @@ export function createRouter(): OpenAPIHono<HttpEnv> {
   return new OpenAPIHono<HttpEnv>({
     defaultHook: (result) => {
       if (!result.success) throw validationError(result.error, result.target);
+      // One rule for every validated string: no U+0000 (src/http/input_rules.ts).
+      const nul = nulFields(result.data);
+      if (nul.length) throw nulError(nul, result.target);
     },
   });
 }

@@ -1,5 +1,6 @@
 /**
- * Security regression tests: input limits (review 2026-12-02, F2 body size; F9 NUL bytes).
+ * Security regression tests: input limits (review 2026-12-02, F2 body size; F9 NUL bytes: U+0000 is
+ * refused with 422 on both databases alike, AuthZEN's 400 aside, and nothing reaches the error log).
  * A body over MAX_BODY_BYTES answers 413 before more than the limit is pulled from the client, on every
  * route (unauthenticated login, REST, AuthZEN and its evaluation fast path); uploads keep MAX_UPLOAD_BYTES.
  */
@@ -10,6 +11,10 @@ import { json, testApp } from "../helpers/app.ts";
 import { bearer, createWorld, login } from "../helpers/fixtures.ts";
 import { startTestS3 } from "../helpers/s3.ts";
 import { limitStream, readAtMost } from "../../src/http/body_limit.ts";
+import { memoryLogger } from "../../src/log.ts";
+import { translateDbError } from "../../src/db/errors.ts";
+import { AppError } from "../../src/errors.ts";
+import { eq } from "drizzle-orm";
 
 const MiB = 1024 * 1024;
 const CHUNK = 64 * 1024;
@@ -228,3 +233,110 @@ Deno.test("limits: the counting stream refuses exactly the bodies over the limit
     { numRuns: 200 },
   );
 });
+
+const NUL = "\u0000";
+
+dbTest("input: U+0000 in any input string is a 422 naming the field, on both databases alike", async (db) => {
+  const w = await createWorld(db);
+  const logger = memoryLogger();
+  const { app } = await testApp(db, { logger });
+  const admin = await login(app, "admin@acme.test");
+  const send = (method: string, path: string, token: string | null, body?: unknown) =>
+    app.request(path, {
+      method,
+      headers: { ...(token ? bearer(token) : {}), "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  const cases: [string, Response | Promise<Response>, string][] = [
+    [
+      "login e-mail (unauthenticated)",
+      send("POST", "/api/v1/auth/login", null, { email: `a${NUL}@b.c`, password: "x" }),
+      "email",
+    ],
+    [
+      "login password",
+      send("POST", "/api/v1/auth/login", null, { email: "admin@acme.test", password: `x${NUL}` }),
+      "password",
+    ],
+    ["lead name", send("POST", "/api/v1/crm/leads", admin, { name: `Lead${NUL}` }), "name"],
+    [
+      "user full_name",
+      send("PATCH", `/api/v1/users/${w.executive.id}`, admin, { full_name: `Ex${NUL}ec` }),
+      "full_name",
+    ],
+    ["a query string", send("GET", `/api/v1/users?role=admin${encodeURIComponent(NUL)}`, admin), "role"],
+  ];
+  for (const [label, pending, field] of cases) {
+    const res = await pending;
+    assert.equal(res.status, 422, label);
+    const body = await json(res);
+    assert.equal(body.code, "VALIDATION_ERROR", label);
+    assert.ok(
+      (body.errors as { field: string }[]).some((e) => e.field === field),
+      `${label}: ${JSON.stringify(body)}`,
+    );
+    assert.match(body.detail as string, /U\+0000/);
+  }
+  // AuthZEN answers a bad payload with 400, as its binding requires (through its fast path too).
+  const subject = { type: "user", id: `${w.admin.id}${NUL}` };
+  for (
+    const body of [
+      { subject, action: { name: "crm.read" }, resource: { type: "module", id: "crm" } },
+      {
+        subject: { type: "user", id: String(w.admin.id) },
+        action: { name: "crm.read" },
+        resource: { type: "module", id: "crm", properties: { [`k${NUL}`]: 1 } },
+      },
+    ]
+  ) {
+    const res = await send("POST", "/access/v1/evaluation", admin, body);
+    assert.equal(res.status, 400);
+    assert.match((await json(res)).detail as string, /U\+0000/);
+  }
+  // Nothing failed: no 500, no error log line, no NUL value in any log line.
+  assert.ok(!logger.records.some((r) => r.msg === "request_failed" || r.level === "error"));
+  assert.ok(!JSON.stringify(logger.records).includes("\\u0000"));
+});
+
+dbTest("input: the rule holds for any string, and agrees on both databases (property)", async (db) => {
+  await createWorld(db);
+  const { app } = await testApp(db);
+  const admin = await login(app, "admin@acme.test");
+  let n = 0;
+  await fc.assert(
+    fc.asyncProperty(fc.string({ maxLength: 40 }), fc.boolean(), fc.nat(40), async (s, withNul, at) => {
+      const name = withNul ? s.slice(0, at) + NUL + s.slice(at) : s;
+      const res = await app.request("/api/v1/crm/leads", {
+        method: "POST",
+        headers: { ...bearer(admin), "content-type": "application/json" },
+        body: JSON.stringify({ name: `${++n}:${name}` }),
+      });
+      await res.body?.cancel();
+      // The invariant: a NUL anywhere is a 422; without one the lead is created (libSQL and Postgres alike).
+      assert.equal(res.status, name.includes(NUL) ? 422 : 201, JSON.stringify(name));
+    }),
+    { numRuns: 40 },
+  );
+});
+
+dbTest("input: Postgres's own refusals of U+0000 (22021, 22P05) map to 422, not 500", async (db) => {
+  const org = (await db.db.select().from(db.t.organizations))[0] ??
+    (await db.db.insert(db.t.organizations).values({ name: "N", slug: "n" }).returning())[0];
+  for (
+    const write of [
+      () =>
+        db.db.update(db.t.organizations).set({ name: `a${NUL}b` }).where(eq(db.t.organizations.id, org.id)),
+      () =>
+        db.db.update(db.t.organizations).set({ enabledModules: { [`x${NUL}`]: true } }).where(
+          eq(db.t.organizations.id, org.id),
+        ),
+    ]
+  ) {
+    const err = await write().then(() => null, (e) => e);
+    assert.ok(err, "Postgres refuses the value");
+    const t = translateDbError(err);
+    assert.ok(t instanceof AppError, String(err));
+    assert.equal(t.status, 422);
+    assert.ok(!t.message.includes(NUL));
+  }
+}, { only: ["postgres"] });
