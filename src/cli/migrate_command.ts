@@ -7,6 +7,7 @@
  * much, asks on a terminal, needs --force otherwise, and needs --force in
  * production always; `--backup` takes a backup before anything runs.
  */
+import { sql } from "drizzle-orm";
 import { awaitReplicas } from "../access/lease.ts";
 import { AppError } from "../errors.ts";
 import {
@@ -146,6 +147,18 @@ function printSql(ctx: CliContext, steps: PlannedMigration[], direction: string)
   }
 }
 
+/**
+ * A migration may change what the access layer caches: replicas under an access lease apply it before
+ * the command returns. A schema without the lease table (before its migration) has no such replicas.
+ */
+async function settleReplicas(ctx: CliContext): Promise<void> {
+  const leases = await ctx.db.rows(sql`SELECT 1 AS one FROM access_replicas LIMIT 1`).then(
+    () => true,
+    () => false,
+  );
+  if (leases) await awaitReplicas(ctx.db, ctx.logger, { fallbackMs: ctx.config.access.leaseMs });
+}
+
 async function runUp(ctx: CliContext, p: Parsed): Promise<number> {
   const options: UpOptions = { step: p.step, to: p.to === "head" ? undefined : p.to };
   if (p.sql) {
@@ -168,8 +181,7 @@ async function runUp(ctx: CliContext, p: Parsed): Promise<number> {
         : `Nothing to apply; at ${current ?? "base"}.`,
     );
   } else ctx.out(current === r.head ? `Now at head (${r.head}).` : `Now at ${current} (head is ${r.head}).`);
-  // A migration may change what the access layer caches: lease replicas apply it before we return.
-  if (r.applied.length) await awaitReplicas(ctx.db, ctx.logger, { fallbackMs: ctx.config.access.leaseMs });
+  if (r.applied.length) await settleReplicas(ctx);
   return 0;
 }
 
@@ -220,7 +232,7 @@ async function runDown(ctx: CliContext, p: Parsed): Promise<number> {
   const r = await migrateDown(ctx.db, undefined, { ...options, expect: plan.steps.map((s) => s.tag) });
   for (const tag of r.reverted) ctx.out(`Reverted ${tag}`);
   ctx.out(`Now at ${r.current ?? "base"}.`);
-  await awaitReplicas(ctx.db, ctx.logger, { fallbackMs: ctx.config.access.leaseMs });
+  await settleReplicas(ctx);
   return 0;
 }
 

@@ -127,14 +127,15 @@ export async function measureLosses(db: Database, statements: string[]): Promise
 
 /** `table users (12 rows)`, `column users.email (12 values)`. */
 export function describeLoss(l: DataLoss): string {
+  const rows = `${l.rows} ${l.rows === 1 ? "row" : "rows"}`;
   switch (l.kind) {
     case "drop table":
-      return `drops table ${l.table} (${l.rows} rows)`;
+      return `drops table ${l.table} (${rows})`;
     case "drop column":
-      return `drops column ${l.table}.${l.column} (${l.rows} values)`;
+      return `drops column ${l.table}.${l.column} (${l.rows} ${l.rows === 1 ? "value" : "values"})`;
     case "delete rows":
-      return `deletes rows of ${l.table} (${l.rows} rows now)`;
+      return `deletes rows of ${l.table} (${rows} now)`;
     case "truncate":
-      return `empties ${l.table} (${l.rows} rows)`;
+      return `empties ${l.table} (${rows})`;
   }
 }
