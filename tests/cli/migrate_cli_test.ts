@@ -32,7 +32,11 @@ dbTest("migrate CLI: seed 000's migration section, step for step", async (db, { 
   // alembic upgrade +1
   const up1 = await run("upgrade", "+1");
   assert.equal(up1.code, 0, up1.stderr);
-  assert.doesNotMatch(up1.stderr, /warning|access_lease/, "no lease wait on a schema without the lease table");
+  assert.doesNotMatch(
+    up1.stderr,
+    /warning|access_lease/,
+    "no lease wait on a schema without the lease table",
+  );
   assert.match(up1.stdout, /^Applied 0000_initial\nNow at 0000_initial \(head is \S+\)\.$/m);
   // alembic current
   const cur = await run("current");
