@@ -9,12 +9,23 @@ import type { Database } from "../db/client.ts";
 import type { AccessService } from "../access/access_service.ts";
 import { createRouter, errorResponses, jsonBody, jsonResponse } from "../http/openapi.ts";
 import { RecordsService } from "./records_service.ts";
+import { TOTAL_CAP } from "./records_repository.ts";
 import { type ResourceDef, RESOURCES } from "./resources.ts";
 import { requireAccess } from "../access/guard.ts";
 
 export const PageQuery = z.object({
   skip: z.coerce.number().int().min(0).max(1_000_000_000).default(0).openapi({ example: 0 }),
   limit: z.coerce.number().int().min(1).max(500).default(50).openapi({ example: 50 }),
+});
+/** A record list's query: the seeds' skip/limit, or a keyset cursor; a bounded total unless asked. */
+const RecordPageQuery = PageQuery.extend({
+  cursor: z.string().max(200).optional().openapi({
+    description: "A previous page's next_cursor: keyset paging (the same cost on every page); not with skip",
+  }),
+  total: z.enum(["bounded", "exact"]).default("bounded").openapi({
+    description:
+      `bounded (default): total is exact up to ${TOTAL_CAP} records, else ${TOTAL_CAP} with total_exact false`,
+  }),
 });
 const IdParam = z.object({
   id: z.coerce.number().int().positive().openapi({ param: { name: "id", in: "path" }, example: 1 }),
@@ -36,8 +47,10 @@ function resourceRoutes(def: ResourceDef, db: Database, access: AccessService) {
   const List = z.object({
     items: z.array(def.output),
     total: z.number().int(),
+    total_exact: z.boolean(),
     skip: z.number().int(),
     limit: z.number().int(),
+    next_cursor: z.string().nullable(),
   }).openapi(`${def.output.meta()?.id ?? def.type}List`);
   const common = { tags: [def.tag], security: [{ bearer: [] }] };
 
@@ -49,7 +62,7 @@ function resourceRoutes(def: ResourceDef, db: Database, access: AccessService) {
       summary: `List ${def.noun}s`,
       description: perm(def, "read"),
       middleware: guard("read"),
-      request: { query: PageQuery, headers: ORG_HEADER_DOC },
+      request: { query: RecordPageQuery, headers: ORG_HEADER_DOC },
       responses: {
         200: jsonResponse(List, `A page of ${def.noun}s`),
         ...errorResponses(400, 401, 403, 404, 422),

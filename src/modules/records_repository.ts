@@ -9,7 +9,7 @@
  *
  * A record outside the organization or the scope is simply not found.
  */
-import { and, asc, count, eq, getTableColumns, inArray, or, type SQL, sql } from "drizzle-orm";
+import { and, asc, count, eq, gt, inArray, or, type SQL, sql } from "drizzle-orm";
 import type { Database, Executor } from "../db/client.ts";
 import type { ModuleTables, TenantTable } from "../db/module_tables.ts";
 
@@ -26,7 +26,14 @@ export interface RecordScope {
 export interface Page {
   skip: number;
   limit: number;
+  /** Keyset position: only records with an id above it (a list's `next_cursor`). */
+  after?: number;
+  /** Count every matching record (default: count up to `TOTAL_CAP`, so that a page costs the same at any size). */
+  exactTotal?: boolean;
 }
+
+/** Bounded totals stop counting here: `total` is exact up to this many records, else `TOTAL_CAP` and not exact. */
+export const TOTAL_CAP = 1000;
 
 // The tables share the tenant columns used here; drizzle's per-table types differ, so the
 // repository works on the bare tenant table type and casts the table once (same runtime surface).
@@ -64,7 +71,7 @@ export class RecordsRepository {
   }
 
   /** The prepared query `name` for scope kind `scope`, built on first use. */
-  #prepare(name: "list" | "get", scope: RecordScope["scope"]): Prepared<Record<string, unknown>> {
+  #prepare(name: "list" | "count" | "get", scope: RecordScope["scope"]): Prepared<Record<string, unknown>> {
     const key = `${name}:${scope}`;
     let q = this.#prepared.get(key);
     if (!q) {
@@ -73,12 +80,15 @@ export class RecordsRepository {
         { organizationId: 0, userId: 0, scope },
         (n) => sql.placeholder(n),
       );
+      const p = (n: string) => sql.placeholder(n) as unknown as number;
       const built = name === "list"
-        ? this.db.db.select({ ...getTableColumns(t), __total: sql<number>`count(*) over ()` }).from(t)
-          .where(where).orderBy(asc(t.id)).limit(sql.placeholder("limit") as unknown as number)
-          .offset(sql.placeholder("offset") as unknown as number)
-        : this.db.db.select().from(t).where(and(eq(t.id, sql.placeholder("id") as unknown as number), where))
-          .limit(1);
+        ? this.db.db.select().from(t).where(and(where, gt(t.id, p("after")))).orderBy(asc(t.id))
+          .limit(p("limit")).offset(p("offset"))
+        : name === "count"
+        ? this.db.db.select({ n: count() }).from(
+          this.db.db.select({ one: sql`1`.as("one") }).from(t).where(where).limit(p("cap")).as("matching"),
+        )
+        : this.db.db.select().from(t).where(and(eq(t.id, p("id")), where)).limit(1);
       // Postgres names the statement; SQLite's prepare() takes no name and ignores it.
       q = built.prepare(`records_${this.key}_${name}_${scope}`) as unknown as Prepared<
         Record<string, unknown>
@@ -88,29 +98,45 @@ export class RecordsRepository {
     return q;
   }
 
-  /** A page and the total, in one query (`count(*) over ()`); a second query only past the last page. */
+  /**
+   * A page in id order (offset `skip`, or keyset `after`) and the total: exact when the page shows all there
+   * is, else counted up to `TOTAL_CAP` (or exactly when asked). The page never counts the whole set, so its
+   * cost does not grow with the tenant.
+   */
   async list(
     s: RecordScope,
     page: Page,
     ex: Executor = this.db.db,
-  ): Promise<{ items: RecordRow[]; total: number }> {
-    const rows = ex === this.db.db
+  ): Promise<{ items: RecordRow[]; total: number; totalExact: boolean; nextAfter: number | null }> {
+    const after = page.after ?? 0;
+    const prepared = ex === this.db.db;
+    const rows = prepared
       ? await this.#prepare("list", s.scope).execute({
         org: s.organizationId,
         user: s.userId,
+        after,
         limit: page.limit,
         offset: page.skip,
       })
-      : await ex.select({ ...getTableColumns(this.table), __total: sql<number>`count(*) over ()` })
-        .from(this.table).where(this.scopeCondition(s)).orderBy(asc(this.table.id)).limit(page.limit)
-        .offset(page.skip);
-    let total = rows.length ? Number(rows[0].__total) : 0;
-    if (!rows.length && page.skip > 0) {
-      const [{ n }] = await ex.select({ n: count() }).from(this.table).where(this.scopeCondition(s));
-      total = Number(n);
+      : await ex.select().from(this.table).where(and(this.scopeCondition(s), gt(this.table.id, after)))
+        .orderBy(asc(this.table.id)).limit(page.limit).offset(page.skip);
+    const items = rows as unknown as RecordRow[];
+    const nextAfter = items.length === page.limit ? items[items.length - 1].id : null;
+    if (page.skip === 0 && after === 0 && items.length < page.limit && !page.exactTotal) {
+      return { items, total: items.length, totalExact: true, nextAfter };
     }
-    const items = rows.map(({ __total: _t, ...row }) => row);
-    return { items: items as unknown as RecordRow[], total };
+    const cap = page.exactTotal ? Number.MAX_SAFE_INTEGER : TOTAL_CAP + 1;
+    const [{ n }] = prepared
+      ? await this.#prepare("count", s.scope).execute({ org: s.organizationId, user: s.userId, cap })
+      : await ex.select({ n: count() }).from(
+        ex.select({ one: sql`1`.as("one") }).from(this.table).where(this.scopeCondition(s)).limit(cap).as(
+          "matching",
+        ),
+      );
+    const counted = Number(n);
+    return counted > TOTAL_CAP && !page.exactTotal
+      ? { items, total: TOTAL_CAP, totalExact: false, nextAfter }
+      : { items, total: counted, totalExact: true, nextAfter };
   }
 
   async get(s: RecordScope, id: number, ex: Executor = this.db.db): Promise<RecordRow | null> {

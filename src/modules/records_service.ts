@@ -16,6 +16,20 @@ import { REGISTRY_RESOURCES } from "./registry.ts";
 import { snake } from "../db/module_tables.ts";
 import { fromJson, type ResourceDef, toJson } from "./resources.ts";
 
+/** A list cursor: opaque to clients (base64url of `{"a": <last id>}`). */
+export function encodeCursor(after: number): string {
+  return btoa(JSON.stringify({ a: after })).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+/** The position a cursor names; 400 naming the parameter when it is not one of ours. */
+export function decodeCursor(cursor: string): number {
+  try {
+    const v = JSON.parse(atob(cursor.replaceAll("-", "+").replaceAll("_", "/"))) as { a?: unknown };
+    if (Number.isSafeInteger(v.a) && (v.a as number) >= 0) return v.a as number;
+  } catch { /* reported below */ }
+  throw new AppError("BAD_REQUEST", "cursor: not a cursor of this API (pass a list's next_cursor unchanged)");
+}
+
 export class RecordsService {
   readonly repo: RecordsRepository;
   constructor(private readonly db: Database, readonly def: ResourceDef) {
@@ -39,9 +53,32 @@ export class RecordsService {
     return this.def.source.shared ? { ...s, scope: "all" } : s;
   }
 
-  async list(auth: AuthContext, page: Page) {
-    const { items, total } = await this.repo.list(this.#readScope(auth), page);
-    return { items: items.map(toJson), total, skip: page.skip, limit: page.limit };
+  /**
+   * A page: `skip`/`limit` as the seeds' clients use them, or `cursor` (a previous page's `next_cursor`)
+   * for keyset paging that costs the same on any page. `total` is exact up to TOTAL_CAP unless
+   * `total=exact` asks for a full count (`total_exact` says which).
+   */
+  async list(
+    auth: AuthContext,
+    q: { skip: number; limit: number; cursor?: string; total?: "exact" | "bounded" },
+  ) {
+    const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
+    if (after !== undefined && q.skip > 0) {
+      throw new AppError(
+        "BAD_REQUEST",
+        "skip and cursor: use one of them (the cursor already says where to go on)",
+      );
+    }
+    const page: Page = { skip: q.skip, limit: q.limit, after, exactTotal: q.total === "exact" };
+    const { items, total, totalExact, nextAfter } = await this.repo.list(this.#readScope(auth), page);
+    return {
+      items: items.map(toJson),
+      total,
+      total_exact: totalExact,
+      skip: page.skip,
+      limit: page.limit,
+      next_cursor: nextAfter === null ? null : encodeCursor(nextAfter),
+    };
   }
 
   async get(auth: AuthContext, id: number) {
