@@ -85,3 +85,19 @@ Deno.test("log: no line carries an e-mail address or a failed query's parameters
     logPersonalData(false);
   }
 });
+
+Deno.test("log guard: the test suite's default logger refuses a line with personal data", async () => {
+  const { guardedLogger, personalDataIn } = await import("./helpers/log_guard.ts");
+  const { logPersonalData } = await import("../src/log.ts");
+  assert.equal(personalDataIn('{"event":"x","target":"[email]"}'), null);
+  assert.equal(personalDataIn('{"error":"params: [redacted]"}'), null);
+  assert.equal(personalDataIn('{"target":"manager@testcorp.com"}'), "manager@testcorp.com");
+  assert.match(personalDataIn('{"error":"params: 42,Bob"}')!, /^params: 42/);
+  guardedLogger().info("login", { target: "manager@testcorp.com" }); // scrubbed before the guard sees it
+  logPersonalData(true);
+  try {
+    assert.throws(() => guardedLogger().info("login", { target: "manager@testcorp.com" }), /personal data/);
+  } finally {
+    logPersonalData(false);
+  }
+});

@@ -12,6 +12,7 @@ import { startTestS3, type TestS3 } from "../helpers/s3.ts";
 import { sweepAbandonedBackups } from "../../src/backups/sweep.ts";
 import { memoryLogger } from "../../src/log.ts";
 import { freshSchema, PG_URL, Replica, waitFor } from "./helpers.ts";
+import { personalDataIn } from "../helpers/log_guard.ts";
 
 interface Stage {
   db: Database;
@@ -51,6 +52,10 @@ async function stage(): Promise<Stage> {
     leadsBefore: await count(db, "crm_leads"),
     async dispose() {
       await Promise.all([a.stop(), b.stop()]);
+      // Whatever happened, no replica logged personal data (logins of seeded users, failed queries).
+      for (const line of [...a.lines, ...b.lines].filter((l) => l.startsWith("{"))) {
+        assert.equal(personalDataIn(line), null, line);
+      }
       await db.run(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
       await db.close();
       await s3.close();

@@ -3,7 +3,8 @@ import { createApp } from "../../src/app.ts";
 import { type Config, loadConfig } from "../../src/config.ts";
 import type { Database } from "../../src/db/client.ts";
 import { buildDeps } from "../../src/deps.ts";
-import { type Logger, silentLogger } from "../../src/log.ts";
+import type { Logger } from "../../src/log.ts";
+import { guardedLogger } from "./log_guard.ts";
 
 /** A test configuration; `env` overrides individual variables. */
 export function testConfig(env: Record<string, string> = {}): Config {
@@ -23,7 +24,8 @@ export async function testApp(
   const deps = await buildDeps({
     config,
     db,
-    logger: options.logger ?? silentLogger,
+    // Every line is built and checked for personal data (tests/helpers/log_guard.ts), none is printed.
+    logger: options.logger ?? guardedLogger(),
   });
   return { app: createApp(deps), deps, config };
 }
