@@ -222,6 +222,15 @@ Deno.test({
       assert.equal(m[3], head, "taken before the down ran");
       assert.ok(r.stdout.indexOf("Backup ") < r.stdout.indexOf("Reverted "), "the backup comes first");
       assert.match(r.stdout, /Now at 0000_initial\./);
+      // The backup is in the catalog: `backup list` is an aligned table under a header.
+      await cliInProcess(["migrate"], env);
+      const list = await cliInProcess(["backup", "list"], env);
+      assert.equal(list.code, 0, list.stderr);
+      assert.match(list.stdout, /^ *ID +STATUS +KIND +CREATED +SIZE +ROWS +KEY$/m);
+      assert.match(
+        list.stdout,
+        new RegExp(`^ *${m[1]} +completed +manual +\\d{4}-\\S+ +[\\d.]+ \\w?i?B +\\d+ +${m[2]}$`, "m"),
+      );
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

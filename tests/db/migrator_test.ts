@@ -450,3 +450,31 @@ Deno.test("migration safety: a SQLite rebuild loses exactly the columns its copy
     }),
   );
 });
+
+dbTest(
+  "migrator: a migration without its down file cannot be reverted, and says which file is missing",
+  async (db) => {
+    const root = await copyMigrations();
+    try {
+      await migrate(db, root);
+      const folder = db.dialect === "sqlite" ? "sqlite" : "postgres";
+      const last = (await readMigrations(db, root)).at(-1)!.tag;
+      await Deno.remove(new URL(`${folder}/${last}.down.sql`, root));
+      await assert.rejects(() => migrateDown(db, root), (err: unknown) => {
+        assert.ok(err instanceof AppError);
+        assert.equal(err.code, "MIGRATION_FAILED");
+        assert.match(
+          err.message,
+          new RegExp(
+            `${last} has no down migration \\(migrations/${folder}/${last}\\.down\\.sql is missing\\)`,
+          ),
+        );
+        return true;
+      });
+      assert.equal(await schemaVersion(db), last, "nothing was reverted");
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+  { migrated: false },
+);
