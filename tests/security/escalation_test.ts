@@ -323,8 +323,9 @@ const stepArb = fc.oneof(
       kind: fc.constant("role_update" as const),
       actor: pick,
       role: pick,
-      scope: fc.option(fc.constantFrom(...SCOPES), { nil: undefined }),
-      grants: fc.option(grantsArb, { nil: undefined }),
+      // Widening is what escalates: "all" weighs most.
+      scope: fc.option(fc.constantFrom(...SCOPES, "all" as const), { nil: undefined }),
+      grants: fc.option(grantsArb, { nil: undefined, freq: 2 }),
     }),
   },
   {
@@ -553,7 +554,10 @@ export async function escalationProperty(db: Database, runs: number, seed?: numb
             const body: Record<string, unknown> = { description: "changed" };
             if (step.scope) body.record_scope = step.scope;
             if (step.grants) body.permissions = step.grants;
-            res = await app.request(`/api/v1/roles/${roleAt(step.role).id}`, send("PATCH", t, body));
+            // Half the time his own role (the review's attack), else any role of the organization.
+            const own = currentRoles.find((r) => r.name === actor.role);
+            const role = own && step.role % 2 === 0 ? own : roleAt(step.role >> 1);
+            res = await app.request(`/api/v1/roles/${role.id}`, send("PATCH", t, body));
             break;
           }
           case "role_create":
