@@ -46,6 +46,7 @@ import type { ServiceKeyService } from "./gateway/service_keys.ts";
 import { serviceKeyRoutes } from "./gateway/service_keys_routes.ts";
 import { jwksRoutes } from "./auth/jwks_routes.ts";
 import type { Metrics } from "./observability/metrics.ts";
+import type { BackupScheduler } from "./backups/backup_schedule.ts";
 import { httpMetrics, metricsRoutes } from "./observability/metrics_routes.ts";
 
 /** Everything the app needs, built by `deps.ts` (or by a test). */
@@ -82,6 +83,8 @@ export interface AppDeps {
   serviceKeys: ServiceKeyService;
   /** Prometheus metrics (`src/observability/`). */
   metrics: Metrics;
+  /** BACKUP_SCHEDULE's scheduler (started by main.ts), when a schedule is set. */
+  backupScheduler?: BackupScheduler;
 }
 
 export interface AppOptions {

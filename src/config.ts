@@ -5,6 +5,7 @@
  * the value of a secret.
  */
 import { z } from "zod";
+import { parseSchedule } from "./backups/cron.ts";
 import { placeholderProblems } from "./placeholders.ts";
 
 export const APP_ENVS = ["development", "test", "production"] as const;
@@ -302,6 +303,13 @@ export const envSchema = z.object({
       "Forward-auth answers only gateways presenting a service key with scope `forward-auth` in `X-Seedbed-Key`.",
     defaultText: "`true` in production, else `false`",
   }),
+  BACKUP_SCHEDULE: z.string().trim().min(1).optional().meta({
+    description:
+      'Cron expression (croner: 5 fields, or 6 with seconds) on which the server takes backups, e.g. `"0 3 * * *"`; one replica per slot, retention after each (docs/operations.md). `deno task backup schedule` prints the next runs.',
+  }),
+  BACKUP_SCHEDULE_TIMEZONE: z.string().min(1).default("UTC").meta({
+    description: "IANA time zone `BACKUP_SCHEDULE` is read in.",
+  }),
   METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional().meta({
     description:
       "Bearer token Prometheus presents to scrape `GET /metrics` on the main port. Without it (and without `METRICS_PORT`) `/metrics` is off.",
@@ -404,7 +412,13 @@ export interface Config {
     embedded: boolean;
     embeddedDir: string;
   };
-  backups: { retentionCount?: number; retentionDays?: number };
+  backups: {
+    retentionCount?: number;
+    retentionDays?: number;
+    /** BACKUP_SCHEDULE (validated cron expression) and its time zone. */
+    schedule?: string;
+    scheduleTimezone?: string;
+  };
   /** `/metrics` and the decision log (docs/operations.md). */
   observability: {
     metricsToken?: string;
@@ -503,6 +517,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       "ACCESS_POLL_MS: must be at most a quarter of ACCESS_LEASE_MS (a lease is renewed by polls)",
     );
   }
+  if (e.BACKUP_SCHEDULE !== undefined) {
+    try {
+      parseSchedule(e.BACKUP_SCHEDULE, e.BACKUP_SCHEDULE_TIMEZONE);
+    } catch (err) {
+      const m = (err as Error).message;
+      problems.push(`${m.startsWith("time zone") ? "BACKUP_SCHEDULE_TIMEZONE" : "BACKUP_SCHEDULE"}: ${m}`);
+    }
+  }
   if (e.METRICS_PORT !== undefined && e.METRICS_PORT === e.PORT) {
     problems.push("METRICS_PORT: must differ from PORT (the metrics port serves /metrics alone)");
   }
@@ -568,6 +590,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     backups: {
       retentionCount: e.BACKUP_RETENTION_COUNT,
       retentionDays: e.BACKUP_RETENTION_DAYS,
+      schedule: e.BACKUP_SCHEDULE,
+      scheduleTimezone: e.BACKUP_SCHEDULE_TIMEZONE,
     },
     observability: {
       metricsToken: e.METRICS_TOKEN,

@@ -30,6 +30,7 @@ import { Metrics } from "./observability/metrics.ts";
 import { meteredLogger } from "./observability/event_metrics.ts";
 import { DecisionLog } from "./observability/decision_log.ts";
 import { lastSuccessfulBackup } from "./observability/sources.ts";
+import { BackupScheduler } from "./backups/backup_schedule.ts";
 import { loadRouteTable } from "./gateway/load_routes.ts";
 
 export interface BuildOptions {
@@ -108,6 +109,17 @@ export async function buildDeps(opts: BuildOptions): Promise<AppDeps> {
     authzenSearch: new AuthzenSearch(db, authzen),
     serviceKeys,
     metrics,
+    // BACKUP_SCHEDULE: built here, started by main.ts (servers only; the CLI never schedules).
+    backupScheduler: config.backups.schedule
+      ? new BackupScheduler({
+        db,
+        backups,
+        logger: metered,
+        metrics,
+        expression: config.backups.schedule,
+        timezone: config.backups.scheduleTimezone,
+      })
+      : undefined,
     forwardAuth: new ForwardAuth({
       access,
       audit,

@@ -31,7 +31,7 @@ const Backup = z.object({
   s3_key: z.string().openapi({ example: KEY_EXAMPLE }),
   bucket: z.string(),
   status: z.enum(["pending", "completed", "failed", "pruned"]),
-  kind: z.enum(["execution", "manual", "safety", "reset", "imported"]),
+  kind: z.enum(["execution", "manual", "scheduled", "safety", "reset", "imported"]),
   execution_id: z.number().int().nullable(),
   created_by: z.string().openapi({ example: "user:1" }),
   size_bytes: z.number().int().nullable(),
@@ -79,7 +79,7 @@ const ListQuery = z.object({
   status: z.enum(["pending", "completed", "failed", "pruned"]).optional().openapi({
     param: { name: "status", in: "query" },
   }),
-  kind: z.enum(["execution", "manual", "safety", "reset", "imported"]).optional().openapi({
+  kind: z.enum(["execution", "manual", "scheduled", "safety", "reset", "imported"]).optional().openapi({
     param: { name: "kind", in: "query" },
   }),
   execution_id: z.coerce.number().int().positive().optional().openapi({

@@ -28,7 +28,7 @@ export const MANIFEST_KEY = "_manifest";
 export const CONTENT_TYPE = "application/gzip";
 
 /** What a backup is for (catalog `kind`). */
-export type BackupKind = "execution" | "manual" | "safety" | "reset" | "imported";
+export type BackupKind = "execution" | "manual" | "scheduled" | "safety" | "reset" | "imported";
 
 export interface Manifest {
   format: typeof FORMAT_NAME;

@@ -4,13 +4,17 @@ import type { BackupRecord } from "../backups/catalog.ts";
 import { AppError } from "../errors.ts";
 import { type CliContext, cliDeps, UsageError } from "./context.ts";
 import { formatTable } from "./table.ts";
+import { scheduledRuns } from "../backups/backup_schedule.ts";
+import { nextRuns } from "../backups/cron.ts";
 
-export const BACKUP_USAGE = `usage: deno task backup [create|list|show ID|verify KEY|verify ID|prune] [--json]
+export const BACKUP_USAGE =
+  `usage: deno task backup [create|list|show ID|verify KEY|verify ID|prune|schedule] [--json]
   create          back up every application table to S3 now (the default)
   list            the backup catalog, newest first [--limit N] [--status completed|failed|pruned|pending]
   show ID         one backup: key, size, checksum, row counts, manifest
   verify KEY|ID   re-read a backup from S3 and check checksum, manifest and every row
   prune           apply BACKUP_RETENTION_COUNT / BACKUP_RETENTION_DAYS now
+  schedule        BACKUP_SCHEDULE's next runs [--count N] and the recent scheduled runs
 Restore with: deno task seed --restore [--key KEY | --execution ID]`;
 
 function actor(): string {
@@ -57,6 +61,7 @@ export async function runBackup(ctx: CliContext, argv: string[]): Promise<number
   const json = args.includes("--json");
   if (json) args.splice(args.indexOf("--json"), 1);
   const limit = flag(args, "--limit");
+  const count = flag(args, "--count");
   const status = flag(args, "--status");
   const [sub = "create", arg, ...extra] = args;
   if (extra.length) throw new UsageError(`unexpected argument(s) ${extra.join(" ")}\n${BACKUP_USAGE}`);
@@ -64,6 +69,49 @@ export async function runBackup(ctx: CliContext, argv: string[]): Promise<number
   const { backups } = await cliDeps(ctx);
   try {
     switch (sub) {
+      case "schedule": {
+        if (arg) throw new UsageError(`schedule takes no argument (use --count N)\n${BACKUP_USAGE}`);
+        const expression = ctx.config.backups.schedule;
+        if (!expression) {
+          ctx.out('No schedule: set BACKUP_SCHEDULE to a cron expression, e.g. BACKUP_SCHEDULE="0 3 * * *"');
+          return 0;
+        }
+        const tz = ctx.config.backups.scheduleTimezone ?? "UTC";
+        const runs = nextRuns(expression, new Date(), count ? positiveInt(count, "--count") : 5, tz);
+        const recent = await scheduledRuns(ctx.db, 10);
+        if (json) {
+          out({
+            schedule: expression,
+            timezone: tz,
+            next_runs: runs.map((d) => d.toISOString()),
+            recent_runs: recent.map((r) => ({
+              scheduled_at: r.scheduledAt.toISOString(),
+              status: r.status,
+              backup_id: r.backupId,
+              replica: r.replica,
+              error: r.errorMessage,
+            })),
+          });
+          return 0;
+        }
+        ctx.out(`Schedule: ${expression} (${tz})`);
+        ctx.out("Next runs:");
+        for (const d of runs) ctx.out(`  ${d.toISOString()}`);
+        if (recent.length) {
+          ctx.out("Recent runs:");
+          const table = formatTable(
+            ["slot", "status", "backup", "note"],
+            recent.map((r) => [
+              r.scheduledAt.toISOString(),
+              r.status,
+              r.backupId === null ? "-" : String(r.backupId),
+              r.errorMessage ?? "",
+            ]),
+          );
+          for (const line of table) ctx.out(line);
+        }
+        return 0;
+      }
       case "create": {
         if (arg) throw new UsageError(`create takes no argument\n${BACKUP_USAGE}`);
         const r = await backups.create({ kind: "manual", createdBy: actor() });
