@@ -137,9 +137,12 @@ async function serve(
     staleAfterMs: config.backupSweep.staleMinutes * 60_000,
     everyMs: config.backupSweep.intervalMinutes * 60_000,
   });
+  // BACKUP_SCHEDULE: one replica per slot (src/backups/backup_schedule.ts).
+  await deps.backupScheduler?.start();
   try {
     await listen(config, logger, app, shutdown, banner);
   } finally {
+    await deps.backupScheduler?.stop(config.http.shutdownTimeoutSeconds * 1000);
     stopSweeper();
     await metricsServer?.stop();
     await deps.access.stopLease();

@@ -186,3 +186,52 @@ Deno.test({
     assert.ok(started >= 0 && answered > started, "the request finished after shutdown began");
   },
 });
+
+Deno.test({
+  name: "main: BACKUP_SCHEDULE takes backups on schedule; METRICS_PORT serves /metrics alone, with its token",
+  sanitizeResources: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "seedbed-main-schedule-" });
+    const metricsPort = freePort();
+    try {
+      const { port, child, finish } = await startServing({
+        BACKUP_SCHEDULE: "* * * * * *",
+        S3_EMBEDDED_DIR: `${dir}/s3`,
+        METRICS_PORT: String(metricsPort),
+        METRICS_HOST: "127.0.0.1",
+        METRICS_TOKEN: "metrics-token-0123456789",
+      });
+      // The main port does not serve metrics; the metrics port does, for the token only.
+      let res = await fetch(`http://127.0.0.1:${port}/metrics`, {
+        headers: { authorization: "Bearer metrics-token-0123456789" },
+      });
+      assert.equal(res.status, 404);
+      await res.body?.cancel();
+      res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+      assert.equal(res.status, 401);
+      await res.body?.cancel();
+      // Within a few seconds a scheduled backup has completed and is counted.
+      let text = "";
+      for (
+        let i = 0;
+        i < 100 && !/seedbed_scheduled_backups_total\{outcome="succeeded"\} [1-9]/.test(text);
+        i++
+      ) {
+        await new Promise((r) => setTimeout(r, 100));
+        res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`, {
+          headers: { authorization: "Bearer metrics-token-0123456789" },
+        });
+        text = await res.text();
+      }
+      assert.match(text, /seedbed_scheduled_backups_total\{outcome="succeeded"\} [1-9]/);
+      assert.match(text, /seedbed_backup_runs_total\{kind="scheduled",outcome="succeeded"\} [1-9]/);
+      child.kill("SIGTERM");
+      const { code, log } = await finish();
+      assert.equal(code, 0);
+      assert.match(log, /"event":"backup_schedule_started"/);
+      assert.match(log, /"event":"backup_schedule_run_completed"/);
+    } finally {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
