@@ -47,6 +47,25 @@ export interface ThrottlePolicy {
 }
 
 const MINUTE = 60_000;
+/**
+ * Conflicts on e-mail or username per actor (user creation and changes): a few are mistakes, many are a
+ * probe of which addresses exist in other organizations (docs/access.md, "The e-mail oracle").
+ */
+export const CONFLICT_RULE: ThrottleRule = {
+  free: 10,
+  baseDelayMs: 60_000,
+  maxDelayMs: 60 * 60_000,
+  quietMs: 24 * 60 * 60_000,
+};
+
+/** Failed re-authentications (the current password of a self e-mail change) per user. */
+export const REAUTH_RULE: ThrottleRule = {
+  free: 5,
+  baseDelayMs: 1000,
+  maxDelayMs: 15 * 60_000,
+  quietMs: 60 * 60_000,
+};
+
 export const DEFAULT_THROTTLE: ThrottlePolicy = {
   address: { free: 20, baseDelayMs: 1000, maxDelayMs: 15 * MINUTE, quietMs: 60 * MINUTE },
   pair: { free: 5, baseDelayMs: 1000, maxDelayMs: 15 * MINUTE, quietMs: 60 * MINUTE },
@@ -194,6 +213,19 @@ export class LoginThrottle {
         blockedUntil: sql`CASE WHEN ${t.failures} - 1 < ${rule.free} THEN NULL ELSE ${t.blockedUntil} END`,
       }).where(sql`${t.key} = ${key} AND ${t.failures} > 0`);
     }
+  }
+
+  /**
+   * One key under its own rule (other throttled actions: e-mail conflicts, re-authentication): counted
+   * before the action, in the one statement; `refund` takes it back when the action was not what is
+   * throttled.
+   */
+  async attemptKey(key: string, rule: ThrottleRule, now = Date.now()): Promise<Admitted | Refused> {
+    const failures = await this.#count(key, rule, now);
+    if (failures === null) {
+      return { admitted: false, retryAfter: await this.#retryAfter(key, now), by: "account" };
+    }
+    return { admitted: true, keys: [{ key, rule, failures }] };
   }
 
   /** Seconds the next attempt must wait after an admitted one that failed (for the audit). */

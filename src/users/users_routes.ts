@@ -72,6 +72,9 @@ const UserUpdate = z.object({
   permissions: fields.permissions,
   is_active: z.boolean().optional(),
   must_change_password: fields.must_change_password,
+  current_password: z.string().min(1).max(128).optional().openapi({
+    description: "Your current password: required when you change your own e-mail address",
+  }),
 }).strict().refine((o) => Object.keys(o).length > 0, { message: "at least one field is required" })
   .openapi("UserUpdate");
 

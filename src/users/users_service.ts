@@ -11,7 +11,8 @@ import type { AccessService } from "../access/access_service.ts";
 import type { UserSnapshot } from "../access/loader.ts";
 import type { AccessPrincipal } from "../access/decide.ts";
 import type { AuthContext } from "../http/types.ts";
-import { hashPassword } from "../auth/passwords.ts";
+import { hashPassword, verifyPassword } from "../auth/passwords.ts";
+import { CONFLICT_RULE, LoginThrottle, REAUTH_RULE } from "../auth/login_throttle.ts";
 import { revokeAllTokens } from "../auth/revocation.ts";
 import { passwordProblems } from "../auth/password_policy.ts";
 import { ALL_MODULES, normalizeModule } from "../tenants/modules.ts";
@@ -45,12 +46,16 @@ export interface UserUpdate {
   permissions?: string[];
   is_active?: boolean;
   must_change_password?: boolean;
+  /** Required when a user changes his own e-mail address. */
+  current_password?: string;
 }
 
 export class UsersService {
   readonly repo: UsersRepository;
   readonly roles: RolesRepository;
+  readonly #throttle: LoginThrottle;
   constructor(private readonly deps: { db: Database; audit: AuditService; access: AccessService }) {
+    this.#throttle = new LoginThrottle(deps.db);
     this.repo = new UsersRepository(deps.db);
     this.roles = new RolesRepository(deps.db);
   }
@@ -209,7 +214,7 @@ export class UsersService {
       permissions: input.permissions ?? [],
     };
     const checked = await this.#checkState(caller, orgId, state, null);
-    await this.#unique(input.email, input.username ?? null, null);
+    await this.#unique(auth, input.email, input.username ?? null, null, requestId);
     const hash = await hashPassword(input.password);
     const created = await this.deps.db.transaction(async (tx) => {
       const touched = [state.reportsToId];
@@ -310,7 +315,12 @@ export class UsersService {
       permissions: input.permissions ?? await this.repo.permissions(u.id),
     };
     const checked = privileged ? await this.#checkState(caller, u.organizationId, state, u.id) : null;
-    await this.#unique(input.email ?? null, input.username ?? null, u.id);
+    if (
+      id === caller.access.id && input.email !== undefined && input.email.trim().toLowerCase() !== u.email
+    ) {
+      await this.#reauthenticate(u, input.current_password);
+    }
+    await this.#unique(auth, input.email ?? null, input.username ?? null, u.id, requestId);
     const patch: Record<string, unknown> = {};
     if (input.email !== undefined) patch.email = input.email.trim().toLowerCase();
     if (input.username !== undefined) patch.username = input.username;
@@ -376,6 +386,29 @@ export class UsersService {
   }
 
   /**
+   * A self e-mail change needs the current password: the e-mail is the login, so a stolen token must not
+   * be enough to take the account over. Failures are throttled per user (REAUTH_RULE).
+   */
+  async #reauthenticate(u: UserRow, currentPassword: string | undefined): Promise<void> {
+    if (currentPassword === undefined) {
+      throw validation("current_password: required to change your own e-mail address", {
+        errors: [{ field: "current_password", message: "required to change your own e-mail address" }],
+      });
+    }
+    const attempt = await this.#throttle.attemptKey(`reauth:user:${u.id}`, REAUTH_RULE);
+    if (!attempt.admitted) {
+      throw new AppError("RATE_LIMITED", `too many failed attempts; retry in ${attempt.retryAfter} seconds`, {
+        headers: { "Retry-After": String(attempt.retryAfter) },
+        extra: { retry_after: attempt.retryAfter },
+      });
+    }
+    if (!(await verifyPassword(u.passwordHash, currentPassword))) {
+      throw new AppError("BAD_REQUEST", "current_password is incorrect");
+    }
+    await this.#throttle.refund(attempt);
+  }
+
+  /**
    * Revokes every token the user holds (an admin's "log him out everywhere"): a user the caller may manage,
    * in the caller's organization. Refused on every path and replica when this returns.
    */
@@ -392,19 +425,61 @@ export class UsersService {
     return { detail: `every token of user ${u.id} issued before now is refused`, user_id: u.id };
   }
 
-  async #unique(email: string | null, username: string | null, selfId: number | null) {
+  /**
+   * E-mails and usernames are unique across every organization, so a conflict says that the address is
+   * taken somewhere: the answer names no user and no organization, every conflict is audited, and an
+   * actor's conflicts are throttled (CONFLICT_RULE) — counted before the check, so that a blocked actor
+   * learns nothing, not even from a success. The residual oracle is documented (docs/access.md).
+   */
+  async #unique(
+    auth: AuthContext,
+    email: string | null,
+    username: string | null,
+    selfId: number | null,
+    requestId?: string,
+  ) {
+    if (!email && !username) return;
+    const attempt = await this.#throttle.attemptKey(`conflict:user:${auth.user.id}`, CONFLICT_RULE);
+    if (!attempt.admitted) {
+      throw new AppError(
+        "RATE_LIMITED",
+        `too many conflicting e-mails or usernames; retry in ${attempt.retryAfter} seconds`,
+        {
+          headers: { "Retry-After": String(attempt.retryAfter) },
+          extra: { retry_after: attempt.retryAfter },
+        },
+      );
+    }
+    const t = this.deps.db.t.users;
+    let field: "email" | "username" | null = null;
     if (email) {
       const other = await this.repo.findByEmail(email);
-      if (other && other.id !== selfId) {
-        throw conflict(`a user with email ${email.trim().toLowerCase()} already exists`);
-      }
+      if (other && other.id !== selfId) field = "email";
     }
-    if (username) {
-      const t = this.deps.db.t.users;
+    if (!field && username) {
       const [other] = await this.deps.db.db.select({ id: t.id }).from(t).where(eq(t.username, username))
         .limit(1);
-      if (other && other.id !== selfId) throw conflict(`username ${username} is taken`);
+      if (other && other.id !== selfId) field = "username";
     }
+    if (!field) {
+      // Not a conflict: it does not count.
+      await this.#throttle.refund(attempt);
+      return;
+    }
+    await this.deps.audit.recordSafely({
+      event: "user.identity_conflict",
+      actorUserId: auth.user.id,
+      organizationId: auth.organizationId,
+      target: field,
+      requestId,
+      details: { field, value: field === "email" ? email!.trim().toLowerCase() : username },
+    });
+    throw conflict(
+      `this ${field === "email" ? "e-mail address" : "username"} cannot be used; choose another`,
+      {
+        errors: [{ field, message: "cannot be used" }],
+      },
+    );
   }
 
   #audit(
