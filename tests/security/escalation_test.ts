@@ -22,6 +22,8 @@ import type { Database } from "../../src/db/client.ts";
 import { ACTION_CATALOG } from "../../src/access/actions.ts";
 import { type AccessOrganization, type AccessPrincipal, decide } from "../../src/access/decide.ts";
 import { snapshotEntitlements } from "../../src/tenants/entitlements.ts";
+import { gainedBeyond, roleBeyond } from "../../src/access/escalation.ts";
+import { GrantSet } from "../../src/access/permissions.ts";
 import type { AccessService } from "../../src/access/access_service.ts";
 import type { TokenService } from "../../src/auth/tokens.ts";
 
@@ -278,6 +280,130 @@ const POOL = [
   "roles.update",
 ];
 const SCOPES = ["own", "team", "all"] as const;
+const SCOPES_ALL = SCOPES;
+const POOL_ALL = [...POOL, "crm_admin", "sales.*", "hr.delete", "crm_leads_delete"];
+
+// ── The invariant's functions, against decide() directly (pure, many runs) ─────────────────────────────
+
+const kindArb = fc.constantFrom(
+  "admin" as const,
+  "manager" as const,
+  "executive" as const,
+  "custom" as const,
+);
+const pureArb = fc.record({
+  kind: kindArb,
+  grants: fc.subarray(POOL_ALL, { maxLength: 6 }),
+  modules: fc.subarray(["crm", "hr", "sales"], { maxLength: 2 }),
+  scope: fc.constantFrom(...SCOPES_ALL),
+  team: fc.subarray([21, 22, 23, 24], { maxLength: 3 }),
+});
+function pure(
+  id: number,
+  p: { kind: AccessPrincipal["kind"]; grants: string[]; modules: string[]; scope: string; team: number[] },
+): AccessPrincipal {
+  return {
+    id,
+    email: `${id}@x.test`,
+    role: p.kind,
+    kind: p.kind,
+    organizationId: 1,
+    isActive: true,
+    grants: GrantSet.fromNames(p.grants),
+    modules: new Set(p.kind === "manager" ? p.modules : []),
+    recordScope: p.kind === "admin"
+      ? "all"
+      : p.kind === "manager"
+      ? "team"
+      : p.kind === "executive"
+      ? "own"
+      : p.scope as AccessPrincipal["recordScope"],
+    teamIds: new Set(p.team),
+  };
+}
+const OWNERS = [undefined, 10, 11, 21, 22, 23, 24, 99];
+
+Deno.test("escalation (pure property): gainedBeyond finds exactly what decide() says the change gives beyond the actor", () => {
+  const org = allEntitled(1);
+  fc.assert(
+    fc.property(pureArb, fc.option(pureArb, { nil: null }), pureArb, (a, b, c) => {
+      const actor = pure(10, a);
+      const before = b && pure(11, b);
+      const after = pure(11, c);
+      const gain = gainedBeyond(actor, before, after);
+      // Ground truth over the catalog and these owners (99 stands for everyone else).
+      let truth = false;
+      for (const [module, entry] of ACTION_CATALOG) {
+        for (const action of entry.actions) {
+          for (const submodule of [undefined, ...entry.submodules]) {
+            for (const owner of OWNERS) {
+              const q = (p: AccessPrincipal, o: number | undefined) =>
+                decide(p, org, {
+                  module,
+                  action,
+                  submodule,
+                  organizationId: 1,
+                  resource: o === undefined ? undefined : { organizationId: 1, ownerId: o },
+                  now: 0,
+                }).allowed;
+              if (!q(after, owner) || (before && q(before, owner)) || q(actor, owner)) continue;
+              if (owner === after.id && q(actor, actor.id)) continue;
+              truth = true;
+            }
+          }
+        }
+      }
+      assert.equal(gain !== null, truth, JSON.stringify({ a, b, c, gain }));
+    }),
+    { numRuns: 300 },
+  );
+});
+
+Deno.test("escalation (pure property): a role within the actor's reach gives its holders nothing the actor lacks (reports of their own aside)", () => {
+  const org = allEntitled(1);
+  fc.assert(
+    fc.property(
+      pureArb,
+      fc.subarray(POOL_ALL, { maxLength: 6 }),
+      fc.constantFrom(...SCOPES_ALL),
+      fc.subarray([21, 22, 23, 24, 30, 31], { maxLength: 3 }),
+      (a, grants, scope, reports) => {
+        const actor = pure(10, a);
+        const role = {
+          grants: GrantSet.fromNames(grants),
+          recordScope: scope as AccessPrincipal["recordScope"],
+        };
+        if (roleBeyond(actor, role) !== null) return;
+        // A holder whose reports are the actor's own or new users (30, 31: nobody the actor reaches yet).
+        const holder: AccessPrincipal = {
+          ...pure(11, { kind: "custom", grants, modules: [], scope, team: [] }),
+          teamIds: new Set(reports),
+        };
+        for (const [module, entry] of ACTION_CATALOG) {
+          for (const action of entry.actions) {
+            for (const owner of [undefined, 11, ...actor.teamIds, 99]) {
+              const q = (p: AccessPrincipal, o: number | undefined) =>
+                decide(p, org, {
+                  module,
+                  action,
+                  organizationId: 1,
+                  resource: o === undefined ? undefined : { organizationId: 1, ownerId: o },
+                  now: 0,
+                }).allowed;
+              if (!q(holder, owner)) continue;
+              const mine = owner === 11 ? 10 : owner;
+              assert.ok(
+                q(actor, mine),
+                `${module}.${action} on ${owner}: ${JSON.stringify({ a, grants, scope, reports })}`,
+              );
+            }
+          }
+        }
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
 
 const grantsArb = fc.subarray(POOL, { maxLength: 6 });
 const roleArb = fc.record({
