@@ -29,7 +29,7 @@ import { ServiceKeyService } from "./gateway/service_keys.ts";
 import { Metrics } from "./observability/metrics.ts";
 import { meteredLogger } from "./observability/event_metrics.ts";
 import { DecisionLog } from "./observability/decision_log.ts";
-import { lastSuccessfulBackup } from "./observability/sources.ts";
+import { databaseConnections, lastSuccessfulBackup } from "./observability/sources.ts";
 import { BackupScheduler } from "./backups/backup_schedule.ts";
 import { loadRouteTable } from "./gateway/load_routes.ts";
 
@@ -51,6 +51,7 @@ export async function buildDeps(opts: BuildOptions): Promise<AppDeps> {
   const built: { access?: AccessService } = {};
   const metrics = opts.metrics ?? new Metrics({
     lastSuccessfulBackup: () => lastSuccessfulBackup(db),
+    connections: () => databaseConnections(db),
     lease: () => {
       const lease = built.access?.cache.lease;
       return lease

@@ -22,8 +22,8 @@ export interface MetricsSources {
   lease?: () => { valid: boolean; polls: number; acks: number } | undefined;
   /** The security version this replica's caches are at. */
   securityVersion?: () => number;
-  /** Database connections: the configured maximum and those in use (when the driver tells). */
-  pool?: () => { max: number; inUse?: number; waiting?: number };
+  /** Postgres: connections to the database by state (every replica's pools together); null elsewhere. */
+  connections?: () => Promise<Record<string, number> | null>;
 }
 
 export class Metrics {
@@ -200,18 +200,21 @@ export class Metrics {
         },
       });
     }
-    if (sources.pool) {
-      const pool = sources.pool;
+    if (sources.connections) {
+      const read = sources.connections;
       new client.Gauge({
-        name: "seedbed_db_pool_connections",
-        help: "Database connections: max (configured), in_use and waiting (when the driver reports them)",
+        name: "seedbed_db_connections",
+        help: "Postgres: connections to this database by state (all replicas' pools; from pg_stat_activity)",
         labelNames: ["state"],
         registers,
-        collect() {
-          const p = pool();
-          this.set({ state: "max" }, p.max);
-          if (p.inUse !== undefined) this.set({ state: "in_use" }, p.inUse);
-          if (p.waiting !== undefined) this.set({ state: "waiting" }, p.waiting);
+        async collect() {
+          this.reset();
+          try {
+            const byState = await read();
+            for (const [state, n] of Object.entries(byState ?? {})) this.set({ state }, n);
+          } catch {
+            errors.inc({ gauge: "db_connections" });
+          }
         },
       });
     }

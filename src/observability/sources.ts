@@ -13,3 +13,16 @@ export async function lastSuccessfulBackup(db: Database): Promise<number | null>
   const ms = typeof v === "number" ? v : typeof v === "bigint" ? Number(v) : new Date(v as string).getTime();
   return Number.isFinite(ms) ? ms / 1000 : null;
 }
+
+/**
+ * Postgres: connections to this database by state (`active`, `idle`, `idle in transaction`, …), as the
+ * server sees them — every replica's pool together (the driver does not report its own pool's use).
+ * Null on libSQL, which has no pool.
+ */
+export async function databaseConnections(db: Database): Promise<Record<string, number> | null> {
+  if (db.dialect !== "postgres" || db.label.startsWith("pglite")) return null;
+  const rows = await db.rows<{ state: string | null; n: number | string }>(sql`
+    SELECT coalesce(state, 'unknown') AS state, count(*) AS n FROM pg_stat_activity
+    WHERE datname = current_database() AND backend_type = 'client backend' GROUP BY 1`);
+  return Object.fromEntries(rows.map((r) => [r.state ?? "unknown", Number(r.n)]));
+}

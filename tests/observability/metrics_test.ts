@@ -30,7 +30,7 @@ const sumOf = (m: Map<string, number>, prefix: string, ...parts: string[]) =>
     0,
   );
 
-dbTest("metrics: a scrape after a seeding run, backups and denials shows every series", async (db) => {
+dbTest("metrics: a scrape after a seeding run, backups and denials shows every series", async (db, ctx) => {
   const s3 = await startTestS3();
   const logger = memoryLogger();
   try {
@@ -132,6 +132,9 @@ dbTest("metrics: a scrape after a seeding run, backups and denials shows every s
     assert.ok(sumOf(m, "seedbed_access_decisions_total", 'source="guard"', 'decision="allow"') >= 2);
     assert.equal(sumOf(m, "seedbed_access_decisions_total", 'source="authzen"'), 1);
     assert.ok(m.has("seedbed_process_resident_memory_bytes"), "process metrics");
+    if (ctx.dialect === "postgres" && !db.label.startsWith("pglite")) {
+      assert.ok(sumOf(m, "seedbed_db_connections") >= 1, "Postgres connections by state");
+    }
 
     // The decision log: one JSON event per decision, with subject, module, action, layer, reason, request id.
     const events = logger.records.filter((r) => r.event === "access_decision");
