@@ -272,7 +272,12 @@ export class SeedingService {
     const createBackup = (o.createBackup ?? true) && !dryRun;
     const execKind: ExecutionKind = dryRun ? "dry_run" : kind;
     // Bad input (an unknown seeder in `only`) is refused before a run is recorded: it is no failed execution.
-    const plan = planSeeders(this.#seeders, { env, demo, scale, only: o.only });
+    // (A broken registry — a cycle, an unknown dependency — is a failed run, recorded below.)
+    try {
+      planSeeders(this.#seeders, { env, demo, scale, only: o.only });
+    } catch (err) {
+      if (err instanceof AppError && err.code === "VALIDATION_ERROR") throw err;
+    }
     await assertLockFree(db);
     const exec = await this.executions.create({
       kind: execKind,
@@ -298,6 +303,7 @@ export class SeedingService {
     try {
       startedAt = await this.executions.markRunning(exec.id);
       log.info("seeding_started", { kind: execKind, environment: env, triggered_by: o.triggeredBy });
+      const plan = planSeeders(this.#seeders, { env, demo, scale, only: o.only });
       if (createBackup) {
         backupKey = await backupBeforeRun(
           { port: this.#o.backupPort, executions: this.executions, logger },
