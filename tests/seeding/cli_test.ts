@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { like } from "drizzle-orm";
 import { dbTest, POSTGRES_IS_SERVER } from "../helpers/db.ts";
 import { rowCount } from "./helpers.ts";
+import { VOLUME_RESOURCES } from "../../seeders/volume.ts";
 
 const CLI = new URL("../../src/cli.ts", import.meta.url).pathname;
 
@@ -66,9 +67,10 @@ dbTest(
     const dry = await cli(url, ["seed", "--dry-run", "--scale", "5", "--random-seed", "3"]);
     assert.equal(dry.code, 0, dry.stderr);
     assert.match(dry.stdout, /DRY RUN, nothing was saved/);
-    assert.match(dry.stdout, /VolumeSeeder +completed +40 +0 +0/);
+    const volumeRows = 5 * VOLUME_RESOURCES.length; // --scale 5: five rows per volume table
+    assert.match(dry.stdout, new RegExp(`VolumeSeeder +completed +${volumeRows} +0 +0`));
     // Progress goes to stderr: without a terminal, plain lines and a summary.
-    assert.match(dry.stderr, /^Volume data \(--scale 5\): 40 rows in \d+ s/m);
+    assert.match(dry.stderr, new RegExp(`^Volume data \\(--scale 5\\): ${volumeRows} rows in \\d+ s`, "m"));
     assert.equal(
       (await db.db.select().from(db.t.crmLeads).where(like(db.t.crmLeads.name, "VOL-%"))).length,
       0,
