@@ -2,9 +2,10 @@
  * The record tables of the registered modules (`modules/*.ts`), built with a dialect's schema kit.
  *
  * Every module table carries the tenant columns first (id, organization_id, owner_id — the record-scope
- * column —, created_at, updated_at), then its declared fields; it is indexed on organization and owner, and
- * unique on its declared keys within the organization. Must never change a demo table's SQL (the committed
- * migrations are the check: `deno task db:check`). Story: docs/modules.md.
+ * column —, created_at, updated_at), then its declared fields; it is indexed on (organization, id) — a page
+ * in id order is an index range at any tenant size — and on owner, and unique on its declared keys within
+ * the organization. Any change here changes every module table: it needs a migration (`deno task db:check`
+ * fails until there is one). Story: docs/modules.md.
  */
 import type { BuildColumns, ColumnBuilderBase } from "drizzle-orm";
 import type { PgColumn, PgTableWithColumns } from "drizzle-orm/pg-core";
@@ -127,7 +128,8 @@ export function defineModuleTables(
       }
       // deno-lint-ignore no-explicit-any
       const table = k.table(name, columns as any, (t: any) => [
-        k.index(`${name}_organization_idx`).on(t.organizationId),
+        // (organization, id): a page in id order within a tenant is an index range, at any tenant size.
+        k.index(`${name}_organization_idx`).on(t.organizationId, t.id),
         k.index(`${name}_owner_idx`).on(t.ownerId),
         ...Object.entries(r.fields).filter(([, f]) => f.spec.index).map(([prop]) =>
           k.index(`${name}_${snake(prop)}_idx`).on(t[prop])
