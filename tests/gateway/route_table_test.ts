@@ -142,8 +142,11 @@ Deno.test("default table: Seedbed's own routes map to their guards' permissions"
   };
   assert.equal(req("POST", "/api/v1/auth/login"), "public");
   assert.equal(req("GET", "/api/v1/auth/me"), "authenticated");
-  assert.equal(req("GET", "/api/v1/restaurants/12"), "restaurants.read");
-  assert.equal(req("DELETE", "/api/v1/menus/3"), "menus.delete");
+  // Registry resources carry their submodule, as their guards do; other licensed modules map by method.
+  assert.equal(req("GET", "/api/v1/restaurants/12"), "restaurants.read/restaurants");
+  assert.equal(req("DELETE", "/api/v1/menus/3"), "menus.delete/menus");
+  assert.equal(req("GET", "/api/v1/finance/5"), "finance.read");
+  assert.equal(req("POST", "/api/v1/sales/orders"), "sales.create");
   assert.equal(req("GET", "/api/v1/crm/leads/5"), "crm.read/leads");
   assert.equal(req("POST", "/api/v1/crm/leads"), "crm.create/leads");
   assert.equal(req("PATCH", "/api/v1/users/5"), "users.update");
