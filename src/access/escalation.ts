@@ -82,7 +82,7 @@ export function gainedBeyond(
   options: { newUsers?: ReadonlySet<number>; catalog?: ActionCatalog } = {},
 ): Gain | null {
   if (actor.kind === "super_admin") return null;
-  if (actor.organizationId === null) return firstOf(after);
+  if (actor.organizationId === null) return coversNothing(after);
   const catalog = options.catalog ?? ACTION_CATALOG;
   const org = everythingEntitled(actor.organizationId, catalog);
   // decide() tells owners apart only by these sets; every other id answers like ANY_OTHER_USER.
@@ -119,7 +119,7 @@ export function gainedBeyond(
 }
 
 /** An actor without an organization who is no super admin covers nothing. */
-function firstOf(after: AccessPrincipal): Gain | null {
+function coversNothing(after: AccessPrincipal): Gain | null {
   return after.isActive ? { principalId: after.id, module: "*", action: "*", owner: "any" } : null;
 }
 
