@@ -16,6 +16,7 @@ dbTest("authzen: PDP metadata at /.well-known/authzen-configuration", async (db)
     search_subject_endpoint: "http://pdp.example.com/access/v1/search/subject",
     search_resource_endpoint: "http://pdp.example.com/access/v1/search/resource",
     search_action_endpoint: "http://pdp.example.com/access/v1/search/action",
+    max_evaluations: 100,
   });
   const proxied = (await testApp(db, { env: { TRUST_PROXY: "true" } })).app;
   const r2 = await proxied.request("http://internal:8000/.well-known/authzen-configuration", {
