@@ -9,7 +9,7 @@ import { json, testApp } from "../helpers/app.ts";
 import fc from "fast-check";
 import { bearer, createWorld, login } from "../helpers/fixtures.ts";
 import { openDatabase } from "../../src/db/client.ts";
-import { revocationRefusal } from "../../src/auth/revocation.ts";
+import { bumpTokenEpoch, revocationRefusal } from "../../src/auth/revocation.ts";
 import { setup } from "../backups/http.ts";
 
 type Requester = { request: (path: string, init?: RequestInit) => Response | Promise<Response> };
@@ -217,6 +217,12 @@ for (const freshness of ["read", "lease"] as const) {
           200,
         );
         assertAll(await statuses(b.app, t2, w.executive.id), 401, "B after revoke-all on A");
+        // The token epoch (what a reset or restore bumps, in its transaction) reaches B the same way.
+        const t3 = await login(a.app, "exec@acme.test");
+        assertAll(await statuses(b.app, t3, w.executive.id), 200, "B, a new token");
+        await db.transaction((tx) => bumpTokenEpoch(db, tx));
+        await a.deps.access.changed();
+        assertAll(await statuses(b.app, t3, w.executive.id), 401, "B after a new token epoch");
       } finally {
         await a.deps.access.stopLease();
         await b.deps.access.stopLease();
