@@ -1,7 +1,7 @@
 /**
  * Security regression tests: tokens and sessions (review 2026-12-02, F10/F12/F13 and issue 12's F5).
- * A refused token is refused on EVERY path: REST, AuthZEN (single, batch, the three searches) and the
- * evaluation fast path. Both databases.
+ * A refused token is refused on EVERY path: REST, AuthZEN (single, batch, the three searches), the
+ * evaluation fast path and forward-auth. Both databases.
  */
 import assert from "node:assert/strict";
 import { dbTest } from "../helpers/db.ts";
@@ -32,6 +32,13 @@ export function everyPath(
   return [
     { name: "GET /api/v1/auth/me", path: "/api/v1/auth/me", init: (t) => ({ headers: bearer(t) }) },
     { name: "GET /api/v1/users", path: "/api/v1/users", init: (t) => ({ headers: bearer(t) }) },
+    {
+      name: "forward-auth",
+      path: "/access/v1/forward-auth",
+      init: (t) => ({
+        headers: { ...bearer(t), "x-original-method": "GET", "x-original-uri": "/api/v1/auth/me" },
+      }),
+    },
     authzen("/access/v1/evaluation", { subject, action: { name: "crm.read" }, resource }),
     authzen("/access/v1/evaluations", {
       subject,
