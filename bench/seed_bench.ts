@@ -22,6 +22,7 @@ import { SeedingService } from "../src/seeding/seeding_service.ts";
 import type { AnyTable } from "../src/seeding/types.ts";
 import { SEEDERS } from "../seeders/mod.ts";
 import { VOLUME_RESOURCES } from "../seeders/volume.ts";
+import { noDelaySocket } from "../src/db/pg_socket.ts";
 
 const arg = (name: string, dflt: string) => {
   const i = Deno.args.indexOf(`--${name}`);
@@ -147,7 +148,13 @@ async function runBaseline(
   const u = new URL(f.url);
   const schema = u.searchParams.get("schema")!;
   u.searchParams.delete("schema");
-  const sql = postgres(u.toString(), { max: 1, onnotice: () => {}, connection: { search_path: schema } });
+  // TCP_NODELAY as Seedbed's own connections have it (src/db/pg_socket.ts), so both sides pay the same.
+  const sql = postgres(u.toString(), {
+    max: 1,
+    onnotice: () => {},
+    connection: { search_path: schema },
+    ...{ socket: noDelaySocket() },
+  });
   const t0 = performance.now();
   await sql.begin(async (tx) => {
     for (const d of data) {

@@ -4,6 +4,7 @@
  * A bad value fails fast with the variable's name and what is wrong — never
  * the value of a secret.
  */
+import { base64url } from "jose";
 import { z } from "zod";
 import { parseSchedule } from "./backups/cron.ts";
 import { placeholderProblems } from "./placeholders.ts";
@@ -619,5 +620,5 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
 
 function randomSecret(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(48));
-  return btoa(String.fromCharCode(...bytes));
+  return base64url.encode(bytes);
 }

@@ -6,7 +6,7 @@
  * no further pages. Action search lists the action catalog's actions only.
  * Story: docs/authzen.md.
  */
-import { decodeBase64Url, encodeBase64Url } from "../access/b64.ts";
+import { base64url } from "jose";
 import type { Database } from "../db/client.ts";
 import { ALL_MODULES, normalizeModule } from "../tenants/modules.ts";
 import { RecordsRepository } from "../modules/records_repository.ts";
@@ -53,7 +53,7 @@ function fingerprint(body: Record<string, unknown>): string {
 function readToken(body: Record<string, unknown>, page: PageIn | undefined): number {
   if (!page?.token) return 0;
   try {
-    const t = JSON.parse(new TextDecoder().decode(decodeBase64Url(page.token))) as { c: number; h: string };
+    const t = JSON.parse(new TextDecoder().decode(decodePageToken(page.token))) as { c: number; h: string };
     if (t.h !== fingerprint(body) || !Number.isSafeInteger(t.c) || t.c < 0) throw new Error("mismatch");
     return t.c;
   } catch {
@@ -65,7 +65,7 @@ function readToken(body: Record<string, unknown>, page: PageIn | undefined): num
 }
 
 function makeToken(body: Record<string, unknown>, cursor: number): string {
-  return encodeBase64Url(new TextEncoder().encode(JSON.stringify({ c: cursor, h: fingerprint(body) })));
+  return base64url.encode(JSON.stringify({ c: cursor, h: fingerprint(body) }));
 }
 
 function limitOf(page: PageIn | undefined): number {
@@ -227,4 +227,10 @@ export class AuthzenSearch {
       results: slice.map((name) => ({ name })),
     };
   }
+}
+
+/** A page token's bytes; refuses anything but base64url without padding (what `next_token` is). */
+function decodePageToken(text: string): Uint8Array {
+  if (!/^[A-Za-z0-9_-]*$/.test(text)) throw new Error("not base64url");
+  return base64url.decode(text);
 }

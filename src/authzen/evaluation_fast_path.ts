@@ -30,7 +30,7 @@
  */
 import type { Metrics } from "../observability/metrics.ts";
 import type { Logger } from "../log.ts";
-import { SANE_ID } from "../http/middleware.ts";
+import { httpRequestLine, resolveRequestId } from "../http/middleware.ts";
 import { readAtMost } from "../http/body_limit.ts";
 import type { AuthzenService, EvaluationInput } from "./authzen_service.ts";
 import type { AccessService } from "../access/access_service.ts";
@@ -185,8 +185,8 @@ export function evaluationFastPath<A extends unknown[]>(
       // The body could not be read (the client went away): the router answers as for no body.
       return await router(new Request(req.url, { method: "POST", headers, signal: req.signal }), ...rest);
     }
-    const incoming = headers.get("x-request-id");
-    const requestId = incoming && SANE_ID.test(incoming) ? incoming : crypto.randomUUID();
+    // The request context's own rules (the AuthZEN paths echo the incoming id verbatim).
+    const { id: requestId, echoed } = resolveRequestId(headers.get("x-request-id"), true);
     let out;
     try {
       const input = parsed.get(text);
@@ -212,10 +212,7 @@ export function evaluationFastPath<A extends unknown[]>(
     if (logging) {
       logger.info("http_request", {
         request_id: requestId,
-        method: "POST",
-        path: EVALUATION_PATH,
-        status: 200,
-        duration_ms: Math.round((performance.now() - start) * 100) / 100,
+        ...httpRequestLine("POST", EVALUATION_PATH, 200, start),
       });
     }
     return new Response(JSON.stringify(out), {
@@ -223,7 +220,7 @@ export function evaluationFastPath<A extends unknown[]>(
       headers: {
         "content-type": "application/json",
         "x-content-type-options": "nosniff",
-        "x-request-id": incoming || requestId,
+        "x-request-id": echoed,
       },
     });
   };

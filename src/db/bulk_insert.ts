@@ -16,29 +16,11 @@
  */
 import { type Column, getTableColumns, getTableName, is, SQL } from "drizzle-orm";
 import type { Database, Tx } from "./client.ts";
+import { transactionDriver } from "./driver_internals.ts";
 import type { AnyTable } from "../seeding/types.ts";
 
 // deno-lint-ignore no-explicit-any
 type Loose = any;
-
-/** Runs raw SQL with positional params on the transaction's connection; null when unsupported. */
-function driverOf(db: Database, tx: Tx): ((text: string, params: unknown[]) => Promise<number>) | null {
-  const session = (tx as Loose)?.session;
-  if (!session) return null;
-  if (db.dialect === "sqlite") {
-    const conn = session.tx ?? null;
-    if (!conn || typeof conn.execute !== "function") return null;
-    return async (text, args) => Number((await conn.execute({ sql: text, args })).rowsAffected ?? 0);
-  }
-  const client = session.client;
-  if (client && typeof client.unsafe === "function") {
-    return async (text, params) => Number((await client.unsafe(text, params)).count ?? 0);
-  }
-  if (client && typeof client.query === "function") {
-    return async (text, params) => Number((await client.query(text, params)).affectedRows ?? 0);
-  }
-  return null;
-}
 
 interface Plan {
   name: string;
@@ -100,7 +82,7 @@ export async function fastInsert(
   rows: Record<string, unknown>[],
   batchSize: number,
 ): Promise<number | null> {
-  const run = driverOf(db, tx);
+  const run = transactionDriver(db, tx);
   const p = rows.length ? plan(table, rows) : null;
   if (!run || !p || p.props.length === 0) return null;
   const size = rowsPerStatement(db.dialect, p.props.length, batchSize);

@@ -8,8 +8,9 @@ import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzleLibsql } from "drizzle-orm/libsql";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
-import "./tcp_nodelay.ts";
+import { noDelaySocket } from "./pg_socket.ts";
 import { pgSchema, type Schema, sqliteSchema } from "./schema.ts";
+import type { PGlite } from "@electric-sql/pglite";
 import { openLibsql } from "./libsql.ts";
 import { translateDbError } from "./errors.ts";
 import { type Liveness, postgresLiveness, sqliteFileLiveness } from "./liveness.ts";
@@ -167,6 +168,9 @@ async function openPostgres(
     // waits 3^n/100 s (up to 20 s) before each reconnect: a 1 s restart cost 20 s of hung requests. Here a
     // reconnect waits at most `reconnectMaxMs`, with jitter so that replicas do not reconnect in step.
     backoff: () => (timeouts.reconnectMaxMs * (0.5 + Math.random() / 2)) / 1000,
+    // TCP_NODELAY per connection. Not in postgres.js's typings, but read by its connection.js (3.4.x): the
+    // driver canary checks it is used.
+    ...{ socket: noDelaySocket() },
   };
   const connection = {
     ...(schema ? { search_path: schema } : {}),
@@ -227,15 +231,23 @@ async function openPostgres(
 
 async function openPglite(url: string): Promise<Database> {
   const { PGlite } = await import("@electric-sql/pglite");
-  const { drizzle } = await import("drizzle-orm/pglite");
   const dir = url.slice("pglite://".length);
   const client = dir === "memory" || dir === "" ? new PGlite() : new PGlite(dir);
   await client.waitReady;
+  return await pgliteDatabase(client, dir || "memory");
+}
+
+/**
+ * A Database over an open PGlite (`close` closes it). The test helpers give each test a fresh one over the
+ * file's shared instance (tests/helpers/db.ts).
+ */
+export async function pgliteDatabase(client: PGlite, dir = "memory"): Promise<Database> {
+  const { drizzle } = await import("drizzle-orm/pglite");
   const db = drizzle(client, { schema: pgSchema }) as unknown as Db;
   return wrap({
     dialect: "postgres",
-    label: `pglite://${dir || "memory"}`,
-    namespace: `pglite/${dir || crypto.randomUUID()}`,
+    label: `pglite://${dir}`,
+    namespace: `pglite/${dir}`,
     db,
     t: pgSchema,
     run: async (s, e = db) => {

@@ -9,6 +9,7 @@
  * cannot do returns undefined so the caller asks the client.
  * Story: docs/performance.md.
  */
+import { Buffer } from "node:buffer";
 import type { InStatement, InValue, ResultSet, Row } from "@libsql/client";
 // @ts-types="./libsql_native.d.ts"
 import NativeDatabase, { type NativeStatement } from "libsql";
@@ -175,20 +176,12 @@ class ReaderResultSet implements ResultSet {
       rows: this.rows.map((r) =>
         Array.prototype.map.call(
           r,
-          (v) => typeof v === "bigint" ? `${v}` : v instanceof ArrayBuffer ? base64(new Uint8Array(v)) : v,
+          (v) =>
+            typeof v === "bigint" ? `${v}` : v instanceof ArrayBuffer ? Buffer.from(v).toString("base64") : v,
         )
       ),
       rowsAffected: 0,
       lastInsertRowid: null,
     };
   }
-}
-
-/** Base64 of bytes, in chunks (a spread of a large blob would overflow the call stack). */
-function base64(bytes: Uint8Array): string {
-  let bin = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(bin);
 }

@@ -4,8 +4,13 @@
  * `COPY … FROM STDIN` (restore). Null on libSQL and on embedded PGlite,
  * which take the generic (Drizzle) paths instead.
  */
-import "./tcp_nodelay.ts";
 import type { Database, Executor } from "./client.ts";
+import {
+  postgresJsClient,
+  postgresJsOfTransaction,
+  type QueryHooks,
+  queryHooks,
+} from "./driver_internals.ts";
 
 /** A node Readable as postgres.js returns for COPY TO. */
 export interface NodeReadable {
@@ -40,21 +45,14 @@ export interface PostgresJs {
   begin<T>(options: string, fn: (tx: PostgresJs) => Promise<T>): Promise<T>;
 }
 
-const isPostgresJs = (c: unknown): c is PostgresJs =>
-  !!c && typeof (c as PostgresJs).unsafe === "function" && typeof (c as PostgresJs).begin === "function";
-
 /** postgres.js behind `db` (the pool), or null. */
 export function postgresJsOf(db: Database): PostgresJs | null {
-  if (db.dialect !== "postgres") return null;
-  const client = (db.db as unknown as { $client?: unknown }).$client;
-  return isPostgresJs(client) ? client : null;
+  return postgresJsClient(db) as PostgresJs | null;
 }
 
 /** postgres.js of a Drizzle transaction (same connection as its statements), or null. */
 export function postgresJsOfTx(db: Database, tx: Executor): PostgresJs | null {
-  if (!postgresJsOf(db)) return null;
-  const client = (tx as unknown as { session?: { client?: unknown } }).session?.client;
-  return client && typeof (client as PostgresJs).unsafe === "function" ? client as PostgresJs : null;
+  return postgresJsOfTransaction(db, tx) as PostgresJs | null;
 }
 
 /** A `COPY … FROM STDIN` in progress. */
@@ -75,11 +73,8 @@ export interface CopyIn {
  * inject failures at the start, middle and end of a COPY.)
  */
 export async function openCopyIn(pg: PostgresJs, statement: string): Promise<CopyIn> {
-  const query = pg.unsafe(statement) as PgQuery & {
-    resolve: (v: unknown) => void;
-    reject: (e: unknown) => void;
-    active: boolean;
-  };
+  const unsafe = pg.unsafe(statement);
+  const query = queryHooks(unsafe) as QueryHooks & PgQuery;
   const stream = await query.writable();
   const copy: CopyIn = { stream, done: Promise.resolve(), error: null };
   copy.done = new Promise<void>((resolve, reject) => {

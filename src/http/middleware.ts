@@ -1,4 +1,11 @@
-/** Request id and request logging middleware. */
+/**
+ * The request context: one request id (a sane incoming `X-Request-Id` kept, one
+ * generated otherwise, echoed back), a logger bound to it, and one JSON
+ * `http_request` line per request. `requestContext` is the one middleware
+ * factory; the AuthZEN fast path, which runs before the router, uses the same
+ * `resolveRequestId` and `httpRequestLine`. Must never log headers, bodies or a
+ * query string (it may carry secrets).
+ */
 import type { MiddlewareHandler } from "hono";
 import type { Logger } from "../log.ts";
 import type { HttpEnv } from "./types.ts";
@@ -14,48 +21,28 @@ export interface RequestIdOptions {
   echoVerbatim?: (path: string) => boolean;
 }
 
-/** Honours a sane incoming `X-Request-Id`, generates one otherwise, echoes it back. */
-export function requestId(options: RequestIdOptions = {}): MiddlewareHandler<HttpEnv> {
-  return async (c, next) => {
-    const incoming = c.req.header("x-request-id");
-    const id = incoming && SANE_ID.test(incoming) ? incoming : crypto.randomUUID();
-    const echoed = incoming && options.echoVerbatim?.(c.req.path) ? incoming : id;
-    c.set("requestId", id);
-    c.header("X-Request-Id", echoed);
-    await next();
-    c.res.headers.set("X-Request-Id", echoed);
-  };
+/** The id used in logs and error bodies, and the one the response echoes. */
+export function resolveRequestId(
+  incoming: string | null | undefined,
+  echoVerbatim: boolean,
+): { id: string; echoed: string } {
+  const id = incoming && SANE_ID.test(incoming) ? incoming : crypto.randomUUID();
+  return { id, echoed: incoming && echoVerbatim ? incoming : id };
 }
 
-/**
- * One JSON log line per request: method, path (no query string: it may carry
- * secrets), status, duration and request id. Never headers or bodies.
- */
-export function requestLogger(logger: Logger): MiddlewareHandler<HttpEnv> {
-  return async (c, next) => {
-    const start = performance.now();
-    const log = logger.child({ request_id: c.get("requestId") });
-    c.set("log", log);
-    await next();
-    log.info("http_request", {
-      method: c.req.method,
-      path: c.req.path,
-      status: c.res.status,
-      duration_ms: Math.round((performance.now() - start) * 100) / 100,
-    });
-  };
+/** The fields of the `http_request` log line (no query string, headers or body). */
+export function httpRequestLine(method: string, path: string, status: number, startedAt: number) {
+  return { method, path, status, duration_ms: Math.round((performance.now() - startedAt) * 100) / 100 };
 }
 
-/**
- * `requestId` and `requestLogger` in one middleware (one fewer async hop on
- * every request): what `createApp` installs.
- */
+/** Request id, request-bound logger (`c.var.log`), `X-Request-Id` and `nosniff` on the response, the log line. */
 export function requestContext(logger: Logger, options: RequestIdOptions = {}): MiddlewareHandler<HttpEnv> {
   return async (c, next) => {
     const start = performance.now();
-    const incoming = c.req.header("x-request-id");
-    const id = incoming && SANE_ID.test(incoming) ? incoming : crypto.randomUUID();
-    const echoed = incoming && options.echoVerbatim?.(c.req.path) ? incoming : id;
+    const { id, echoed } = resolveRequestId(
+      c.req.header("x-request-id"),
+      options.echoVerbatim?.(c.req.path) ?? false,
+    );
     c.set("requestId", id);
     const log = logger.child({ request_id: id });
     c.set("log", log);
@@ -63,11 +50,6 @@ export function requestContext(logger: Logger, options: RequestIdOptions = {}): 
     c.res.headers.set("X-Request-Id", echoed);
     // No response is ever to be sniffed into another type (uploaded text/html served as a download, JSON).
     c.res.headers.set("X-Content-Type-Options", "nosniff");
-    log.info("http_request", {
-      method: c.req.method,
-      path: c.req.path,
-      status: c.res.status,
-      duration_ms: Math.round((performance.now() - start) * 100) / 100,
-    });
+    log.info("http_request", httpRequestLine(c.req.method, c.req.path, c.res.status, start));
   };
 }

@@ -12,11 +12,8 @@ import { RecordsService } from "./records_service.ts";
 import { TOTAL_CAP } from "./records_repository.ts";
 import { type ResourceDef, RESOURCES } from "./resources.ts";
 import { requireAccess } from "../access/guard.ts";
+import { PageQuery } from "../http/paging.ts";
 
-export const PageQuery = z.object({
-  skip: z.coerce.number().int().min(0).max(1_000_000_000).default(0).openapi({ example: 0 }),
-  limit: z.coerce.number().int().min(1).max(500).default(50).openapi({ example: 50 }),
-});
 /** A record list's query: the seeds' skip/limit, or a keyset cursor; a bounded total unless asked. */
 const RecordPageQuery = PageQuery.extend({
   cursor: z.string().max(200).optional().openapi({

@@ -2,7 +2,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { AccessService } from "../access/access_service.ts";
 import { createRouter, errorResponses, jsonBody, jsonResponse } from "../http/openapi.ts";
-import { PageQuery } from "../modules/module_routes.ts";
+import { PageQuery } from "../http/paging.ts";
 import { organizationJson, type OrganizationsService } from "./organizations_service.ts";
 import { requireAccess } from "../access/guard.ts";
 

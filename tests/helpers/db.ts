@@ -1,11 +1,23 @@
 /**
- * Test databases. Every test gets its own: a fresh libSQL file, and a fresh
- * Postgres schema on TEST_DATABASE_URL when it is set, otherwise a fresh
- * embedded Postgres (PGlite) — so the suite passes on a machine with no
- * server. `dbTest` registers one Deno.test per dialect.
+ * Test databases. Every test gets its own database in its just-migrated state,
+ * on libSQL and on Postgres (`dbTest` registers one Deno.test per dialect):
+ *
+ * - libSQL: a copy of a file migrated once per test file;
+ * - Postgres: one schema per test file on TEST_DATABASE_URL, or one embedded
+ *   Postgres (PGlite) per test file when no server is given; migrated once and
+ *   brought back to the just-migrated state before each test (every table
+ *   emptied with triggers off, the rows and sequences the migrations left
+ *   restored, session state reset). A test that changes the schema or closes
+ *   the database gets a fresh one next time. `migrated: false` always opens a
+ *   fresh, empty database.
+ *
+ * Migrating and booting once per file instead of once per test is what keeps
+ * the suite in minutes (docs/testing.md). Never share state between tests.
  */
-import { type Database, openDatabase } from "../../src/db/client.ts";
+import { type Database, openDatabase, pgliteDatabase } from "../../src/db/client.ts";
 import { migrate } from "../../src/db/migrator.ts";
+import type { PGlite } from "@electric-sql/pglite";
+import { sql } from "drizzle-orm";
 
 export type TestDialect = "libsql" | "postgres";
 export const DIALECTS: TestDialect[] = ["libsql", "postgres"];
@@ -19,44 +31,249 @@ export interface TestDatabase {
   dispose(): Promise<void>;
 }
 
-/** Opens a fresh, empty database of the dialect (unmigrated unless `migrated`). */
+/** Opens a database of the dialect for one test: just migrated (the default), or fresh and empty. */
 export async function openTestDatabase(
   dialect: TestDialect,
   migrated = true,
 ): Promise<TestDatabase> {
-  let url: string;
-  let cleanup: () => Promise<void>;
-  if (dialect === "libsql") {
-    const dir = await Deno.makeTempDir({ prefix: "seedbed-test-" });
-    url = `file:${dir}/test.db`;
-    cleanup = () => Deno.remove(dir, { recursive: true }).catch(() => {});
-  } else if (PG_URL) {
-    const schema = `t_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
-    const u = new URL(PG_URL);
-    u.searchParams.set("schema", schema);
-    url = u.toString();
-    cleanup = async () => {
-      const admin = await openDatabase(PG_URL, { maxConnections: 1 });
-      try {
-        await admin.run(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      } finally {
-        await admin.close();
-      }
-    };
-  } else {
-    url = "pglite://memory";
-    cleanup = () => Promise.resolve();
-  }
+  if (dialect === "libsql") return migrated ? await libsqlCopy() : await libsqlFresh();
+  if (!migrated) return PG_URL ? await pgSchemaFresh() : await pgliteFresh();
+  return PG_URL ? await pgServerShared() : await pgliteShared();
+}
+
+// --- libSQL: a copy of a migrated template file -------------------------------------------------------
+
+let libsqlTemplate: Promise<string> | null = null;
+
+async function libsqlFresh(): Promise<TestDatabase> {
+  const dir = await Deno.makeTempDir({ prefix: "seedbed-test-" });
+  const url = `file:${dir}/test.db`;
   const db = await openDatabase(url, { maxConnections: 4 });
-  if (migrated) await migrate(db);
   return {
     db,
     url,
     dispose: async () => {
       await db.close().catch(() => {});
-      await cleanup();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
     },
   };
+}
+
+async function libsqlCopy(): Promise<TestDatabase> {
+  libsqlTemplate ??= (async () => {
+    const t = await libsqlFresh();
+    await migrate(t.db);
+    await t.db.run("PRAGMA wal_checkpoint(TRUNCATE)");
+    await t.db.close();
+    const path = t.url.slice("file:".length);
+    globalThis.addEventListener("unload", () => {
+      try {
+        Deno.removeSync(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+      } catch { /* gone */ }
+    });
+    return path;
+  })();
+  const template = await libsqlTemplate;
+  const dir = await Deno.makeTempDir({ prefix: "seedbed-test-" });
+  await Deno.copyFile(template, `${dir}/test.db`);
+  const url = `file:${dir}/test.db`;
+  const db = await openDatabase(url, { maxConnections: 4 });
+  return {
+    db,
+    url,
+    dispose: async () => {
+      await db.close().catch(() => {});
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+// --- Postgres: reset to the just-migrated state -------------------------------------------------------
+
+/** What a migrated database holds before any test touched it. */
+interface Baseline {
+  fingerprint: string;
+  /** Statements that bring the data back (tables emptied, migration rows and sequences restored). */
+  resetSql: string;
+  /** Statements that bring the session's settings back (a test may leave a SET behind). */
+  sessionSql: string;
+}
+
+const FINGERPRINT =
+  `SELECT md5(coalesce((SELECT string_agg(table_name || '.' || column_name || ':' || data_type || ':' ||
+  coalesce(column_default, ''), ',' ORDER BY table_name, ordinal_position) FROM information_schema.columns
+  WHERE table_schema = current_schema()), '') || (SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema())
+  || '/' || (SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+  WHERE c.relnamespace = current_schema()::regnamespace)) AS f`;
+
+const q = (name: string) => `"${name.replaceAll('"', '""')}"`;
+const lit = (text: string) => `'${text.replaceAll("'", "''")}'`;
+
+/** Reads the baseline of a just-migrated database: its schema fingerprint, rows and sequence positions. */
+async function captureBaseline(
+  query: (text: string) => Promise<Record<string, unknown>[]>,
+): Promise<Baseline> {
+  const [{ f }] = await query(FINGERPRINT);
+  // RESET ALL alone would also drop what the driver set at connection time (PGlite's search_path).
+  const session = ["RESET ALL", "SELECT pg_advisory_unlock_all()"];
+  for (const r of await query("SELECT name, setting FROM pg_settings WHERE source = 'session'")) {
+    session.push(`SELECT set_config(${lit(String(r.name))}, ${lit(String(r.setting))}, false)`);
+  }
+  const tables = (await query(
+    "SELECT tablename AS t FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename",
+  )).map((r) => String(r.t));
+  const parts = ["SET session_replication_role = replica"];
+  for (const t of tables) parts.push(`DELETE FROM ${q(t)}`);
+  for (const t of tables) {
+    const [{ rows }] = await query(`SELECT json_agg(x)::text AS rows FROM ${q(t)} x`);
+    if (rows) {
+      parts.push(
+        `INSERT INTO ${q(t)} OVERRIDING SYSTEM VALUE SELECT * FROM json_populate_recordset(NULL::${q(t)}, ${
+          lit(String(rows))
+        }::json)`,
+      );
+    }
+  }
+  for (
+    const s of await query(
+      "SELECT sequencename AS s, last_value AS v FROM pg_sequences WHERE schemaname = current_schema()",
+    )
+  ) {
+    parts.push(
+      s.v === null
+        ? `PERFORM setval(${lit(q(String(s.s)))}, 1, false)`
+        : `PERFORM setval(${lit(q(String(s.s)))}, ${Number(s.v)}, true)`,
+    );
+  }
+  parts.push("RESET session_replication_role");
+  // One statement (a DO block), so one round trip on a server as on PGlite.
+  return {
+    fingerprint: String(f),
+    resetSql: `DO $reset$ BEGIN\n${parts.join(";\n")};\nEND $reset$`,
+    sessionSql: session.join(";\n"),
+  };
+}
+
+// PGlite: one instance per test file.
+let pglite: Promise<{ client: PGlite; baseline: Baseline }> | null = null;
+let pgliteDead = false;
+
+async function bootPglite(): Promise<PGlite> {
+  const { PGlite } = await import("@electric-sql/pglite");
+  const client = new PGlite();
+  await client.waitReady;
+  return client;
+}
+
+async function pgliteFresh(): Promise<TestDatabase> {
+  const db = await pgliteDatabase(await bootPglite());
+  return { db, url: "pglite://memory", dispose: () => db.close().catch(() => {}) };
+}
+
+async function pgliteShared(): Promise<TestDatabase> {
+  const shared = await sharedPglite();
+  const { client } = shared;
+  const db = await pgliteDatabase(client);
+  const test: Database = {
+    ...db,
+    // A test that closes its database really closes it; the next test boots a fresh instance.
+    close: () => {
+      pgliteDead = true;
+      return db.close();
+    },
+  };
+  return { db: test, url: "pglite://memory", dispose: () => Promise.resolve() };
+}
+
+async function sharedPglite(): Promise<{ client: PGlite; baseline: Baseline }> {
+  if (pglite && !pgliteDead) {
+    const s = await pglite.catch(() => null);
+    if (s && !s.client.closed && await resetPglite(s.client, s.baseline)) return s;
+    await s?.client.close().catch(() => {});
+  }
+  pgliteDead = false;
+  pglite = (async () => {
+    const client = await bootPglite();
+    const db = await pgliteDatabase(client);
+    await migrate(db);
+    const baseline = await captureBaseline(async (text) =>
+      (await client.query(text)).rows as Record<string, unknown>[]
+    );
+    return { client, baseline };
+  })();
+  return await pglite;
+}
+
+/** Brings the shared instance back to the baseline; false when the schema changed (boot a fresh one). */
+async function resetPglite(client: PGlite, baseline: Baseline): Promise<boolean> {
+  try {
+    if (client.isInTransaction?.()) await client.exec("ROLLBACK");
+    await client.exec(baseline.sessionSql);
+    const [{ f }] = (await client.query(FINGERPRINT)).rows as { f: string }[];
+    if (f !== baseline.fingerprint) return false;
+    await client.exec(baseline.resetSql);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// A Postgres server: one schema per test file.
+let serverSchema: Promise<{ schema: string; url: string; baseline: Baseline }> | null = null;
+
+function schemaUrl(schema: string): string {
+  const u = new URL(PG_URL!);
+  u.searchParams.set("schema", schema);
+  return u.toString();
+}
+
+async function dropSchema(schema: string): Promise<void> {
+  const admin = await openDatabase(PG_URL!, { maxConnections: 1 });
+  try {
+    await admin.run(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } finally {
+    await admin.close();
+  }
+}
+
+async function pgSchemaFresh(): Promise<TestDatabase> {
+  const schema = `t_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
+  const url = schemaUrl(schema);
+  const db = await openDatabase(url, { maxConnections: 4 });
+  return {
+    db,
+    url,
+    dispose: async () => {
+      await db.close().catch(() => {});
+      await dropSchema(schema);
+    },
+  };
+}
+
+async function pgServerShared(): Promise<TestDatabase> {
+  serverSchema ??= (async () => {
+    const schema = `t_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
+    const url = schemaUrl(schema);
+    const db = await openDatabase(url, { maxConnections: 1 });
+    try {
+      await migrate(db);
+      return { schema, url, baseline: await captureBaseline((text) => db.rows(sql.raw(text))) };
+    } finally {
+      await db.close();
+    }
+  })();
+  const { schema, url, baseline } = await serverSchema;
+  const db = await openDatabase(url, { maxConnections: 4 });
+  const [{ f }] = await db.rows<{ f: string }>(sql.raw(FINGERPRINT));
+  if (f !== baseline.fingerprint) {
+    // The previous test changed the schema: this file goes on in a fresh one.
+    await db.close();
+    await dropSchema(schema).catch(() => {});
+    serverSchema = null;
+    return await pgServerShared();
+  }
+  await db.run(baseline.resetSql);
+  return { db, url, dispose: () => db.close().catch(() => {}) };
 }
 
 /** True when Postgres tests share one database that other processes can reach. */
@@ -68,9 +285,11 @@ export interface DbTestOptions {
   /** Only these dialects. */
   only?: TestDialect[];
   ignore?: boolean;
+  /** false: switch Deno's resource and op sanitizers off for this test (say why at the call). */
+  sanitize?: boolean;
 }
 
-/** Registers `name [libsql]` and `name [postgres]`, each with a fresh database. */
+/** Registers `name [libsql]` and `name [postgres]`, each with its own just-migrated database. */
 export function dbTest(
   name: string,
   fn: (
@@ -83,8 +302,10 @@ export function dbTest(
     Deno.test({
       name: `${name} [${dialect}]`,
       ignore: options.ignore,
-      sanitizeResources: false,
-      sanitizeOps: false,
+      // Deno's leak checks stay on (the file's shared PGlite and the per-test connections leave no
+      // Deno resource or pending op behind); `sanitize: false` only where a test says why.
+      sanitizeResources: options.sanitize ?? true,
+      sanitizeOps: options.sanitize ?? true,
       fn: async () => {
         const t = await openTestDatabase(dialect, options.migrated ?? true);
         try {

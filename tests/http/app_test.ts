@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import { createRoute, z } from "@hono/zod-openapi";
 import { createApp } from "../../src/app.ts";
 import { buildDeps } from "../../src/deps.ts";
-import { memoryLogger } from "../../src/log.ts";
+import { memoryLogger, silentLogger } from "../../src/log.ts";
 import { createRouter, jsonBody } from "../../src/http/openapi.ts";
 import { renderError } from "../../src/http/errors.ts";
-import { requestId } from "../../src/http/middleware.ts";
+import { requestContext } from "../../src/http/middleware.ts";
 import { dbTest } from "../helpers/db.ts";
 import { json, testApp, testConfig } from "../helpers/app.ts";
 
@@ -126,7 +126,7 @@ dbTest("http: one JSON log line per request, without secrets", async (db) => {
 
 Deno.test("http: malformed JSON and failed validation answer 422 naming the field", async () => {
   const app = createRouter();
-  app.use("*", requestId());
+  app.use("*", requestContext(silentLogger));
   app.onError((err, c) => renderError(c, err));
   app.openapi(
     createRoute({

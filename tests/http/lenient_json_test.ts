@@ -3,12 +3,13 @@ import assert from "node:assert/strict";
 import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter, jsonBody } from "../../src/http/openapi.ts";
 import { renderError } from "../../src/http/errors.ts";
-import { requestId } from "../../src/http/middleware.ts";
+import { silentLogger } from "../../src/log.ts";
+import { requestContext } from "../../src/http/middleware.ts";
 import { lenientJson } from "../../src/http/lenient_json.ts";
 
 function app() {
   const a = createRouter();
-  a.use("*", requestId());
+  a.use("*", requestContext(silentLogger));
   a.use("*", lenientJson());
   a.onError((err, c) => renderError(c, err));
   a.openapi(

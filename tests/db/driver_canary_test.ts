@@ -1,0 +1,117 @@
+/**
+ * Driver canary: the fast paths in src/db/ lean on driver internals (Drizzle's private transaction
+ * session, postgres.js's `$client` and a query's resolve/reject hooks). These tests fail loudly, naming
+ * the pinned version, when an upgrade moves them — before the fast paths quietly fall back or break.
+ */
+import assert from "node:assert/strict";
+import postgres from "postgres";
+import { dbTest, POSTGRES_IS_SERVER } from "../helpers/db.ts";
+import {
+  DriverShapeError,
+  PINNED_DRIVERS,
+  postgresJsClient,
+  postgresJsOfTransaction,
+  queryHooks,
+  requireTransactionDriver,
+} from "../../src/db/driver_internals.ts";
+import { openCopyIn, postgresJsOfTx } from "../../src/db/pg_copy.ts";
+import { noDelaySocket } from "../../src/db/pg_socket.ts";
+
+Deno.test("driver canary: deno.json pins exactly the driver versions the internals were read from", async () => {
+  const { imports } = JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url)));
+  for (const [name, version] of Object.entries(PINNED_DRIVERS)) {
+    assert.equal(
+      imports[name],
+      `npm:${name}@${version}`,
+      `deno.json's ${name} is not ${version}: re-read src/db/driver_internals.ts against the new version, then update PINNED_DRIVERS`,
+    );
+  }
+});
+
+dbTest("driver canary: a Drizzle transaction still carries its raw connection", async (db, { url }) => {
+  await db.transaction(async (tx) => {
+    const run = requireTransactionDriver(db, tx);
+    assert.equal(typeof await run("SELECT 1", []), "number");
+    if (url.startsWith("postgres")) {
+      assert.ok(
+        postgresJsClient(db),
+        `drizzle-orm@${PINNED_DRIVERS["drizzle-orm"]}: db.$client is postgres.js`,
+      );
+      assert.ok(postgresJsOfTransaction(db, tx), "tx.session.client is postgres.js");
+    }
+  });
+});
+
+Deno.test("driver canary: a postgres.js query still has the resolve/reject hooks openCopyIn takes over", async () => {
+  // Queries are lazy: nothing connects until one is awaited.
+  const sql = postgres("postgres://canary@127.0.0.1:1/canary", { max: 1, connect_timeout: 1 });
+  try {
+    const hooks = queryHooks(sql.unsafe("SELECT 1"));
+    assert.equal(hooks.active, false);
+  } finally {
+    await sql.end({ timeout: 0 });
+  }
+});
+
+dbTest(
+  "driver canary: COPY FROM STDIN reports its real outcome through the taken-over hooks",
+  async (db) => {
+    await db.run("CREATE TEMP TABLE canary (n integer NOT NULL)");
+    await db.transaction(async (tx) => {
+      const pg = postgresJsOfTx(db, tx)!;
+      const ok = await openCopyIn(pg, "COPY canary (n) FROM STDIN");
+      ok.stream.write("1\n2\n");
+      ok.stream.end();
+      await ok.done;
+      const bad = await openCopyIn(pg, "COPY canary (n) FROM STDIN");
+      bad.stream.write("not a number\n");
+      bad.stream.end();
+      await assert.rejects(bad.done, /invalid input syntax/);
+    }).catch((err) => {
+      if (!/invalid input syntax|current transaction is aborted/.test(String(err))) throw err;
+    });
+  },
+  { only: ["postgres"], ignore: !POSTGRES_IS_SERVER },
+);
+
+Deno.test({
+  name: "driver canary: postgres.js still opens its connections through the `socket` option (TCP_NODELAY)",
+  ignore: !Deno.env.get("TEST_DATABASE_URL"),
+  fn: async () => {
+    const make = noDelaySocket();
+    let made = 0;
+    const sql = postgres(Deno.env.get("TEST_DATABASE_URL")!, {
+      max: 1,
+      onnotice: () => {},
+      ...{ socket: (o: Parameters<typeof make>[0]) => (made++, make(o)) },
+    });
+    try {
+      assert.deepEqual([...await sql`SELECT 1 AS one`], [{ one: 1 }]);
+      assert.equal(
+        made,
+        1,
+        `postgres@${PINNED_DRIVERS.postgres} no longer calls options.socket: TCP_NODELAY is lost`,
+      );
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
+  },
+});
+
+Deno.test("driver canary: a simulated change fails loudly, naming the pinned version", () => {
+  // postgres.js without the hooks (as if a release renamed them).
+  assert.throws(
+    () => queryHooks({ writable() {}, readable() {} }),
+    (err: unknown) =>
+      err instanceof DriverShapeError &&
+      err.message.includes(`postgres@${PINNED_DRIVERS.postgres}`) &&
+      /resolve\(\), reject\(\), active/.test(err.message),
+  );
+  // Drizzle without the private session (as if a release renamed `session`).
+  const fakeDb = { dialect: "postgres" } as Parameters<typeof requireTransactionDriver>[0];
+  assert.throws(
+    () => requireTransactionDriver(fakeDb, {} as never),
+    (err: unknown) =>
+      err instanceof DriverShapeError && err.message.includes(`drizzle-orm@${PINNED_DRIVERS["drizzle-orm"]}`),
+  );
+});
