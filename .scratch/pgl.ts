@@ -2,7 +2,11 @@ import { PGlite } from "@electric-sql/pglite";
 import { openDatabase } from "../src/db/client.ts";
 import { migrate } from "../src/db/migrator.ts";
 let t = performance.now();
-const lap = (s: string) => { const n = performance.now(); console.log(s, Math.round(n - t), "ms"); t = n; };
+const lap = (s: string) => {
+  const n = performance.now();
+  console.log(s, Math.round(n - t), "ms");
+  t = n;
+};
 const db = await openDatabase("pglite://memory");
 lap("boot");
 await migrate(db);

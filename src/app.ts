@@ -6,6 +6,7 @@
  */
 import { catalogJson } from "./access/actions.ts";
 import type { Config } from "./config.ts";
+import type { Paths } from "./paths.ts";
 import type { Database } from "./db/client.ts";
 import type { Logger } from "./log.ts";
 import { AppError } from "./errors.ts";
@@ -93,7 +94,7 @@ export interface AppOptions {
    * (default true; `src/authzen/evaluation_fast_path.ts`). False only in the
    * test that compares the two.
    */
-  fastPath?: boolean;
+  paths?: Paths;
 }
 
 export function createApp(deps: AppDeps, options: AppOptions = {}) {
@@ -155,7 +156,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
       description: "Database seeding, backups and three-layer access control for multi-tenant SaaS backends.",
     },
   });
-  if (options.fastPath ?? true) {
+  if ((options.paths ?? "fast") === "fast") {
     // `app.request()` (the tests) and `app.fetch` (the server) both go through it.
     app.fetch = evaluationFastPath(deps, app.fetch);
   }

@@ -112,14 +112,7 @@ export function requireAccess(
         method: c.req.method,
         path: c.req.path,
       });
-      await access.audit.record({
-        event: "access.cross_organization",
-        actorUserId: user.access.id,
-        organizationId: target,
-        target: `${c.req.method} ${c.req.path}`,
-        requestId: c.get("requestId"),
-        details: { module, action },
-      });
+      await access.audit.record(auditEntry(c, user, target, "access.cross_organization", { module, action }));
     }
     c.set("auth", { user: user.principal, organizationId: target, scope: d.scope });
     await next();
@@ -168,15 +161,34 @@ async function refuse(
     throw new AppError("NOT_FOUND", `organization ${target} not found`);
   }
   markDenialAudited(c);
-  await access.audit.recordSafely({
-    event: "access.denied",
+  await access.audit.recordSafely(
+    auditEntry(c, user, target, "access.denied", {
+      module,
+      action,
+      layer: d.layer,
+      reason: d.reason,
+      message: d.message,
+    }),
+  );
+  throw new AppError("FORBIDDEN", d.message, {
+    extra: { module, action, layer: d.layer, reason: d.reason },
+  });
+}
+
+/** An audit entry about this request by `user` on organization `target`. */
+function auditEntry(
+  c: Context<HttpEnv>,
+  user: UserSnapshot,
+  target: number | null,
+  event: string,
+  details: Record<string, unknown>,
+) {
+  return {
+    event,
     actorUserId: user.access.id,
     organizationId: target,
     target: `${c.req.method} ${c.req.path}`,
     requestId: c.get("requestId"),
-    details: { module, action, layer: d.layer, reason: d.reason, message: d.message },
-  });
-  throw new AppError("FORBIDDEN", d.message, {
-    extra: { module, action, layer: d.layer, reason: d.reason },
-  });
+    details,
+  };
 }

@@ -1,22 +1,11 @@
 /**
- * The security version: one counter in `security_versions` that every
- * security-relevant change (roles, permissions, user status, modules, tiers,
- * organizations, password changes) bumps in the same transaction as the
- * change. Every replica compares it with the version its caches were filled
- * at before answering an access question, so a change takes effect on the
- * very next request everywhere.
- *
- * Reading the counter is coalesced: a read starts one event-loop turn after
- * it is first asked for, and every request arriving before it starts shares
- * it — so under load one tiny primary-key read serves many concurrent
- * requests. A request never joins a read already started (it could predate a
- * change committed just before the request); it gets the next one. At most
- * one read is in flight: the next starts when it is done, and serves every
- * request that arrived meanwhile — so the database sees at most one version
- * read per round trip per replica, however heavy the traffic (a read stuck
- * for more than a second no longer holds the next one back). (A local
- * libSQL read completes synchronously, so without the one-turn deferral no
- * two requests would ever meet.)
+ * The security version: one counter in `security_versions`, bumped by
+ * triggers in the same transaction as every security-relevant change; every
+ * replica compares it with its caches' version before answering. Reads are
+ * coalesced (one in flight per process, shared by every request that arrived
+ * before it started; a request never joins a read already started). Must
+ * never let a request that started after a change committed see the old
+ * state. Story: docs/freshness.md.
  */
 import { sql } from "drizzle-orm";
 import { setImmediate } from "node:timers";

@@ -1,32 +1,11 @@
 /**
- * The hot path of the policy decision point: `POST /access/v1/evaluation`,
- * answered before the router.
- *
- * A gateway or service asks the PDP on every request it serves, so this one
- * endpoint must cost little more than the HTTP exchange itself. Through the
- * router it paid for route dispatch, five middleware hops, the OpenAPI
- * media-type gate, a zod parse and Hono's context and response building:
- * three times the CPU of the decision itself. This handler does only what
- * the answer needs — token (cached), security-version read (coalesced),
- * snapshots (cached), `decide()` — and renders the same response.
- *
- * It serves only the ordinary case: a well-formed request whose caller is
- * authenticated and may ask, answered with a 200 decision. The caller is
- * authenticated from the headers before the body is read (as the router
- * does: nobody unauthenticated gets a body read). Anything else (a query
- * string, another content type, a body over 64 KiB, a body that
- * cannot be read, a bad token, an account that must change its
- * password, a body that is not JSON or not the schema's shape, a subject the
- * caller may not ask about, any error) goes through the router — untouched,
- * or replayed from the bytes already read — which answers it exactly as it
- * always has: the fast path never produces an error of its own, so error
- * bodies, 4xx codes and the audit of 403s stay in one place. Every AuthZEN test runs through
- * it, and `tests/authzen/evaluation_fast_path_test.ts` compares its answers
- * with the router's, byte for byte.
- *
- * The response carries what the router's would: `Content-Type`, the
- * `X-Request-Id` echoed verbatim (the AuthZEN binding requires it) and the
- * same `http_request` log line.
+ * `POST /access/v1/evaluation` answered before the router, for the ordinary
+ * case only: a well-formed request from an authenticated caller who may ask,
+ * answered 200. Anything else goes to the router untouched (or replayed from
+ * the bytes already read). Must never answer differently from the router, nor
+ * produce an error of its own (errors, 4xx codes and the audit stay in one
+ * place): `tests/authzen/evaluation_fast_path_test.ts` compares the two byte
+ * for byte. Why and how much: docs/performance.md#access.
  */
 import type { Metrics } from "../observability/metrics.ts";
 import type { Logger } from "../log.ts";

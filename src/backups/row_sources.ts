@@ -18,6 +18,7 @@ import { CopyRowEncoder } from "./pg_copy/pg_copy_to_json.ts";
 import { type PostgresJs, postgresJsOf } from "../db/pg_copy.ts";
 import { encodeValue, rowPrefixes } from "./format.ts";
 import { type BackupTable, dialectTable } from "./tables.ts";
+import type { Paths } from "../paths.ts";
 
 /**
  * Receives the next part of one table's row list: UTF-8 JSON objects with
@@ -31,8 +32,8 @@ export type TableReader = (table: BackupTable, emit: EmitRows) => Promise<void>;
 export interface SnapshotOptions {
   /** Rows per page (generic reader). */
   pageSize?: number;
-  /** Force the generic reader even on postgres.js (tests compare both). */
-  generic?: boolean;
+  /** "generic": the Drizzle reader even on postgres.js (tests compare both). */
+  paths?: Paths;
 }
 
 /**
@@ -44,7 +45,7 @@ export async function withSnapshot<T>(
   fn: (read: TableReader) => Promise<T>,
   options: SnapshotOptions = {},
 ): Promise<T> {
-  const pg = options.generic ? null : postgresJsOf(db);
+  const pg = options.paths === "generic" ? null : postgresJsOf(db);
   if (pg) {
     return await pg.begin("isolation level repeatable read read only", async (tx) => {
       await tx.unsafe("SET LOCAL statement_timeout = 0"); // a large table's COPY may outlast it

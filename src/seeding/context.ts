@@ -9,6 +9,7 @@ import type { Column } from "drizzle-orm";
 import type { Database, Tx } from "../db/client.ts";
 import type { Logger } from "../log.ts";
 import { fastInsert, rowsPerStatement } from "../db/bulk_insert.ts";
+import type { Paths } from "../paths.ts";
 import { createRandom } from "./random.ts";
 import type { AnyTable, Lazy, NewRow, Row, SeedContext, SeedRunOptions, SeedStats } from "./types.ts";
 
@@ -23,8 +24,8 @@ export interface RunScope {
   announce: (message: string) => void;
   /** password → hash promise, shared by every seeder of the run. */
   hashCache: Map<string, Promise<string>>;
-  /** false: bulk inserts use the query builder only (tests compare both paths). */
-  fastInsert?: boolean;
+  /** "generic": bulk inserts use the query builder only (tests compare both paths). */
+  paths?: Paths;
   /** Called with the number of rows after each bulk-insert slice (progress for long runs). */
   progress?: (rows: number) => void;
 }
@@ -195,7 +196,7 @@ export function createSeedContext(scope: RunScope, seeder: string): SeedContext 
         return total;
       }
       const batch = options.batchSize ?? 1000;
-      let inserted = scope.fastInsert === false
+      let inserted = scope.paths === "generic"
         ? null
         : await fastInsert(scope.db, tx, table, rows as Record<string, unknown>[], batch);
       if (inserted === null) {

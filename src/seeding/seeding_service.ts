@@ -332,6 +332,7 @@ export class SeedingService {
           announce: o.announce ?? this.#o.announce ?? printErr,
           progress: o.progress,
           hashCache: new Map(),
+          paths: this.#o.paths,
         },
         plan,
         {

@@ -4,6 +4,7 @@ import type { Database } from "../db/client.ts";
 import type { Logger } from "../log.ts";
 import type { BackupPort } from "./backup_port.ts";
 import type { SeederDefinition, SeederOutcome, SeedStats } from "./types.ts";
+import type { Paths } from "../paths.ts";
 
 /** Where runs are audited (the AuditService fits). */
 export interface SeedingAudit {
@@ -32,8 +33,8 @@ export interface SeedingServiceOptions {
   announce?: (message: string) => void;
   /** Lock lease length in ms (default 10 minutes; renewed every third of it). */
   leaseMs?: number;
-  /** false: bulk inserts use Drizzle's query builder instead of the fast path (tests compare the two). */
-  fastInsert?: boolean;
+  /** "generic": bulk inserts use Drizzle's query builder instead of the fast path (tests compare the two). */
+  paths?: Paths;
 }
 
 export interface ExecuteOptions {

@@ -27,7 +27,7 @@ async function twoPaths(db: Database) {
   const { deps } = await testApp(db, {
     logger: createLogger("info", {}, (line) => lines.push(line)),
   });
-  const router = createApp(deps, { fastPath: false });
+  const router = createApp(deps, { paths: "generic" });
   let routed = 0;
   const fast = evaluationFastPath(
     deps,

@@ -216,7 +216,7 @@ dbTest("backup: a reset backup is named after its execution", async (db) => {
 dbTest("backup: the COPY reader and the generic reader write the same rows", async (db) => {
   const fast = await backupFixture(db);
   try {
-    const generic = await backupFixture(db, { snapshot: { generic: true } });
+    const generic = await backupFixture(db, { snapshot: { paths: "generic" } });
     try {
       await insertSampleData(db);
       const a = await fast.service.create({ kind: "manual", createdBy: "t" });

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { sql } from "drizzle-orm";
-import { dbTest } from "../helpers/db.ts";
+import { dbTest, openTestDatabase } from "../helpers/db.ts";
 import type { Database } from "../../src/db/client.ts";
 
 async function organizationsAfterInsert(db: Database): Promise<{ ids: number[]; version: number }> {
@@ -59,3 +59,19 @@ dbTest("test database: the next one has neither the table nor a closed database"
   assert.equal(Number(n), 0);
   await organizationsAfterInsert(db);
 });
+
+dbTest(
+  "test database: a second database opened during a test is another one, migrated",
+  async (db, { dialect }) => {
+    await organizationsAfterInsert(db);
+    const other = await openTestDatabase(dialect);
+    try {
+      const [{ n }] = await other.db.rows<{ n: number }>(sql`SELECT count(*) AS n FROM organizations`);
+      assert.equal(Number(n), 0);
+      const [{ m }] = await db.rows<{ m: number }>(sql`SELECT count(*) AS m FROM organizations`);
+      assert.equal(Number(m), 2, "opening the second database left the first one alone");
+    } finally {
+      await other.dispose();
+    }
+  },
+);

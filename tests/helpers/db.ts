@@ -8,8 +8,8 @@
  *   brought back to the just-migrated state before each test (every table
  *   emptied with triggers off, the rows and sequences the migrations left
  *   restored, session state reset). A test that changes the schema or closes
- *   the database gets a fresh one next time. `migrated: false` always opens a
- *   fresh, empty database.
+ *   the database gets a fresh one next time. `migrated: false`, or a second
+ *   database while the shared one is in use, opens a fresh one.
  *
  * Migrating and booting once per file instead of once per test is what keeps
  * the suite in minutes (docs/testing.md). Never share state between tests.
@@ -38,15 +38,39 @@ export async function openTestDatabase(
 ): Promise<TestDatabase> {
   if (dialect === "libsql") return migrated ? await libsqlCopy() : await libsqlFresh();
   if (!migrated) return PG_URL ? await pgSchemaFresh() : await pgliteFresh();
-  return PG_URL ? await pgServerShared() : await pgliteShared();
+  // A second database while the file's shared one is in use (a test with two "replicas"): a fresh one.
+  if (sharedInUse) return await migratedFresh(PG_URL ? await pgSchemaFresh() : await pgliteFresh());
+  sharedInUse = true;
+  try {
+    const t = PG_URL ? await pgServerShared() : await pgliteShared();
+    return { ...t, dispose: () => t.dispose().finally(() => (sharedInUse = false)) };
+  } catch (err) {
+    sharedInUse = false;
+    throw err;
+  }
+}
+
+/** True while a test holds the file's shared Postgres database. */
+let sharedInUse = false;
+
+async function migratedFresh(t: TestDatabase): Promise<TestDatabase> {
+  try {
+    await migrate(t.db);
+    return t;
+  } catch (err) {
+    await t.dispose();
+    throw err;
+  }
 }
 
 // --- libSQL: a copy of a migrated template file -------------------------------------------------------
 
 let libsqlTemplate: Promise<string> | null = null;
 
-async function libsqlFresh(): Promise<TestDatabase> {
+/** A libSQL database in a new temporary folder, empty or a copy of `template`; dispose removes the folder. */
+async function libsqlFresh(template?: string): Promise<TestDatabase> {
   const dir = await Deno.makeTempDir({ prefix: "seedbed-test-" });
+  if (template) await Deno.copyFile(template, `${dir}/test.db`);
   const url = `file:${dir}/test.db`;
   const db = await openDatabase(url, { maxConnections: 4 });
   return {
@@ -73,19 +97,7 @@ async function libsqlCopy(): Promise<TestDatabase> {
     });
     return path;
   })();
-  const template = await libsqlTemplate;
-  const dir = await Deno.makeTempDir({ prefix: "seedbed-test-" });
-  await Deno.copyFile(template, `${dir}/test.db`);
-  const url = `file:${dir}/test.db`;
-  const db = await openDatabase(url, { maxConnections: 4 });
-  return {
-    db,
-    url,
-    dispose: async () => {
-      await db.close().catch(() => {});
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
-    },
-  };
+  return await libsqlFresh(await libsqlTemplate);
 }
 
 // --- Postgres: reset to the just-migrated state -------------------------------------------------------

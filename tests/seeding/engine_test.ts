@@ -210,5 +210,6 @@ dbTest(
     assert.match(rec.error_message!, /ConnectionKiller failed: /);
     assert.equal(await rowCount(db, db.t.permissions), 0);
   },
-  { only: ["postgres"], ignore: !POSTGRES_IS_SERVER },
+  // postgres.js keeps a timer for the connection that was killed under it (not ours to clear).
+  { only: ["postgres"], ignore: !POSTGRES_IS_SERVER, sanitize: false },
 );

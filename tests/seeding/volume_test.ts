@@ -106,7 +106,7 @@ dbTest(
     await service(db).execute({ triggeredBy: "t", createBackup: false, scale: 40, randomSeed: 5 });
     const slow = await openTestDatabase(dialect);
     try {
-      await service(slow.db, { fastInsert: false }).execute({
+      await service(slow.db, { paths: "generic" }).execute({
         triggeredBy: "t",
         createBackup: false,
         scale: 40,
