@@ -23,6 +23,8 @@ const Ready = z.object({
 export function healthRoutes(deps: { config: Config; db: Database }) {
   const app = createRouter();
   let inflight: Promise<{ checks: Record<string, string> }> | null = null;
+  /** When the checks last passed: a slow check right after is load, not an outage. */
+  let lastReady = -Infinity;
 
   app.openapi(
     createRoute({
@@ -59,8 +61,16 @@ export function healthRoutes(deps: { config: Config; db: Database }) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const timedOut = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), deadline)));
       // Probes arriving while a check still hangs share it instead of piling up on the database.
-      inflight ??= readiness(deps.db).finally(() => (inflight = null));
+      inflight ??= readiness(deps.db).then((r) => {
+        if (r.checks.database === "ok" && r.checks.migrations === "ok") lastReady = performance.now();
+        return r;
+      }).finally(() => (inflight = null));
       const result = await Promise.race([inflight, timedOut]).finally(() => clearTimeout(timer));
+      if (result === "timeout" && performance.now() - lastReady < 2 * deadline) {
+        // Ready a moment ago and only slow now (a loaded host): still ready, and says so. A database that
+        // stopped answering is not ready once that moment has passed.
+        return c.json({ status: "ready" as const, checks: { database: "slow", migrations: "ok" } }, 200);
+      }
       if (result === "timeout") {
         return c.json(
           {

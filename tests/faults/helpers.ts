@@ -83,7 +83,22 @@ export class Replica {
       if (rest) r.lines.push(tag + rest);
     };
     r.#pump = Promise.all([read(r.#child.stdout, ""), read(r.#child.stderr, "stderr: ")]).then(() => {});
-    const first = await Promise.race([r.#listening.then(() => "up"), r.exited.then(() => "exited")]);
+    // Up when it logs "listening" (LOG_LEVEL info) or answers /health (any level).
+    const health = (async () => {
+      for (let exited = false; !exited;) {
+        try {
+          const res = await fetch(`${r.url}/health`);
+          await res.body?.cancel();
+          if (res.ok) return "up";
+        } catch { /* not yet */ }
+        exited = await Promise.race([
+          r.exited.then(() => true),
+          new Promise<boolean>((ok) => setTimeout(() => ok(false), 100)),
+        ]);
+      }
+      return "exited";
+    })();
+    const first = await Promise.race([r.#listening.then(() => "up"), health, r.exited.then(() => "exited")]);
     if (first !== "up") {
       await r.#pump;
       throw new Error(`replica ${name} exited before listening:\n${r.lines.join("\n")}`);
