@@ -35,21 +35,21 @@ async function fill(db: Database, org: number, owner: number, rows: number) {
   if (missing <= 0) return;
   const cols =
     "organization_id, owner_id, created_at, updated_at, name, description, address, cuisine, is_active";
-  if (db.dialect === "postgres") {
+  // In batches: each statement well inside DATABASE_STATEMENT_TIMEOUT_MS on a loaded machine.
+  const BATCH = 100_000;
+  const now = Date.now();
+  for (let from = 1; from <= missing; from += BATCH) {
+    const to = Math.min(missing, from + BATCH - 1);
     await db.run(
-      `INSERT INTO restaurants (${cols}) SELECT ${org}, ${owner}, now(), now(), 'BENCH-' || g, 'Bench restaurant', ` +
-        `g || ' Main St', 'Pizza', true FROM generate_series(1, ${missing}) g`,
+      db.dialect === "postgres"
+        ? `INSERT INTO restaurants (${cols}) SELECT ${org}, ${owner}, now(), now(), 'BENCH-' || g, ` +
+          `'Bench restaurant', g || ' Main St', 'Pizza', true FROM generate_series(${from}, ${to}) g`
+        : `WITH RECURSIVE c(x) AS (SELECT ${from} UNION ALL SELECT x + 1 FROM c WHERE x < ${to}) ` +
+          `INSERT INTO restaurants (${cols}) SELECT ${org}, ${owner}, ${now}, ${now}, 'BENCH-' || x, ` +
+          `'Bench restaurant', x || ' Main St', 'Pizza', 1 FROM c`,
     );
-    await db.run("ANALYZE restaurants");
-  } else {
-    const now = Date.now();
-    await db.run(
-      `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ${missing}) ` +
-        `INSERT INTO restaurants (${cols}) SELECT ${org}, ${owner}, ${now}, ${now}, 'BENCH-' || x, ` +
-        `'Bench restaurant', x || ' Main St', 'Pizza', 1 FROM c`,
-    );
-    await db.run("ANALYZE");
   }
+  await db.run(db.dialect === "postgres" ? "ANALYZE restaurants" : "ANALYZE");
 }
 
 // ── server mode ─────────────────────────────────────────────────────────
@@ -218,7 +218,9 @@ async function bench(
     }
     return out;
   } finally {
-    server.kill();
+    try {
+      server.kill();
+    } catch { /* the server already exited (its error is above) */ }
     await server.status;
     await cleanup();
   }

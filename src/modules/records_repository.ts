@@ -9,7 +9,7 @@
  *
  * A record outside the organization or the scope is simply not found.
  */
-import { and, asc, count, eq, gt, inArray, or, type SQL, sql } from "drizzle-orm";
+import { and, asc, count, eq, getTableColumns, gt, inArray, or, type SQL, sql } from "drizzle-orm";
 import type { Database, Executor } from "../db/client.ts";
 import type { ModuleTables, TenantTable } from "../db/module_tables.ts";
 
@@ -81,13 +81,15 @@ export class RecordsRepository {
         (n) => sql.placeholder(n),
       );
       const p = (n: string) => sql.placeholder(n) as unknown as number;
+      const counted = this.db.db.select({ n: count() }).from(
+        this.db.db.select({ one: sql`1`.as("one") }).from(t).where(where).limit(p("cap")).as("matching"),
+      );
       const built = name === "list"
-        ? this.db.db.select().from(t).where(and(where, gt(t.id, p("after")))).orderBy(asc(t.id))
-          .limit(p("limit")).offset(p("offset"))
+        // One statement: the page, and the bounded count as an uncorrelated scalar subquery (run once).
+        ? this.db.db.select({ ...getTableColumns(t), __total: sql<number>`(${counted})` }).from(t)
+          .where(and(where, gt(t.id, p("after")))).orderBy(asc(t.id)).limit(p("limit")).offset(p("offset"))
         : name === "count"
-        ? this.db.db.select({ n: count() }).from(
-          this.db.db.select({ one: sql`1`.as("one") }).from(t).where(where).limit(p("cap")).as("matching"),
-        )
+        ? counted
         : this.db.db.select().from(t).where(and(eq(t.id, p("id")), where)).limit(1);
       // Postgres names the statement; SQLite's prepare() takes no name and ignores it.
       q = built.prepare(`records_${this.key}_${name}_${scope}`) as unknown as Prepared<
@@ -99,9 +101,9 @@ export class RecordsRepository {
   }
 
   /**
-   * A page in id order (offset `skip`, or keyset `after`) and the total: exact when the page shows all there
-   * is, else counted up to `TOTAL_CAP` (or exactly when asked). The page never counts the whole set, so its
-   * cost does not grow with the tenant.
+   * A page in id order (offset `skip`, or keyset `after`) and the total, in one statement: the count is
+   * bounded at `TOTAL_CAP` (exact when asked), so a page never counts the whole set and its cost does not
+   * grow with the tenant. A second query only past the last page.
    */
   async list(
     s: RecordScope,
@@ -110,6 +112,12 @@ export class RecordsRepository {
   ): Promise<{ items: RecordRow[]; total: number; totalExact: boolean; nextAfter: number | null }> {
     const after = page.after ?? 0;
     const prepared = ex === this.db.db;
+    const cap = page.exactTotal ? Number.MAX_SAFE_INTEGER : TOTAL_CAP + 1;
+    const t = this.table;
+    const countOf = (e: Executor) =>
+      e.select({ n: count() }).from(
+        e.select({ one: sql`1`.as("one") }).from(t).where(this.scopeCondition(s)).limit(cap).as("matching"),
+      );
     const rows = prepared
       ? await this.#prepare("list", s.scope).execute({
         org: s.organizationId,
@@ -117,23 +125,21 @@ export class RecordsRepository {
         after,
         limit: page.limit,
         offset: page.skip,
+        cap,
       })
-      : await ex.select().from(this.table).where(and(this.scopeCondition(s), gt(this.table.id, after)))
-        .orderBy(asc(this.table.id)).limit(page.limit).offset(page.skip);
-    const items = rows as unknown as RecordRow[];
-    const nextAfter = items.length === page.limit ? items[items.length - 1].id : null;
-    if (page.skip === 0 && after === 0 && items.length < page.limit && !page.exactTotal) {
-      return { items, total: items.length, totalExact: true, nextAfter };
+      : await ex.select({ ...getTableColumns(t), __total: sql<number>`(${countOf(ex)})` }).from(t)
+        .where(and(this.scopeCondition(s), gt(t.id, after))).orderBy(asc(t.id)).limit(page.limit)
+        .offset(page.skip);
+    let counted = rows.length ? Number(rows[0].__total) : 0;
+    if (!rows.length && (page.skip > 0 || after > 0)) {
+      // Past the end: the page has no row to carry the count.
+      const [{ n }] = prepared
+        ? await this.#prepare("count", s.scope).execute({ org: s.organizationId, user: s.userId, cap })
+        : await countOf(ex);
+      counted = Number(n);
     }
-    const cap = page.exactTotal ? Number.MAX_SAFE_INTEGER : TOTAL_CAP + 1;
-    const [{ n }] = prepared
-      ? await this.#prepare("count", s.scope).execute({ org: s.organizationId, user: s.userId, cap })
-      : await ex.select({ n: count() }).from(
-        ex.select({ one: sql`1`.as("one") }).from(this.table).where(this.scopeCondition(s)).limit(cap).as(
-          "matching",
-        ),
-      );
-    const counted = Number(n);
+    const items = rows.map(({ __total: _t, ...row }) => row) as unknown as RecordRow[];
+    const nextAfter = items.length === page.limit ? items[items.length - 1].id : null;
     return counted > TOTAL_CAP && !page.exactTotal
       ? { items, total: TOTAL_CAP, totalExact: false, nextAfter }
       : { items, total: counted, totalExact: true, nextAfter };
