@@ -10,7 +10,10 @@
  * s3rver in this process; Seedbed runs in a child process
  * (bench/backup_worker.ts) whose VmHWM is its peak RSS. pg_dump and
  * pg_restore are measured the same way (VmHWM sampled from /proc/<pid>).
- * Results go to stdout (markdown) and bench/results/backup.json.
+ * Results go to stdout (markdown) and bench/results/backup.json. With
+ * BACKUP_ENCRYPTION_KEY set, Seedbed's backups are encrypted (the cost of
+ * encryption: run it with and without) and the results go to
+ * bench/results/backup_encrypted.json.
  */
 import { openDatabase } from "../src/db/client.ts";
 import { migrate } from "../src/db/migrator.ts";
@@ -244,7 +247,9 @@ try {
 }
 
 const header = [
-  `Backup bench (${REPS} reps, medians; ${Deno.build.os}, ${navigator.hardwareConcurrency} CPUs, ${
+  `Backup bench${
+    Deno.env.get("BACKUP_ENCRYPTION_KEY") ? " (Seedbed encrypted)" : ""
+  } (${REPS} reps, medians; ${Deno.build.os}, ${navigator.hardwareConcurrency} CPUs, ${
     new Date().toISOString().slice(0, 10)
   })`,
   "",
@@ -253,4 +258,7 @@ const header = [
 ];
 console.log([...header, ...lines].join("\n"));
 await Deno.mkdir("bench/results", { recursive: true });
-await Deno.writeTextFile("bench/results/backup.json", JSON.stringify(results, null, 2));
+await Deno.writeTextFile(
+  `bench/results/backup${Deno.env.get("BACKUP_ENCRYPTION_KEY") ? "_encrypted" : ""}.json`,
+  JSON.stringify(results, null, 2),
+);

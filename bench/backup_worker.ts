@@ -11,6 +11,7 @@
 import { loadConfig } from "../src/config.ts";
 import { openDatabase } from "../src/db/client.ts";
 import { BackupService } from "../src/backups/backup_service.ts";
+import { encryptionKeys } from "../src/backups/encryption.ts";
 import { createLogger } from "../src/log.ts";
 import { ObjectStore } from "../src/storage/object_store.ts";
 import { createS3Client } from "../src/storage/s3_client.ts";
@@ -30,6 +31,8 @@ const service = new BackupService({
   store,
   logger: createLogger(Deno.env.get("BENCH_LOG") === "1" ? "info" : "warn", {}, (l) => console.error(l)),
   retention: {},
+  // BACKUP_ENCRYPTION_KEY in the environment encrypts (the bench's encrypted run).
+  encryption: encryptionKeys(config.backups.encryptionKey),
   gzipLevel: gzipLevel ? Number(gzipLevel) : undefined,
 });
 const t0 = performance.now();

@@ -31,6 +31,10 @@ export const SECRET_VARIABLES = new Set([
   "SUPERADMIN_PASSWORD",
   "DATABASE_URL",
   "METRICS_TOKEN",
+  "BACKUP_SIGNING_KEY",
+  "BACKUP_SIGNING_KEYS_PREVIOUS",
+  "BACKUP_ENCRYPTION_KEY",
+  "BACKUP_ENCRYPTION_KEYS_PREVIOUS",
 ]);
 
 const bool = z.enum(["true", "false", "1", "0", "yes", "no"], {
@@ -263,6 +267,29 @@ export const envSchema = z.object({
         "How often each replica sweeps abandoned backups (also once at startup; 0 = at startup only).",
     },
   ),
+  BACKUP_MAX_ROW_BYTES: intIn(64 * 1024, 1024 ** 3).prefault(String(8 * 1024 * 1024)).meta({
+    description:
+      "Longest row (one line of a backup) a verify or restore accepts; a longer one is refused (422) without reading the rest of it.",
+    defaultText: "`8388608` (8 MiB)",
+  }),
+  BACKUP_SIGNING_KEY: z.string().min(32, "must be at least 32 characters").optional().meta({
+    description:
+      "HMAC-SHA256 key signing every backup's manifest (docs/backups.md, Trust); a backup outside the catalog is restored only with a valid signature.",
+    defaultText: "derived from `SECRET_KEY`",
+  }),
+  BACKUP_SIGNING_KEYS_PREVIOUS: z.string().optional().meta({
+    description:
+      "Rotation: comma-separated earlier signing keys (or earlier `SECRET_KEY`s), so backups signed before keep verifying.",
+  }),
+  BACKUP_ENCRYPTION_KEY: z.string().min(32, "must be at least 32 characters").optional().meta({
+    description:
+      "Encrypts backups before upload (AES-256-GCM in authenticated 64 KiB chunks); a restore without it refuses with a clear message.",
+    defaultText: "unset: not encrypted",
+  }),
+  BACKUP_ENCRYPTION_KEYS_PREVIOUS: z.string().optional().meta({
+    description:
+      "Rotation: comma-separated earlier encryption keys, so older encrypted backups can be restored.",
+  }),
   MAX_UPLOAD_BYTES: intIn(1, 5 * 1024 ** 3).prefault(String(50 * 1024 * 1024)).meta(
     { description: "Largest accepted file upload, in bytes.", defaultText: "`52428800` (50 MiB)" },
   ),
@@ -419,6 +446,16 @@ export interface Config {
     /** BACKUP_SCHEDULE (validated cron expression) and its time zone. */
     schedule?: string;
     scheduleTimezone?: string;
+    /** Longest row line accepted by verify and restore. */
+    maxRowBytes: number;
+    /** Signs backup manifests: BACKUP_SIGNING_KEY, else derived from SECRET_KEY (src/backups/signing.ts). */
+    signingKey?: string;
+    /** Earlier signing keys (or earlier SECRET_KEYs) still accepted when verifying. */
+    signingKeysPrevious: string[];
+    /** True when the SECRET_KEY was generated for this process (development/test): see signing.ts. */
+    signingSecretGenerated: boolean;
+    encryptionKey?: string;
+    encryptionKeysPrevious: string[];
   };
   /** `/metrics` and the decision log (docs/operations.md). */
   observability: {
@@ -593,6 +630,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       retentionDays: e.BACKUP_RETENTION_DAYS,
       schedule: e.BACKUP_SCHEDULE,
       scheduleTimezone: e.BACKUP_SCHEDULE_TIMEZONE,
+      maxRowBytes: e.BACKUP_MAX_ROW_BYTES,
+      signingKey: e.BACKUP_SIGNING_KEY,
+      signingKeysPrevious: list(e.BACKUP_SIGNING_KEYS_PREVIOUS),
+      signingSecretGenerated: secretGenerated,
+      encryptionKey: e.BACKUP_ENCRYPTION_KEY,
+      encryptionKeysPrevious: list(e.BACKUP_ENCRYPTION_KEYS_PREVIOUS),
     },
     observability: {
       metricsToken: e.METRICS_TOKEN,
@@ -616,6 +659,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       demo: e.SEED_DEMO ?? !production,
     },
   };
+}
+
+/** A comma-separated list, trimmed, without empty entries. */
+function list(v: string | undefined): string[] {
+  return (v ?? "").split(",").map((x) => x.trim()).filter(Boolean);
 }
 
 function randomSecret(): string {

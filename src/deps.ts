@@ -32,6 +32,8 @@ import { DecisionLog } from "./observability/decision_log.ts";
 import { databaseConnections, lastSuccessfulBackup } from "./observability/sources.ts";
 import { BackupScheduler } from "./backups/backup_schedule.ts";
 import { loadRouteTable } from "./gateway/load_routes.ts";
+import { encryptionKeys } from "./backups/encryption.ts";
+import { Keyring } from "./backups/signing.ts";
 
 export interface BuildOptions {
   config: Config;
@@ -71,7 +73,15 @@ export async function buildDeps(opts: BuildOptions): Promise<AppDeps> {
   );
   const s3Client = createS3Client(config.s3);
   const storage = new ObjectStore(s3Client, config.s3);
-  const backups = new BackupService({ db, store: storage, logger: metered, retention: config.backups });
+  const backups = new BackupService({
+    db,
+    store: storage,
+    logger: metered,
+    retention: config.backups,
+    keyring: Keyring.fromConfig(config.backups, config.auth.secretKey),
+    encryption: encryptionKeys(config.backups.encryptionKey, config.backups.encryptionKeysPrevious),
+    maxRowBytes: config.backups.maxRowBytes,
+  });
   // Seeding backs up through the backups module whenever S3 is reachable in principle: an endpoint is set
   // (MinIO, the embedded server that `deno task dev` starts) or real AWS is meant. Otherwise (tests without
   // S3) seeding reports "no backup storage is configured".

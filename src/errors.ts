@@ -30,6 +30,8 @@ export const ERROR_STATUS = {
   BACKUP_INVALID: 422,
   MIGRATION_DRIFT: 500,
   MIGRATION_FAILED: 500,
+  /** A destructive operation that needs an explicit confirmation (production reset/restore, a shrinking restore). */
+  CONFIRMATION_REQUIRED: 428,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

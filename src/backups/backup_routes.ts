@@ -63,7 +63,14 @@ const VerifyResult = z.object({
   total_rows: z.number().int(),
   schema_version: z.string().nullable(),
   format_version: z.number().int(),
-  checked_against: z.enum(["catalog", "object-metadata"]),
+  checked_against: z.enum(["catalog", "signature", "untrusted"]).openapi({
+    description:
+      "What the object was checked against: the catalog, its signed manifest (not catalogued), or only its own content (imported as untrusted)",
+  }),
+  signed_by: z.string().nullable().openapi({
+    description: "Key id of the signed manifest, when it checks out",
+  }),
+  encrypted: z.boolean(),
 }).openapi("BackupVerifyResult");
 
 const CreateBody = z.object({}).strict().openapi("BackupCreateRequest");

@@ -19,27 +19,52 @@ import type {
   BackupBeforeSeedingInput,
   BackupPort,
   BackupRef,
+  BackupSkipped,
   RestoreInput,
   RestoreOutcome,
+  RestorePlan,
 } from "../seeding/backup_port.ts";
 import type { ObjectStore } from "../storage/object_store.ts";
 import { BackupCatalog, type BackupRecord, type ListOptions } from "./catalog.ts";
 import { type ManifestHead, writeDocument } from "./document.ts";
+import { ENCRYPTION_ALGORITHM, type EncryptionKeys, encryptionKeys, Encryptor } from "./encryption.ts";
 import {
   backupKey,
   type BackupKind,
   CONTENT_TYPE,
   FORMAT_VERSION,
+  KEY_PREFIX,
   type Manifest,
   schemaIndex,
 } from "./format.ts";
 import { describeError, usable } from "./problems.ts";
 import { pruneBackups } from "./retention.ts";
-import { restoreBackup } from "./restore.ts";
+import {
+  type BucketBackup,
+  currentRowCounts,
+  findTarget,
+  planRestore,
+  restoreBackup,
+  type RestoreCollaborators,
+  type Target,
+  targetFromSigned,
+  type Trust,
+  untrustedRefusal,
+  verifyTarget,
+} from "./restore.ts";
 import type { SnapshotOptions } from "./row_sources.ts";
-import { Channel, channelToStream, GzipSink } from "./streams.ts";
+import {
+  describeProblem,
+  Keyring,
+  MAX_SIGNED_MANIFEST_BYTES,
+  SIGNATURE_FORMAT,
+  SIGNATURE_VERSION,
+  type SignatureProblem,
+  type SignedManifest,
+  signedManifestKey,
+} from "./signing.ts";
+import { Channel, channelToStream, DEFAULT_MAX_LINE_BYTES, GzipSink } from "./streams.ts";
 import { backupTables } from "./tables.ts";
-import { uncataloguedExpectation, verifyBackup } from "./verify.ts";
 import { holdBackupLiveness } from "./sweep.ts";
 
 /** gzip level of backups: 1 is fastest; 3 is within a few percent of 6's size at half its cost. */
@@ -49,7 +74,13 @@ export interface BackupServiceOptions {
   db: Database;
   store: ObjectStore;
   logger: Logger;
-  retention: Config["backups"];
+  retention: Pick<Config["backups"], "retentionCount" | "retentionDays">;
+  /** Signs manifests and checks signatures (default: the development key, see signing.ts). */
+  keyring?: Keyring;
+  /** Encrypts new backups when it has a current key; decrypts with any of its keys. */
+  encryption?: EncryptionKeys;
+  /** Longest row line accepted by verify and restore (default 8 MiB). */
+  maxRowBytes?: number;
   gzipLevel?: number;
   /** Reader options (tests force the generic reader). */
   snapshot?: SnapshotOptions;
@@ -76,9 +107,17 @@ export interface VerifyReport {
   total_rows: number;
   schema_version: string | null;
   format_version: number;
-  /** What the checksum was compared with: the catalog, or (object not catalogued) its own metadata. */
-  checked_against: "catalog" | "object-metadata";
+  /**
+   * What the object was checked against: the catalog, its signed manifest
+   * (not catalogued), or nothing but its own content (imported as untrusted).
+   */
+  checked_against: Trust;
+  /** The key id of the signed manifest (null: not signed, or not checked). */
+  signed_by: string | null;
+  encrypted: boolean;
 }
+
+export type { BucketBackup };
 
 export class BackupService implements BackupPort {
   readonly catalog: BackupCatalog;
@@ -87,9 +126,16 @@ export class BackupService implements BackupPort {
   readonly logger: Logger;
   readonly now: () => Date;
   readonly rebuildIndexesFromRows?: number;
+  readonly keyring: Keyring;
+  readonly encryption: EncryptionKeys;
+  readonly maxRowBytes: number;
 
   constructor(private readonly opts: BackupServiceOptions) {
     this.rebuildIndexesFromRows = opts.rebuildIndexesFromRows;
+    this.keyring = opts.keyring ??
+      Keyring.fromConfig({ signingKeysPrevious: [], signingSecretGenerated: true }, "");
+    this.encryption = opts.encryption ?? encryptionKeys(undefined);
+    this.maxRowBytes = opts.maxRowBytes ?? DEFAULT_MAX_LINE_BYTES;
     this.db = opts.db;
     this.store = opts.store;
     this.logger = opts.logger;
@@ -97,8 +143,15 @@ export class BackupService implements BackupPort {
     this.now = opts.now ?? (() => new Date());
   }
 
-  /** BackupPort: the backup taken before a seeding run or a reset. */
-  async backupBeforeSeeding(input: BackupBeforeSeedingInput): Promise<BackupRef> {
+  /**
+   * BackupPort: the backup taken before a seeding run or a reset — none when
+   * the database holds no application rows (nothing to protect; such a
+   * backup would only become an empty "latest").
+   */
+  async backupBeforeSeeding(input: BackupBeforeSeedingInput): Promise<BackupRef | BackupSkipped> {
+    if (await this.isEmpty()) {
+      return { skipped: "the database holds no application rows, so there is nothing to protect" };
+    }
     const r = await this.create({
       kind: input.kind,
       executionId: input.executionId,
@@ -109,16 +162,37 @@ export class BackupService implements BackupPort {
 
   /** BackupPort: verify, then restore (see restore.ts). */
   restore(input: RestoreInput): Promise<RestoreOutcome> {
-    return restoreBackup({
+    return restoreBackup(this.restoreCollaborators(), input);
+  }
+
+  /** BackupPort: what `restore(input)` would do, verified, touching nothing. */
+  plan(input: RestoreInput): Promise<RestorePlan> {
+    return planRestore(this.restoreCollaborators(), input);
+  }
+
+  /** What restore, plan, verify and the drill work with (restore.ts takes no service). */
+  restoreCollaborators(): RestoreCollaborators {
+    return {
       db: this.db,
       catalog: this.catalog,
       store: this.store,
       logger: this.logger,
       rebuildIndexesFromRows: this.rebuildIndexesFromRows,
+      maxRowBytes: this.maxRowBytes,
+      encryption: this.encryption,
       takeSafetyBackup: ({ createdBy, executionId }) =>
         this.create({ kind: "safety", createdBy, executionId, prune: false }),
       prune: () => this.prune(),
-    }, input);
+      uncataloguedTarget: (key, untrusted) => this.uncataloguedTarget(key, untrusted),
+      bucketBackups: () => this.bucketBackups(),
+      deleteObjects: (key) => this.deleteObjects(key),
+    };
+  }
+
+  /** True when no application table holds a row. */
+  async isEmpty(): Promise<boolean> {
+    const counts = await currentRowCounts(this.db, backupTables());
+    return Object.values(counts).every((n) => n === 0);
   }
 
   /** Takes a backup of every application table; returns its completed catalog row. */
@@ -163,6 +237,22 @@ export class BackupService implements BackupPort {
       const { manifest, sha256, size } = await this.#stream(key, head);
       uploaded = true;
       await this.store.replaceMetadata(key, this.#metadata(head, { sha256, size, manifest }), CONTENT_TYPE);
+      const current = this.encryption.current;
+      const signed = this.keyring.sign({
+        format: SIGNATURE_FORMAT,
+        version: SIGNATURE_VERSION,
+        s3_key: key,
+        sha256,
+        size_bytes: size,
+        encryption: current ? { algorithm: ENCRYPTION_ALGORITHM, key_id: current.id } : null,
+        manifest,
+        signed_at: this.now().toISOString(),
+      });
+      await this.store.putBytes(
+        signedManifestKey(key),
+        new TextEncoder().encode(JSON.stringify(signed)),
+        "application/json",
+      );
       const done = await this.catalog.complete(pending.id, { sizeBytes: size, sha256, manifest });
       this.logger.info("backup_completed", {
         ...log,
@@ -179,7 +269,7 @@ export class BackupService implements BackupPort {
         ? err
         : new AppError("BACKUP_FAILED", `backup "${key}" failed: ${describeError(err)}`, { cause: err });
       await this.catalog.fail(pending.id, e.message).catch(() => {});
-      if (uploaded) await this.store.delete(key).catch(() => {});
+      if (uploaded) await this.deleteObjects(key).catch(() => {});
       this.logger.error("backup_failed", {
         ...log,
         code: e.code,
@@ -198,7 +288,12 @@ export class BackupService implements BackupPort {
     head: ManifestHead,
   ): Promise<{ manifest: Manifest; sha256: string; size: number }> {
     const channel = new Channel<Uint8Array>(8);
-    const sink = new GzipSink(this.opts.gzipLevel ?? DEFAULT_GZIP_LEVEL, channel);
+    const current = this.encryption.current;
+    const sink = new GzipSink(
+      this.opts.gzipLevel ?? DEFAULT_GZIP_LEVEL,
+      channel,
+      current ? new Encryptor(current) : undefined,
+    );
     const writing = (async () => {
       const manifest = await writeDocument(this.db, backupTables(), head, sink, this.opts.snapshot);
       await sink.end();
@@ -237,6 +332,7 @@ export class BackupService implements BackupPort {
       "seedbed-schema-version": head.schema_version ?? "",
       "seedbed-total-rows": String(r.manifest.total_rows),
       "seedbed-size": String(r.size),
+      "seedbed-encrypted": this.encryption.current ? "true" : "false",
       sha256: r.sha256,
     };
   }
@@ -254,31 +350,46 @@ export class BackupService implements BackupPort {
   }
 
   /**
-   * Re-reads a backup and checks it against the catalog. `ref` is a catalog
-   * id or an S3 key; a key the catalog does not know is checked against the
-   * object's own metadata (and the report says so).
+   * Re-reads a backup and checks it. `ref` is a catalog id or an S3 key; a
+   * key the catalog does not know is checked against its signed manifest —
+   * or, with `untrusted`, against nothing but its own content (the report
+   * says which).
    */
-  async verify(ref: { id: number } | { key: string }): Promise<VerifyReport> {
-    let record: BackupRecord | null;
-    let expected;
+  async verify(
+    ref: { id: number } | { key: string },
+    options: { untrusted?: boolean } = {},
+  ): Promise<VerifyReport> {
+    let target: Target;
     if ("id" in ref) {
-      record = await this.get(ref.id);
-    } else {
-      record = await this.catalog.byKey(ref.key);
-    }
-    if (record) {
+      const record = await this.get(ref.id);
       usable(record);
-      expected = { sha256: record.sha256!, sizeBytes: record.sizeBytes, manifest: record.manifest };
+      target = {
+        key: record.s3Key,
+        record,
+        expected: { sha256: record.sha256!, sizeBytes: record.sizeBytes, manifest: record.manifest },
+        trust: "catalog",
+      };
     } else {
-      expected = await uncataloguedExpectation(this.store, (ref as { key: string }).key);
+      target = await findTarget(this.restoreCollaborators(), {
+        s3Key: ref.key,
+        triggeredBy: "verify",
+        trust: options.untrusted ? "untrusted" : undefined,
+      });
     }
-    const key = record?.s3Key ?? (ref as { key: string }).key;
+    const key = target.key;
+    const backupId = target.record?.id ?? null;
     try {
-      const v = await verifyBackup(this.store, key, backupTables(), expected);
-      this.logger.info("backup_verified", { backup_id: record?.id ?? null, s3_key: key, sha256: v.sha256 });
+      const v = await verifyTarget(this.restoreCollaborators(), target);
+      this.logger.info("backup_verified", {
+        backup_id: backupId,
+        s3_key: key,
+        sha256: v.sha256,
+        trust: target.trust,
+      });
+      const signed = target.trust === "untrusted" ? null : await this.readSigned(key);
       return {
         valid: true,
-        backup_id: record?.id ?? null,
+        backup_id: backupId,
         s3_key: key,
         sha256: v.sha256,
         size_bytes: v.size,
@@ -286,16 +397,81 @@ export class BackupService implements BackupPort {
         total_rows: v.manifest.total_rows,
         schema_version: v.manifest.schema_version,
         format_version: v.manifest.format_version,
-        checked_against: record ? "catalog" : "object-metadata",
+        checked_against: target.trust,
+        signed_by: signed && "ok" in signed && signed.ok.sha256 === v.sha256 ? signed.ok.key_id : null,
+        encrypted: v.encrypted,
       };
     } catch (err) {
-      this.logger.warn("backup_verify_failed", {
-        backup_id: record?.id ?? null,
-        s3_key: key,
-        error: String(err),
-      });
+      this.logger.warn("backup_verify_failed", { backup_id: backupId, s3_key: key, error: String(err) });
       throw err;
     }
+  }
+
+  /** The signed manifest of `key`, checked: `{ok}` or `{problem}`. */
+  async readSigned(key: string): Promise<{ ok: SignedManifest } | { problem: SignatureProblem }> {
+    let bytes: Uint8Array | null;
+    try {
+      bytes = await this.store.readSmall(signedManifestKey(key), MAX_SIGNED_MANIFEST_BYTES);
+    } catch (err) {
+      if (err instanceof RangeError) return { problem: { kind: "malformed", why: "it is too large" } };
+      throw err;
+    }
+    return this.keyring.check(bytes, key);
+  }
+
+  /**
+   * A key the catalog does not know: trusted through its signed manifest;
+   * otherwise refused, unless the caller imports it as untrusted.
+   */
+  async uncataloguedTarget(key: string, untrusted: boolean): Promise<Target> {
+    const head = await this.store.head(key);
+    if (!head) {
+      throw new AppError(
+        "NOT_FOUND",
+        `backup "${key}" not found: it is not in the catalog and bucket "${this.store.bucket}" has no such object`,
+        { extra: { s3_key: key } },
+      );
+    }
+    const signed = await this.readSigned(key);
+    if ("ok" in signed) return targetFromSigned(key, signed.ok);
+    if (untrusted) {
+      return {
+        key,
+        record: null,
+        expected: { sha256: null, sizeBytes: null, manifest: null },
+        trust: "untrusted",
+      };
+    }
+    throw untrustedRefusal(key, describeProblem(signed.problem));
+  }
+
+  /** The backup objects under the prefix, newest first, each with its signed manifest checked. */
+  async bucketBackups(): Promise<BucketBackup[]> {
+    const objects: { key: string; size: number; lastModified?: Date }[] = [];
+    for await (const o of this.store.list(KEY_PREFIX)) {
+      if (o.key.endsWith(".json.gz")) objects.push(o);
+    }
+    const out: BucketBackup[] = [];
+    for (const o of objects) {
+      const signed = await this.readSigned(o.key);
+      out.push({
+        key: o.key,
+        size: o.size,
+        lastModified: o.lastModified ?? null,
+        signed: "ok" in signed ? signed.ok : null,
+        problem: "problem" in signed ? signed.problem : null,
+        catalogued: (await this.catalog.byKey(o.key)) !== null,
+      });
+    }
+    const when = (b: BucketBackup) =>
+      Date.parse(b.signed?.manifest.created_at ?? "") || b.lastModified?.getTime() || 0;
+    return out.sort((a, b) => when(b) - when(a) || (a.key < b.key ? 1 : -1));
+  }
+
+  /** Deletes a backup object and its signed manifest. */
+  async deleteObjects(key: string): Promise<void> {
+    await this.store.delete(key);
+    await this.store.delete(signedManifestKey(key));
   }
 
   /** Retention now (see retention.ts); returns the pruned keys. */

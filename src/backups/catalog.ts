@@ -140,6 +140,14 @@ export class BackupCatalog {
     return (row as BackupRecord) ?? null;
   }
 
+  /** The newest completed, non-safety backup that holds at least one row (named when "latest" is empty). */
+  async latestNonEmpty(): Promise<BackupRecord | null> {
+    const rows = await this.db.db.select().from(this.#t)
+      .where(and(eq(this.#t.status, "completed"), ne(this.#t.kind, "safety")))
+      .orderBy(desc(this.#t.createdAt), desc(this.#t.id)).limit(200);
+    return (rows as BackupRecord[]).find((r) => (r.manifest?.total_rows ?? 0) > 0) ?? null;
+  }
+
   /** The newest completed backup taken for seeding execution `executionId`. */
   async latestForExecution(executionId: number): Promise<BackupRecord | null> {
     const [row] = await this.db.db.select().from(this.#t)

@@ -8,7 +8,7 @@
 import type { Database } from "../db/client.ts";
 import { FORMAT_NAME, FORMAT_VERSION, type Manifest, MANIFEST_KEY } from "./format.ts";
 import { type SnapshotOptions, withSnapshot } from "./row_sources.ts";
-import { type ByteSink, lines } from "./streams.ts";
+import { type ByteSink, formatBytes, lines, LineTooLongError } from "./streams.ts";
 import type { BackupTable } from "./tables.ts";
 
 const enc = new TextEncoder();
@@ -16,7 +16,7 @@ const enc = new TextEncoder();
 /** The manifest fields known before the rows are read. */
 export type ManifestHead = Omit<
   Manifest,
-  "row_counts" | "total_rows" | "tables" | "format" | "format_version"
+  "row_counts" | "total_rows" | "tables" | "format" | "format_version" | "data_bytes"
 >;
 
 /**
@@ -31,14 +31,19 @@ export async function writeDocument(
   options: SnapshotOptions = {},
 ): Promise<Manifest> {
   const counts: Record<string, number> = {};
-  const text = (s: string) => out.write(enc.encode(s));
+  let bytes = 0;
+  const write = (b: Uint8Array) => {
+    bytes += b.length;
+    return out.write(b);
+  };
+  const text = (s: string) => write(enc.encode(s));
   await withSnapshot(db, async (read) => {
     await text("{\n");
     for (const t of tables) {
       await text(`${JSON.stringify(t.name)}:[\n`);
       let n = 0;
       await read(t, async (data, count) => {
-        await out.write(data);
+        await write(data);
         n += count;
       });
       await text(n > 0 ? "\n],\n" : "],\n");
@@ -52,6 +57,7 @@ export async function writeDocument(
     tables: tables.map((t) => ({ name: t.name, columns: t.columns.map((c) => c.name) })),
     row_counts: counts,
     total_rows: Object.values(counts).reduce((a, b) => a + b, 0),
+    data_bytes: bytes,
   };
   await text(`${JSON.stringify(MANIFEST_KEY)}:${JSON.stringify(manifest)}\n}\n`);
   return manifest;
@@ -65,6 +71,20 @@ export type DocumentEvent =
   | { type: "rows"; table: string; lines: string[] }
   | { type: "manifest"; manifest: Record<string, unknown> };
 
+export interface ReadOptions {
+  /** Longest line (row) accepted; default DEFAULT_MAX_LINE_BYTES (streams.ts). */
+  maxLineBytes?: number;
+}
+
+/** The LayoutError for a line over the limit, naming the table it is in (null: outside any table). */
+export function tooLong(err: LineTooLongError, table: string | null): LayoutError {
+  return new LayoutError(
+    `${table === null ? "outside any table" : `table "${table}"`}, line ${err.lineNumber}: ` +
+      `the line is longer than ${formatBytes(err.limit)}, the largest row a backup may hold ` +
+      "(BACKUP_MAX_ROW_BYTES); reading stopped there",
+  );
+}
+
 const HEADER = /^"((?:[^"\\]|\\.)*)":\[$/;
 const MANIFEST_PREFIX = `${JSON.stringify(MANIFEST_KEY)}:`;
 
@@ -74,14 +94,27 @@ const MANIFEST_PREFIX = `${JSON.stringify(MANIFEST_KEY)}:`;
  * chunks. Throws LayoutError on anything unexpected, including a document
  * that ends before its closing brace.
  */
-export async function* readDocument(stream: ReadableStream<Uint8Array>): AsyncGenerator<DocumentEvent> {
+export async function* readDocument(
+  stream: ReadableStream<Uint8Array>,
+  options: ReadOptions = {},
+): AsyncGenerator<DocumentEvent> {
   type State = "start" | "between" | "rows" | "after-manifest" | "done";
   let state: State = "start";
   let table = "";
   let lineNo = 0;
   let expectMore = false; // the previous row line ended with a comma
   let rowsInTable = 0;
-  for await (const batch of lines(stream)) {
+  const source = lines(stream, options);
+  for (;;) {
+    let next: IteratorResult<string[]>;
+    try {
+      next = await source.next();
+    } catch (err) {
+      if (err instanceof LineTooLongError) throw tooLong(err, state === "rows" ? table : null);
+      throw err;
+    }
+    if (next.done) break;
+    const batch = next.value;
     let rows: string[] = [];
     for (const raw of batch) {
       lineNo++;

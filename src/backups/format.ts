@@ -49,6 +49,13 @@ export interface Manifest {
   tables: { name: string; columns: string[] }[];
   row_counts: Record<string, number>;
   total_rows: number;
+  /**
+   * Decompressed bytes of the document before the manifest line (absent in
+   * backups taken before it was added). Readers stop as soon as an object
+   * decompresses to more than this, so a small crafted object cannot expand
+   * without bound.
+   */
+  data_bytes?: number;
 }
 
 /** `20250115_120000` (UTC). */
@@ -194,4 +201,16 @@ export function toDrizzleRow(table: BackupTable, row: Record<string, unknown>): 
     out[c.prop] = v === null ? null : c.kind === "ts" ? new Date(v as string) : v;
   }
   return out;
+}
+
+/** JSON with sorted keys, so that jsonb's key order does not matter. */
+export function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
+  if (v && typeof v === "object") {
+    return `{${
+      Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+        .join(",")
+    }}`;
+  }
+  return JSON.stringify(v);
 }

@@ -9,6 +9,10 @@ import type { Logger } from "../log.ts";
 import type { ObjectStore } from "../storage/object_store.ts";
 import type { BackupCatalog } from "./catalog.ts";
 import { describeError } from "./problems.ts";
+import { signedManifestKey } from "./signing.ts";
+
+/** The retention settings (BACKUP_RETENTION_COUNT / BACKUP_RETENTION_DAYS). */
+export type Retention = Pick<Config["backups"], "retentionCount" | "retentionDays">;
 
 /** A completed backup as retention sees it. */
 export interface RetainedBackup {
@@ -30,7 +34,7 @@ export interface Prunable<B extends RetainedBackup = RetainedBackup> {
  */
 export function selectPrunable<B extends RetainedBackup>(
   newestFirst: readonly B[],
-  retention: Config["backups"],
+  retention: Retention,
   now: Date,
 ): Prunable<B>[] {
   const { retentionCount: count, retentionDays: days } = retention;
@@ -50,11 +54,11 @@ export function selectPrunable<B extends RetainedBackup>(
 
 /**
  * Applies retention: deletes the selected backups' objects and marks them
- * `pruned`. A failure on one is logged and the others go on. Returns the pruned keys.
+ * `pruned` (with their signed manifests). A failure on one is logged and the others go on. Returns the pruned keys.
  */
 export async function pruneBackups(
   io: { catalog: BackupCatalog; store: ObjectStore; logger: Logger },
-  retention: Config["backups"],
+  retention: Retention,
   now: Date,
 ): Promise<string[]> {
   if (!retention.retentionCount && !retention.retentionDays) return [];
@@ -63,6 +67,7 @@ export async function pruneBackups(
   for (const { backup: r, reason } of selected) {
     try {
       await io.store.delete(r.s3Key);
+      await io.store.delete(signedManifestKey(r.s3Key));
       await io.catalog.markPruned(r.id);
       pruned.push(r.s3Key);
       io.logger.info("backup_pruned", { backup_id: r.id, s3_key: r.s3Key, reason });

@@ -68,8 +68,8 @@ export interface ByteSink {
 /**
  * gzip on the producer's side of a channel: `write` compresses (the input
  * buffer is free again when it resolves), the compressed chunks go into
- * `out` with its backpressure, and the SHA-256 and size of the compressed
- * bytes are computed on the way. Only compressed data — a tenth of the JSON —
+ * `out` with its backpressure (sealed first when encrypting, encryption.ts),
+ * and the SHA-256 and size of the stored bytes are computed on the way. Only compressed data — a tenth of the JSON —
  * crosses to the uploader.
  */
 export class GzipSink implements ByteSink {
@@ -80,15 +80,25 @@ export class GzipSink implements ByteSink {
   #error: Error | null = null;
   #hex: string | null = null;
 
-  constructor(level: number, private readonly out: Channel<Uint8Array>) {
+  constructor(
+    level: number,
+    private readonly out: Channel<Uint8Array>,
+    private readonly seal?: { update(b: Uint8Array): Uint8Array[]; final(): Uint8Array[] },
+  ) {
     this.#z = createGzip({ level, chunkSize: 64 * 1024 });
     this.#z.on("data", (c: Uint8Array) => {
       const chunk = new Uint8Array(c.buffer, c.byteOffset, c.byteLength);
-      this.#hash.update(chunk);
-      this.#size += chunk.byteLength;
-      this.#pending.push(chunk);
+      if (this.seal) { for (const sealed of this.seal.update(chunk)) this.#emit(sealed); }
+      else this.#emit(chunk);
     });
     this.#z.on("error", (e: Error) => (this.#error = e));
+  }
+
+  /** Hashes, counts and queues bytes as they will be stored. */
+  #emit(chunk: Uint8Array) {
+    this.#hash.update(chunk);
+    this.#size += chunk.byteLength;
+    this.#pending.push(chunk);
   }
 
   async write(bytes: Uint8Array): Promise<void> {
@@ -99,13 +109,14 @@ export class GzipSink implements ByteSink {
     await this.#flush();
   }
 
-  /** Finishes the gzip stream and closes the channel. */
+  /** Finishes the gzip stream (and the encryption) and closes the channel. */
   async end(): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       this.#z.once("end", resolve);
       this.#z.once("error", reject);
       this.#z.end();
     });
+    if (this.seal) { for (const sealed of this.seal.final()) this.#emit(sealed); }
     await this.#flush();
     this.out.close();
   }
@@ -218,19 +229,120 @@ export function channelToStream(ch: Channel<Uint8Array>): ReadableStream<Uint8Ar
 
 /** Bytes decoded at a time: keeps strings below V8's large-object size, so they die young. */
 const DECODE_SLICE = 32 * 1024;
+const NL = 10;
+const enc = new TextEncoder();
 
-/** Splits a UTF-8 byte stream into lines (without "\n"), in batches. */
-export async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string[]> {
+/** The longest line (row) a backup may hold, by default: rows are a few KiB; 8 MiB is generous. */
+export const DEFAULT_MAX_LINE_BYTES = 8 * 1024 * 1024;
+
+/** A line longer than the limit: the reader stops at the limit instead of buffering the rest. */
+export class LineTooLongError extends Error {
+  constructor(readonly lineNumber: number, readonly limit: number) {
+    super(`line ${lineNumber} is longer than ${formatBytes(limit)}`);
+  }
+}
+
+/** `8 MiB`, `64 KiB`, `12 bytes`. */
+export function formatBytes(n: number): string {
+  if (n >= 1024 * 1024 && n % (1024 * 1024) === 0) return `${n / (1024 * 1024)} MiB`;
+  if (n >= 1024 && n % 1024 === 0) return `${n / 1024} KiB`;
+  return `${n} bytes`;
+}
+
+/**
+ * Lets timers and I/O run (an HTTP request to /health, a SIGTERM) when the
+ * caller has been busy for `budgetMs`: a macrotask, not a microtask, so the
+ * event loop really turns. Cheap to call often.
+ */
+export class Breather {
+  #since = performance.now();
+  constructor(private readonly budgetMs = 10) {}
+  async breathe(): Promise<void> {
+    if (performance.now() - this.#since < this.budgetMs) return;
+    await new Promise<void>((r) => setTimeout(r, 0));
+    this.#since = performance.now();
+  }
+}
+
+/** Joins byte pieces (a line cut by chunk boundaries) into one array. */
+export function concatBytes(pieces: Uint8Array[], last?: Uint8Array): Uint8Array {
+  if (pieces.length === 1 && !last?.length) return pieces[0];
+  let n = last?.length ?? 0;
+  for (const p of pieces) n += p.length;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of pieces) {
+    out.set(p, o);
+    o += p.length;
+  }
+  if (last) out.set(last, o);
+  return out;
+}
+
+/**
+ * Splits a UTF-8 byte stream into lines (without "\n"), in batches.
+ *
+ * Linear in the input whatever the line lengths: each byte is scanned once
+ * for "\n", a line cut by chunk boundaries is kept as a list of pieces and
+ * joined once, and a line longer than `maxLineBytes` throws LineTooLongError
+ * as soon as the limit is passed (nothing more of it is buffered). Between
+ * chunks it lets the event loop turn (Breather), so a huge object never
+ * starves other requests.
+ */
+export async function* lines(
+  stream: ReadableStream<Uint8Array>,
+  options: { maxLineBytes?: number } = {},
+): AsyncGenerator<string[]> {
+  const max = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
   const dec = new TextDecoder("utf-8", { fatal: true });
-  let rest = "";
+  const breather = new Breather();
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  let lineNo = 0;
   for await (const chunk of stream) {
     for (let i = 0; i < chunk.length; i += DECODE_SLICE) {
-      const text = rest + dec.decode(chunk.subarray(i, i + DECODE_SLICE), { stream: true });
-      const parts = text.split("\n");
-      rest = parts.pop()!;
-      if (parts.length) yield parts;
+      const slice = chunk.subarray(i, Math.min(chunk.length, i + DECODE_SLICE));
+      const first = slice.indexOf(NL);
+      if (first === -1) {
+        if (pendingBytes + slice.length > max) throw new LineTooLongError(lineNo + 1, max);
+        pending.push(slice.slice());
+        pendingBytes += slice.length;
+        continue;
+      }
+      const out: string[] = [];
+      if (pendingBytes + first > max) throw new LineTooLongError(lineNo + 1, max);
+      out.push(
+        dec.decode(
+          pending.length ? concatBytes(pending, slice.subarray(0, first)) : slice.subarray(0, first),
+        ),
+      );
+      pending = [];
+      pendingBytes = 0;
+      const last = slice.lastIndexOf(NL);
+      let over: LineTooLongError | null = null;
+      if (last > first) {
+        const middle = dec.decode(slice.subarray(first + 1, last)).split("\n");
+        // A slice is at most DECODE_SLICE bytes, so only a small limit can be passed here.
+        for (const l of middle) {
+          // UTF-8 takes at most 3 bytes per UTF-16 unit: only long lines need counting.
+          if (l.length * 3 > max && enc.encode(l).length > max) {
+            over = new LineTooLongError(lineNo + out.length + 1, max);
+            break;
+          }
+          out.push(l);
+        }
+      }
+      if (!over && last + 1 < slice.length) {
+        if (slice.length - last - 1 > max) over = new LineTooLongError(lineNo + out.length + 1, max);
+        pending.push(slice.slice(last + 1));
+        pendingBytes = slice.length - last - 1;
+      }
+      lineNo += out.length;
+      // The lines before an overlong one are handed on first, so the caller knows where it is.
+      yield out;
+      if (over) throw over;
     }
+    await breather.breathe();
   }
-  rest += dec.decode();
-  if (rest.length) yield [rest];
+  if (pendingBytes) yield [dec.decode(concatBytes(pending))];
 }

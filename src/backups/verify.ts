@@ -7,39 +7,85 @@
  */
 import { AppError } from "../errors.ts";
 import type { ObjectStore } from "../storage/object_store.ts";
-import { type DocumentEvent, LayoutError, readDocument } from "./document.ts";
-import { FORMAT_NAME, FORMAT_VERSION, type Manifest, parseRow } from "./format.ts";
-import { DigestStream, gunzipStream } from "./streams.ts";
+import { type DocumentEvent, LayoutError, readDocument, type ReadOptions } from "./document.ts";
+import { canonical, FORMAT_NAME, FORMAT_VERSION, type Manifest, parseRow } from "./format.ts";
+import { DecryptError, isEncrypted } from "./encryption.ts";
+import { DEFAULT_MAX_LINE_BYTES, DigestStream, gunzipStream } from "./streams.ts";
 import type { BackupTable } from "./tables.ts";
 
 export interface ScanResult {
   sha256: string;
   size: number;
-  /** The first problem with the content (layout, gzip, a row, or the callback's own error). */
+  /** Decompressed bytes read. */
+  uncompressed: number;
+  /** The object was encrypted (encryption.ts). */
+  encrypted: boolean;
+  /** The first problem with the content (layout, gzip, a row, a limit, or the callback's own error). */
   contentError: unknown;
+}
+
+export interface ScanOptions<E> {
+  /** After a content error, read the rest for the checksum (default true). */
+  drain?: boolean;
+  reader?: (s: ReadableStream<Uint8Array>, o: ReadOptions) => AsyncGenerator<E>;
+  /** Stop once the object passes this many bytes (its recorded size): it was changed. */
+  maxBytes?: number | null;
+  /** Stop once the content decompresses to more than this many bytes (the manifest's size). */
+  maxUncompressed?: number | null;
+  /** Longest row line accepted. */
+  maxLineBytes?: number;
+  /** A transform between the stored bytes and gunzip (decryption, encryption.ts). */
+  decrypt?: () => TransformStream<Uint8Array, Uint8Array>;
+}
+
+/** The object is larger than recorded: reading stopped at the limit. */
+export class SizeLimitError extends Error {}
+
+/** Counts bytes passing through and errors the stream past `limit`. */
+function limitStream(limit: number | null | undefined, what: () => string) {
+  let n = 0;
+  const t = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, c) {
+      n += chunk.length;
+      if (limit != null && n > limit) throw new SizeLimitError(what());
+      c.enqueue(chunk);
+    },
+  });
+  return { stream: t, count: () => n };
 }
 
 /**
  * Streams `key` and hands every document event to `onEvent`. The checksum
- * always covers the whole object: after a content error the rest is still
- * read (unless `drain` is false), so a tampered object is reported as a
- * checksum mismatch rather than as whatever broke first.
+ * covers the whole object: after a content error the rest is still read
+ * (unless `drain` is false), so a tampered object is reported as a checksum
+ * mismatch rather than as whatever broke first — but never more than
+ * `maxBytes`, and the content never decompresses past `maxUncompressed`.
  */
 export async function scanObject<E = DocumentEvent>(
   store: ObjectStore,
   key: string,
   onEvent: (ev: E) => Promise<void> | void,
-  options: { drain?: boolean; reader?: (s: ReadableStream<Uint8Array>) => AsyncGenerator<E> } = {},
+  options: ScanOptions<E> = {},
 ): Promise<ScanResult> {
   const read = options.reader ??
-    (readDocument as unknown as (s: ReadableStream<Uint8Array>) => AsyncGenerator<E>);
+    (readDocument as unknown as (s: ReadableStream<Uint8Array>, o: ReadOptions) => AsyncGenerator<E>);
   const object = await store.download(key);
   const digest = new DigestStream();
   const raw = object.body.pipeThrough(digest).getReader();
   const gunzip = gunzipStream();
-  const writer = gunzip.writable.getWriter();
+  const decrypt = options.decrypt?.();
+  if (decrypt) decrypt.readable.pipeTo(gunzip.writable).catch(() => {});
+  const writer = (decrypt ?? gunzip).writable.getWriter();
+  const maxBytes = options.maxBytes ?? null;
+  const inflated = limitStream(
+    options.maxUncompressed,
+    () =>
+      `it decompresses to more than the ${options.maxUncompressed} bytes its manifest records; reading stopped there`,
+  );
   let contentError: unknown = null;
   let stop = false;
+  let oversized: SizeLimitError | null = null;
+  let firstBytes: Uint8Array | null = null;
   const fail = (err: unknown) => {
     contentError ??= err;
     gunzip.readable.cancel(err).catch(() => {});
@@ -59,6 +105,16 @@ export async function scanObject<E = DocumentEvent>(
       }
       const { done, value } = next;
       if (done) break;
+      firstBytes ??= value.slice(0, 16);
+      if (maxBytes !== null && digest.size > maxBytes) {
+        const e = oversized = new SizeLimitError(
+          `size mismatch: the object is larger than the recorded ${maxBytes} bytes (reading stopped there) — it was changed or damaged after the backup`,
+        );
+        await writer.abort(e).catch(() => {});
+        fail(e);
+        await raw.cancel().catch(() => {});
+        return false;
+      }
       if (contentError) {
         if (stop) {
           await raw.cancel().catch(() => {});
@@ -76,34 +132,45 @@ export async function scanObject<E = DocumentEvent>(
     return true;
   })();
   try {
-    for await (const ev of read(gunzip.readable)) await onEvent(ev);
+    const source = gunzip.readable.pipeThrough(inflated.stream);
+    for await (const ev of read(source, { maxLineBytes: options.maxLineBytes })) await onEvent(ev);
   } catch (err) {
     stop = options.drain === false;
     fail(err);
   }
   const complete = await pump;
-  return { sha256: complete ? digest.digest() : "", size: digest.size, contentError };
+  if (oversized) contentError = oversized;
+  return {
+    sha256: complete ? digest.digest() : "",
+    size: digest.size,
+    uncompressed: inflated.count(),
+    encrypted: firstBytes !== null && isEncrypted(firstBytes),
+    contentError,
+  };
 }
 
 export interface Expected {
-  /** Checksum and size the catalog (or, for an import, the object metadata) recorded. */
-  sha256: string;
+  /**
+   * Checksum and size recorded by the catalog or a signed manifest; null
+   * sha256 for an object imported as untrusted (nothing to compare with: it
+   * is still checked row by row).
+   */
+  sha256: string | null;
   sizeBytes: number | null;
-  /** The catalog's copy of the manifest, compared with the object's. */
+  /** The trusted copy of the manifest (catalog or signed manifest), compared with the object's. */
   manifest: Manifest | null;
 }
 
-/** JSON with sorted keys, so that jsonb's key order does not matter. */
-export function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
-  if (v && typeof v === "object") {
-    return `{${
-      Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
-        .join(",")
-    }}`;
-  }
-  return JSON.stringify(v);
+/** How far `expected`'s object may decompress: its manifest's data size plus a manifest line. */
+export function uncompressedLimit(expected: Expected, maxLineBytes: number): number | null {
+  const m = expected.manifest;
+  if (!m) return null;
+  if (typeof m.data_bytes === "number") return m.data_bytes + maxLineBytes + 64;
+  // Backups from before data_bytes: every row at its largest, plus table headers.
+  return (m.total_rows + 2 * (m.tables?.length ?? 0) + 8) * (maxLineBytes + 2);
 }
+
+export { canonical };
 
 /** The reason a manifest is unusable, or null. */
 export function manifestProblem(m: Record<string, unknown>): string | null {
@@ -130,7 +197,9 @@ export async function verifyBackup(
   key: string,
   tables: BackupTable[],
   expected: Expected,
-): Promise<{ manifest: Manifest; sha256: string; size: number }> {
+  options: { maxLineBytes?: number; decrypt?: () => TransformStream<Uint8Array, Uint8Array> } = {},
+): Promise<{ manifest: Manifest; sha256: string; size: number; encrypted: boolean }> {
+  const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
   const known = new Map(tables.map((t) => [t.name, t]));
   const seen: string[] = [];
   const counts: Record<string, number> = {};
@@ -151,8 +220,16 @@ export async function verifyBackup(
     } else {
       manifest = ev.manifest;
     }
+  }, {
+    maxLineBytes,
+    decrypt: options.decrypt,
+    maxBytes: expected.sizeBytes,
+    maxUncompressed: uncompressedLimit(expected, maxLineBytes),
+    // Without a recorded checksum there is nothing to read the rest for.
+    drain: expected.sha256 !== null,
   });
-  if (scan.sha256 !== expected.sha256) {
+  if (scan.contentError instanceof SizeLimitError) throw invalid(key, scan.contentError.message);
+  if (expected.sha256 !== null && scan.sha256 !== expected.sha256) {
     throw invalid(
       key,
       `checksum mismatch: recorded sha256 ${expected.sha256.slice(0, 16)}…, object ${
@@ -166,7 +243,8 @@ export async function verifyBackup(
   if (scan.contentError) {
     const e = scan.contentError;
     if (e instanceof AppError) throw e;
-    const why = e instanceof LayoutError || e instanceof Error ? e.message : String(e);
+    if (e instanceof LayoutError || e instanceof DecryptError) throw invalid(key, e.message, e);
+    const why = e instanceof Error ? e.message : String(e);
     throw invalid(
       key,
       /incorrect header|unexpected end|invalid|zlib|gzip/i.test(why) ? `not valid gzip (${why})` : why,
@@ -191,27 +269,10 @@ export async function verifyBackup(
   }
   const missing = tables.filter((t) => !seen.includes(t.name)).map((t) => t.name);
   if (missing.length) throw invalid(key, `it lacks table(s) ${missing.join(", ")} of this database's schema`);
-  return { manifest: m as unknown as Manifest, sha256: scan.sha256, size: scan.size };
-}
-
-/** For an object not in the catalog: its recorded checksum and size, or NOT_FOUND / BACKUP_INVALID. */
-export async function uncataloguedExpectation(store: ObjectStore, key: string): Promise<Expected> {
-  const head = await store.head(key);
-  if (!head) {
-    throw new AppError(
-      "NOT_FOUND",
-      `backup "${key}" not found: it is not in the catalog and bucket "${store.bucket}" has no such object`,
-      { extra: { s3_key: key } },
-    );
-  }
-  const sha = head.metadata.sha256;
-  if (!sha || !/^[0-9a-f]{64}$/.test(sha)) {
-    throw new AppError(
-      "BACKUP_INVALID",
-      `backup "${key}" is not in the catalog and its object carries no sha256 metadata, so it cannot be verified`,
-      { extra: { s3_key: key } },
-    );
-  }
-  const size = Number(head.metadata["seedbed-size"]);
-  return { sha256: sha, sizeBytes: Number.isFinite(size) && size > 0 ? size : null, manifest: null };
+  return {
+    manifest: m as unknown as Manifest,
+    sha256: scan.sha256,
+    size: scan.size,
+    encrypted: scan.encrypted,
+  };
 }

@@ -1,6 +1,9 @@
 /** `deno task backup [create|list|show ID|verify KEY|ID|prune]`. */
 import { userInfo } from "node:os";
 import type { BackupRecord } from "../backups/catalog.ts";
+import { drillRestore } from "../backups/drill.ts";
+import type { BackupService } from "../backups/backup_service.ts";
+import { describeProblem } from "../backups/signing.ts";
 import { AppError } from "../errors.ts";
 import { type CliContext, cliDeps, UsageError } from "./context.ts";
 import { formatTable } from "./table.ts";
@@ -8,14 +11,17 @@ import { scheduledRuns } from "../backups/backup_schedule.ts";
 import { nextRuns } from "../backups/cron.ts";
 
 export const BACKUP_USAGE =
-  `usage: deno task backup [create|list|show ID|verify KEY|verify ID|prune|schedule] [--json]
+  `usage: deno task backup [create|list|show ID|verify KEY|verify ID|drill [KEY]|prune|schedule] [--json]
   create          back up every application table to S3 now (the default)
   list            the backup catalog, newest first [--limit N] [--status completed|failed|pruned|pending]
+  list --bucket   what the bucket holds (no database needed): every backup object, signed or not
   show ID         one backup: key, size, checksum, row counts, manifest
   verify KEY|ID   re-read a backup from S3 and check checksum, manifest and every row
+                  (--untrusted: an object neither catalogued nor signed, checked row by row)
+  drill [KEY]     restore the latest backup (or KEY) into a scratch database, check it, drop it
   prune           apply BACKUP_RETENTION_COUNT / BACKUP_RETENTION_DAYS now
   schedule        BACKUP_SCHEDULE's next runs [--count N] and the recent scheduled runs
-Restore with: deno task seed --restore [--key KEY | --execution ID]`;
+Restore with: deno task seed --restore [--key KEY | --execution ID] [--dry-run]`;
 
 function actor(): string {
   try {
@@ -51,6 +57,49 @@ function positiveInt(v: string, what: string): number {
   return Number(v);
 }
 
+/** `list --bucket`: what the bucket holds, for disaster recovery (the catalog may be gone). */
+async function listBucket(ctx: CliContext, backups: BackupService, json: boolean): Promise<number> {
+  const found = await backups.bucketBackups();
+  if (json) {
+    ctx.out(JSON.stringify(
+      found.map((b) => ({
+        s3_key: b.key,
+        size_bytes: b.size,
+        last_modified: b.lastModified?.toISOString() ?? null,
+        signed: b.signed !== null,
+        key_id: b.signed?.key_id ?? null,
+        problem: b.problem ? describeProblem(b.problem) : null,
+        catalogued: b.catalogued,
+        kind: b.signed?.manifest.kind ?? null,
+        created_at: b.signed?.manifest.created_at ?? null,
+        total_rows: b.signed?.manifest.total_rows ?? null,
+        schema_version: b.signed?.manifest.schema_version ?? null,
+        encrypted: b.signed ? b.signed.encryption !== null : null,
+      })),
+      null,
+      2,
+    ));
+    return 0;
+  }
+  ctx.out(`Bucket "${backups.store.bucket}", newest first:`);
+  if (found.length === 0) ctx.out("  no backup objects under database-backups/");
+  for (const b of found) {
+    const m = b.signed?.manifest;
+    ctx.out(
+      `  ${b.signed ? "signed  " : "UNSIGNED"} ${(m?.kind ?? "?").padEnd(9)} ${
+        (m?.created_at ?? b.lastModified?.toISOString() ?? "-").slice(0, 19)
+      }  ${human(b.size).padStart(9)}  ${String(m?.total_rows ?? "-").padStart(8)} rows  ${b.key}${
+        b.catalogued ? "" : "  (not in the catalog)"
+      }`,
+    );
+    if (b.problem) ctx.out(`           ${describeProblem(b.problem)}`);
+  }
+  ctx.out(
+    "Restore one: deno task seed --restore --key KEY   (an UNSIGNED one needs --untrusted; try --dry-run first)",
+  );
+  return 0;
+}
+
 /** Runs a backup subcommand; returns the process exit code. */
 export async function runBackup(ctx: CliContext, argv: string[]): Promise<number> {
   const args = [...argv];
@@ -58,8 +107,14 @@ export async function runBackup(ctx: CliContext, argv: string[]): Promise<number
     ctx.out(BACKUP_USAGE);
     return 0;
   }
-  const json = args.includes("--json");
-  if (json) args.splice(args.indexOf("--json"), 1);
+  const take = (name: string) => {
+    const i = args.indexOf(name);
+    if (i !== -1) args.splice(i, 1);
+    return i !== -1;
+  };
+  const json = take("--json");
+  const bucketOnly = take("--bucket");
+  const untrusted = take("--untrusted");
   const limit = flag(args, "--limit");
   const count = flag(args, "--count");
   const status = flag(args, "--status");
@@ -127,6 +182,7 @@ export async function runBackup(ctx: CliContext, argv: string[]): Promise<number
       }
       case "list": {
         if (arg) throw new UsageError(`list takes no argument (use --limit N)\n${BACKUP_USAGE}`);
+        if (bucketOnly) return await listBucket(ctx, backups, json);
         if (status && !["pending", "completed", "failed", "pruned"].includes(status)) {
           throw new UsageError(`--status must be pending, completed, failed or pruned, got "${status}"`);
         }
@@ -178,19 +234,49 @@ export async function runBackup(ctx: CliContext, argv: string[]): Promise<number
       }
       case "verify": {
         if (!arg) throw new UsageError(`verify needs a backup key or id\n${BACKUP_USAGE}`);
-        const report = await backups.verify(/^\d+$/.test(arg) ? { id: Number(arg) } : { key: arg });
+        const report = await backups.verify(/^\d+$/.test(arg) ? { id: Number(arg) } : { key: arg }, {
+          untrusted,
+        });
         if (json) {
           out(report);
           return 0;
         }
         ctx.out(`OK ${report.s3_key}`);
-        ctx.out(`  sha256 ${report.sha256} matches the ${report.checked_against}`);
+        ctx.out(
+          report.checked_against === "untrusted"
+            ? `  UNTRUSTED: neither catalogued nor signed; sha256 ${report.sha256} (nothing to compare with)`
+            : `  sha256 ${report.sha256} matches the ${
+              report.checked_against === "catalog" ? "catalog" : `signed manifest (key ${report.signed_by})`
+            }`,
+        );
+        if (report.encrypted) ctx.out("  encrypted (AES-256-GCM), decrypted and authenticated");
         ctx.out(
           `  ${report.total_rows} rows in ${
             Object.keys(report.row_counts).length
           } tables parse and type-check`,
         );
         ctx.out(`  schema ${report.schema_version ?? "-"}, format version ${report.format_version}`);
+        return 0;
+      }
+      case "drill": {
+        const report = await drillRestore(backups.restoreCollaborators(), ctx.config.databaseUrl, {
+          s3Key: arg,
+          triggeredBy: actor(),
+          trust: untrusted ? "untrusted" : undefined,
+        });
+        if (json) {
+          out(report);
+          return 0;
+        }
+        ctx.out(`Drill OK: ${report.restore_from} restores cleanly`);
+        ctx.out(`  into ${report.scratch} (dropped afterwards); trusted by ${report.trust}`);
+        ctx.out(
+          `  ${report.total_rows} rows in ${
+            Object.keys(report.tables).length
+          } tables; verify ${report.verify_ms} ms, ` +
+            `load ${report.load_ms} ms, total ${report.duration_ms} ms`,
+        );
+        for (const [t, n] of Object.entries(report.tables)) ctx.out(`  ${t.padEnd(24)} ${n}`);
         return 0;
       }
       case "prune": {

@@ -2,6 +2,8 @@
 import { userInfo } from "node:os";
 import { APP_ENVS, type AppEnv } from "../config.ts";
 import { AppError } from "../errors.ts";
+import type { RestorePlan } from "../seeding/backup_port.ts";
+import { databaseName } from "../seeding/confirm.ts";
 import type { SeedingService, SeedResponse } from "../seeding/seeding_service.ts";
 import { type CliContext, cliDeps, UsageError } from "./context.ts";
 import { createProgress, stderrWriter } from "./progress.ts";
@@ -24,6 +26,11 @@ export const SEED_USAGE = `usage: deno task seed [options]
                           (the execution history and backup catalog are kept); a failed
                           backup stops the reset unless --no-backup is given
   --restore               restore the latest backup; with --key K or --execution N, that one
+                          (with no catalog, "latest" is the newest signed backup in the bucket)
+    --dry-run             only show the plan: rows now → rows after, per table (object verified)
+    --untrusted           import an object that is neither catalogued nor signed (audited)
+    --allow-shrink        restore even a backup holding 10% or less of the rows there are now
+  --force                 production: reset/restore without asking (otherwise asked on a terminal)
   --json                  print the result as JSON
   verify                  print the verification checklist (same as \`deno task verify\`)`;
 
@@ -40,6 +47,9 @@ interface SeedArgs {
   key?: string;
   execution?: number;
   json: boolean;
+  untrusted?: boolean;
+  allowShrink?: boolean;
+  force?: boolean;
 }
 
 function intArg(flag: string, v: string | undefined, min: number): number {
@@ -126,6 +136,15 @@ export function parseSeedArgs(args: string[]): SeedArgs {
       case "--json":
         a.json = true;
         break;
+      case "--untrusted":
+        a.untrusted = true;
+        break;
+      case "--allow-shrink":
+        a.allowShrink = true;
+        break;
+      case "--force":
+        a.force = true;
+        break;
       default:
         throw new UsageError(`unknown seed option "${args[i]}"\n${SEED_USAGE}`);
     }
@@ -134,6 +153,9 @@ export function parseSeedArgs(args: string[]): SeedArgs {
   a.mode = ([...modes][0] ?? "seed") as SeedArgs["mode"];
   if ((a.key !== undefined || a.execution !== undefined) && a.mode !== "restore") {
     throw new UsageError("--key and --execution go with --restore");
+  }
+  if ((a.untrusted || a.allowShrink) && a.mode !== "restore") {
+    throw new UsageError("--untrusted and --allow-shrink go with --restore");
   }
   if (a.key !== undefined && a.execution !== undefined) {
     throw new UsageError("give --key or --execution, not both");
@@ -187,6 +209,45 @@ function printList(ctx: CliContext, seeding: SeedingService, a: SeedArgs): void 
   ) ctx.out(line);
 }
 
+/**
+ * Production reset/restore: asks for the database name on a terminal, or
+ * needs --force. Returns the confirmation, undefined outside production, or
+ * null when the operator did not confirm (the command stops).
+ */
+async function confirmProduction(ctx: CliContext, a: SeedArgs): Promise<string | undefined | null> {
+  if (ctx.config.appEnv !== "production") return undefined;
+  const name = databaseName(ctx.db.label);
+  if (a.force) return name;
+  const what = a.mode === "reset" ? "--reset empties" : "--restore replaces";
+  if (!ctx.interactive) {
+    throw new UsageError(
+      `production: ${what} every tenant's data in database "${name}"; run it on a terminal to be asked, ` +
+        "or pass --force (preview first with --dry-run)",
+    );
+  }
+  const answer = await ctx.ask(
+    `PRODUCTION: ${what} every tenant's data in database "${name}". Type the database name to continue:`,
+  );
+  if (answer?.trim() === name) return name;
+  ctx.note(`seedbed: not confirmed ("${(answer ?? "").slice(0, 60)}" is not "${name}"); nothing was changed`);
+  return null;
+}
+
+function printPlan(ctx: CliContext, p: RestorePlan): void {
+  ctx.out(`DRY RUN — restore plan for ${p.restore_from} (nothing was changed)`);
+  ctx.out(`  trusted by: ${p.trust}; verified: checksum, manifest and every row`);
+  ctx.out(`  taken: ${p.created_at ?? "-"}, schema ${p.schema_version ?? "-"}`);
+  const w = Math.max(8, ...Object.keys(p.tables).map((t) => t.length));
+  ctx.out(`  ${"table".padEnd(w)}  ${"now".padStart(9)} → ${"after".padStart(9)}`);
+  for (const [t, r] of Object.entries(p.tables)) {
+    ctx.out(`  ${t.padEnd(w)}  ${String(r.now).padStart(9)} → ${String(r.after).padStart(9)}`);
+  }
+  ctx.out(
+    `  ${"total".padEnd(w)}  ${String(p.total.now).padStart(9)} → ${String(p.total.after).padStart(9)}`,
+  );
+  for (const warning of p.warnings) ctx.out(`  warning: ${warning}`);
+}
+
 /** Runs `seed`; returns the exit code. */
 export async function runSeed(ctx: CliContext, args: string[]): Promise<number> {
   if (args.includes("--help") || args.includes("-h")) {
@@ -202,8 +263,25 @@ export async function runSeed(ctx: CliContext, args: string[]): Promise<number> 
   }
   const triggeredBy = cliActor();
   try {
+    const destructive = (a.mode === "restore" || a.mode === "reset") && !a.dryRun;
+    const confirm = destructive ? await confirmProduction(ctx, a) : undefined;
+    if (confirm === null) return 1;
     if (a.mode === "restore") {
-      const r = await seeding.restore({ s3Key: a.key, executionId: a.execution, triggeredBy });
+      const request = {
+        s3Key: a.key,
+        executionId: a.execution,
+        trust: a.untrusted ? "untrusted" as const : undefined,
+        allowShrink: a.allowShrink,
+        confirm,
+        triggeredBy,
+      };
+      if (a.dryRun) {
+        const plan = await seeding.planRestore(request);
+        if (a.json) ctx.out(JSON.stringify(plan, null, 2));
+        else printPlan(ctx, plan);
+        return 0;
+      }
+      const r = await seeding.restore(request);
       if (a.json) ctx.out(JSON.stringify(r, null, 2));
       else {
         ctx.out(`Restored ${r.restored_from} (execution ${r.execution_id})`);
@@ -233,6 +311,7 @@ export async function runSeed(ctx: CliContext, args: string[]): Promise<number> 
       demo: a.demo,
       triggeredBy,
       announce: (m: string) => ctx.out(m),
+      confirm,
     };
     const r = await (a.mode === "reset" ? seeding.reset(options) : seeding.execute(options))
       .finally(() => progress?.done());

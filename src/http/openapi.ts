@@ -38,6 +38,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   415: "The body is not JSON (send Content-Type: application/json)",
   416: "Range not satisfiable",
   422: "Validation failed; the offending field is named",
+  428: "Confirmation required: repeat with the confirmation the message names",
   429: "Too many attempts",
   500: "Internal error",
   501: "Not implemented",

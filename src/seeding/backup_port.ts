@@ -17,6 +17,11 @@ export interface BackupRef {
   s3Key: string;
 }
 
+/** No backup was taken, and why (the database holds no application rows: nothing to protect). */
+export interface BackupSkipped {
+  skipped: string;
+}
+
 export interface RestoreInput {
   /** Exactly one of these, or neither for the latest completed backup. */
   s3Key?: string;
@@ -26,6 +31,32 @@ export interface RestoreInput {
   requestId?: string;
   /** The `restore` execution doing this restore: its safety backup is catalogued under it. */
   restoreExecutionId?: number;
+  /**
+   * "untrusted": restore an object that is neither catalogued nor signed by
+   * a known key (audited; still verified row by row). Default: refuse it.
+   */
+  trust?: "untrusted";
+  /** Restore even when the backup holds (almost) nothing and the database does not (default: refuse). */
+  allowShrink?: boolean;
+}
+
+/** What a restore would do, table by table (`--dry-run` / `"dry_run": true`); nothing is touched. */
+export interface RestorePlan {
+  success: true;
+  dry_run: true;
+  restore_from: string;
+  backup_id: number | null;
+  /** Why the object is trusted: the catalog, a valid signature, or the caller's explicit "untrusted". */
+  trust: "catalog" | "signature" | "untrusted";
+  schema_version: string | null;
+  created_at: string | null;
+  /** Rows per table now and after the restore. */
+  tables: Record<string, { now: number; after: number }>;
+  total: { now: number; after: number };
+  /** The object was read and checked in full (checksum, manifest, every row). */
+  verified: true;
+  /** What a real restore would refuse or need (shrink confirmation, …). */
+  warnings: string[];
 }
 
 export interface RestoreOutcome {
@@ -36,11 +67,15 @@ export interface RestoreOutcome {
   safety_backup_s3_key: string | null;
   /** Rows restored per table. */
   tables: Record<string, number>;
+  /** Why the object was trusted (see RestorePlan). */
+  trust?: "catalog" | "signature" | "untrusted";
 }
 
 export interface BackupPort {
   /** Backs up the application data; throws AppError (BACKUP_FAILED, STORAGE_*) on failure. */
-  backupBeforeSeeding(input: BackupBeforeSeedingInput): Promise<BackupRef>;
+  backupBeforeSeeding(input: BackupBeforeSeedingInput): Promise<BackupRef | BackupSkipped>;
   /** Verifies, then restores, a backup; throws AppError NOT_FOUND / BACKUP_INVALID / RESTORE_FAILED. */
   restore(input: RestoreInput): Promise<RestoreOutcome>;
+  /** What `restore(input)` would do, verified, touching nothing. */
+  plan?(input: RestoreInput): Promise<RestorePlan>;
 }

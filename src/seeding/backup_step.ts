@@ -39,6 +39,15 @@ export async function backupBeforeRun(
         kind: input.kind === "reset" ? "reset" : "execution",
         triggeredBy: input.triggeredBy,
       });
+      if ("skipped" in ref) {
+        // Nothing to protect is not a failure: the run goes on, and the execution says why.
+        warnings.push(`backup not taken: ${ref.skipped}`);
+        deps.logger.info("seeding_backup_not_needed", {
+          execution_id: input.executionId,
+          reason: ref.skipped,
+        });
+        return null;
+      }
       await deps.executions.recordBackup(input.executionId, ref.s3Key, warnings);
       return ref.s3Key;
     } catch (err) {

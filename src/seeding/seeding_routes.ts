@@ -55,14 +55,35 @@ const ExecuteBody = z.object({
     example: ["RolesSeeder"],
   }),
 }).strict().openapi("SeedExecuteRequest");
-const ResetBody = ExecuteBody.pick({ create_backup: true, require_backup: true }).strict().openapi(
-  "SeedResetRequest",
-);
+const ResetBody = ExecuteBody.pick({ create_backup: true, require_backup: true }).extend({
+  confirm: z.string().min(1).max(200).optional().openapi({
+    description:
+      "Production only: the database name, confirming that every tenant's data is replaced (the 428 error names it)",
+    example: "seedbed",
+  }),
+}).strict().openapi("SeedResetRequest");
 const RestoreBody = z.object({
   s3_key: z.string().min(1).max(1024).optional().openapi({
     example: "database-backups/20250115_120000_execution_5.json.gz",
   }),
   execution_id: z.number().int().positive().optional().openapi({ example: 5 }),
+  trust: z.literal("untrusted").optional().openapi({
+    description:
+      "Import an object that is neither in the catalog nor signed by a key this server holds (audited; still verified row by row). Without it such an object is refused (422).",
+  }),
+  allow_shrink: z.boolean().optional().openapi({
+    description:
+      "Restore even when the backup holds 10% or less of the rows the database holds now (an empty or almost empty backup); refused with 428 otherwise",
+  }),
+  dry_run: z.boolean().optional().openapi({
+    description:
+      "Only show what the restore would do, table by table (rows now → rows after), after verifying the object; nothing is touched",
+  }),
+  confirm: z.string().min(1).max(200).optional().openapi({
+    description:
+      "Production only: the database name, confirming that every tenant's data is replaced (the 428 error names it)",
+    example: "seedbed",
+  }),
 }).strict().refine((b) => !(b.s3_key !== undefined && b.execution_id !== undefined), {
   message: "give s3_key or execution_id, not both",
 }).openapi("SeedRestoreRequest");
@@ -72,7 +93,21 @@ const RestoreResult = z.object({
   safety_backup_s3_key: z.string().nullable(),
   tables: z.record(z.string(), z.number().int()),
   execution_id: z.number().int(),
+  trust: z.enum(["catalog", "signature", "untrusted"]).optional(),
 }).openapi("SeedRestoreResult");
+const RestorePlanResult = z.object({
+  success: z.boolean(),
+  dry_run: z.literal(true),
+  restore_from: z.string(),
+  backup_id: z.number().int().nullable(),
+  trust: z.enum(["catalog", "signature", "untrusted"]),
+  schema_version: z.string().nullable(),
+  created_at: z.string().nullable(),
+  tables: z.record(z.string(), z.object({ now: z.number().int(), after: z.number().int() })),
+  total: z.object({ now: z.number().int(), after: z.number().int() }),
+  verified: z.literal(true),
+  warnings: z.array(z.string()),
+}).openapi("SeedRestorePlan");
 
 const Execution = z.object({
   id: z.number().int(),
@@ -119,7 +154,7 @@ const IdParam = z.object({
 });
 
 const common = { tags: ["seeders"], security: [{ bearer: [] }] };
-const RUN_ERRORS = errorResponses(401, 403, 409, 422, 500);
+const RUN_ERRORS = errorResponses(401, 403, 409, 422, 428, 500);
 
 /** Mounted by `createApp` at the root (paths are absolute). */
 export function seedingRoutes(deps: SeedingRouteDeps) {
@@ -172,6 +207,7 @@ export function seedingRoutes(deps: SeedingRouteDeps) {
       const r = await seeding.reset({
         createBackup: body.create_backup,
         requireBackup: body.require_backup,
+        confirm: body.confirm,
         requestId: c.get("requestId"),
         ...actor(c.get("auth").user.id),
       });
@@ -186,23 +222,30 @@ export function seedingRoutes(deps: SeedingRouteDeps) {
       path: "/api/v1/seeders/restore",
       summary: "Restore a backup: the latest, an S3 key, or an execution's",
       description:
-        'Requires `seeders:execute`. `{}` restores the latest backup, `{"s3_key": …}` that object, `{"execution_id": N}` the backup taken by execution N. 501 when no backup storage is configured.',
+        'Requires `seeders:execute`. `{}` restores the latest backup, `{"s3_key": …}` that object, `{"execution_id": N}` the backup taken by execution N. An object outside the catalog must carry a valid signed manifest, or be imported with `"trust": "untrusted"`. `"dry_run": true` shows the plan (rows now → after) without touching anything. In production `"confirm": "<database name>"` is required (428 otherwise); a restore that would leave 10% or less of the rows needs `"allow_shrink": true` (428). 501 when no backup storage is configured.',
       middleware: canExecute,
       request: { body: jsonBody(RestoreBody, false) },
       responses: {
-        200: jsonResponse(RestoreResult, "Restored"),
-        ...errorResponses(401, 403, 404, 409, 422, 500, 501),
+        200: jsonResponse(
+          z.union([RestoreResult, RestorePlanResult]),
+          "Restored (or, with dry_run, the plan)",
+        ),
+        ...errorResponses(401, 403, 404, 409, 422, 428, 500, 501),
       },
     }),
     async (c) => {
       const body = c.req.valid("json") ?? {};
-      const r = await seeding.restore({
+      const request = {
         s3Key: body.s3_key,
         executionId: body.execution_id,
+        trust: body.trust,
+        allowShrink: body.allow_shrink,
+        confirm: body.confirm,
         requestId: c.get("requestId"),
         ...actor(c.get("auth").user.id),
-      });
-      return c.json(r, 200);
+      };
+      if (body.dry_run) return c.json(await seeding.planRestore(request), 200);
+      return c.json(await seeding.restore(request), 200);
     },
   );
 

@@ -14,7 +14,8 @@ import { migrate } from "../db/migrator.ts";
 import { AppError, notFound, validation } from "../errors.ts";
 import { printErr } from "../log.ts";
 import { hashPassword as argon2Hash } from "../auth/passwords.ts";
-import type { RestoreOutcome } from "./backup_port.ts";
+import type { RestoreOutcome, RestorePlan } from "./backup_port.ts";
+import { requireConfirmation } from "./confirm.ts";
 import { backupBeforeRun } from "./backup_step.ts";
 import {
   type ExecutionJson,
@@ -42,6 +43,23 @@ export type { ExecuteOptions, RestoreRequest, SeedingAudit, SeedingServiceOption
 const MAX_SCALE = 1_000_000;
 
 const unfinished = (r: { status: string }) => r.status === "running" || r.status === "pending";
+/**
+ * A dry run rolls back, so a password "shown once" was never set: say what
+ * would happen, never print the password (issue 12, finding 6).
+ */
+function rolledBackAnnouncements(announce: (m: string) => void): (m: string) => void {
+  return (m) => {
+    const first = m.split("\n")[0].replace(/\s*\(shown once[^)]*\)/, "").replace(/:\s*$/, "");
+    const secret = /shown once/.test(m);
+    announce(
+      `${first}${
+        secret
+          ? " — DRY RUN: rolled back, so no password was set and none is shown"
+          : " (dry run: rolled back)"
+      }`,
+    );
+  };
+}
 
 export class SeedingService {
   readonly executions: ExecutionsRepository;
@@ -106,6 +124,12 @@ export class SeedingService {
       });
     }
     const { db, logger } = this.#o;
+    requireConfirmation({
+      production: this.#o.config.appEnv === "production",
+      label: db.label,
+      confirm: input.confirm,
+      what: "a restore",
+    });
     await assertLockFree(db);
     const exec = await this.executions.create({
       kind: "restore",
@@ -113,13 +137,19 @@ export class SeedingService {
       triggeredByUserId: input.triggeredByUserId,
       environment: this.#o.config.appEnv,
       dryRun: false,
-      options: { s3_key: input.s3Key ?? null, execution_id: input.executionId ?? null },
+      options: {
+        s3_key: input.s3Key ?? null,
+        execution_id: input.executionId ?? null,
+        ...(input.trust ? { trust: input.trust } : {}),
+        ...(input.allowShrink ? { allow_shrink: true } : {}),
+      },
     });
     const lease = await this.#lease(exec.id, input.triggeredBy);
     let startedAt: Date | null = null;
     try {
       startedAt = await this.executions.markRunning(exec.id);
-      const outcome = await port.restore({ ...input, restoreExecutionId: exec.id });
+      const { confirm: _confirm, ...request } = input;
+      const outcome = await port.restore({ ...request, restoreExecutionId: exec.id });
       await this.executions.complete(exec.id, startedAt, {
         results: { ...outcome },
         backupCreated: outcome.safety_backup_s3_key !== null,
@@ -131,6 +161,7 @@ export class SeedingService {
         status: "completed",
         restored_from: outcome.restored_from,
         safety_backup_s3_key: outcome.safety_backup_s3_key,
+        trust: outcome.trust ?? null,
       });
       return { ...outcome, execution_id: exec.id };
     } catch (err) {
@@ -139,6 +170,7 @@ export class SeedingService {
         execution_id: exec.id,
         status: "failed",
         error: describeFailure(err).message,
+        ...(input.trust ? { trust: input.trust } : {}),
       });
       logger.error("seeding_restore_failed", { execution_id: exec.id, error: describeFailure(err).message });
       throw failureError(err, exec.id);
@@ -146,6 +178,34 @@ export class SeedingService {
       await lease.release();
       await this.#propagated();
     }
+  }
+
+  /**
+   * What `restore(input)` would do, table by table (rows now → rows after),
+   * after verifying the object in full; nothing is touched, no lock is taken
+   * and no execution is recorded. Production needs no confirmation for it.
+   */
+  async planRestore(input: RestoreRequest): Promise<RestorePlan> {
+    const port = this.#o.backupPort;
+    if (!port?.plan) {
+      throw new AppError(
+        "NOT_IMPLEMENTED",
+        "restore is not available: no backup storage is configured (the backups module is not wired in)",
+      );
+    }
+    if (input.s3Key !== undefined && input.executionId !== undefined) {
+      throw validation("give s3_key or execution_id, not both", {
+        errors: [{ field: "s3_key", message: "cannot be combined with execution_id" }],
+      });
+    }
+    const { confirm: _confirm, ...request } = input;
+    const plan = await port.plan(request);
+    if (this.#o.config.appEnv === "production") {
+      plan.warnings.push(
+        "in production a restore needs the database name as confirmation (--force on the CLI)",
+      );
+    }
+    return plan;
   }
 
   /**
@@ -278,6 +338,14 @@ export class SeedingService {
     } catch (err) {
       if (err instanceof AppError && err.code === "VALIDATION_ERROR") throw err;
     }
+    if (kind === "reset" && !dryRun) {
+      requireConfirmation({
+        production: this.#o.config.appEnv === "production",
+        label: db.label,
+        confirm: o.confirm,
+        what: "a reset",
+      });
+    }
     await assertLockFree(db);
     const exec = await this.executions.create({
       kind: execKind,
@@ -329,7 +397,9 @@ export class SeedingService {
             superadminPassword: this.#o.config.seeding.superadminPassword,
           },
           hashPassword: this.#o.hashPassword ?? argon2Hash,
-          announce: o.announce ?? this.#o.announce ?? printErr,
+          announce: dryRun
+            ? rolledBackAnnouncements(o.announce ?? this.#o.announce ?? printErr)
+            : o.announce ?? this.#o.announce ?? printErr,
           progress: o.progress,
           hashCache: new Map(),
           paths: this.#o.paths,

@@ -63,6 +63,8 @@ export interface ExecuteOptions {
   announce?: (message: string) => void;
   /** Called with the rows each bulk insert adds (the CLI's progress for `--scale`). */
   progress?: (rows: number) => void;
+  /** Production reset: the database name, as confirmation (src/seeding/confirm.ts). */
+  confirm?: string;
 }
 
 /** Seed 002's response, plus `execution_id` and `warnings`. */
@@ -82,6 +84,12 @@ export interface SeedResponse {
 export interface RestoreRequest {
   s3Key?: string;
   executionId?: number;
+  /** "untrusted": import an object neither catalogued nor signed (audited; still verified row by row). */
+  trust?: "untrusted";
+  /** Restore even when the backup holds (almost) nothing and the database does not. */
+  allowShrink?: boolean;
+  /** Production: the database name, as confirmation (src/seeding/confirm.ts). */
+  confirm?: string;
   triggeredBy: string;
   triggeredByUserId?: number | null;
   requestId?: string;

@@ -14,6 +14,7 @@ import {
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
+  PutObjectCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
@@ -121,6 +122,57 @@ export class ObjectStore {
         lastModified: r.LastModified,
         body: body.transformToWebStream(),
       };
+    } catch (err) {
+      throw storageError(err, this.s3, key);
+    }
+  }
+
+  /**
+   * A small object's bytes, or null when there is no such object; throws
+   * (without reading on) when it is larger than `maxBytes`.
+   */
+  async readSmall(key: string, maxBytes: number): Promise<Uint8Array | null> {
+    let r;
+    try {
+      r = await this.download(key);
+    } catch (err) {
+      if (err instanceof Error && "code" in err && (err as { code: string }).code === "NOT_FOUND") {
+        return null;
+      }
+      throw err;
+    }
+    if (r.size > maxBytes) {
+      await r.body.cancel().catch(() => {});
+      throw new RangeError(`"${key}" is larger than ${maxBytes} bytes`);
+    }
+    const parts: Uint8Array[] = [];
+    let n = 0;
+    for await (const chunk of r.body) {
+      n += chunk.length;
+      if (n > maxBytes) throw new RangeError(`"${key}" is larger than ${maxBytes} bytes`);
+      parts.push(chunk);
+    }
+    const out = new Uint8Array(n);
+    let o = 0;
+    for (const p of parts) {
+      out.set(p, o);
+      o += p.length;
+    }
+    return out;
+  }
+
+  /** Writes a small object in one request. */
+  async putBytes(key: string, bytes: Uint8Array, contentType: string): Promise<void> {
+    try {
+      await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: bytes,
+          ContentType: contentType,
+          ...sseParams(this.s3),
+        }),
+      );
     } catch (err) {
       throw storageError(err, this.s3, key);
     }

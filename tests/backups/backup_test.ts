@@ -4,7 +4,7 @@ import { eq } from "drizzle-orm";
 import { BOOKKEEPING_TABLES } from "../../src/db/schema.ts";
 import { backupTables } from "../../src/backups/tables.ts";
 import { dbTest, POSTGRES_IS_SERVER } from "../helpers/db.ts";
-import { backupFixture, BIG, insertSampleData, snapshot, UNICODE } from "./fixtures.ts";
+import { backupFixture, BIG, insertSampleData, snapshot, taken, UNICODE } from "./fixtures.ts";
 import { download, downloadText, sha256 } from "./helpers.ts";
 
 dbTest(
@@ -13,11 +13,11 @@ dbTest(
     const f = await backupFixture(db);
     try {
       const ids = await insertSampleData(db);
-      const ref = await f.service.backupBeforeSeeding({
+      const ref = await taken(f.service.backupBeforeSeeding({
         executionId: 5,
         kind: "execution",
         triggeredBy: "user:1",
-      });
+      }));
       assert.match(ref.s3Key, /^database-backups\/\d{8}_\d{6}_execution_5\.json\.gz$/);
 
       const { items, total } = await f.service.list({ limit: 10, offset: 0 });
@@ -115,11 +115,11 @@ dbTest("restore: by latest, by key and by execution id, identical data, sequence
   try {
     await insertSampleData(db, "one");
     const first = await snapshot(db);
-    const exec = await f.service.backupBeforeSeeding({
+    const exec = await taken(f.service.backupBeforeSeeding({
       executionId: 7,
       kind: "execution",
       triggeredBy: "test",
-    });
+    }));
     await insertSampleData(db, "two");
     const second = await snapshot(db);
     const manual = await f.service.create({ kind: "manual", createdBy: "test" });
@@ -190,17 +190,18 @@ dbTest("restore: keeps the execution history, the backup catalog and the audit l
 dbTest("backup: a reset backup is named after its execution", async (db) => {
   const f = await backupFixture(db);
   try {
-    const ref = await f.service.backupBeforeSeeding({
+    await insertSampleData(db);
+    const ref = await taken(f.service.backupBeforeSeeding({
       executionId: 12,
       kind: "reset",
       triggeredBy: "cli:me",
-    });
+    }));
     assert.match(ref.s3Key, /^database-backups\/\d{8}_\d{6}_reset_execution_12\.json\.gz$/);
-    const again = await f.service.backupBeforeSeeding({
+    const again = await taken(f.service.backupBeforeSeeding({
       executionId: 12,
       kind: "reset",
       triggeredBy: "cli:me",
-    });
+    }));
     assert.notEqual(
       again.s3Key,
       ref.s3Key,

@@ -176,14 +176,18 @@ dbTest(
       for (const [name, bytes, pattern] of cases) {
         const key = `database-backups/planted_${name}.json.gz`;
         await plant(f.s3, key, bytes);
-        await refused(f.service.restore({ s3Key: key, triggeredBy: "t" }), "BACKUP_INVALID", pattern);
+        await refused(
+          f.service.restore({ s3Key: key, triggeredBy: "t", trust: "untrusted" }),
+          "BACKUP_INVALID",
+          pattern,
+        );
       }
-      // An uncatalogued object without a recorded checksum cannot be verified at all.
-      await f.s3.store.upload("database-backups/no_sha.json.gz", new Blob([full]).stream());
+      // An uncatalogued, unsigned object is not trusted on its own metadata (issue 12, finding 2).
+      await plant(f.s3, "database-backups/no_signature.json.gz", full);
       await refused(
-        f.service.restore({ s3Key: "database-backups/no_sha.json.gz", triggeredBy: "t" }),
+        f.service.restore({ s3Key: "database-backups/no_signature.json.gz", triggeredBy: "t" }),
         "BACKUP_INVALID",
-        /no sha256 metadata/,
+        /not in the catalog and cannot be trusted: it has no signed manifest.*--untrusted/,
       );
       await unchanged(db, p.before, f, n);
     } finally {
@@ -288,7 +292,7 @@ dbTest("faults: a database failure mid-restore rolls everything back", async (db
       gzip(text.replace("report-a@example.com", "boss-a@example.com")),
     );
     const dup = await refused(
-      f.service.restore({ s3Key: "database-backups/dup.json.gz", triggeredBy: "t" }),
+      f.service.restore({ s3Key: "database-backups/dup.json.gz", triggeredBy: "t", trust: "untrusted" }),
       "RESTORE_FAILED",
       /failed and was rolled back; the data is unchanged: .*(users_email_uq|same users\.email)/i,
     );
@@ -300,7 +304,7 @@ dbTest("faults: a database failure mid-restore rolls everything back", async (db
     const dangling = text.replace(filesLine, filesLine.replace(/"owner_id":\d+/, '"owner_id":999999'));
     await plant(f.s3, "database-backups/dangling.json.gz", gzip(dangling));
     await refused(
-      f.service.restore({ s3Key: "database-backups/dangling.json.gz", triggeredBy: "t" }),
+      f.service.restore({ s3Key: "database-backups/dangling.json.gz", triggeredBy: "t", trust: "untrusted" }),
       "RESTORE_FAILED",
       /rolled back.*(reference|missing row|foreign key)/i,
     );

@@ -10,6 +10,7 @@ import type { Database } from "../../src/db/client.ts";
 import { BackupService, type BackupServiceOptions } from "../../src/backups/backup_service.ts";
 import { backupTables, dialectTable } from "../../src/backups/tables.ts";
 import { memoryLogger } from "../../src/log.ts";
+import type { BackupRef, BackupSkipped } from "../../src/seeding/backup_port.ts";
 import { startTestS3, type TestS3 } from "../helpers/s3.ts";
 
 export const BIG = 9007199254740991; // 2^53 - 1
@@ -144,4 +145,11 @@ export async function backupFixture(
   const logger = memoryLogger();
   const service = new BackupService({ db, store: s3.store, logger, retention: {}, ...options });
   return { s3, service, logger, close: () => s3.close() };
+}
+
+/** The backup a BackupPort call took (fails the test when it was skipped). */
+export async function taken(p: Promise<BackupRef | BackupSkipped>): Promise<BackupRef> {
+  const r = await p;
+  if ("skipped" in r) throw new Error(`expected a backup, it was skipped: ${r.skipped}`);
+  return r;
 }

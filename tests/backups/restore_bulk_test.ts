@@ -62,7 +62,7 @@ dbTest(
         gzip(text.replace("report-a@example.com", "boss-a@example.com")),
       );
       await assert.rejects(
-        f.service.restore({ s3Key: "database-backups/dup.json.gz", triggeredBy: "t" }),
+        f.service.restore({ s3Key: "database-backups/dup.json.gz", triggeredBy: "t", trust: "untrusted" }),
         (e: AppError) => {
           assert.equal(e.code, "RESTORE_FAILED");
           assert.match(

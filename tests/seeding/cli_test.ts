@@ -132,21 +132,33 @@ dbTest(
     const s3dir = await Deno.makeTempDir({ prefix: "seedbed-cli-s3-shared-" });
     try {
       const env = { S3_EMBEDDED_DIR: s3dir };
+      // Seeding an empty database takes no backup (there is nothing to protect; issue 12, finding 4).
+      const first = await cli(url, ["seed", "--json"], env);
+      assert.equal(first.code, 0, first.stderr);
+      const f = JSON.parse(first.stdout);
+      assert.equal(f.backup_created, false);
+      assert.match(f.warnings.join("\n"), /backup not taken: the database holds no application rows/);
       const seeded = await cli(url, ["seed", "--json"], env);
       assert.equal(seeded.code, 0, seeded.stderr);
       const r = JSON.parse(seeded.stdout);
       assert.equal(r.backup_created, true, seeded.stdout);
-      assert.match(r.backup_s3_key, /^database-backups\/\d{8}_\d{6}_execution_1\.json\.gz$/);
+      assert.match(r.backup_s3_key, /^database-backups\/\d{8}_\d{6}_execution_2\.json\.gz$/);
 
-      // Seeded data exists now; restoring execution 1's backup (taken before seeding) empties it again.
-      assert.ok(await rowCount(db, db.t.users) > 0);
-      const restored = await cli(url, ["seed", "--restore", "--execution", "1"], env);
+      // A user added since; restoring execution 2's backup (taken before its run) removes it again.
+      const users = await rowCount(db, db.t.users);
+      assert.ok(users > 0);
+      await db.db.insert(db.t.users).values({
+        email: "later@example.com",
+        passwordHash: "x",
+        role: "executive",
+      });
+      const restored = await cli(url, ["seed", "--restore", "--execution", "2"], env);
       assert.equal(restored.code, 0, restored.stderr);
       assert.match(
         restored.stdout,
         new RegExp(`Restored ${r.backup_s3_key.replaceAll(".", "\\.")} \\(execution \\d+\\)`),
       );
-      assert.equal(await rowCount(db, db.t.users), 0);
+      assert.equal(await rowCount(db, db.t.users), users);
 
       const missing = await cli(url, ["seed", "--restore", "--key", "database-backups/nope.json.gz"], env);
       assert.equal(missing.code, 1);

@@ -5,8 +5,9 @@
  * cut by a chunk boundary is joined on its own (a small copy). Other lines
  * are decoded and checked as in readDocument.
  */
-import { LayoutError } from "../document.ts";
+import { LayoutError, type ReadOptions, tooLong } from "../document.ts";
 import { MANIFEST_KEY } from "../format.ts";
+import { Breather, concatBytes, DEFAULT_MAX_LINE_BYTES, LineTooLongError } from "../streams.ts";
 
 const dec = new TextDecoder();
 const NL = 10, COMMA = 44, LBRACE = 123;
@@ -19,8 +20,18 @@ export type ByteEvent =
 const MANIFEST_PREFIX = `${JSON.stringify(MANIFEST_KEY)}:`;
 
 /** Events of a backup document, rows as byte spans. */
-export async function* readDocumentBytes(stream: ReadableStream<Uint8Array>): AsyncGenerator<ByteEvent> {
-  let carry: Uint8Array | null = null;
+export async function* readDocumentBytes(
+  stream: ReadableStream<Uint8Array>,
+  options: ReadOptions = {},
+): AsyncGenerator<ByteEvent> {
+  const max = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+  const breather = new Breather();
+  // A line cut by chunk boundaries, as pieces joined once (linear, whatever its length).
+  let carry: Uint8Array[] = [];
+  let carryBytes = 0;
+  let lineNo = 0;
+  let table: string | null = null;
+  const overLimit = () => tooLong(new LineTooLongError(lineNo + 1, max), state === "rows" ? table : null);
   type State = "start" | "between" | "rows" | "after" | "done";
   let state = "start" as State;
   const current = (): State => state;
@@ -33,7 +44,8 @@ export async function* readDocumentBytes(stream: ReadableStream<Uint8Array>): As
       state = "between";
     } else if (state === "between" && text.endsWith(":[") && text.startsWith('"')) {
       state = "rows";
-      return { type: "table", table: JSON.parse(text.slice(0, -2)) };
+      table = JSON.parse(text.slice(0, -2)) as string;
+      return { type: "table", table };
     } else if (state === "between" && text.startsWith(MANIFEST_PREFIX)) {
       state = "after";
       return { type: "manifest" };
@@ -48,20 +60,20 @@ export async function* readDocumentBytes(stream: ReadableStream<Uint8Array>): As
   };
   for await (const data of stream) {
     let s = 0;
-    if (carry) {
+    if (carryBytes) {
       // Only the line cut by the chunk boundary is joined (a small copy), not the chunk.
       const nl = data.indexOf(NL);
       if (nl === -1) {
-        const more: Uint8Array = new Uint8Array(carry.length + data.length);
-        more.set(carry);
-        more.set(data, carry.length);
-        carry = more;
+        if (carryBytes + data.length > max) throw overLimit();
+        carry.push(data.slice());
+        carryBytes += data.length;
         continue;
       }
-      const joined = new Uint8Array(carry.length + nl);
-      joined.set(carry);
-      joined.set(data.subarray(0, nl), carry.length);
-      carry = null;
+      if (carryBytes + nl > max) throw overLimit();
+      const joined = concatBytes(carry, data.subarray(0, nl));
+      carry = [];
+      carryBytes = 0;
+      lineNo++;
       const r = line(joined, 0, joined.length);
       if (Array.isArray(r)) yield { type: "rows", data: joined, spans: r };
       else if (r) yield r;
@@ -71,9 +83,15 @@ export async function* readDocumentBytes(stream: ReadableStream<Uint8Array>): As
     for (;;) {
       const nl = data.indexOf(NL, s);
       if (nl === -1) {
-        if (s < data.length) carry = data.slice(s);
+        if (s < data.length) {
+          if (data.length - s > max) throw overLimit();
+          carry = [data.slice(s)];
+          carryBytes = data.length - s;
+        }
         break;
       }
+      if (nl - s > max) throw overLimit();
+      lineNo++;
       const r = line(data, s, nl);
       if (Array.isArray(r)) spans.push(r[0], r[1]);
       else if (r) {
@@ -87,9 +105,11 @@ export async function* readDocumentBytes(stream: ReadableStream<Uint8Array>): As
       s = nl + 1;
     }
     if (spans.length) yield { type: "rows", data, spans };
+    await breather.breathe();
   }
-  if (carry) {
-    const r = line(carry, 0, carry.length);
+  if (carryBytes) {
+    const last = concatBytes(carry);
+    const r = line(last, 0, last.length);
     if (Array.isArray(r) || (r && r.type !== "manifest")) {
       throw new LayoutError("the document ends inside a table");
     }
