@@ -285,7 +285,14 @@ export async function runSeed(ctx: CliContext, args: string[]): Promise<number> 
       if (a.json) ctx.out(JSON.stringify(r, null, 2));
       else {
         ctx.out(`Restored ${r.restored_from} (execution ${r.execution_id})`);
-        ctx.out(`  safety backup: ${r.safety_backup_s3_key ?? "none"}`);
+        ctx.out(`  safety backup: ${r.safety_backup_s3_key ?? "none (the database was empty)"}`);
+        if (r.trust && r.trust !== "catalog") {
+          ctx.out(
+            `  trusted by: ${
+              r.trust === "signature" ? "its signed manifest" : "nothing (imported as untrusted)"
+            }`,
+          );
+        }
         for (const [table, rows] of Object.entries(r.tables)) ctx.out(`  ${table}: ${rows} rows`);
       }
       return 0;

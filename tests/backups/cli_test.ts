@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { dbTest, POSTGRES_IS_SERVER } from "../helpers/db.ts";
 import { startTestS3 } from "../helpers/s3.ts";
 import { insertSampleData } from "./fixtures.ts";
+import { download, plant } from "./helpers.ts";
 
 const CLI = new URL("../../src/cli.ts", import.meta.url).pathname;
 
@@ -68,6 +69,55 @@ dbTest(
       const down = await cli(["create"], { ...env, S3_ENDPOINT: "http://127.0.0.1:9" });
       assert.equal(down.code, 1);
       assert.match(down.stderr, /S3 is unreachable at http:\/\/127\.0\.0\.1:9.*\[STORAGE_UNAVAILABLE\]/);
+    } finally {
+      await s3.close();
+    }
+  },
+  { only: POSTGRES_IS_SERVER ? ["libsql", "postgres"] : ["libsql"] },
+);
+
+dbTest(
+  "cli: list --bucket shows signed and unsigned objects; verify --untrusted; drill restores into a scratch database",
+  async (db, ctx) => {
+    const s3 = await startTestS3();
+    try {
+      await insertSampleData(db);
+      const env = { ...s3.env, DATABASE_URL: ctx.url };
+      const created = await cli(["create"], env);
+      assert.equal(created.code, 0, created.stderr);
+      const key = /completed: (\S+)/.exec(created.stdout)![1];
+      await plant(
+        s3,
+        "database-backups/20990101_000000_manual_9.json.gz",
+        await download(s3, key).then((d) => d.bytes),
+      );
+
+      const listed = await cli(["list", "--bucket"], env);
+      assert.equal(listed.code, 0, listed.stderr);
+      assert.match(listed.stdout, new RegExp(`signed +manual .* ${key.replaceAll(".", "\\.")}`));
+      assert.match(listed.stdout, /UNSIGNED .*20990101_000000_manual_9\.json\.gz +\(not in the catalog\)/);
+      assert.match(listed.stdout, /it has no signed manifest/);
+      assert.match(listed.stdout, /deno task seed --restore --key KEY/);
+      const json = JSON.parse((await cli(["list", "--bucket", "--json"], env)).stdout);
+      assert.equal(json.length, 2);
+      assert.equal(json.find((b: { s3_key: string }) => b.s3_key === key).signed, true);
+
+      const refused = await cli(["verify", "database-backups/20990101_000000_manual_9.json.gz"], env);
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /cannot be trusted: it has no signed manifest.*--untrusted/);
+      const untrusted = await cli([
+        "verify",
+        "database-backups/20990101_000000_manual_9.json.gz",
+        "--untrusted",
+      ], env);
+      assert.equal(untrusted.code, 0, untrusted.stderr);
+      assert.match(untrusted.stdout, /UNTRUSTED: neither catalogued nor signed/);
+
+      const drill = await cli(["drill"], env);
+      assert.equal(drill.code, 0, drill.stderr);
+      assert.match(drill.stdout, new RegExp(`Drill OK: ${key.replaceAll(".", "\\.")} restores cleanly`));
+      assert.match(drill.stdout, /13 rows in \d+ tables; verify \d+ ms, load \d+ ms/);
+      assert.match(drill.stdout, /\(dropped afterwards\)/);
     } finally {
       await s3.close();
     }

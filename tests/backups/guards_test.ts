@@ -17,6 +17,9 @@ import { AppError } from "../../src/errors.ts";
 import { memoryLogger, silentLogger } from "../../src/log.ts";
 import { databaseName } from "../../src/seeding/confirm.ts";
 import { testConfig } from "../helpers/app.ts";
+import type { Config } from "../../src/config.ts";
+import { SeedingService } from "../../src/seeding/seeding_service.ts";
+import { SEEDERS } from "../../seeders/mod.ts";
 import { dbTest, openTestDatabase } from "../helpers/db.ts";
 import { startTestS3, type TestS3 } from "../helpers/s3.ts";
 import { hasher, service } from "../seeding/helpers.ts";
@@ -36,12 +39,19 @@ function backups(db: Database, s3: TestS3) {
   return new BackupService({ db, store: s3.store, logger: memoryLogger(), retention: {} });
 }
 
-const PROD = (s3: TestS3, url: string) => ({
-  ...s3.env,
-  APP_ENV: "production",
-  SECRET_KEY: "production-secret-key-0123456789-0123456789",
-  DATABASE_URL: url.startsWith("pglite") ? "file:/tmp/never-opened.db" : url,
-});
+/**
+ * A production configuration over the test S3 server (production refuses its published credentials, so the
+ * S3 settings are the test ones, put in after validation).
+ */
+const PROD = (s3: TestS3, url: string): Config => {
+  const config = testConfig({
+    APP_ENV: "production",
+    SECRET_KEY: "production-secret-key-0123456789-0123456789",
+    DATABASE_URL: url.startsWith("pglite") ? "file:/tmp/never-opened.db" : url,
+    S3_ENDPOINT: s3.env.S3_ENDPOINT,
+  });
+  return { ...config, s3: testConfig(s3.env).s3 };
+};
 
 dbTest(
   "empty latest: no backup of an empty database; an empty backup never silently replaces data",
@@ -62,6 +72,8 @@ dbTest(
       const before = await snapshot(db);
       const emptyDb = await openTestDatabase(db.dialect === "sqlite" ? "libsql" : "postgres");
       try {
+        // Another second, so its key (timestamp + backup id 1) is not the first one's.
+        await new Promise((r) => setTimeout(r, 1100));
         const empty = await backups(emptyDb.db, s3).create({ kind: "manual", createdBy: "test" });
         await b.catalog.insertImported({
           s3Key: empty.s3Key,
@@ -99,9 +111,16 @@ dbTest(
     const s3 = await startTestS3();
     try {
       await insertSampleData(db);
-      const env = PROD(s3, ctx.url);
       const said: string[] = [];
-      const prod = service(db, { env, backupPort: backups(db, s3), announce: (m) => said.push(m) });
+      const prod = new SeedingService({
+        db,
+        config: PROD(s3, ctx.url),
+        logger: silentLogger,
+        hashPassword: hasher.hash,
+        announce: (m) => said.push(m),
+        backupPort: backups(db, s3),
+        seeders: SEEDERS,
+      });
       const name = databaseName(db.label);
 
       const noConfirm = await refusal(prod.reset({ triggeredBy: "t" }));
@@ -147,7 +166,7 @@ dbTest("production CLI: --restore asks on a terminal, needs --force otherwise", 
     await insertSampleData(db);
     const b = backups(db, s3);
     await b.create({ kind: "manual", createdBy: "t" });
-    const config = testConfig(PROD(s3, ctx.url));
+    const config = PROD(s3, ctx.url);
     const lines: string[] = [];
     const cli = (over: { isTerminal: boolean; answer?: string }): CliContext => ({
       config,
