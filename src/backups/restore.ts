@@ -90,9 +90,7 @@ const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
 /** Rows per application table in `db` now. */
 export async function currentRowCounts(db: Database, tables: BackupTable[]): Promise<Record<string, number>> {
-  const parts = tables.map((t) =>
-    `SELECT ${db.dialect === "postgres" ? "'" : "'"}${t.name}' AS name, count(*) AS n FROM ${quote(t.name)}`
-  );
+  const parts = tables.map((t) => `SELECT '${t.name}' AS name, count(*) AS n FROM ${quote(t.name)}`);
   const rows = await db.rows<{ name: string; n: number | string }>(sql.raw(parts.join(" UNION ALL ")));
   const out: Record<string, number> = {};
   for (const t of tables) out[t.name] = 0;

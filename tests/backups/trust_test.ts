@@ -12,6 +12,7 @@ import { BackupService } from "../../src/backups/backup_service.ts";
 import { Keyring, signedManifestKey } from "../../src/backups/signing.ts";
 import { memoryLogger } from "../../src/log.ts";
 import { json } from "../helpers/app.ts";
+import { login as logIn } from "../helpers/fixtures.ts";
 import { dbTest, openTestDatabase } from "../helpers/db.ts";
 import { startTestS3 } from "../helpers/s3.ts";
 import { insertSampleData, snapshot } from "./fixtures.ts";
@@ -133,7 +134,12 @@ dbTest(
           ),
         ),
       );
-      const bad = await restore({ s3_key: "database-backups/bad_row.json.gz", trust: "untrusted" });
+      // (A restore revokes the tokens issued before it: log in again.)
+      const again = await logIn(t.app, "root@backup.test");
+      const bad = await t.call("POST", "/api/v1/seeders/restore", again, {
+        s3_key: "database-backups/bad_row.json.gz",
+        trust: "untrusted",
+      });
       assert.equal(bad.status, 422);
       assert.match(await detail(bad), /"is_active" is not true or false/);
     } finally {
