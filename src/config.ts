@@ -363,6 +363,11 @@ export const envSchema = z.object({
         "With `ACCESS_DECISION_LOG=all`, the share of allows written (denials are always written).",
       defaultText: "`1`",
     }),
+  FORWARD_AUTH_IDENTITY_TOKEN: bool.optional().meta({
+    description:
+      "Forward-auth also answers `X-Seedbed-Identity`: a 60-second signed token (audience `<JWT_AUDIENCE>:upstream`) naming the user, organization, role, permissions and request, for upstreams that verify it with the JWKS.",
+    defaultText: "`false`",
+  }),
   JWT_KEY_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "must be 1-64 letters, digits, . _ -").optional()
     .meta({
       description:
@@ -474,6 +479,8 @@ export interface Config {
     dialect: "auto" | "nginx" | "traefik" | "envoy";
     /** Only gateways with a `forward-auth` service key (X-Seedbed-Key) may ask. */
     requireKey: boolean;
+    /** Also answer a signed `X-Seedbed-Identity` token. */
+    identityToken: boolean;
   };
   seeding: {
     superadminEmail?: string;
@@ -652,6 +659,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       routesFile: e.FORWARD_AUTH_ROUTES,
       dialect: e.FORWARD_AUTH_DIALECT,
       requireKey: e.FORWARD_AUTH_REQUIRE_KEY ?? production,
+      identityToken: e.FORWARD_AUTH_IDENTITY_TOKEN ?? false,
     },
     seeding: {
       superadminEmail: e.SUPERADMIN_EMAIL,

@@ -136,6 +136,7 @@ export async function buildDeps(opts: BuildOptions): Promise<AppDeps> {
       audit,
       serviceKeys,
       requireKey: config.gateway.requireKey,
+      identityToken: config.gateway.identityToken,
       routes: await loadRouteTable(config.gateway.routesFile),
       dialect: config.gateway.dialect,
     }),

@@ -209,6 +209,32 @@ export class TokenService {
     return { token, expiresIn: this.ttlSeconds };
   }
 
+  /** The audience of identity tokens for upstreams: never this service's own (so never an access token). */
+  get identityAudience(): string {
+    return `${this.audience}:upstream`;
+  }
+
+  /**
+   * A short-lived token naming whom a gateway let through (forward-auth's `X-Seedbed-Identity`), for
+   * upstreams that verify it with the JWKS. Its audience is `<JWT_AUDIENCE>:upstream` and its type
+   * `seedbed-identity+jwt`: `verify` refuses it, so it can never be used as an access token.
+   */
+  async issueIdentity(subject: string, claims: Record<string, unknown>, ttlSeconds = 60): Promise<string> {
+    return await new SignJWT(claims)
+      .setProtectedHeader({
+        alg: this.algorithm,
+        typ: "seedbed-identity+jwt",
+        ...(this.keys.kid ? { kid: this.keys.kid } : {}),
+      })
+      .setSubject(subject)
+      .setIssuer(this.issuer)
+      .setAudience(this.identityAudience)
+      .setIssuedAt()
+      .setExpirationTime(`${ttlSeconds}s`)
+      .setJti(crypto.randomUUID())
+      .sign(this.keys.sign);
+  }
+
   /**
    * The claims of a token verified before and not expired since, without an
    * await (the hot path); undefined when it must go through `verify`.

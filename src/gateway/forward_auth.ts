@@ -24,6 +24,8 @@ import type { ServiceKey, ServiceKeyService } from "./service_keys.ts";
 import { canonicalPath, HTTP_METHODS, matchRoute, type RouteEntry } from "./route_table.ts";
 
 export const FORWARD_AUTH_PATH = "/access/v1/forward-auth";
+/** The signed identity for the upstream (FORWARD_AUTH_IDENTITY_TOKEN). */
+export const IDENTITY_TOKEN_HEADER = "X-Seedbed-Identity";
 /** The header a gateway presents its service key in (scope `forward-auth`). */
 export const GATEWAY_KEY_HEADER = "X-Seedbed-Key";
 export const DIALECTS = ["auto", "nginx", "traefik", "envoy"] as const;
@@ -153,6 +155,8 @@ export class ForwardAuth {
       serviceKeys: ServiceKeyService;
       /** Refuse gateways without a `forward-auth` service key. */
       requireKey: boolean;
+      /** Also answer a signed `X-Seedbed-Identity` token. */
+      identityToken?: boolean;
     },
   ) {}
 
@@ -244,7 +248,7 @@ export class ForwardAuth {
           });
         }
       }
-      return c.body(null, 200, identityHeaders(user, own, user.access.recordScope));
+      return c.body(null, 200, await this.#identity(user, own, user.access.recordScope, original));
     }
     if (user.mustChangePassword) {
       throw new AppError(
@@ -277,7 +281,29 @@ export class ForwardAuth {
       await this.#audit(c, user.access.id, org, target, { ...details, message: d.message });
       throw new AppError("FORBIDDEN", d.message, { extra: details });
     }
-    return c.body(null, 200, identityHeaders(user, org, d.scope));
+    return c.body(null, 200, await this.#identity(user, org, d.scope, original));
+  }
+
+  /** The identity headers, and with FORWARD_AUTH_IDENTITY_TOKEN the same signed for the upstream. */
+  async #identity(
+    user: UserSnapshot,
+    organizationId: number | null,
+    scope: string,
+    original: OriginalRequest,
+  ): Promise<Record<string, string>> {
+    const headers: Record<string, string> = identityHeaders(user, organizationId, scope);
+    if (this.deps.identityToken) {
+      headers[IDENTITY_TOKEN_HEADER] = await this.deps.access.tokens.issueIdentity(String(user.access.id), {
+        org: organizationId,
+        email: user.access.email,
+        role: user.access.role,
+        perms: headers["X-Permissions"] ? headers["X-Permissions"].split(",") : [],
+        scope,
+        htm: original.method,
+        htu: original.path,
+      });
+    }
+    return headers;
   }
 
   async #audit(

@@ -1,5 +1,6 @@
 /** `/access/v1/forward-auth` through the real app and database: the three layers, identity headers, 401 / 403. */
 import assert from "node:assert/strict";
+import { createLocalJWKSet, exportPKCS8, generateKeyPair, jwtVerify } from "jose";
 import { dbTest } from "../helpers/db.ts";
 import { json, testApp } from "../helpers/app.ts";
 import { bearer, createWorld, login } from "../helpers/fixtures.ts";
@@ -130,3 +131,52 @@ dbTest("forward-auth: a route table file replaces the defaults; a bad one stops 
     await Deno.remove(dir, { recursive: true });
   }
 }, { only: ["libsql"] });
+
+dbTest("forward-auth: a logged-out token is refused at the gateway at once", async (db) => {
+  await createWorld(db);
+  const { app } = await testApp(db);
+  const exec = await login(app, "exec@acme.test");
+  assert.equal((await app.request(FA, nginx("GET", "/api/v1/crm/leads", bearer(exec)))).status, 200);
+  const out = await app.request("/api/v1/auth/logout", { method: "POST", headers: bearer(exec) });
+  assert.equal(out.status, 200);
+  assert.equal((await app.request(FA, nginx("GET", "/api/v1/crm/leads", bearer(exec)))).status, 401);
+});
+
+dbTest(
+  "forward-auth: FORWARD_AUTH_IDENTITY_TOKEN signs the identity for the upstream; it is never an access token",
+  async (db) => {
+    const w = await createWorld(db);
+    const { privateKey } = await generateKeyPair("ES256", { extractable: true });
+    const { app, deps } = await testApp(db, {
+      env: {
+        ALGORITHM: "ES256",
+        JWT_PRIVATE_KEY: await exportPKCS8(privateKey),
+        FORWARD_AUTH_IDENTITY_TOKEN: "true",
+      },
+    });
+    const exec = await login(app, "exec@acme.test");
+    const res = await app.request(FA, nginx("POST", "/api/v1/crm/leads?x=1", bearer(exec)));
+    assert.equal(res.status, 200);
+    const identity = res.headers.get("x-seedbed-identity")!;
+    // An upstream verifies it with the JWKS alone.
+    const { payload, protectedHeader } = await jwtVerify(
+      identity,
+      createLocalJWKSet(deps.access.tokens.jwks()),
+      {
+        issuer: "seedbed",
+        audience: "seedbed-api:upstream",
+      },
+    );
+    assert.equal(protectedHeader.typ, "seedbed-identity+jwt");
+    assert.equal(payload.sub, String(w.executive.id));
+    assert.equal(payload.org, w.acme.id);
+    assert.equal(payload.htm, "POST");
+    assert.equal(payload.htu, "/api/v1/crm/leads");
+    assert.ok((payload.exp as number) - (payload.iat as number) <= 60);
+    assert.ok((payload.perms as string[]).includes("crm_leads_create"));
+    // Presented to Seedbed as a bearer token: refused everywhere.
+    assert.equal((await app.request("/api/v1/auth/me", { headers: bearer(identity) })).status, 401);
+    assert.equal((await app.request(FA, nginx("GET", "/api/v1/crm/leads", bearer(identity)))).status, 401);
+  },
+  { only: ["libsql"] },
+);
