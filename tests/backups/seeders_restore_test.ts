@@ -114,8 +114,10 @@ dbTest(
       assert.equal(body.backup_created, false);
       assert.match(body.warnings[0], /backup failed: S3 is unreachable at http:\/\/127\.0\.0\.1:9/);
       const strict = await t.call("POST", "/api/v1/seeders/execute", t.tokens.root, { require_backup: true });
-      assert.equal(strict.status, 500);
-      assert.equal((await json<{ code: string }>(strict)).code, "BACKUP_FAILED");
+      // S3 down is an unavailable dependency: 503 with Retry-After, not a server error (issue 17).
+      assert.equal(strict.status, 503);
+      assert.equal(strict.headers.get("Retry-After"), "5");
+      assert.equal((await json<{ code: string }>(strict)).code, "STORAGE_UNAVAILABLE");
     } finally {
       await t.s3.close();
     }
