@@ -128,15 +128,22 @@ export class AuthzenSearch {
     return { page: { next_token: more ? makeToken(body, cursor) : "", count: results.length }, results };
   }
 
-  /** Resources of a type the subject may act on. */
-  async resources(caller: Caller, body: Record<string, unknown>): Promise<SearchOut> {
+  /** The request's resource (a type is required: 400) and its user subject; null when there is no such user. */
+  async #subjectAndResource(caller: Caller, body: Record<string, unknown>) {
     const resource = body.resource as Entity | undefined;
     if (!resource || typeof resource.type !== "string") {
       throw new AuthzenError(400, "resource: type is required");
     }
-    if (!isUserSubject(body.subject as Entity)) return none();
+    if (!isUserSubject(body.subject as Entity)) return null;
     const subject = await this.az.subject(caller, body.subject as Entity);
-    if (!subject) return none();
+    return subject ? { resource: resource as Entity & { type: string }, subject } : null;
+  }
+
+  /** Resources of a type the subject may act on. */
+  async resources(caller: Caller, body: Record<string, unknown>): Promise<SearchOut> {
+    const found = await this.#subjectAndResource(caller, body);
+    if (!found) return none();
+    const { resource, subject } = found;
     const page = body.page as PageIn | undefined;
     const limit = limitOf(page);
     const offset = readToken(body, page);
@@ -188,13 +195,9 @@ export class AuthzenSearch {
 
   /** Actions the subject may perform on the resource. */
   async actions(caller: Caller, body: Record<string, unknown>): Promise<SearchOut> {
-    const resource = body.resource as Entity | undefined;
-    if (!resource || typeof resource.type !== "string") {
-      throw new AuthzenError(400, "resource: type is required");
-    }
-    if (!isUserSubject(body.subject as Entity)) return none();
-    const subject = await this.az.subject(caller, body.subject as Entity);
-    if (!subject) return none();
+    const found = await this.#subjectAndResource(caller, body);
+    if (!found) return none();
+    const { resource, subject } = found;
     const type = resource.type.toLowerCase();
     const def = resourceByType(type);
     const module = def
