@@ -41,8 +41,10 @@ export interface BuildOptions {
   logger: Logger;
   /** Backups for the seeding service (tests pass a fake; the backups module wires the real one). */
   backupPort?: BackupPort;
-  /** Process metrics (default: a new registry; the CLI passes none to skip the process collectors). */
+  /** Metrics (default: a new registry). */
   metrics?: Metrics;
+  /** Add the process collectors (CPU, memory, event loop): servers only (main.ts), not the CLI or tests. */
+  processMetrics?: boolean;
 }
 
 /** Builds the dependencies `createApp` and the CLI use. */
@@ -60,7 +62,7 @@ export async function buildDeps(opts: BuildOptions): Promise<AppDeps> {
         ? { valid: lease.version() !== undefined, polls: lease.polls, acks: lease.acks }
         : undefined;
     },
-  });
+  }, { defaultMetrics: opts.processMetrics ?? false });
   const metered = meteredLogger(logger, metrics);
   const audit = new AuditService(db, metered);
   const access = new AccessService({ config, db, logger, tokens, audit });

@@ -117,7 +117,7 @@ async function serve(
   logger: Logger,
   shutdown: { timedOut: boolean },
 ): Promise<void> {
-  const deps = await buildDeps({ config, db, logger });
+  const deps = await buildDeps({ config, db, logger, processMetrics: true });
   // Development and test: core + demo seeders, then the credentials (never in production). What seeding
   // prints for the person at the terminal waits until the server listens: the banner comes last.
   const banner: string[] = [];

@@ -225,6 +225,11 @@ Deno.test({
       }
       assert.match(text, /seedbed_scheduled_backups_total\{outcome="succeeded"\} [1-9]/);
       assert.match(text, /seedbed_backup_runs_total\{kind="scheduled",outcome="succeeded"\} [1-9]/);
+      assert.match(
+        text,
+        /seedbed_process_resident_memory_bytes \d/,
+        "the server adds the process collectors",
+      );
       child.kill("SIGTERM");
       const { code, log } = await finish();
       assert.equal(code, 0);

@@ -218,7 +218,7 @@ export class Metrics {
         },
       });
     }
-    if (options.defaultMetrics ?? true) {
+    if (options.defaultMetrics ?? false) {
       client.collectDefaultMetrics({ register: this.registry, prefix: "seedbed_" });
     }
   }
