@@ -117,6 +117,13 @@ export function postgresLiveness(
   };
 }
 
+/**
+ * Connections holding a lock. Kept reachable here: a garbage-collected native
+ * handle would be closed by its finalizer, silently freeing the lock of a
+ * process that is still running.
+ */
+const HOLDING = new Set<NativeDatabase>();
+
 const busy = (err: unknown) => /^SQLITE_(BUSY|LOCKED)/.test(String((err as { code?: string }).code ?? ""));
 
 /** libSQL liveness for the local database file at `path`. */
@@ -144,11 +151,13 @@ export function sqliteFileLiveness(path: string): Liveness {
         throw err;
       }
       let released = false;
+      HOLDING.add(db);
       return {
         check: () => Promise.resolve(!released),
         release() {
           if (released) return Promise.resolve();
           released = true;
+          HOLDING.delete(db);
           try {
             db.exec("ROLLBACK");
           } catch { /* closing releases it anyway */ }

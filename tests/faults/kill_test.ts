@@ -231,3 +231,46 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "faults: libSQL — the seeding lock of a process killed with -9 is free at once (SQLite's file lock)",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "seedbed-liveness-" });
+    const db = await openDatabase(`file:${dir}/app.db`);
+    try {
+      assert.equal(db.liveness?.kind, "sqlite-file-lock");
+      const holder = new Deno.Command(Deno.execPath(), {
+        args: [
+          "eval",
+          `import { openDatabase } from ${
+            JSON.stringify(new URL("../../src/db/client.ts", import.meta.url).href)
+          };
+           const db = await openDatabase("file:${dir}/app.db");
+           const held = await db.liveness.tryAcquire("seeding");
+           console.log(held ? "HOLDING" : "REFUSED");
+           setInterval(() => {}, 1000); // alive until killed`,
+        ],
+        cwd: new URL("../../", import.meta.url).pathname,
+        stdout: "piped",
+        stderr: "null",
+      }).spawn();
+      const reader = holder.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      const { value } = await reader.read();
+      assert.match(value ?? "", /HOLDING/);
+      assert.equal(await db.liveness!.isHeld("seeding"), true);
+      assert.equal(await db.liveness!.tryAcquire("seeding"), null, "a live holder in another process blocks");
+      holder.kill("SIGKILL");
+      await holder.status;
+      await reader.cancel();
+      assert.equal(await db.liveness!.isHeld("seeding"), false, "the OS freed the lock with the process");
+      const mine = await db.liveness!.tryAcquire("seeding");
+      assert.ok(mine);
+      await mine.release();
+    } finally {
+      await db.close();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
