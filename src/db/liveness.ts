@@ -97,11 +97,17 @@ export function postgresLiveness(
         async release() {
           if (released) return;
           released = true;
-          await session.unsafe(`SELECT pg_advisory_unlock(${ADVISORY_CLASS}, ${KEY})`, [key]).then(
-            () => {},
-            () => {},
-          );
-          await session.end({ timeout: 1 }).catch(() => {});
+          // Bounded: on a hung network, ending the session frees the lock just as well.
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          await Promise.race([
+            session.unsafe(`SELECT pg_advisory_unlock(${ADVISORY_CLASS}, ${KEY})`, [key]).then(
+              () => {},
+              () => {},
+            ),
+            new Promise((r) => (timer = setTimeout(r, 2_000))),
+          ]);
+          clearTimeout(timer);
+          await session.end({ timeout: 0 }).catch(() => {});
         },
       };
     },

@@ -143,7 +143,9 @@ export async function failAbandoned(
  */
 export async function reconcileAbandoned(db: Database, logger: Logger): Promise<number[]> {
   if (held.has(db) || !db.liveness) return [];
-  // Taken, not just looked at: a run starting meanwhile must not be marked.
+  // A cheap look first (no connection of its own): while a run lives, nothing to do.
+  if (await db.liveness.isHeld(LOCK_NAME)) return [];
+  // Then taken, not just looked at: a run starting meanwhile must not be marked.
   const lock = await db.liveness.tryAcquire(LOCK_NAME);
   if (!lock) return [];
   try {
