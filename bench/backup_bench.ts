@@ -128,7 +128,7 @@ try {
     const src = `seedbed_bench_src_${size}`;
     console.error(`\n== ${size} rows: filling ${src} ==`);
     await recreate(src);
-    const db = await openDatabase(dbUrl(src), { maxConnections: 1 });
+    const db = await openDatabase(dbUrl(src), { maxConnections: 1, timeouts: { statementTimeoutMs: 0 } });
     await migrate(db);
     const tFill = performance.now();
     await db.run(fillSql(size));

@@ -8,8 +8,9 @@
  * Fills a Postgres database (BENCH_DATABASE_URL, as bench/backup_bench.ts)
  * with `--rows` rows, backs it up to an embedded S3, then starts the real
  * app in a child process (bench/health_worker.ts) that serves HTTP and runs
- * verify + restore of that backup in its own event loop, while this process
- * asks GET /health every 20 ms and records each answer's latency.
+ * verify + restore of that backup in its own event loop, while a third
+ * process (bench/health_poller.ts, doing nothing else) asks GET /health every
+ * 20 ms and records each answer's latency.
  * Prints the latency distribution per phase (verify, restore).
  */
 import { openDatabase } from "../src/db/client.ts";
@@ -58,7 +59,7 @@ const config = loadConfig({ APP_ENV: "test", ...s3env });
 const store = new ObjectStore(createS3Client(config.s3), config.s3);
 await store.ensureBucket();
 try {
-  const db = await openDatabase(dbUrl(SRC), { maxConnections: 2 });
+  const db = await openDatabase(dbUrl(SRC), { maxConnections: 2, timeouts: { statementTimeoutMs: 0 } });
   await migrate(db);
   console.error(`filling ${ROWS} rows …`);
   await db.run(fillSql(ROWS));
@@ -102,36 +103,46 @@ try {
     }
   };
   const port = Number(JSON.parse(await nextLine()).port);
-  let phase = "idle";
-  const samples: Record<string, number[]> = {};
-  let stop = false;
-  const poller = (async () => {
-    while (!stop) {
-      const t0 = performance.now();
-      const res = await fetch(`http://127.0.0.1:${port}/health`);
-      await res.body?.cancel();
-      (samples[phase] ??= []).push(performance.now() - t0);
-      await new Promise((r) => setTimeout(r, 20));
+  // The poller runs in a process of its own: this one also serves S3 to the worker.
+  const poller = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "bench/health_poller.ts", `http://127.0.0.1:${port}/health`],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const answers: { at: number; ms: number; status: number }[] = [];
+  const collecting = (async () => {
+    let rest = "";
+    for await (const text of poller.stdout.pipeThrough(new TextDecoderStream())) {
+      rest += text;
+      const lines = rest.split("\n");
+      rest = lines.pop()!;
+      for (const l of lines) if (l) answers.push(JSON.parse(l));
     }
   })();
+  const phases: { name: string; from: number }[] = [{ name: "idle", from: 0 }];
   for (;;) {
     const msg = JSON.parse(await nextLine());
-    if (msg.phase) phase = msg.phase;
+    if (msg.phase) phases.push({ name: msg.phase, from: Date.now() });
     if (msg.done) {
       console.error(`worker: ${JSON.stringify(msg)}`);
       break;
     }
   }
-  stop = true;
-  await poller;
+  poller.kill("SIGTERM");
+  await poller.status;
+  await collecting;
   await child.status;
+  const samples: Record<string, number[]> = {};
+  for (const a of answers) {
+    const phase = [...phases].reverse().find((p) => a.at >= p.from)!.name;
+    (samples[phase] ??= []).push(a.ms);
+  }
   const q = (xs: number[], p: number) =>
     [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))];
   console.log(`/health during verify and restore of ${ROWS} rows${ENCRYPT ? " (encrypted)" : ""}:`);
   console.log("| phase | answers | p50 | p99 | max |");
   console.log("|---|---:|---:|---:|---:|");
   for (const [p, xs] of Object.entries(samples)) {
-    if (p === "idle") continue;
     console.log(
       `| ${p} | ${xs.length} | ${q(xs, 0.5).toFixed(1)} ms | ${q(xs, 0.99).toFixed(1)} ms | ${
         Math.max(...xs).toFixed(1)

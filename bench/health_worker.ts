@@ -1,8 +1,8 @@
 /**
  * The server side of bench/health_during_restore.ts: the real app (createApp)
- * serving HTTP on a free port, which verifies and then restores backup ID in
- * its own event loop. Prints JSON lines: {"port"}, {"phase": "verify"},
- * {"phase": "restore"}, {"done": true, …timings}.
+ * serving HTTP on a free port, which verifies backup ID, takes a backup, then
+ * restores the latest in its own event loop. Prints JSON lines: {"port"}, {"phase": "verify"},
+ * {"phase": "backup"}, {"phase": "restore"}, {"done": true, …timings}.
  *
  *   deno run -A bench/health_worker.ts <database-url> <backup-id>
  */
@@ -30,6 +30,10 @@ say({ phase: "verify" });
 const t0 = performance.now();
 await deps.backups.verify({ id: Number(id) });
 const verifyMs = Math.round(performance.now() - t0);
+say({ phase: "backup" });
+const tb = performance.now();
+await deps.backups.create({ kind: "manual", createdBy: "bench" });
+const backupMs = Math.round(performance.now() - tb);
 say({ phase: "restore" });
 const t1 = performance.now();
 const r = await deps.backups.restore({ executionId: undefined, s3Key: undefined, triggeredBy: "bench" });

@@ -98,7 +98,9 @@ try {
     try {
       const res = await r.request(method, path, { token, body, timeoutMs: 30_000 });
       status = res.status;
-      if (method === "POST" && path === "/api/v1/crm/leads" && status === 201) created.push(res.body.id as number);
+      if (method === "POST" && path === "/api/v1/crm/leads" && status === 201) {
+        created.push(res.body.id as number);
+      }
     } catch {
       status = 0; // socket error or timeout
     }
@@ -130,15 +132,21 @@ try {
     sql`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database()`,
   );
   console.log(`\n${total} requests in ${elapsed.toFixed(0)} s: ${(total / elapsed).toFixed(1)} req/s`);
-  console.log("| Replica | req/s | p50 ms | p90 ms | p99 ms | max ms | RSS MiB start / middle / end / +settle |");
-  console.log("| ------- | ----- | ------ | ------ | ------ | ------ | -------------------------------------- |");
+  console.log(
+    "| Replica | req/s | p50 ms | p90 ms | p99 ms | max ms | RSS MiB start / middle / end / +settle |",
+  );
+  console.log(
+    "| ------- | ----- | ------ | ------ | ------ | ------ | -------------------------------------- |",
+  );
   samples.forEach((s, i) => {
     const ms = s.map((x) => x.ms).sort((a, b) => a - b);
     const r = rss[i];
     console.log(
-      `| r${i + 1} | ${(s.length / elapsed).toFixed(1)} | ${pct(ms, 0.5).toFixed(0)} | ${pct(ms, 0.9).toFixed(0)} | ${
-        pct(ms, 0.99).toFixed(0)
-      } | ${ms[ms.length - 1].toFixed(0)} | ${r.start} / ${r.middle} / ${r.end} / ${r.settled} |`,
+      `| r${i + 1} | ${(s.length / elapsed).toFixed(1)} | ${pct(ms, 0.5).toFixed(0)} | ${
+        pct(ms, 0.9).toFixed(0)
+      } | ${pct(ms, 0.99).toFixed(0)} | ${
+        ms[ms.length - 1].toFixed(0)
+      } | ${r.start} / ${r.middle} / ${r.end} / ${r.settled} |`,
     );
   });
   console.log(`statuses: ${JSON.stringify(Object.fromEntries([...statuses].sort()))}`);
@@ -146,7 +154,9 @@ try {
   console.log(`unexpected: ${bad}${bad ? " " + JSON.stringify(Object.fromEntries(unexpected)) : ""}`);
   console.log(`connections to the database at the end (both replicas and this bench): ${connections}`);
   const errors = replicas.flatMap((r) => r.records.filter((l) => l.level === "error").map((l) => l.event));
-  console.log(`error log lines: ${errors.length}${errors.length ? " " + [...new Set(errors)].join(", ") : ""}`);
+  console.log(
+    `error log lines: ${errors.length}${errors.length ? " " + [...new Set(errors)].join(", ") : ""}`,
+  );
 } finally {
   await Promise.all(replicas.map((r) => r.stop()));
   await admin.run(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});

@@ -30,6 +30,12 @@ export function createS3Client(s3: S3Config): S3Client {
     credentials,
     maxAttempts: 3,
     requestHandler: { connectionTimeout: 5_000, requestTimeout: 300_000 },
+    // The SDK's default (WHEN_SUPPORTED) computes a CRC32 of every upload part in JavaScript, on the
+    // event loop: 130-260 ms per 8 MiB part here, which stalled /health during backups and a restore's
+    // safety backup (bench/health_during_restore.ts). Backups carry their own SHA-256, checked on every
+    // read (docs/backups.md); checksums are sent when an operation requires them.
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
   });
   if (s3.embedded && !s3.endpoint) {
     client.middlewareStack.add(() => () => {
