@@ -43,6 +43,7 @@ await new Promise((r) => setTimeout(r, 300));
 say({
   done: true,
   verify_ms: verifyMs,
+  backup_ms: backupMs,
   restore_ms: restoreMs,
   rows: Object.values(r.tables).reduce((a, b) => a + b, 0),
 });

@@ -197,7 +197,7 @@ export class AuthzenSearch {
   async actions(caller: Caller, body: Record<string, unknown>): Promise<SearchOut> {
     const found = await this.#subjectAndResource(caller, body);
     if (!found) return none();
-    const { resource, subject } = found;
+    const { resource } = found;
     const type = resource.type.toLowerCase();
     const def = resourceByType(type);
     const module = def

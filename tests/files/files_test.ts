@@ -267,13 +267,21 @@ dbTest("files: bad input is refused and leaves neither record nor object", async
     const oddBody = await json<FileBody>(odd);
     assert.equal(oddBody.name, "passwd.txt");
     assert.ok(!oddBody.s3_key.includes(".."));
-    // Names given as JSON can carry raw control characters: they are stripped too.
+    // U+0000 is refused outright, as in every JSON body (src/http/input_rules.ts), and changes nothing.
+    const nul = await app.request(`/api/v1/files/${oddBody.id}`, {
+      method: "PATCH",
+      headers: { ...bearer(admin), "content-type": "application/json" },
+      body: JSON.stringify({ name: "evil\u0000.txt" }),
+    });
+    assert.equal(nul.status, 422, await nul.clone().text());
+    assert.match(await nul.text(), /name/);
+    // Other raw control characters in JSON names are stripped.
     const renamed = await app.request(`/api/v1/files/${oddBody.id}`, {
       method: "PATCH",
       headers: { ...bearer(admin), "content-type": "application/json" },
-      body: JSON.stringify({ name: "C:\\temp\\evil\u0000\u0007\u001b[31m.txt" }),
+      body: JSON.stringify({ name: "C:\\temp\\evil\u0007\u001b[31m.txt" }),
     });
-    assert.equal(renamed.status, 200);
+    assert.equal(renamed.status, 200, await renamed.clone().text());
     assert.equal((await json<FileBody>(renamed)).name, "evil[31m.txt");
 
     assert.equal((await app.request("/api/v1/files/999999", { headers: bearer(admin) })).status, 404);

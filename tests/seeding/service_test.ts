@@ -91,7 +91,9 @@ dbTest(
     await db.db.insert(db.t.organizations).values({ name: "Keep", slug: "keep" });
     port.fail = new AppError("STORAGE_UNAVAILABLE", "S3 is unreachable at http://localhost:9");
     const err = await svc.reset({ triggeredBy: "t", env: "development" }).catch((e) => e);
-    assert.equal(err.code, "BACKUP_FAILED");
+    // S3 being down is a 503 with Retry-After, as everywhere (not a 500 BACKUP_FAILED).
+    assert.equal(err.code, "STORAGE_UNAVAILABLE");
+    assert.equal(err.status, 503);
     assert.match(err.message, /S3 is unreachable/);
     assert.equal(await rowCount(db, db.t.organizations), 1);
     assert.equal((await svc.getExecution(err.extra.execution_id)).status, "failed");
