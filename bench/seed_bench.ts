@@ -1,8 +1,8 @@
 /**
  * `deno task bench:seed [--rows 100000] [--reps 2] [--only libsql|postgres]`
  *
- * Seeds `--scale N` volume data (8 module tables × N = ~100k rows) through
- * the seeding engine, and compares its rate with a baseline measured in the
+ * Seeds `--scale N` volume data (every module table with a volume factory in
+ * the registry × N = ~`--rows` rows) through the seeding engine, and compares its rate with a baseline measured in the
  * same run: the very same rows inserted straight through the driver
  * (@libsql/client, postgres.js) in 1000-row multi-row INSERTs inside one
  * transaction. Each measurement runs on a fresh database prepared the same
@@ -12,7 +12,7 @@
  */
 import { createClient } from "@libsql/client";
 import postgres from "postgres";
-import { getTableColumns, getTableName, like } from "drizzle-orm";
+import { asc, getTableColumns, getTableName, gt, max } from "drizzle-orm";
 import type { Column } from "drizzle-orm";
 import { type Database, openDatabase } from "../src/db/client.ts";
 import { migrate } from "../src/db/migrator.ts";
@@ -31,7 +31,7 @@ const arg = (name: string, dflt: string) => {
 const ROWS = Number(arg("rows", "100000"));
 const REPS = Number(arg("reps", "2"));
 const ONLY = arg("only", "");
-const SCALE = Math.ceil(ROWS / 8);
+const SCALE = Math.ceil(ROWS / VOLUME_RESOURCES.length);
 const BATCH = 1000;
 const PG = Deno.env.get("BENCH_DATABASE_URL") ?? Deno.env.get("TEST_DATABASE_URL") ??
   "postgres://postgres@127.0.0.1:5432/test";
@@ -70,18 +70,29 @@ async function fresh(dialect: "libsql" | "postgres"): Promise<Fresh> {
   return { url, db, dispose: async () => (await db.close(), await cleanup()) };
 }
 
-/** Every table `--scale` fills (from the module registry) with the column its `VOL-` keys live in. */
-const VOLUME_KEYS = (db: Database): [AnyTable, Column][] => {
-  const t = db.t as unknown as Record<string, AnyTable & Record<string, Column>>;
+/** Every table `--scale` fills, from the module registry, in the order the VolumeSeeder fills them. */
+const VOLUME_TABLES = (db: Database): (AnyTable & { id: Column })[] => {
+  const t = db.t as unknown as Record<string, AnyTable & { id: Column }>;
   return VOLUME_RESOURCES.map((r) => {
-    const keyColumn = r.unique?.[0]?.columns[0];
-    if (!keyColumn) throw new Error(`bench: ${r.table} has a volume factory but no unique key`);
-    return [t[r.key], t[r.key][keyColumn]];
+    const table = t[r.key];
+    if (!table?.id) throw new Error(`bench: ${r.table} has a volume factory but no id column`);
+    return table;
   });
 };
 
+/** The highest id of each volume table: the rows above it are the ones the `--scale` run writes. */
+async function watermarks(db: Database): Promise<number[]> {
+  const out: number[] = [];
+  for (const table of VOLUME_TABLES(db)) {
+    const [row] = await db.db.select({ id: max(table.id) }).from(table);
+    out.push(Number(row?.id ?? 0));
+  }
+  return out;
+}
+
 /** Seedbed: one `--scale` run. Returns seconds (whole execution, and the VolumeSeeder alone) and rows. */
 async function runSeedbed(f: Fresh) {
+  const before = await watermarks(f.db);
   const svc = new SeedingService({
     db: f.db,
     config,
@@ -94,15 +105,15 @@ async function runSeedbed(f: Fresh) {
   const total = (performance.now() - t0) / 1000;
   const rec = await svc.getExecution(r.execution_id);
   const volume = ((rec.results as { timings_ms: Record<string, number> }).timings_ms.VolumeSeeder) / 1000;
-  return { total, volume, rows: r.results.seeders.VolumeSeeder.created };
+  return { total, volume, rows: r.results.seeders.VolumeSeeder.created, before };
 }
 
 /** The rows Seedbed wrote, as driver-level records (column name → driver value), per table. */
-async function exportRows(db: Database) {
+async function exportRows(db: Database, before: number[]) {
   const out: { table: string; columns: string[]; rows: unknown[][] }[] = [];
-  for (const [table, key] of VOLUME_KEYS(db)) {
+  for (const [i, table] of VOLUME_TABLES(db).entries()) {
     const cols = Object.values(getTableColumns(table) as Record<string, Column>);
-    const rows = await db.db.select().from(table).where(like(key, "VOL-%"));
+    const rows = await db.db.select().from(table).where(gt(table.id, before[i])).orderBy(asc(table.id));
     const props = Object.entries(getTableColumns(table) as Record<string, Column>);
     out.push({
       table: getTableName(table),
@@ -180,7 +191,7 @@ for (const dialect of ["libsql", "postgres"] as const) {
   for (let rep = 0; rep < REPS; rep++) {
     const a = await fresh(dialect);
     const s = await runSeedbed(a);
-    const data = await exportRows(a.db);
+    const data = await exportRows(a.db, s.before);
     await a.dispose();
     const b = await fresh(dialect);
     const base = await runBaseline(dialect, b, data);
