@@ -5,7 +5,6 @@
  */
 import { z } from "@hono/zod-openapi";
 import { boolean, defineModule, json, ref, serial, text } from "../src/modules/define.ts";
-import { menusSeeder } from "../seeders/menus.ts";
 
 const MenuItem = z.object({
   name: z.string().trim().min(1).max(200),
@@ -49,5 +48,4 @@ export default defineModule({
       },
     },
   },
-  seeders: [menusSeeder],
 });

@@ -5,7 +5,6 @@
  * the writer's record scope. The worked example of docs/modules.md.
  */
 import { boolean, defineModule, serial, text } from "../src/modules/define.ts";
-import { restaurantsSeeder } from "../seeders/restaurants.ts";
 
 const CUISINES = ["Pizza", "Sushi", "Tacos", "Burgers", "Curry", "Salads", "Noodles", "Bakery"];
 const STREETS = ["Main St", "Oak Ave", "Harbor Rd", "Elm St", "Market St", "Park Ln"];
@@ -41,5 +40,4 @@ export default defineModule({
       }),
     },
   },
-  seeders: [restaurantsSeeder],
 });

@@ -1,6 +1,6 @@
 /**
  * MenusSeeder: a lunch and a dinner menu for every demo restaurant, found or created by (restaurant, name).
- * Runs after RestaurantsSeeder. Registered by `modules/menus.ts`.
+ * Runs after RestaurantsSeeder. Listed in `seeders/mod.ts`.
  */
 import { and, eq, inArray } from "drizzle-orm";
 import { defineSeeder, DEMO_ENVS } from "../src/seeding/types.ts";
@@ -20,6 +20,7 @@ const MENUS = [
 
 export const menusSeeder = defineSeeder({
   name: "MenusSeeder",
+  module: "menus",
   description: "Demo menus (lunch, dinner) for every demo restaurant",
   dependsOn: ["RestaurantsSeeder"],
   environments: DEMO_ENVS,

@@ -1,10 +1,10 @@
 /**
  * The seeder registry, in the order seed 002's MasterSeeder runs them (the
  * runner orders by dependencies; ties keep this order). To add a seeder,
- * write a module like `sms_templates.ts` and list it here, or — for a
- * module's data — list it in the module's definition (`modules/<key>.ts`,
- * `seeders: [...]`): the modules' seeders join the master order after the
- * core ones (docs/modules.md).
+ * write a module like `sms_templates.ts` and list it here (`deno task new
+ * seeder` does both). A module's seeders (`seeders/<module>.ts`, written by
+ * `deno task new module`) name their module (`module: "restaurants"`) and
+ * are listed here too, before the volume seeder (docs/modules.md).
  */
 import type { SeederDefinition } from "../src/seeding/types.ts";
 import { permissionsSeeder } from "./permissions.ts";
@@ -16,7 +16,8 @@ import { demoOrganizationsSeeder } from "./demo_organizations.ts";
 import { demoUsersSeeder } from "./demo_users.ts";
 import { demoModuleDataSeeder } from "./demo_module_data.ts";
 import { volumeSeeder } from "./volume.ts";
-import { MODULE_SEEDERS } from "../src/modules/registry.ts";
+import { restaurantsSeeder } from "./restaurants.ts";
+import { menusSeeder } from "./menus.ts";
 
 export const SEEDERS: SeederDefinition[] = [
   permissionsSeeder,
@@ -27,6 +28,7 @@ export const SEEDERS: SeederDefinition[] = [
   demoOrganizationsSeeder,
   demoUsersSeeder,
   demoModuleDataSeeder,
-  ...MODULE_SEEDERS,
+  restaurantsSeeder,
+  menusSeeder,
   volumeSeeder,
 ];

@@ -1,7 +1,7 @@
 /**
  * RestaurantsSeeder: seed 002's "Creating Custom Seeders" example in Seedbed's terms — a few restaurants
  * per demo organization, found or created by name (`get_or_create` is `ctx.getOrCreate`), owned by the
- * organization's admin. A re-run creates nothing. Registered by `modules/restaurants.ts`.
+ * organization's admin. A re-run creates nothing. Listed in `seeders/mod.ts`.
  */
 import { defineSeeder, DEMO_ENVS } from "../src/seeding/types.ts";
 import { demoAdmins } from "./demo_owners.ts";
@@ -15,6 +15,7 @@ export const DEMO_RESTAURANTS = [
 
 export const restaurantsSeeder = defineSeeder({
   name: "RestaurantsSeeder",
+  module: "restaurants",
   description: "Seed 002's custom seeder: demo restaurants per organization (get_or_create by name)",
   dependsOn: ["DemoUsersSeeder"],
   environments: DEMO_ENVS,

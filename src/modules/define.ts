@@ -3,13 +3,15 @@
  *
  * A module is declared once: its key, licensing, actions and permission names, and its record tables with
  * their fields. Everything else (the schema of both dialects, routes, permissions, tiers, AuthZEN, volume
- * data, backups, OpenAPI) is derived from it by `registry.ts`. Must never import the schema or any service:
- * the schema imports the module files. See docs/modules.md.
+ * data, backups, OpenAPI) is derived from it by `registry.ts`. Must never import the schema, the seeding
+ * contract or any service, not even as a type: the schema imports the module files, so a module file (or
+ * anything it imports) that reaches the schema is an import cycle (tests/architecture/import_cycles_test.ts).
+ * A module's seeders therefore name their module (`module: "restaurants"`) and are listed in
+ * `seeders/mod.ts`. See docs/modules.md.
  */
 import type { ColumnBuilderBase, HasDefault, NotNull } from "drizzle-orm";
 import type { z } from "@hono/zod-openapi";
 import type { SchemaKit } from "../db/schema_kit.ts";
-import type { SeederDefinition } from "../seeding/types.ts";
 import type { Random } from "../seeding/random.ts";
 
 /** The field kinds a module table may use (one column each). */
@@ -175,8 +177,6 @@ export interface ModuleInput {
   readonly actionDescriptions?: Readonly<Record<string, string>>;
   /** Record tables, by submodule (`leads` → `crm_leads_read`), in foreign-key order. */
   readonly resources?: Readonly<Record<string, ResourceInput>>;
-  /** Seeders this module brings (added to the master order, after the core ones). */
-  readonly seeders?: readonly SeederDefinition[];
 }
 
 /** Identity helper that keeps the literal types (the table keys of `db.t` come from them). */

@@ -1,7 +1,6 @@
 /**
  * Views of the module registry (`modules/mod.ts`) for the rest of Seedbed: module keys by licensing, the
- * tiers' modules and trials, each module's actions and permission names, the record resources, and the
- * modules' seeders. Everything that used to list modules or tables by hand reads these instead.
+ * tiers' modules and trials, each module's actions and permission names, and the record resources. Everything that used to list modules or tables by hand reads these instead.
  *
  * Must never break: a registered module is known everywhere at once (schema, routes, permissions,
  * entitlements, AuthZEN, volume data, backups, OpenAPI); a malformed registry fails at import with a
@@ -9,7 +8,6 @@
  */
 import { MODULES } from "../../modules/mod.ts";
 import type { Fields, Licensing, ModuleInput, ResourceInput, TierKey } from "./define.ts";
-import type { SeederDefinition } from "../seeding/types.ts";
 import { camel } from "../db/module_tables.ts";
 
 /** A record resource of a module, with its module and submodule resolved. */
@@ -32,7 +30,6 @@ export interface RegistryModule {
   readonly colonActions: readonly string[];
   readonly actionDescriptions: Readonly<Record<string, string>>;
   readonly resources: readonly RegistryResource[];
-  readonly seeders: readonly SeederDefinition[];
 }
 
 /** The CRUD actions every module has. */
@@ -89,7 +86,6 @@ export function resolveRegistry(input: readonly ModuleInput[]): RegistryModule[]
       colonActions: m.colonActions ?? [],
       actionDescriptions: m.actionDescriptions ?? {},
       resources,
-      seeders: m.seeders ?? [],
     };
   });
 }
@@ -137,6 +133,3 @@ export function moduleActions(key: string): readonly string[] {
 
 /** Every record resource of every module, in registry order (references before referrers). */
 export const REGISTRY_RESOURCES: readonly RegistryResource[] = REGISTRY.flatMap((m) => m.resources);
-
-/** The seeders the modules bring, in registry order. */
-export const MODULE_SEEDERS: readonly SeederDefinition[] = REGISTRY.flatMap((m) => m.seeders);

@@ -135,6 +135,12 @@ export interface SeederDefinition {
   demo?: boolean;
   /** Runs only when `--scale N` asks for volume data. */
   volume?: boolean;
+  /**
+   * The registered module whose records this seeder writes (`restaurants`), if any: listed by `seed --list`
+   * and checked against the registry. A module file never imports its seeders (that would be an import
+   * cycle through the schema); the seeder names its module instead.
+   */
+  module?: string;
   seed(ctx: SeedContext): Promise<SeedStats>;
 }
 

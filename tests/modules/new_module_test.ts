@@ -100,7 +100,7 @@ Deno.test({
       await runNew(["seeder", "WelcomeSeeder"], dir, () => {});
       assert.match(
         await Deno.readTextFile(`${dir}/seeders/mod.ts`),
-        /welcomeSeeder,\n {2}\.\.\.MODULE_SEEDERS/,
+        /booksSeeder,\n {2}welcomeSeeder,\n {2}volumeSeeder,\n\];/,
       );
       await assert.rejects(runNew(["seeder", "welcome"], dir, () => {}), /PascalCase name ending in Seeder/);
 

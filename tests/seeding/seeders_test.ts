@@ -30,7 +30,7 @@ dbTest("seeders: a second run creates nothing, updates nothing and hashes nothin
     "DemoOrganizationsSeeder",
     "DemoUsersSeeder",
     "DemoModuleDataSeeder",
-    // Seed 002's custom seeders, brought by modules/restaurants.ts and modules/menus.ts (issue 13).
+    // Seed 002's custom seeders, for modules/restaurants.ts and modules/menus.ts (issue 13).
     "RestaurantsSeeder",
     "MenusSeeder",
   ]);
