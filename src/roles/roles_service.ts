@@ -16,6 +16,7 @@ import type { RecordScope } from "../access/decide.ts";
 import type { Executor } from "../db/client.ts";
 import { assertNoGains, coversOrganization, describeGain, roleBeyond } from "../access/escalation.ts";
 import type { UserSnapshot } from "../access/loader.ts";
+import { lockAccessChanges } from "../db/access_lock.ts";
 import { type RoleRow, RolesRepository } from "./roles_repository.ts";
 
 /** Names of the built-in roles; custom roles cannot take them. */
@@ -155,7 +156,10 @@ export class RolesService {
 
   /**
    * Runs a change to a role in `tx` and refuses it (the transaction rolls back) when it gives any holder
-   * more than the caller has — holders' own user permissions and teams included.
+   * more than the caller has — holders' own user permissions and teams included. Takes the organization's
+   * access-change lock first (`src/db/access_lock.ts`), then checks the role again as this transaction sees
+   * it, before and after the change: the checks made before the transaction may have been overtaken by
+   * another change committed since (two roles:update holders each adding half of what neither has).
    */
   async #changeHolders(
     caller: UserSnapshot,
@@ -163,11 +167,36 @@ export class RolesService {
     tx: Executor,
     change: () => Promise<void>,
   ): Promise<void> {
+    await lockAccessChanges(this.deps.db, tx, r.organizationId);
     if (coversOrganization(caller.access)) return await change();
+    await this.#assertRoleIn(caller, r, tx, "modified");
     const ids = await this.repo.holderIds(r, tx);
     const before = await this.deps.access.principalsIn(tx, ids);
     await change();
+    await this.#assertRoleIn(caller, r, tx, null);
     assertNoGains(caller.access, before, await this.deps.access.principalsIn(tx, ids));
+  }
+
+  /**
+   * The role as `tx` sees it gives nothing beyond the caller (`verb`: it is the role before a change, which
+   * the caller may then not touch; null: the role after it).
+   */
+  async #assertRoleIn(caller: UserSnapshot, r: RoleRow, tx: Executor, verb: string | null): Promise<void> {
+    const now = await this.repo.get(r.id, "all", tx);
+    if (!now) throw notFound(`role ${r.id}`);
+    const held = (await this.repo.permissionNames([r.id], tx)).get(r.id) ?? [];
+    const beyond = roleBeyond(caller.access, roleAccess(held, now.recordScope));
+    if (!beyond) return;
+    throw forbidden(
+      verb
+        ? `role ${now.name} gives ${
+          describeGain(beyond)
+        }, which you do not have yourself: it cannot be ${verb} by you`
+        : `role ${now.name} would give ${
+          describeGain(beyond)
+        }, which you do not have yourself: nobody gives more access than he has`,
+      { layer: "rbac", reason: "escalation" },
+    );
   }
 
   async create(auth: AuthContext, input: RoleInput, requestId?: string) {

@@ -19,6 +19,7 @@ import { ALL_MODULES, normalizeModule } from "../tenants/modules.ts";
 import { parseGrants } from "../roles/roles_service.ts";
 import { assertNoGains, coversOrganization, describeGain, gainedBeyond } from "../access/escalation.ts";
 import { RolesRepository } from "../roles/roles_repository.ts";
+import { lockAccessChanges } from "../db/access_lock.ts";
 import { type UserRow, type UserScope, UsersRepository } from "./users_repository.ts";
 import { kindOfRoleName, refuseManage } from "./users_rules.ts";
 
@@ -217,6 +218,8 @@ export class UsersService {
     await this.#unique(auth, input.email, input.username ?? null, null, requestId);
     const hash = await hashPassword(input.password);
     const created = await this.deps.db.transaction(async (tx) => {
+      // Another access change of the organization waits (src/db/access_lock.ts): the check below sees it.
+      await lockAccessChanges(this.deps.db, tx, orgId);
       const touched = [state.reportsToId];
       const before = await this.#accessOf(caller, tx, touched);
       const u = await this.repo.insert({
@@ -344,6 +347,7 @@ export class UsersService {
     const updated = await this.deps.db.transaction(async (tx) => {
       // The user, his manager before and after: whose access the change may widen.
       const touched = checked ? [u.id, u.reportsToId, state.reportsToId] : [];
+      if (checked) await lockAccessChanges(this.deps.db, tx, u.organizationId);
       const before = await this.#accessOf(caller, tx, touched);
       const row = Object.keys(patch).length ? await this.repo.update(u.id, u.organizationId, patch, tx) : u;
       if (checked && u.organizationId !== null) {

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { dbTest } from "../helpers/db.ts";
+import { dbTest, POSTGRES_IS_SERVER } from "../helpers/db.ts";
 import { json, testApp } from "../helpers/app.ts";
 import {
   bearer,
@@ -18,7 +18,8 @@ import {
   login,
   seedProfiles,
 } from "../helpers/fixtures.ts";
-import type { Database } from "../../src/db/client.ts";
+import { type Database, openDatabase } from "../../src/db/client.ts";
+import { eq, sql } from "drizzle-orm";
 import { ACTION_CATALOG } from "../../src/access/actions.ts";
 import { type AccessOrganization, type AccessPrincipal, decide } from "../../src/access/decide.ts";
 import { snapshotEntitlements } from "../../src/tenants/entitlements.ts";
@@ -749,4 +750,140 @@ dbTest(
     assert.ok((statuses.get(200) ?? 0) + (statuses.get(201) ?? 0) > 0, JSON.stringify([...statuses]));
     if (Deno.env.get("ESCALATION_VERBOSE")) console.log(Object.fromEntries(statuses));
   },
+);
+
+/** Waits until `n` transactions of this database wait on a lock; false after `ms`. */
+async function waitForWaiters(db: Database, n: number, ms = 15_000): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    const [row] = await db.rows<{ n: number | string }>(sql`
+      SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+    if (Number(row.n) >= n) return true;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return false;
+}
+
+/**
+ * Runs two requests so that both transactions are past the checks made before them before either commits.
+ * Postgres: the test holds the audit table (every change writes its audit row last, after its
+ * no-escalation check), so the first waits there and the second behind it; libSQL: concurrently (its
+ * writers are serialized by the database).
+ */
+async function together(
+  dialect: string,
+  url: string,
+  db: Database,
+  requests: (() => Response | Promise<Response>)[],
+): Promise<Response[]> {
+  if (dialect !== "postgres") return await Promise.all(requests.map(async (r) => await r()));
+  const other = await openDatabase(url, { maxConnections: 1 });
+  try {
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let held!: () => void;
+    const holding = new Promise<void>((r) => (held = r));
+    const locked = other.transaction(async (tx) => {
+      await other.run(sql`LOCK TABLE audit_logs IN EXCLUSIVE MODE`, tx);
+      held();
+      await released;
+    });
+    await holding;
+    const pending = requests.map(async (r) => await r());
+    const both = await waitForWaiters(db, requests.length);
+    release();
+    await locked;
+    const out = await Promise.all(pending);
+    assert.ok(both, "both changes reached their transactions");
+    return out;
+  } finally {
+    await other.close();
+  }
+}
+
+/**
+ * Two roles:update holders each give a role half of what neither has: `scoper` (crm.read on every record)
+ * widens role `desk` to `all`, `deleter` (crm.delete on his own records only) adds crm.delete to it. One
+ * after the other, the second is refused (desk would give crm.delete on everybody's records); committed at
+ * the same moment, both passed, each checked against the role as it was before the other's change. With
+ * the organization's access-change lock (src/db/access_lock.ts) and the role checked again inside the
+ * transaction, the second is refused. The same with a role change and a user change racing on desk's holder.
+ */
+dbTest(
+  "escalation (race): two changes committed at the same moment cannot add up to more than either actor has",
+  async (db, { dialect, url }) => {
+    const w = await createWorld(db);
+    const org = w.acme.id;
+    const role = (name: string, permissions: string[], recordScope: "own" | "team" | "all") =>
+      createRole(db, { name, organizationId: org, permissions, recordScope });
+    const desk = await role("desk", ["crm.read"], "own");
+    const spare = await role("spare", ["crm.read"], "own");
+    const scoperRole = await role("scoper", ["crm.read", "roles.read", "roles.update"], "all");
+    const deleterRole = await role(
+      "deleter",
+      ["crm.read", "crm.delete", "roles.read", "roles.update"],
+      "own",
+    );
+    const granterRole = await role(
+      "granter",
+      ["crm.read", "crm.delete", "users.read", "users.update"],
+      "team",
+    );
+    const user = (email: string, r: { id: number; name: string }, reportsToId?: number) =>
+      createUser(db, { email, role: r.name, roleId: r.id, organizationId: org, reportsToId });
+    await user("scoper@acme.test", scoperRole);
+    await user("deleter@acme.test", deleterRole);
+    const granter = await user("granter@acme.test", granterRole);
+    const holder = await user("holder@acme.test", spare, granter.id);
+    const { app, deps } = await testApp(db);
+    const scoper = await login(app, "scoper@acme.test");
+    const deleter = await login(app, "deleter@acme.test");
+    const grant = await login(app, "granter@acme.test");
+    const widen = (id: number) => () =>
+      app.request(`/api/v1/roles/${id}`, send("PATCH", scoper, { record_scope: "all" }));
+    const orgView = allEntitled(org);
+    const deletesOthers = (p: AccessPrincipal) =>
+      decide(p, orgView, {
+        module: "crm",
+        action: "delete",
+        organizationId: org,
+        resource: { organizationId: org, ownerId: w.executive.id },
+        now: 0,
+      }).allowed;
+    const expectOneRefused = async (responses: Response[]) => {
+      const bodies = await Promise.all(responses.map((r) => r.text()));
+      assert.deepEqual(responses.map((r) => r.status).sort(), [200, 403], bodies.join("\n"));
+      assert.match(bodies.find((_, i) => responses[i].status === 403)!, /"reason":"escalation"/);
+    };
+
+    // 1. Role and role: desk (no holders) must not end with crm.delete and scope all.
+    await expectOneRefused(
+      await together(dialect, url, db, [
+        widen(desk.id),
+        () =>
+          app.request(
+            `/api/v1/roles/${desk.id}/permissions`,
+            send("POST", deleter, { permissions: ["crm.delete"] }),
+          ),
+      ]),
+    );
+    const [after] = await db.db.select().from(db.t.roles).where(eq(db.t.roles.id, desk.id));
+    const held = await deps.roles.repo.permissionNames([desk.id]);
+    assert.ok(
+      !(after.recordScope === "all" && held.get(desk.id)!.includes("crm.delete")),
+      `desk ended with ${after.recordScope} and ${held.get(desk.id)}`,
+    );
+
+    // 2. Role and user: spare widened to all while its holder is given crm.delete by his manager.
+    await expectOneRefused(
+      await together(dialect, url, db, [
+        widen(spare.id),
+        () =>
+          app.request(`/api/v1/users/${holder.id}`, send("PATCH", grant, { permissions: ["crm.delete"] })),
+      ]),
+    );
+    const [p] = [...(await deps.access.principalsIn(db.db, [holder.id])).values()];
+    assert.equal(deletesOthers(p), false, "the holder cannot delete another user's lead");
+  },
+  { only: POSTGRES_IS_SERVER ? ["libsql", "postgres"] : ["libsql"] },
 );
