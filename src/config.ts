@@ -183,6 +183,12 @@ export const envSchema = z.object({
         "Postgres: the server cancels a statement running longer than this (503 with `Retry-After`; 0 = never). Seeding, restore, backup and migrations lift it for their own transactions.",
     },
   ),
+  DATABASE_RESPONSE_TIMEOUT_MS: intIn(0, 86_400_000).optional().meta(
+    {
+      description:
+        "Postgres: a connection whose server sent nothing for this many ms while a statement was outstanding is dropped (503): a black-holed network, which the server's statement timeout cannot reach. Must exceed `DATABASE_STATEMENT_TIMEOUT_MS`; lifted with it for bulk work; not applied over TLS. 0 = never; default: the statement timeout + 5000 (never when that is 0).",
+    },
+  ),
   READY_TIMEOUT_MS: intIn(50, 10_000).prefault("1000").meta(
     {
       description:
@@ -419,6 +425,8 @@ export interface Config {
     connectTimeoutSeconds: number;
     reconnectMaxMs: number;
     statementTimeoutMs: number;
+    /** DATABASE_RESPONSE_TIMEOUT_MS when set (src/db/client.ts derives it otherwise). */
+    responseTimeoutMs?: number;
   };
   logLevel: LogLevel;
   /** LOG_PERSONAL_DATA: e-mail addresses and query parameters in logs (debug only). */
@@ -544,6 +552,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   // Published placeholders (compose, .env.example, the seeds' default password): src/placeholders.ts.
   if (production) problems.push(...placeholderProblems(e));
+  if (
+    e.DATABASE_RESPONSE_TIMEOUT_MS && e.DATABASE_STATEMENT_TIMEOUT_MS &&
+    e.DATABASE_RESPONSE_TIMEOUT_MS <= e.DATABASE_STATEMENT_TIMEOUT_MS
+  ) {
+    problems.push(
+      "DATABASE_RESPONSE_TIMEOUT_MS: must exceed DATABASE_STATEMENT_TIMEOUT_MS (or be 0): a statement the server still lets run would be cut",
+    );
+  }
   if (production && e.DATABASE_URL === ":memory:") {
     problems.push(
       "DATABASE_URL: is required in production (an in-memory database loses all data)",
@@ -608,6 +624,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       connectTimeoutSeconds: e.DATABASE_CONNECT_TIMEOUT_SECONDS,
       reconnectMaxMs: e.DATABASE_RECONNECT_MAX_MS,
       statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
+      ...(e.DATABASE_RESPONSE_TIMEOUT_MS !== undefined
+        ? { responseTimeoutMs: e.DATABASE_RESPONSE_TIMEOUT_MS }
+        : {}),
     },
     logLevel: e.LOG_LEVEL,
     logPersonalData: e.LOG_PERSONAL_DATA,

@@ -16,6 +16,7 @@ import type { PgColumn, PgTable } from "drizzle-orm/pg-core";
 import { type Database, liftStatementTimeout, type Tx } from "../db/client.ts";
 import { CopyRowEncoder } from "./pg_copy/pg_copy_to_json.ts";
 import { type PostgresJs, postgresJsOf } from "../db/pg_copy.ts";
+import { LIFT_STATEMENT_TIMEOUT } from "../db/pg_socket.ts";
 import { encodeValue, rowPrefixes } from "./format.ts";
 import { type BackupTable, dialectTable } from "./tables.ts";
 import type { Paths } from "../paths.ts";
@@ -48,7 +49,7 @@ export async function withSnapshot<T>(
   const pg = options.paths === "generic" ? null : postgresJsOf(db);
   if (pg) {
     return await pg.begin("isolation level repeatable read read only", async (tx) => {
-      await tx.unsafe("SET LOCAL statement_timeout = 0"); // a large table's COPY may outlast it
+      await tx.unsafe(LIFT_STATEMENT_TIMEOUT); // a large table's COPY may outlast it
       await tx.unsafe("SET LOCAL TimeZone = 'UTC'");
       await tx.unsafe("SET LOCAL DateStyle = 'ISO, YMD'");
       return await fn((t, emit) => copyTable(tx, t, emit));

@@ -8,7 +8,7 @@ import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzleLibsql } from "drizzle-orm/libsql";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
-import { noDelaySocket } from "./pg_socket.ts";
+import { LIFT_STATEMENT_TIMEOUT, noDelaySocket } from "./pg_socket.ts";
 import { pgSchema, type Schema, sqliteSchema } from "./schema.ts";
 import type { PGlite } from "@electric-sql/pglite";
 import { openLibsql } from "./libsql.ts";
@@ -76,7 +76,22 @@ export interface DatabaseTimeouts {
   reconnectMaxMs: number;
   /** The server cancels a statement running longer (0: never). Bulk work lifts it (`liftStatementTimeout`). */
   statementTimeoutMs: number;
+  /**
+   * The client drops a connection whose server sent nothing for this long while a statement was
+   * outstanding: a black-holed network (pg_socket.ts). 0: never; absent: the statement timeout + 5 s
+   * (never while the statement timeout is off). Lifted with the statement timeout.
+   */
+  responseTimeoutMs?: number;
 }
+
+/** The response deadline `timeouts` ask for (see DatabaseTimeouts.responseTimeoutMs). */
+export function responseTimeoutOf(timeouts: DatabaseTimeouts): number {
+  if (timeouts.responseTimeoutMs !== undefined) return timeouts.responseTimeoutMs;
+  return timeouts.statementTimeoutMs > 0 ? timeouts.statementTimeoutMs + RESPONSE_GRACE_MS : 0;
+}
+
+/** How long past the statement timeout the client waits for a silent server (the timeout's own error). */
+export const RESPONSE_GRACE_MS = 5_000;
 
 export const DEFAULT_TIMEOUTS: DatabaseTimeouts = {
   connectTimeoutSeconds: 5,
@@ -90,7 +105,7 @@ export const DEFAULT_TIMEOUTS: DatabaseTimeouts = {
  * large table may take minutes. A no-op on libSQL.
  */
 export async function liftStatementTimeout(db: Database, tx: Executor): Promise<void> {
-  if (db.dialect === "postgres") await db.run("SET LOCAL statement_timeout = 0", tx);
+  if (db.dialect === "postgres") await db.run(LIFT_STATEMENT_TIMEOUT, tx);
 }
 
 /**
@@ -168,9 +183,9 @@ async function openPostgres(
     // waits 3^n/100 s (up to 20 s) before each reconnect: a 1 s restart cost 20 s of hung requests. Here a
     // reconnect waits at most `reconnectMaxMs`, with jitter so that replicas do not reconnect in step.
     backoff: () => (timeouts.reconnectMaxMs * (0.5 + Math.random() / 2)) / 1000,
-    // TCP_NODELAY per connection. Not in postgres.js's typings, but read by its connection.js (3.4.x): the
-    // driver canary checks it is used.
-    ...{ socket: noDelaySocket() },
+    // TCP_NODELAY and the response deadline per connection. Not in postgres.js's typings, but read by its
+    // connection.js (3.4.x): the driver canary checks it is used.
+    ...{ socket: noDelaySocket({ responseTimeoutMs: responseTimeoutOf(timeouts) }) },
   };
   const connection = {
     ...(schema ? { search_path: schema } : {}),

@@ -24,6 +24,7 @@ const CONNECTION_CODES = new Set([
   "ENOTFOUND",
   "ETIMEDOUT",
   "CONNECT_TIMEOUT",
+  "RESPONSE_TIMEOUT",
   "CONNECTION_CLOSED",
   "CONNECTION_ENDED",
   "CONNECTION_DESTROYED",
@@ -44,8 +45,8 @@ const CONNECTION_CODES = new Set([
 export function isConnectionLoss(err: unknown): boolean {
   return chain(err).some((e) => {
     const code = String(e.code ?? e.errno ?? "");
-    // A connect timeout already cost its whole budget: a retry would double the wait.
-    if (code === "CONNECT_TIMEOUT" || code === "ETIMEDOUT" || code === "ENOTFOUND") return false;
+    // A connect or response timeout already cost its whole budget: a retry would double the wait.
+    if (["CONNECT_TIMEOUT", "RESPONSE_TIMEOUT", "ETIMEDOUT", "ENOTFOUND"].includes(code)) return false;
     return CONNECTION_CODES.has(code) ||
       /connection (refused|terminated)|ECONNREFUSED|socket has been ended/i.test(String(e.message ?? ""));
   });

@@ -21,7 +21,7 @@
  */
 import { sql } from "drizzle-orm";
 import { AppError } from "../errors.ts";
-import type { Database, Executor } from "./client.ts";
+import { type Database, type Executor, liftStatementTimeout } from "./client.ts";
 import {
   DEFAULT_MIGRATIONS_ROOT,
   type MigrationFile,
@@ -346,7 +346,7 @@ async function underLock<T>(
   if (db.dialect === "postgres") {
     return await db.transaction(async (tx) => {
       // An index build on a large table may take minutes: no statement timeout here (DATABASE_STATEMENT_TIMEOUT_MS).
-      await db.run("SET LOCAL statement_timeout = 0", tx);
+      await liftStatementTimeout(db, tx);
       await db.run(sql`SELECT pg_advisory_xact_lock(hashtext(${"seedbed:migrate:" + db.namespace}))`, tx);
       await ensureTable(db, tx);
       return await body(tx);

@@ -26,7 +26,7 @@
  */
 import { and, eq, gt, lt, ne, or, sql } from "drizzle-orm";
 import process from "node:process";
-import type { Database, Executor } from "../db/client.ts";
+import { type Database, type Executor, liftStatementTimeout } from "../db/client.ts";
 import type { HeldLiveness } from "../db/liveness.ts";
 import { AppError } from "../errors.ts";
 import type { Logger } from "../log.ts";
@@ -331,7 +331,7 @@ async function acquireLease(db: Database, values: LeaseValues) {
 export async function lockTransaction(db: Database, tx: Executor, executionId: number): Promise<void> {
   if (db.dialect !== "postgres") return;
   // Seeding a large volume may take minutes: no statement timeout in its transaction.
-  await db.run("SET LOCAL statement_timeout = 0", tx);
+  await liftStatementTimeout(db, tx);
   const [row] = await db.rows<{ ok: boolean }>(
     sql`SELECT pg_try_advisory_xact_lock(hashtext(${"seedbed:seed:" + db.namespace})) AS ok`,
     tx,

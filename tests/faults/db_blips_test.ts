@@ -17,7 +17,12 @@ import { testApp } from "../helpers/app.ts";
 import { CuttableProxy, freshSchema, PG_URL, waitFor } from "./helpers.ts";
 import { DEMO_USERS } from "../../seeders/demo_data.ts";
 
-const TIMEOUTS = { connectTimeoutSeconds: 1, reconnectMaxMs: 100, statementTimeoutMs: 2_000 };
+const TIMEOUTS = {
+  connectTimeoutSeconds: 1,
+  reconnectMaxMs: 100,
+  statementTimeoutMs: 2_000,
+  responseTimeoutMs: 2_500,
+};
 const READY_MS = 300;
 /** Longest a request may take while the database is away: a connect timeout, plus slack for a busy machine. */
 const NO_HANG_MS = TIMEOUTS.connectTimeoutSeconds * 1000 + 1_500;
@@ -179,6 +184,42 @@ Deno.test({
         "/ready to be ready again",
         async () => (await get(s, "/ready")).status === 200 || undefined,
       );
+    } finally {
+      await s.dispose();
+    }
+  },
+});
+
+Deno.test({
+  ...opts,
+  name:
+    "faults: a connection black-holed mid-query — 503 with Retry-After at DATABASE_RESPONSE_TIMEOUT_MS, not minutes",
+  async fn() {
+    const s = await setup();
+    try {
+      assert.equal((await get(s, "/api/v1/seeders/")).status, 200);
+      s.proxy.stall();
+      // Without the client-side deadline this waits for the kernel to give up on the connection (minutes).
+      const r = await Promise.race([
+        get(s, "/api/v1/seeders/"),
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error("the request hung")), 15_000)),
+      ]);
+      console.log(
+        `      answered ${r.status} after ${Math.round(r.ms)} ms (deadline ${TIMEOUTS.responseTimeoutMs} ms)`,
+      );
+      assert.equal(r.status, 503, JSON.stringify(r.body));
+      assert.equal(r.body.code, "DATABASE_UNAVAILABLE");
+      assert.match(r.body.detail, /RESPONSE_TIMEOUT/);
+      assert.equal(r.headers.get("Retry-After"), "1");
+      assert.ok(r.ms >= TIMEOUTS.responseTimeoutMs - 100, `answered after ${Math.round(r.ms)} ms`);
+      assert.ok(r.ms < TIMEOUTS.responseTimeoutMs + 1_500, `answered after ${Math.round(r.ms)} ms`);
+      s.proxy.resume();
+      await waitFor(
+        "reads to work again",
+        async () => (await get(s, "/api/v1/seeders/")).status === 200 || undefined,
+        { timeoutMs: 10_000 },
+      );
+      assertNoPersonalData(s);
     } finally {
       await s.dispose();
     }
