@@ -36,6 +36,12 @@ import { decryptingReader, type EncryptionKeys } from "./encryption.ts";
 import { KEY_PREFIX, type Manifest, schemaIndex } from "./format.ts";
 import { type ByteEvent, readDocumentBytes } from "./pg_copy/document_bytes.ts";
 import { Loader } from "./loader.ts";
+import {
+  describeSecurityChanges,
+  reapplyServiceKeyRevocations,
+  type SecurityChanges,
+  securityChangesSince,
+} from "./credentials.ts";
 import { describeError, usable } from "./problems.ts";
 import { describeProblem, type SignatureProblem, type SignedManifest } from "./signing.ts";
 import { type BackupTable, backupTables } from "./tables.ts";
@@ -271,12 +277,19 @@ export async function load(
     // Tokens issued before the restore are refused once it commits (src/auth/revocation.ts).
     await bumpTokenEpoch(db, tx);
     const loader = new Loader(db, tx, tables, manifest.total_rows, ctx.rebuildIndexesFromRows);
+    let counts: Record<string, number>;
     try {
-      return await loadInto(ctx, t, loader, byName, manifest, sha256);
+      counts = await loadInto(ctx, t, loader, byName, manifest, sha256);
     } catch (err) {
       await loader.abort(err);
       throw err;
     }
+    // Revocations are security state, not data: a key revoked after the backup stays revoked.
+    const kept = await reapplyServiceKeyRevocations(db, tx);
+    if (kept.length) {
+      ctx.logger.info("restore_revocations_kept", { s3_key: t.key, service_keys: kept });
+    }
+    return counts;
   });
 }
 
@@ -326,6 +339,13 @@ async function loadInto(
   return loader.counts;
 }
 
+/** The account and access changes since the backup was taken, which restoring it rolls back. */
+async function changesSince(ctx: RestoreCollaborators, m: Manifest): Promise<SecurityChanges> {
+  const since = m.created_at ? new Date(m.created_at) : null;
+  if (!since || Number.isNaN(since.getTime())) return { total: 0, events: [] };
+  return await securityChangesSince(ctx.db, since);
+}
+
 /** Removes a safety backup that turned out not to be needed (object deleted, catalog row failed). */
 async function discard(ctx: RestoreCollaborators, safety: BackupRecord | null, why: string): Promise<void> {
   if (!safety) return;
@@ -357,6 +377,8 @@ export async function planRestore(ctx: RestoreCollaborators, input: RestoreInput
   if (shrink && !input.allowShrink) {
     warnings.push(`${shrink}; a restore needs --allow-shrink / "allow_shrink": true`);
   }
+  const rolledBack = describeSecurityChanges(await changesSince(ctx, verified.manifest));
+  if (rolledBack) warnings.push(rolledBack);
   if (target.trust === "untrusted") {
     warnings.push(
       "the object is neither catalogued nor signed by a key this server holds (imported as untrusted)",
@@ -481,6 +503,7 @@ export async function restoreBackup(ctx: RestoreCollaborators, input: RestoreInp
     for (const name of Object.keys(expectedCounts)) counts[name] ??= 0;
     await ctx.prune().catch(() => []);
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
+    const changes = await changesSince(ctx, verified.manifest).catch(() => ({ total: 0, events: [] }));
     ctx.logger.info("restore_completed", {
       ...log,
       s3_key: key,
@@ -493,6 +516,7 @@ export async function restoreBackup(ctx: RestoreCollaborators, input: RestoreInp
       safety_backup_ms: safetyMs,
       load_ms: loadMs,
       duration_ms: Math.round(performance.now() - started),
+      security_changes_since_backup: changes,
     });
     return {
       success: true,
@@ -500,6 +524,7 @@ export async function restoreBackup(ctx: RestoreCollaborators, input: RestoreInp
       safety_backup_s3_key: safety?.s3Key ?? null,
       tables: counts,
       trust: target.trust,
+      security_changes_since_backup: changes,
     };
   } catch (err) {
     const e = err instanceof AppError

@@ -3,6 +3,7 @@ import { userInfo } from "node:os";
 import { APP_ENVS, type AppEnv } from "../config.ts";
 import { AppError } from "../errors.ts";
 import type { RestorePlan } from "../seeding/backup_port.ts";
+import { describeSecurityChanges } from "../backups/credentials.ts";
 import { databaseName } from "../seeding/confirm.ts";
 import type { SeedingService, SeedResponse } from "../seeding/seeding_service.ts";
 import { type CliContext, cliDeps, UsageError } from "./context.ts";
@@ -294,6 +295,12 @@ export async function runSeed(ctx: CliContext, args: string[]): Promise<number> 
           );
         }
         for (const [table, rows] of Object.entries(r.tables)) ctx.out(`  ${table}: ${rows} rows`);
+        const changes = r.security_changes_since_backup;
+        const sentence = changes ? describeSecurityChanges(changes) : null;
+        if (sentence && changes) {
+          ctx.note(`Warning: ${sentence}`);
+          for (const e of changes.events) ctx.note(`  ${e.at}  ${e.event}  ${e.target ?? ""}`);
+        }
       }
       return 0;
     }

@@ -372,6 +372,18 @@ export function defineSchema(k: SchemaKit) {
   ]);
 
   /**
+   * Revoked service keys, by the SHA-256 of their secret (bookkeeping: never backed up, kept across reset
+   * and restore). A revocation is security state, not data: a restore of a backup taken before it must not
+   * bring the key back to life, so every restore re-applies these rows to the keys it loaded
+   * (`src/backups/credentials.ts`). No reference to `service_keys`: a row outlives a wipe.
+   */
+  const serviceKeyRevocations = k.table("service_key_revocations", {
+    keyHash: k.text("key_hash").primaryKey(),
+    prefix: k.text("prefix").notNull(),
+    revokedAt: k.ts("revoked_at").notNull(),
+  });
+
+  /**
    * Scheduled jobs (BACKUP_SCHEDULE): one row per (job, scheduled slot). The replica whose insert
    * claims the slot runs it, so each slot runs once however many replicas there are.
    */
@@ -392,6 +404,7 @@ export function defineSchema(k: SchemaKit) {
 
   return {
     serviceKeys,
+    serviceKeyRevocations,
     scheduledRuns,
     organizations,
     users,
@@ -437,4 +450,5 @@ export const BOOKKEEPING_TABLES = [
   "login_throttles",
   "scheduled_runs",
   "token_revocations",
+  "service_key_revocations",
 ] as const;

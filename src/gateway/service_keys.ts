@@ -19,6 +19,7 @@ import { AppError } from "../errors.ts";
 import type { AccessService } from "../access/access_service.ts";
 import { unauthenticated } from "../access/access_service.ts";
 import type { AuditService } from "../audit/audit.ts";
+import { recordServiceKeyRevocation } from "../backups/credentials.ts";
 
 export const SERVICE_KEY_SCOPES = ["access.evaluate", "forward-auth"] as const;
 export type ServiceKeyScope = typeof SERVICE_KEY_SCOPES[number];
@@ -159,9 +160,19 @@ export class ServiceKeyService {
   ): Promise<ServiceKey> {
     const key = await this.get(actor, organizationId, id);
     if (key.revokedAt) return key;
-    const { db, t } = this.deps.db;
-    const [row] = await db.update(t.serviceKeys).set({ revokedAt: new Date(this.#now()) })
-      .where(eq(t.serviceKeys.id, id)).returning();
+    const { t } = this.deps.db;
+    // The revocation goes into the ledger too, in the same transaction: a restore of a backup taken
+    // before it re-applies it, so the key never comes back (src/backups/credentials.ts).
+    const row = await this.deps.db.transaction(async (tx) => {
+      const [updated] = await tx.update(t.serviceKeys).set({ revokedAt: new Date(this.#now()) })
+        .where(eq(t.serviceKeys.id, id)).returning();
+      await recordServiceKeyRevocation(
+        this.deps.db,
+        tx,
+        updated as { keyHash: string; prefix: string; revokedAt: Date },
+      );
+      return updated;
+    });
     // The trigger bumped the security version; under a lease, wait until every replica has applied it.
     await this.deps.access.changed();
     this.#cache.clear();

@@ -69,6 +69,14 @@ export interface RestoreOutcome {
   tables: Record<string, number>;
   /** Why the object was trusted (see RestorePlan). */
   trust?: "catalog" | "signature" | "untrusted";
+  /**
+   * Account and access changes the audit log recorded after the backup was taken, rolled back by this
+   * restore (src/backups/credentials.ts): the operator re-applies those that must stay.
+   */
+  security_changes_since_backup?: {
+    total: number;
+    events: { event: string; target: string | null; at: string }[];
+  };
 }
 
 export interface BackupPort {

@@ -94,6 +94,13 @@ const RestoreResult = z.object({
   tables: z.record(z.string(), z.number().int()),
   execution_id: z.number().int(),
   trust: z.enum(["catalog", "signature", "untrusted"]).optional(),
+  security_changes_since_backup: z.object({
+    total: z.number().int(),
+    events: z.array(z.object({ event: z.string(), target: z.string().nullable(), at: z.string() })),
+  }).optional().openapi({
+    description:
+      "Account and access changes recorded after the backup was taken (password changes, deactivations, deletions, role changes …), rolled back by this restore: re-apply those that must stay. Revoked service keys, logouts and token revocations are never rolled back.",
+  }),
 }).openapi("SeedRestoreResult");
 const RestorePlanResult = z.object({
   success: z.boolean(),
