@@ -265,3 +265,102 @@ dbTest(
     void w;
   },
 );
+
+/** Every action and submodule word of the catalog (a generated verb must be none of them). */
+const CATALOG_WORDS = new Set(
+  [...ACTION_CATALOG.values()].flatMap((m) => [...m.actions, ...m.submodules]),
+);
+
+dbTest(
+  "unknown actions (property): denied on every path — guard, forward-auth routes, evaluation (fast path and router), batch, subject, resource and action search",
+  async (db) => {
+    const w = await createWorld(db);
+    const role = await createRole(db, { name: "crm_all", organizationId: w.acme.id, permissions: ["crm.*"] });
+    const holder = await createUser(db, {
+      email: "crmall@acme.test",
+      role: "crm_all",
+      roleId: role.id,
+      organizationId: w.acme.id,
+    });
+    const [lead] = await db.db.insert(db.t.crmLeads).values({
+      organizationId: w.acme.id,
+      ownerId: holder.id,
+      name: "L",
+    }).returning();
+    const { app } = await testApp(db);
+    const callers: [string, number][] = [
+      [await login(app, "admin@acme.test"), w.admin.id],
+      [await login(app, "crmall@acme.test"), holder.id],
+    ];
+    const access = {} as AccessService;
+    const verb = fc.stringMatching(/^[a-z][a-z0-9]{0,10}$/).filter((v) => !CATALOG_WORDS.has(v));
+    const named = fc.tuple(
+      verb,
+      fc.constantFrom(
+        (v: string) => `crm.${v}`,
+        (v: string) => `crm:${v}`,
+        (v: string) => v,
+        (v: string) => `crm_leads_${v}`,
+      ),
+    ).map(([v, form]) => ({ verb: v, name: form(v) }));
+    const resources = [{ type: "module", id: "crm" }, { type: "crm_lead", id: String(lead.id) }];
+    const denied = (d: { decision: boolean; context?: { reason?: string } }, what: string) => {
+      assert.equal(d.decision, false, what);
+      if (d.context?.reason !== undefined) assert.equal(d.context.reason, "unknown_action", what);
+    };
+    await fc.assert(
+      fc.asyncProperty(named, fc.constantFrom(0, 1), fc.constantFrom(0, 1), async ({ verb, name }, c, r) => {
+        // The REST guard and the forward-auth route table cannot even be built for it.
+        assert.throws(() => requireAccess(access, "crm", verb), /not in the action catalog/);
+        assert.throws(
+          () => compileEntry({ method: "GET", path: "/x", module: "crm", action: verb }, "routes[0]"),
+          /not in the action catalog/,
+        );
+        const [token, id] = callers[c];
+        const resource = resources[r];
+        const what = `${name} on ${resource.type} by ${id}`;
+        const single = { subject: user(id), action: { name }, resource };
+        for (const path of ["/access/v1/evaluation", "/access/v1/evaluation?via=router"]) {
+          const res = await app.request(path, post(token, single));
+          assert.equal(res.status, 200, `${path} ${what}`);
+          denied(await json(res), `${path} ${what}`);
+        }
+        const batch = await app.request(
+          "/access/v1/evaluations",
+          post(token, {
+            subject: user(id),
+            resource,
+            evaluations: [{ action: { name } }, { action: { name } }],
+          }),
+        );
+        assert.equal(batch.status, 200, what);
+        for (const e of (await json<{ evaluations: { decision: boolean }[] }>(batch)).evaluations) {
+          denied(e, `batch ${what}`);
+        }
+        const found = await app.request(
+          "/access/v1/search/resource",
+          post(token, { subject: user(id), action: { name }, resource: { type: resource.type } }),
+        );
+        assert.equal(found.status, 200, `resource search ${what}`);
+        assert.deepEqual((await json<{ results: unknown[] }>(found)).results, [], `resource search ${what}`);
+        if (c === 0) {
+          const who = await app.request(
+            "/access/v1/search/subject",
+            post(token, { subject: { type: "user" }, action: { name }, resource }),
+          );
+          assert.equal(who.status, 200, `subject search ${what}`);
+          assert.deepEqual((await json<{ results: unknown[] }>(who)).results, [], `subject search ${what}`);
+        }
+        const acts = await app.request(
+          "/access/v1/search/action",
+          post(token, { subject: user(id), resource }),
+        );
+        for (const a of (await json<{ results: { name: string }[] }>(acts)).results) {
+          const [m, act] = a.name.split(".");
+          assert.ok(isCatalogAction(m, act), `action search answered ${a.name}`);
+        }
+      }),
+      { numRuns: Number(Deno.env.get("UNKNOWN_ACTION_RUNS") ?? "40") },
+    );
+  },
+);

@@ -5,6 +5,8 @@
  * leakage, AuthZEN across tenants, and the cross-tenant e-mail oracle. Both databases.
  */
 import assert from "node:assert/strict";
+import fc from "fast-check";
+import { eq } from "drizzle-orm";
 import { dbTest } from "../helpers/db.ts";
 import { json, testApp } from "../helpers/app.ts";
 import { bearer, createWorld, login, PASSWORD } from "../helpers/fixtures.ts";
@@ -244,5 +246,161 @@ dbTest(
     const name = await patch({ full_name: "Admin" });
     assert.equal(name.status, 200);
     await name.body?.cancel();
+  },
+);
+
+/**
+ * Property: whatever a tenant user sends — any verb, any of the other organization's ids, any body, any
+ * organization header — nothing of the other organization is read, listed, disclosed or changed. Lists
+ * with random filters never show it; AuthZEN never allows anything on it.
+ */
+dbTest(
+  "isolation (property): no request of a tenant user reads, lists or changes another organization",
+  async (db) => {
+    const { w, app, globexLead } = await world(db);
+    const globexRole = (await db.db.insert(db.t.roles).values({
+      name: "globexsecret_role",
+      organizationId: w.globex.id,
+      scopeKey: w.globex.id,
+      recordScope: "all",
+    }).returning())[0];
+    await db.db.update(db.t.crmLeads).set({ name: "globexsecret lead" }).where(
+      eq(db.t.crmLeads.id, globexLead.id),
+    );
+    await db.db.update(db.t.users).set({ fullName: "globexsecret admin" }).where(
+      eq(db.t.users.id, w.otherAdmin.id),
+    );
+    const callers = [
+      await login(app, "admin@acme.test"),
+      await login(app, "manager@acme.test"),
+      await login(app, "exec@acme.test"),
+      await login(app, "auditor@acme.test"),
+    ];
+    const g = { user: w.otherAdmin.id, role: globexRole.id, lead: globexLead.id, org: w.globex.id };
+    const globexState = async () => {
+      const t = db.t;
+      const rows = [
+        (await db.db.select().from(t.users)).filter((u) => u.organizationId === g.org),
+        (await db.db.select().from(t.roles)).filter((r) => r.organizationId === g.org),
+        (await db.db.select().from(t.crmLeads)).filter((l) => l.organizationId === g.org),
+        (await db.db.select().from(t.organizations)).filter((o) => o.id === g.org),
+        (await db.db.select().from(t.userPermissions)).filter((p) => p.organizationId === g.org),
+      ];
+      return JSON.stringify(rows);
+    };
+    const initial = await globexState();
+    const byId: [string, string[]][] = [
+      [`/api/v1/users/${g.user}`, ["GET", "PATCH", "PUT", "DELETE"]],
+      [`/api/v1/users/${g.user}/deactivate`, ["POST"]],
+      [`/api/v1/users/${g.user}/activate`, ["POST"]],
+      [`/api/v1/users/${g.user}/revoke-tokens`, ["POST"]],
+      [`/api/v1/roles/${g.role}`, ["GET", "PATCH", "PUT", "DELETE"]],
+      [`/api/v1/roles/${g.role}/permissions`, ["POST", "DELETE"]],
+      [`/api/v1/crm/leads/${g.lead}`, ["GET", "PATCH", "PUT", "DELETE"]],
+      [`/api/v1/organizations/${g.org}`, ["GET", "PATCH"]],
+      [`/api/v1/organizations/${g.org}/entitlements`, ["GET", "PATCH"]],
+      [`/api/v1/organizations/${g.org}/deactivate`, ["POST"]],
+    ];
+    const lists = [
+      "/api/v1/users",
+      "/api/v1/crm/leads",
+      "/api/v1/roles",
+      "/api/v1/organizations",
+      "/api/v1/permissions",
+    ];
+    const bodies = [
+      undefined,
+      { name: "x" },
+      { full_name: "x", is_active: false },
+      { record_scope: "own", permissions: ["crm.read"] },
+      { permissions: ["crm.read"] },
+      { organization_id: g.org, name: "y" },
+      { owner_id: g.user, name: "z" },
+      { license_tier: "free" },
+    ];
+    const header = fc.constantFrom<Record<string, string>>(
+      {},
+      {},
+      { "x-organization-id": String(g.org) },
+      { "x-organization-id": ` ${g.org} ` },
+      { "x-organization-id": `0${g.org}` },
+    );
+    const request = fc.oneof(
+      fc.record({
+        kind: fc.constant("id" as const),
+        target: fc.nat(byId.length - 1),
+        method: fc.nat(3),
+        body: fc.nat(bodies.length - 1),
+      }),
+      fc.record({
+        kind: fc.constant("list" as const),
+        query: fc.constantFrom(
+          "",
+          "?limit=500",
+          "?skip=0&limit=1",
+          "?is_active=true",
+          "?role=admin",
+          `?owner_id=${g.user}`,
+        ),
+      }),
+      fc.record({
+        kind: fc.constant("authzen" as const),
+        action: fc.constantFrom("crm.read", "crm.update", "crm.delete", "users.read", "roles.update"),
+        subjectForeign: fc.boolean(),
+        resource: fc.constantFrom(
+          { type: "crm_lead", id: String(g.lead) },
+          { type: "user", id: String(g.user) },
+          { type: "module", id: "crm" },
+        ),
+      }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.nat(callers.length - 1), header, request, async (c, extra, r) => {
+        const token = callers[c];
+        let res: Response;
+        let what: string;
+        if (r.kind === "id") {
+          const [path, methods] = byId[r.target];
+          const method = methods[r.method % methods.length];
+          const body = method === "GET" || method === "DELETE" ? undefined : bodies[r.body] ?? {};
+          what = `${method} ${path} ${JSON.stringify(body)} ${JSON.stringify(extra)}`;
+          res = await app.request(path, send(token, method, body, extra));
+          assert.ok(res.status >= 400 && res.status < 500, `${what}: ${res.status}`);
+        } else if (r.kind === "list") {
+          // Every list, with the same filters and header.
+          for (const path of lists) {
+            const listed = `GET ${path}${r.query} ${JSON.stringify(extra)}`;
+            const out = await app.request(path + r.query, send(token, "GET", undefined, extra));
+            assert.ok(out.status < 500, `${listed}: ${out.status}`);
+            const text = await out.text();
+            assert.ok(!/globexsecret|globex\.test/i.test(text), `${listed} disclosed: ${text.slice(0, 300)}`);
+            if (out.status !== 200) continue;
+            const items = (JSON.parse(text).items ?? []) as {
+              organization_id?: number | null;
+              id?: number;
+            }[];
+            assert.ok(items.every((i) => i.organization_id !== g.org), listed);
+            if (path.includes("organizations")) assert.ok(items.every((i) => i.id !== g.org), listed);
+          }
+          assert.equal(await globexState(), initial);
+          return;
+        } else {
+          const subject = { type: "user", id: String(r.subjectForeign ? g.user : w.admin.id) };
+          const body = { subject, action: { name: r.action }, resource: r.resource };
+          what = `evaluation ${JSON.stringify(body)}`;
+          res = await app.request("/access/v1/evaluation", send(token, "POST", body, extra));
+          assert.ok(res.status < 500, `${what}: ${res.status}`);
+          if (res.status === 200) {
+            const d = await json<{ decision: boolean }>(res.clone());
+            // The foreign lead or user: never; the crm module of one's own organization may be allowed.
+            if (r.subjectForeign || r.resource.type !== "module") assert.equal(d.decision, false, what);
+          }
+        }
+        const text = await res.text();
+        assert.ok(!/globexsecret|globex\.test/i.test(text), `${what} disclosed: ${text.slice(0, 300)}`);
+        assert.equal(await globexState(), initial, `${what} changed the other organization`);
+      }),
+      { numRuns: Number(Deno.env.get("ISOLATION_RUNS") ?? "80") },
+    );
   },
 );
