@@ -29,7 +29,7 @@ import { ServiceKeyService } from "./gateway/service_keys.ts";
 import { Metrics } from "./observability/metrics.ts";
 import { meteredLogger } from "./observability/event_metrics.ts";
 import { DecisionLog } from "./observability/decision_log.ts";
-import { databaseConnections, lastSuccessfulBackup } from "./observability/sources.ts";
+import { databaseConnections, lastSuccessfulBackup, poolConnections } from "./observability/sources.ts";
 import { BackupScheduler } from "./backups/backup_schedule.ts";
 import { loadRouteTable } from "./gateway/load_routes.ts";
 import { encryptionKeys } from "./backups/encryption.ts";
@@ -56,6 +56,8 @@ export async function buildDeps(opts: BuildOptions): Promise<AppDeps> {
   const metrics = opts.metrics ?? new Metrics({
     lastSuccessfulBackup: () => lastSuccessfulBackup(db),
     connections: () => databaseConnections(db),
+    pool: () => poolConnections(db),
+    poolMax: db.pool?.max,
     lease: () => {
       const lease = built.access?.cache.lease;
       return lease

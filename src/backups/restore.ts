@@ -510,6 +510,7 @@ export async function restoreBackup(ctx: RestoreCollaborators, input: RestoreInp
       backup_id: target.record.id,
       trust: target.trust,
       safety_backup_s3_key: safety?.s3Key ?? null,
+      size_bytes: verified.size,
       total_rows: total,
       row_counts: counts,
       verify_ms: verifyMs,

@@ -48,6 +48,12 @@ export interface Database {
   /** Runs `fn` in one transaction; rolled back when it throws. */
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   /**
+   * Postgres over the network: this process's pool — the `application_name` its connections carry (unique
+   * per pool, so `pg_stat_activity` tells its connections from other replicas') and its size. Absent on
+   * libSQL and PGlite, which have no pool.
+   */
+  pool?: { applicationName: string; max: number };
+  /**
    * Locks the database frees when their holder's process dies (see liveness.ts);
    * null where nothing can prove liveness (remote libSQL, embedded PGlite).
    */
@@ -191,7 +197,17 @@ async function openPostgres(
     ...(schema ? { search_path: schema } : {}),
     ...(timeouts.statementTimeoutMs > 0 ? { statement_timeout: timeouts.statementTimeoutMs } : {}),
   };
-  const client = postgres(parsed.toString(), { ...base, max: options.maxConnections ?? 10, connection });
+  // One name per pool (an `application_name` in the URL is kept): the pool metric counts exactly this
+  // process's connections.
+  const applicationName = parsed.searchParams.get("application_name") ??
+    `seedbed:${crypto.randomUUID().slice(0, 8)}`;
+  parsed.searchParams.delete("application_name");
+  const max = options.maxConnections ?? 10;
+  const client = postgres(parsed.toString(), {
+    ...base,
+    max,
+    connection: { ...connection, application_name: applicationName },
+  });
   await client`select 1`;
   if (schema) {
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
@@ -211,6 +227,7 @@ async function openPostgres(
     dialect: "postgres",
     label,
     namespace: `${name}/${schema ?? "public"}`,
+    pool: { applicationName, max },
     db,
     t: pgSchema,
     run: async (s, e = db) => {

@@ -48,6 +48,7 @@ export function observeEvent(m: Metrics, event: string, f: LogFields): void {
       m.restoreRuns.inc({ outcome });
       const s = seconds(f);
       if (s !== undefined) m.restoreDuration.observe({ outcome }, s);
+      if (outcome === "succeeded" && typeof f.size_bytes === "number") m.restoreBytes.observe(f.size_bytes);
       return;
     }
   }

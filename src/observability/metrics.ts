@@ -24,6 +24,10 @@ export interface MetricsSources {
   securityVersion?: () => number;
   /** Postgres: connections to the database by state (every replica's pools together); null elsewhere. */
   connections?: () => Promise<Record<string, number> | null>;
+  /** Postgres: this process's pool connections by state; null without a pool. */
+  pool?: () => Promise<Record<string, number> | null>;
+  /** Postgres: the size of this process's pool (absent without one). */
+  poolMax?: number;
 }
 
 export class Metrics {
@@ -40,6 +44,7 @@ export class Metrics {
   readonly backupBytes: client.Histogram;
   readonly restoreRuns: client.Counter<"outcome">;
   readonly restoreDuration: client.Histogram<"outcome">;
+  readonly restoreBytes: client.Histogram;
   readonly scheduledBackups: client.Counter<"outcome">;
   readonly collectErrors: client.Counter<"gauge">;
 
@@ -118,6 +123,12 @@ export class Metrics {
       help: "Restore duration by outcome",
       labelNames: ["outcome"],
       buckets: LONG_SECONDS,
+      registers,
+    });
+    this.restoreBytes = new client.Histogram({
+      name: "seedbed_restore_size_bytes",
+      help: "Size of the backups successful restores read (compressed)",
+      buckets: BYTES,
       registers,
     });
     this.scheduledBackups = new client.Counter({
@@ -217,6 +228,31 @@ export class Metrics {
           }
         },
       });
+    }
+    if (sources.pool) {
+      const read = sources.pool;
+      new client.Gauge({
+        name: "seedbed_db_pool_connections",
+        help:
+          "Postgres: this replica's pool connections by state (from pg_stat_activity, by its application_name)",
+        labelNames: ["state"],
+        registers,
+        async collect() {
+          this.reset();
+          try {
+            for (const [state, n] of Object.entries(await read() ?? {})) this.set({ state }, n);
+          } catch {
+            errors.inc({ gauge: "db_pool_connections" });
+          }
+        },
+      });
+    }
+    if (sources.poolMax !== undefined) {
+      new client.Gauge({
+        name: "seedbed_db_pool_max",
+        help: "Postgres: the size of this replica's pool (its most connections)",
+        registers,
+      }).set(sources.poolMax);
     }
     if (options.defaultMetrics ?? false) {
       client.collectDefaultMetrics({ register: this.registry, prefix: "seedbed_" });

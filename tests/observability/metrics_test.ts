@@ -63,6 +63,7 @@ dbTest("metrics: a scrape after a seeding run, backups and denials shows every s
     assert.equal(res.status, 200, await res.clone().text());
     res = await app.request("/api/v1/backups", { method: "POST", headers: auth, body: "{}" });
     assert.equal(res.status, 201);
+    const backup = await json<{ s3_key: string }>(res);
     // Denials: the guard (a super admin naming no organization), forward-auth (unmapped), AuthZEN.
     assert.equal((await app.request("/api/v1/crm/leads", { headers: auth })).status, 400);
     res = await app.request("/access/v1/forward-auth", {
@@ -79,6 +80,17 @@ dbTest("metrics: a scrape after a seeding run, backups and denials shows every s
       }),
     });
     assert.equal(res.status, 200);
+    // Throttled logins: the account from this address has 5 free guesses (one spent above).
+    const guesses = [];
+    for (let i = 0; i < 6; i++) guesses.push((await login("admin@foodfleet.com", "wrong-password")).status);
+    assert.deepEqual(guesses, [401, 401, 401, 401, 429, 429]);
+    // A restore (the last call with the super admin's token: it ends every session).
+    res = await app.request("/api/v1/seeders/restore", {
+      method: "POST",
+      headers: auth,
+      body: JSON.stringify({ s3_key: backup.s3_key }),
+    });
+    assert.equal(res.status, 200, await res.clone().text());
 
     // Guarded: no token or a wrong one is 401, the right one scrapes.
     assert.equal((await app.request("/metrics")).status, 401);
@@ -109,12 +121,19 @@ dbTest("metrics: a scrape after a seeding run, backups and denials shows every s
     assert.equal(value(m, 'seedbed_seeding_duration_seconds_count{kind="execute",status="completed"}'), 2);
     assert.equal(value(m, 'seedbed_backup_runs_total{kind="manual",outcome="succeeded"}'), 1);
     assert.equal(value(m, 'seedbed_backup_runs_total{kind="execution",outcome="succeeded"}'), 1);
-    assert.equal(value(m, "seedbed_backup_size_bytes_count"), 2);
-    assert.equal(value(m, 'seedbed_backup_duration_seconds_count{outcome="succeeded"}'), 2);
+    // Two backups, and the safety backup the restore took first.
+    assert.equal(value(m, "seedbed_backup_size_bytes_count"), 3);
+    assert.equal(value(m, 'seedbed_backup_duration_seconds_count{outcome="succeeded"}'), 3);
     const age = m.get("seedbed_backup_last_success_age_seconds");
     assert.ok(age !== undefined && age >= 0 && age < 600, `backup age ${age}`);
     assert.ok(value(m, "seedbed_backup_last_success_timestamp_seconds") > 1.7e9);
-    assert.equal(value(m, 'seedbed_login_failures_total{reason="wrong_password"}'), 1);
+    assert.equal(value(m, 'seedbed_login_failures_total{reason="wrong_password"}'), 5);
+    assert.equal(value(m, "seedbed_login_throttled_total"), 2);
+    assert.equal(value(m, 'seedbed_restore_runs_total{outcome="succeeded"}'), 1);
+    assert.equal(value(m, 'seedbed_restore_duration_seconds_count{outcome="succeeded"}'), 1);
+    assert.equal(value(m, "seedbed_restore_size_bytes_count"), 1);
+    assert.ok(value(m, "seedbed_restore_size_bytes_sum") > 0);
+    assert.ok(value(m, "seedbed_access_security_version") >= 0, "the caches' security version");
     assert.equal(
       value(
         m,
@@ -133,6 +152,10 @@ dbTest("metrics: a scrape after a seeding run, backups and denials shows every s
     assert.equal(sumOf(m, "seedbed_access_decisions_total", 'source="authzen"'), 1);
     if (ctx.dialect === "postgres" && !db.label.startsWith("pglite")) {
       assert.ok(sumOf(m, "seedbed_db_connections") >= 1, "Postgres connections by state");
+      // This replica's pool alone: at least the scrape's own connection, never more than its size.
+      const mine = sumOf(m, "seedbed_db_pool_connections");
+      assert.ok(mine >= 1 && mine <= value(m, "seedbed_db_pool_max"), `pool ${mine}`);
+      assert.equal(value(m, "seedbed_db_pool_max"), db.pool!.max);
     }
 
     // The decision log: one JSON event per decision, with subject, module, action, layer, reason, request id.
