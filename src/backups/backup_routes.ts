@@ -5,6 +5,7 @@
  * |----------------------|------------------|
  * | POST /               | seeders:execute  |
  * | GET  /               | seeders:read     |
+ * | GET  /bucket         | seeders:read     |
  * | GET  /{id}           | seeders:read     |
  * | POST /{id}/verify    | seeders:read     |
  *
@@ -17,6 +18,7 @@ import type { BackupRecord } from "./catalog.ts";
 import type { BackupService } from "./backup_service.ts";
 import { requireAccess } from "../access/guard.ts";
 import type { AccessService } from "../access/access_service.ts";
+import { presentBucketBackup } from "./restore.ts";
 
 /** What the routes need: the service and the access service the guard (`access/guard.ts`) runs on. */
 export interface BackupRouteDeps {
@@ -91,6 +93,42 @@ const ListQuery = z.object({
   }),
   execution_id: z.coerce.number().int().positive().optional().openapi({
     param: { name: "execution_id", in: "query" },
+  }),
+});
+const BucketObject = z.object({
+  s3_key: z.string().openapi({ example: KEY_EXAMPLE }),
+  size_bytes: z.number().int(),
+  last_modified: z.string().nullable(),
+  signed: z.boolean().openapi({
+    description: "Its signed manifest checks out with a key this server holds (restorable by key as is)",
+  }),
+  key_id: z.string().nullable().openapi({ description: "The signing key's id, when signed" }),
+  problem: z.string().nullable().openapi({
+    description:
+      'Why it is not trusted by signature (restore it with "trust": "untrusted" only if you know where it came from)',
+  }),
+  catalogued: z.boolean(),
+  kind: z.string().nullable(),
+  created_at: z.string().nullable(),
+  total_rows: z.number().int().nullable(),
+  schema_version: z.string().nullable(),
+  encrypted: z.boolean().nullable(),
+}).openapi("BucketBackup");
+const BucketList = z.object({
+  bucket: z.string(),
+  items: z.array(BucketObject),
+  total: z.number().int(),
+  skip: z.number().int(),
+  limit: z.number().int(),
+}).openapi("BucketBackupList");
+const PageQuery = z.object({
+  skip: z.coerce.number().int().min(0).default(0).openapi({
+    param: { name: "skip", in: "query" },
+    example: 0,
+  }),
+  limit: z.coerce.number().int().min(1).max(200).default(50).openapi({
+    param: { name: "limit", in: "query" },
+    example: 50,
   }),
 });
 const IdParam = z.object({
@@ -181,6 +219,35 @@ export function backupRoutes(deps: BackupRouteDeps) {
       },
     );
   }
+
+  // Before /{id}: "bucket" is no id.
+  app.openapi(
+    createRoute({
+      ...common,
+      method: "get",
+      path: "/api/v1/backups/bucket",
+      summary: "What the bucket holds (disaster recovery: no catalog needed)",
+      description:
+        'Requires `seeders:read`. Every backup object under `database-backups/`, newest first, whether or not this database\'s catalog knows it, each with what its signed manifest says (kind, time, rows, schema version, signing key) or why it is not trusted. Restore one with `POST /api/v1/seeders/restore {"s3_key": …}` (an unsigned one needs `"trust": "untrusted"`; try `"dry_run": true` first). The same as `deno task backup list --bucket`.',
+      middleware: canRead,
+      request: { query: PageQuery },
+      responses: {
+        200: jsonResponse(BucketList, "A page of the bucket's backup objects"),
+        ...errorResponses(401, 403, 422, 502, 503),
+      },
+    }),
+    async (c) => {
+      const q = c.req.valid("query");
+      const page = await backups.bucketPage(q.skip, q.limit);
+      return c.json({
+        bucket,
+        items: page.items.map(presentBucketBackup),
+        total: page.total,
+        skip: q.skip,
+        limit: q.limit,
+      }, 200);
+    },
+  );
 
   app.openapi(
     createRoute({

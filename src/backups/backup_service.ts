@@ -451,6 +451,29 @@ export class BackupService implements BackupPort {
     for await (const o of this.store.list(KEY_PREFIX)) {
       if (o.key.endsWith(".json.gz")) objects.push(o);
     }
+    const when = (b: BucketBackup) =>
+      Date.parse(b.signed?.manifest.created_at ?? "") || b.lastModified?.getTime() || 0;
+    return (await this.#checked(objects)).sort((a, b) => when(b) - when(a) || (a.key < b.key ? 1 : -1));
+  }
+
+  /**
+   * One page of the bucket's backup objects, newest first by the time in their key (then by the time S3
+   * stored them): only the page's signed manifests are read (`GET /api/v1/backups/bucket`).
+   */
+  async bucketPage(skip: number, limit: number): Promise<{ items: BucketBackup[]; total: number }> {
+    const objects: { key: string; size: number; lastModified?: Date }[] = [];
+    for await (const o of this.store.list(KEY_PREFIX)) {
+      if (o.key.endsWith(".json.gz")) objects.push(o);
+    }
+    const stamp = (k: string) => /(\d{8}_\d{6})/.exec(k)?.[1] ?? "";
+    objects.sort((a, b) =>
+      stamp(b.key).localeCompare(stamp(a.key)) ||
+      (b.lastModified?.getTime() ?? 0) - (a.lastModified?.getTime() ?? 0) || (a.key < b.key ? 1 : -1)
+    );
+    return { items: await this.#checked(objects.slice(skip, skip + limit)), total: objects.length };
+  }
+
+  async #checked(objects: { key: string; size: number; lastModified?: Date }[]): Promise<BucketBackup[]> {
     const out: BucketBackup[] = [];
     for (const o of objects) {
       const signed = await this.readSigned(o.key);
@@ -463,9 +486,7 @@ export class BackupService implements BackupPort {
         catalogued: (await this.catalog.byKey(o.key)) !== null,
       });
     }
-    const when = (b: BucketBackup) =>
-      Date.parse(b.signed?.manifest.created_at ?? "") || b.lastModified?.getTime() || 0;
-    return out.sort((a, b) => when(b) - when(a) || (a.key < b.key ? 1 : -1));
+    return out;
   }
 
   /** Deletes a backup object and its signed manifest. */

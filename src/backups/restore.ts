@@ -61,6 +61,24 @@ export interface BucketBackup {
   catalogued: boolean;
 }
 
+/** A bucket object as `backup list --bucket --json` and `GET /api/v1/backups/bucket` show it. */
+export function presentBucketBackup(b: BucketBackup) {
+  return {
+    s3_key: b.key,
+    size_bytes: b.size,
+    last_modified: b.lastModified?.toISOString() ?? null,
+    signed: b.signed !== null,
+    key_id: b.signed?.key_id ?? null,
+    problem: b.problem ? describeProblem(b.problem) : null,
+    catalogued: b.catalogued,
+    kind: b.signed?.manifest.kind ?? null,
+    created_at: b.signed?.manifest.created_at ?? null,
+    total_rows: b.signed?.manifest.total_rows ?? null,
+    schema_version: b.signed?.manifest.schema_version ?? null,
+    encrypted: b.signed ? b.signed.encryption !== null : null,
+  };
+}
+
 /** What a restore works with: handed in by `BackupService`, not the service itself. */
 export interface RestoreCollaborators {
   db: Database;
@@ -161,9 +179,8 @@ async function latestInBucket(ctx: RestoreCollaborators): Promise<Target> {
     found.length === 0
       ? `there is no completed backup to restore from: the catalog holds none and ${where} holds no backup objects`
       : `there is no completed backup in the catalog, and none of the ${found.length} backup object(s) in ${where} ` +
-        `is signed with a key this server holds. See what the bucket holds: deno task backup list --bucket; ${
-          byKeyHint(true)
-        }`,
+        `is signed with a key this server holds. See what the bucket holds: deno task backup list --bucket ` +
+        `(API: GET /api/v1/backups/bucket); ${byKeyHint(true)}`,
   );
 }
 

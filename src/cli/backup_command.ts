@@ -4,6 +4,7 @@ import type { BackupRecord } from "../backups/catalog.ts";
 import { drillRestore } from "../backups/drill.ts";
 import type { BackupService } from "../backups/backup_service.ts";
 import { describeProblem } from "../backups/signing.ts";
+import { presentBucketBackup } from "../backups/restore.ts";
 import { AppError } from "../errors.ts";
 import { type CliContext, cliDeps, UsageError } from "./context.ts";
 import { formatTable } from "./table.ts";
@@ -62,20 +63,7 @@ async function listBucket(ctx: CliContext, backups: BackupService, json: boolean
   const found = await backups.bucketBackups();
   if (json) {
     ctx.out(JSON.stringify(
-      found.map((b) => ({
-        s3_key: b.key,
-        size_bytes: b.size,
-        last_modified: b.lastModified?.toISOString() ?? null,
-        signed: b.signed !== null,
-        key_id: b.signed?.key_id ?? null,
-        problem: b.problem ? describeProblem(b.problem) : null,
-        catalogued: b.catalogued,
-        kind: b.signed?.manifest.kind ?? null,
-        created_at: b.signed?.manifest.created_at ?? null,
-        total_rows: b.signed?.manifest.total_rows ?? null,
-        schema_version: b.signed?.manifest.schema_version ?? null,
-        encrypted: b.signed ? b.signed.encryption !== null : null,
-      })),
+      found.map(presentBucketBackup),
       null,
       2,
     ));

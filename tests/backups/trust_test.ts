@@ -265,3 +265,77 @@ dbTest(
     }
   },
 );
+
+dbTest(
+  "disaster recovery over HTTP: GET /api/v1/backups/bucket shows what the bucket holds, the catalog knowing none",
+  async (db, ctx) => {
+    const a = await setup(db);
+    const fresh = await openTestDatabase(ctx.dialect);
+    // A new database (its catalog is empty) and a new app over the same bucket.
+    const b = await setup(fresh.db, a.s3.env);
+    try {
+      const older = await json<{ s3_key: string }>(
+        await a.call("POST", "/api/v1/backups", a.tokens.root, {}),
+      );
+      await insertSampleData(db, "later");
+      const newer = await json<{ s3_key: string }>(
+        await a.call("POST", "/api/v1/backups", a.tokens.root, {}),
+      );
+      await plant(a.s3, "database-backups/20000101_000000_manual_9.json.gz", gzip("{}"));
+
+      assert.equal(
+        (await json<{ total: number }>(await b.call("GET", "/api/v1/backups", b.tokens.root))).total,
+        0,
+      );
+      assert.equal((await b.call("GET", "/api/v1/backups/bucket", null)).status, 401);
+      assert.equal((await b.call("GET", "/api/v1/backups/bucket", b.tokens.reader)).status, 403);
+      const res = await b.call("GET", "/api/v1/backups/bucket", b.tokens.root);
+      assert.equal(res.status, 200, await res.clone().text());
+      type Item = {
+        s3_key: string;
+        signed: boolean;
+        catalogued: boolean;
+        problem: string | null;
+        kind: string | null;
+        total_rows: number | null;
+        key_id: string | null;
+      };
+      const page = await json<{ bucket: string; items: Item[]; total: number }>(res);
+      assert.equal(page.bucket, a.deps.backups.store.bucket);
+      assert.equal(page.total, 3);
+      assert.deepEqual(page.items.map((i) => i.s3_key), [
+        newer.s3_key,
+        older.s3_key,
+        "database-backups/20000101_000000_manual_9.json.gz",
+      ]);
+      assert.ok(page.items.every((i) => !i.catalogued));
+      assert.deepEqual(page.items.map((i) => i.signed), [true, true, false]);
+      assert.equal(page.items[0].kind, "manual");
+      assert.ok((page.items[0].total_rows ?? 0) > (page.items[1].total_rows ?? 0));
+      assert.match(page.items[0].key_id ?? "", /^[0-9a-f]{16}$/);
+      assert.match(page.items[2].problem ?? "", /no signed manifest/i);
+      const one = await json<{ items: Item[]; total: number }>(
+        await b.call("GET", "/api/v1/backups/bucket?skip=1&limit=1", b.tokens.root),
+      );
+      assert.deepEqual([one.total, one.items.map((i) => i.s3_key)], [3, [older.s3_key]]);
+      assert.equal((await b.call("GET", "/api/v1/backups/bucket?limit=0", b.tokens.root)).status, 422);
+
+      // What was listed restores by key on the new database.
+      const planned = await b.call("POST", "/api/v1/seeders/restore", b.tokens.root, {
+        s3_key: newer.s3_key,
+        dry_run: true,
+      });
+      assert.equal(planned.status, 200, await planned.clone().text());
+      const restored = await b.call("POST", "/api/v1/seeders/restore", b.tokens.root, {
+        s3_key: newer.s3_key,
+      });
+      assert.equal(restored.status, 200, await restored.clone().text());
+      assert.equal((await json<{ trust: string }>(restored)).trust, "signature");
+      assert.deepEqual(await snapshot(fresh.db), await snapshot(db));
+    } finally {
+      await b.s3.close();
+      await fresh.dispose();
+      await a.s3.close();
+    }
+  },
+);
