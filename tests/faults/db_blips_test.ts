@@ -298,6 +298,79 @@ Deno.test({
 Deno.test({
   ...opts,
   name:
+    "faults: a 1-second database restart under load — no request waits past its timeouts, failures stop within 3 s of the database answering",
+  async fn() {
+    const s = await setup();
+    const admin = await openDatabase(PG_URL!, { maxConnections: 1 });
+    try {
+      type Result = { path: string; status: number; ms: number; sent: number; retryAfter: string | null };
+      const results: Result[] = [];
+      const t0 = performance.now();
+      let stop = false;
+      const worker = (path: string) => async () => {
+        while (!stop) {
+          const sent = performance.now() - t0;
+          const r = await get(s, path);
+          results.push({ path, status: r.status, ms: r.ms, sent, retryAfter: r.headers.get("Retry-After") });
+          if (r.status !== 200) await new Promise((ok) => setTimeout(ok, 20)); // a client's pause, not a spin
+        }
+      };
+      const paths = ["/api/v1/seeders/", "/api/v1/users", "/api/v1/users?limit=5&skip=1", "/ready"];
+      const workers = Array.from({ length: 8 }, (_, i) => worker(paths[i % paths.length])());
+      await new Promise((r) => setTimeout(r, 500));
+      // The restart: the server ends every session (57P01, as a fast shutdown does) and refuses
+      // connections for a second, then answers again.
+      const down = performance.now() - t0;
+      await admin.run(
+        sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = ${s.appName}`,
+      );
+      await s.proxy.cut();
+      await new Promise((r) => setTimeout(r, 1_000));
+      s.proxy.open();
+      const up = performance.now() - t0;
+      await new Promise((r) => setTimeout(r, 3_500));
+      stop = true;
+      await Promise.all(workers);
+      const failed = results.filter((r) => r.status !== 200);
+      const lastFailure = Math.max(...failed.map((r) => r.sent + r.ms), up);
+      const slowest = results.reduce((a, b) => (b.ms > a.ms ? b : a));
+      const firstOk = Math.min(
+        ...results.filter((r) => r.status === 200 && r.sent >= up).map((r) => r.sent + r.ms),
+      );
+      console.log(
+        `      down ${Math.round(up - down)} ms; ${results.length} requests, ${failed.length} failed ` +
+          `(${failed.filter((r) => r.path === "/ready").length} of them /ready); slowest ${
+            Math.round(slowest.ms)
+          } ms (${slowest.path}); first success ${Math.round(firstOk - up)} ms and last failure ${
+            Math.round(lastFailure - up)
+          } ms after the database answered again`,
+      );
+      for (const f of failed) {
+        assert.equal(f.status, 503, JSON.stringify(f));
+        assert.ok(f.retryAfter, `a 503 without Retry-After: ${JSON.stringify(f)}`);
+      }
+      assert.ok(failed.length > 0, "the restart was felt");
+      // No request waited longer than a connect timeout (the longest any wait here may be), plus slack.
+      assert.ok(slowest.ms < NO_HANG_MS, `a request waited ${Math.round(slowest.ms)} ms (${slowest.path})`);
+      for (const r of results.filter((r) => r.path === "/ready")) {
+        assert.ok(r.ms < READY_MS + 1_000, `/ready took ${Math.round(r.ms)} ms`);
+      }
+      // Issue 17, "done when": failures stop within 3 s of the database answering again.
+      assert.ok(
+        lastFailure - up < 3_000,
+        `failures went on ${Math.round(lastFailure - up)} ms after the restart`,
+      );
+      assertNoPersonalData(s);
+    } finally {
+      await admin.close();
+      await s.dispose();
+    }
+  },
+});
+
+Deno.test({
+  ...opts,
+  name:
     "faults: audit events written during an outage are kept and written, in order, when the database is back",
   async fn() {
     const s = await setup();
