@@ -5,9 +5,10 @@
  *   permission set that gives any principal more effective access than the actor has himself.
  *
  * Effective access is what `decide()` answers over every (module, action, submodule) of the action
- * catalog and every record owner of the organization — judged as if the organization were entitled to
- * every module, so that a later licence change cannot turn a grant the actor could not make into a live
- * one. Records a principal owns count as the actor's own (anyone may be given, on his own records, what
+ * catalog and every record owner of the organization — judged as if the organization were active and
+ * entitled to every module, and as if every principal it compares were active, so that a later licence
+ * change or a reactivation cannot turn a grant the actor could not make into a live one (a deactivated
+ * user has no effective access at all: judged as he is, any grant to him would look harmless). Records a principal owns count as the actor's own (anyone may be given, on his own records, what
  * the actor may do on his). Platform super admins are exempt; an organization admin passes by decide()'s
  * own rule (he may do everything to every record of his organization, and nothing outside it).
  *
@@ -82,6 +83,9 @@ export function gainedBeyond(
   options: { newUsers?: ReadonlySet<number>; catalog?: ActionCatalog } = {},
 ): Gain | null {
   if (actor.kind === "super_admin") return null;
+  // A deactivated principal is judged by what he gets when reactivated (the actor is the caller: active).
+  after = asActive(after);
+  before = before && asActive(before);
   if (actor.organizationId === null) return coversNothing(after);
   const catalog = options.catalog ?? ACTION_CATALOG;
   const org = everythingEntitled(actor.organizationId, catalog);
@@ -118,9 +122,14 @@ export function gainedBeyond(
   return null;
 }
 
+/** The principal as he would be if (re)activated. */
+function asActive(p: AccessPrincipal): AccessPrincipal {
+  return p.isActive ? p : { ...p, isActive: true };
+}
+
 /** An actor without an organization who is no super admin covers nothing. */
 function coversNothing(after: AccessPrincipal): Gain | null {
-  return after.isActive ? { principalId: after.id, module: "*", action: "*", owner: "any" } : null;
+  return { principalId: after.id, module: "*", action: "*", owner: "any" };
 }
 
 /**

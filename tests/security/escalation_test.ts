@@ -261,6 +261,174 @@ dbTest(
   },
 );
 
+/**
+ * The 2026-12-03 outside attack (A19–A21): decide() denies everything to a deactivated user, so judged as
+ * he is, any grant to him looked harmless. A team lead with users.update deactivated his report, gave him
+ * rights and a password of his choosing, and had them the day an admin reactivated the report.
+ */
+async function leadWorld(db: Database) {
+  const w = await createWorld(db);
+  const leadRole = await createRole(db, {
+    name: "teamlead",
+    organizationId: w.acme.id,
+    permissions: ["crm.read", "users.read", "users.update"],
+    recordScope: "team",
+  });
+  const lead = await createUser(db, {
+    email: "lead@acme.test",
+    role: "teamlead",
+    roleId: leadRole.id,
+    organizationId: w.acme.id,
+  });
+  const plain = await createRole(db, { name: "plain", organizationId: w.acme.id, permissions: ["crm.read"] });
+  const report = await createUser(db, {
+    email: "report@acme.test",
+    role: "plain",
+    roleId: plain.id,
+    organizationId: w.acme.id,
+    reportsToId: lead.id,
+  });
+  const { app } = await testApp(db);
+  return {
+    w,
+    app,
+    report,
+    plain,
+    lead: await login(app, "lead@acme.test"),
+    admin: await login(app, "admin@acme.test"),
+  };
+}
+
+dbTest(
+  "escalation (A21): a users:update holder cannot give a report he deactivated rights he lacks",
+  async (db) => {
+    const { app, report, lead, admin } = await leadWorld(db);
+    const grant = { permissions: ["users.delete", "roles.create", "hr.read", "crm.delete"] };
+    let res = await app.request(`/api/v1/users/${report.id}`, send("PATCH", lead, grant));
+    assert.equal(res.status, 403, "refused while the report is active");
+    res = await app.request(`/api/v1/users/${report.id}/deactivate`, send("POST", lead, {}));
+    assert.equal(res.status, 200, await res.clone().text());
+    res = await app.request(
+      `/api/v1/users/${report.id}`,
+      send("PATCH", lead, { ...grant, password: STRONG, must_change_password: false }),
+    );
+    const body = await json(res);
+    assert.equal(res.status, 403, JSON.stringify(body));
+    assert.equal(body.reason, "escalation");
+    // Nothing was written: reactivated by an admin, the report has his old rights and password.
+    res = await app.request(`/api/v1/users/${report.id}/activate`, send("POST", admin, {}));
+    assert.equal(res.status, 200);
+    const perms = await db.db.select().from(db.t.userPermissions);
+    assert.deepEqual(perms.filter((p) => p.userId === report.id), []);
+    res = await app.request("/api/v1/auth/login", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email: "report@acme.test", password: STRONG }),
+    });
+    assert.equal(res.status, 401, "the lead's password was not set");
+    await res.body?.cancel();
+    // What the lead has himself he may still give a deactivated report.
+    res = await app.request(`/api/v1/users/${report.id}/deactivate`, send("POST", lead, {}));
+    assert.equal(res.status, 200);
+    res = await app.request(`/api/v1/users/${report.id}`, send("PATCH", lead, { permissions: ["crm.read"] }));
+    assert.equal(res.status, 200, await res.clone().text());
+  },
+);
+
+dbTest(
+  "escalation (A19): a deactivated user stronger than the actor is still not his to manage",
+  async (db) => {
+    const { w, app, report, lead, admin } = await leadWorld(db);
+    const hr = await createRole(db, {
+      name: "hrclerk",
+      organizationId: w.acme.id,
+      permissions: ["crm.read", "hr.read"],
+    });
+    let res = await app.request(`/api/v1/users/${report.id}`, send("PATCH", admin, { role: hr.name }));
+    assert.equal(res.status, 200, await res.clone().text());
+    res = await app.request(`/api/v1/users/${report.id}`, send("PATCH", lead, { password: STRONG }));
+    assert.equal(res.status, 403, "active: refused");
+    res = await app.request(`/api/v1/users/${report.id}/deactivate`, send("POST", admin, {}));
+    assert.equal(res.status, 200);
+    for (
+      const [method, path, body] of [
+        ["PATCH", `/api/v1/users/${report.id}`, { password: STRONG, must_change_password: false }],
+        ["POST", `/api/v1/users/${report.id}/activate`, {}],
+      ] as const
+    ) {
+      res = await app.request(path, send(method, lead, body));
+      const b = await json(res);
+      assert.equal(res.status, 403, `${method} ${path}: ${JSON.stringify(b)}`);
+      assert.equal(b.reason, "escalation");
+    }
+  },
+);
+
+dbTest(
+  "escalation (A20): a roles:update holder cannot widen a role while its holder is deactivated",
+  async (db) => {
+    const w = await createWorld(db);
+    const mgr = await createRole(db, {
+      name: "rolemgr",
+      organizationId: w.acme.id,
+      permissions: ["crm.read", "roles.read", "roles.update"],
+      recordScope: "all",
+    });
+    await createUser(db, {
+      email: "rm@acme.test",
+      role: "rolemgr",
+      roleId: mgr.id,
+      organizationId: w.acme.id,
+    });
+    const worker = await createRole(db, {
+      name: "worker",
+      organizationId: w.acme.id,
+      permissions: ["crm.read"],
+    });
+    const holder = await createUser(db, {
+      email: "w1@acme.test",
+      role: "worker",
+      roleId: worker.id,
+      organizationId: w.acme.id,
+      permissions: ["crm.delete"],
+      isActive: false,
+    });
+    const { app } = await testApp(db);
+    const rm = await login(app, "rm@acme.test");
+    const res = await app.request(`/api/v1/roles/${worker.id}`, send("PATCH", rm, { record_scope: "all" }));
+    const body = await json(res);
+    assert.equal(res.status, 403, JSON.stringify(body));
+    assert.equal(body.reason, "escalation");
+    assert.match(String(body.detail), new RegExp(`user ${holder.id}`));
+    const [row] = (await db.db.select().from(db.t.roles)).filter((r) => r.id === worker.id);
+    assert.equal(row.recordScope, "own", "rolled back");
+  },
+);
+
+Deno.test("escalation (pure): a deactivated principal or organization hides no gain", () => {
+  const actor = pure(10, {
+    kind: "custom",
+    grants: ["crm.read", "users.update"],
+    modules: [],
+    scope: "team",
+    team: [11],
+  });
+  const after = {
+    ...pure(11, { kind: "custom", grants: ["crm.read", "crm.delete"], modules: [], scope: "own", team: [] }),
+    isActive: false,
+  };
+  const before = {
+    ...pure(11, { kind: "custom", grants: ["crm.read"], modules: [], scope: "own", team: [] }),
+    isActive: false,
+  };
+  assert.notEqual(gainedBeyond(actor, before, after), null, "inactive before and after");
+  assert.notEqual(gainedBeyond(actor, null, after), null, "inactive target");
+  assert.equal(gainedBeyond(actor, { ...after, isActive: true }, after), null, "deactivating gives nothing");
+  // The organization is judged active and entitled to everything, whatever it is now (decide() is
+  // handed no organization of the database at all).
+  assert.notEqual(gainedBeyond({ ...actor, organizationId: null }, null, after), null);
+});
+
 // ── The property ─────────────────────────────────────────────────────────────────────────────────────
 
 /** Permissions the random worlds and calls draw from: a few modules, CRUD, wildcards, submodules, admin powers. */
@@ -496,6 +664,16 @@ const stepArb = fc.oneof(
       active: fc.option(fc.boolean(), { nil: undefined }),
     }),
   },
+  {
+    // POST /users/{id}/deactivate or /activate (the attack deactivated a report, then changed him).
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant("user_status" as const),
+      actor: pick,
+      target: pick,
+      active: fc.boolean(),
+    }),
+  },
 );
 
 /** Effective access as decide() answers it, over the catalog and the given record owners (undefined: no record). */
@@ -536,13 +714,29 @@ const NEEDS = {
   role_create: ["roles", "create"],
   user_create: ["users", "create"],
   user_update: ["users", "update"],
+  user_status: ["users", "update"],
 } as const;
 
 /**
  * The invariant, checked from outside: whatever a step gave a principal (effective access he has after it
- * and lacked before it) the actor had before it — on his own records, what the actor had on his.
+ * and lacked before it) the actor had before it — on his own records, what the actor had on his. Checked
+ * twice: on the principals as they are (a reactivation gives all a user holds), and on them as if active
+ * (a deactivated user's grants are live the day he is reactivated, by anyone).
  */
 function assertInvariant(
+  actor: AccessPrincipal,
+  before: Map<number, AccessPrincipal>,
+  after: Map<number, AccessPrincipal>,
+  org: AccessOrganization,
+  step: unknown,
+) {
+  assertNoGain(actor, before, after, org, step);
+  const active = (m: Map<number, AccessPrincipal>) =>
+    new Map([...m].map(([id, p]) => [id, { ...p, isActive: true }]));
+  assertNoGain(actor, active(before), active(after), org, step);
+}
+
+function assertNoGain(
   actor: AccessPrincipal,
   before: Map<number, AccessPrincipal>,
   after: Map<number, AccessPrincipal>,
@@ -721,7 +915,26 @@ export async function escalationProperty(db: Database, runs: number, seed?: numb
             if (step.perms !== undefined) body.permissions = step.perms;
             if (step.active !== undefined) body.is_active = step.active;
             if (Object.keys(body).length === 0) body.full_name = "renamed";
-            res = await app.request(`/api/v1/users/${ids[step.target % ids.length]}`, send("PATCH", t, body));
+            // Half the time a deactivated user (the attack changed a report he had deactivated).
+            const inactive = ids.filter((id) => !before.get(id)!.isActive);
+            const list = inactive.length && step.target % 2 === 0 ? inactive : ids;
+            res = await app.request(
+              `/api/v1/users/${list[(step.target >> 1) % list.length]}`,
+              send("PATCH", t, body),
+            );
+            break;
+          }
+          case "user_status": {
+            // Mostly a user the actor manages (his report), so that the next steps can change him.
+            const mine = ids.filter((id) =>
+              before.get(id)!.organizationId === org.id && actor.teamIds.has(id)
+            );
+            const list = mine.length && step.target % 3 !== 0 ? mine : ids;
+            const verb = step.active ? "activate" : "deactivate";
+            res = await app.request(
+              `/api/v1/users/${list[step.target % list.length]}/${verb}`,
+              send("POST", t, {}),
+            );
             break;
           }
         }
