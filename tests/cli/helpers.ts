@@ -42,19 +42,29 @@ export async function cli(args: string[], env: Record<string, string>, cwd?: str
   }
 }
 
-/** Runs `fn` with console.log / console.error captured (in-process CLI runs). */
+/**
+ * Runs `fn` with console.log / console.error and raw writes to stderr (progress lines) captured
+ * (in-process CLI runs). stderr keeps the order in which lines and raw writes came.
+ */
 export async function captureConsole(fn: () => Promise<number>): Promise<CliRun> {
   const out: string[] = [];
-  const err: string[] = [];
+  let err = "";
   const { log, error } = console;
+  const writeSync = Deno.stderr.writeSync;
+  const decoder = new TextDecoder();
   console.log = (...a: unknown[]) => out.push(a.join(" "));
-  console.error = (...a: unknown[]) => err.push(a.join(" "));
+  console.error = (...a: unknown[]) => (err += a.join(" ") + "\n");
+  Deno.stderr.writeSync = (data: Uint8Array) => {
+    err += decoder.decode(data);
+    return data.length;
+  };
   try {
     const code = await fn();
-    return { code, stdout: out.join("\n") + "\n", stderr: err.join("\n") + "\n" };
+    return { code, stdout: out.join("\n") + "\n", stderr: err };
   } finally {
     console.log = log;
     console.error = error;
+    Deno.stderr.writeSync = writeSync;
   }
 }
 

@@ -1,26 +1,32 @@
-/** `deno task seed` / `deno task verify` as processes, against a libSQL file and a Postgres schema. */
+/**
+ * `deno task seed` / `deno task verify` against a libSQL file and a Postgres schema: the CLI's own entry
+ * (`runCli`) in this process, its console and stderr captured, for what the commands do; a real process
+ * for a success and a usage error (what a shell or a pipeline sees).
+ */
 import assert from "node:assert/strict";
 import { like } from "drizzle-orm";
 import { dbTest, POSTGRES_IS_SERVER } from "../helpers/db.ts";
 import { rowCount } from "./helpers.ts";
 import { VOLUME_RESOURCES } from "../../seeders/volume.ts";
+import { cli as cliProcess, cliInProcess, type CliRun } from "../cli/helpers.ts";
 
-const CLI = new URL("../../src/cli.ts", import.meta.url).pathname;
-
-async function cli(url: string, args: string[], env: Record<string, string> = {}) {
+/** Runs the CLI on `url` with a throw-away embedded S3 folder (in-process, or as a process with `process`). */
+async function cli(
+  url: string,
+  args: string[],
+  env: Record<string, string> = {},
+  process = false,
+): Promise<CliRun> {
   const s3dir = await Deno.makeTempDir({ prefix: "seedbed-cli-s3-" });
   try {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", CLI, ...args],
-      env: { DATABASE_URL: url, APP_ENV: "development", LOG_LEVEL: "error", S3_EMBEDDED_DIR: s3dir, ...env },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    return {
-      code: out.code,
-      stdout: new TextDecoder().decode(out.stdout),
-      stderr: new TextDecoder().decode(out.stderr),
+    const all = {
+      DATABASE_URL: url,
+      APP_ENV: "development",
+      LOG_LEVEL: "error",
+      S3_EMBEDDED_DIR: s3dir,
+      ...env,
     };
+    return process ? await cliProcess(args, all) : await cliInProcess(args, all);
   } finally {
     await Deno.remove(s3dir, { recursive: true }).catch(() => {});
   }
@@ -31,7 +37,7 @@ const both = { only: POSTGRES_IS_SERVER ? undefined : ["libsql" as const] };
 dbTest(
   "cli: seed, seed again (zeros), --list, --only, --dry-run --scale, verify, --reset",
   async (db, { url }) => {
-    const list = await cli(url, ["seed", "--list"]);
+    const list = await cli(url, ["seed", "--list"], {}, true); // a real process
     assert.equal(list.code, 0, list.stderr);
     assert.match(list.stdout, /^ +# +SEEDER +RUNS IN +DEPENDS ON +DESCRIPTION$/m, "a header");
     const order = [...list.stdout.matchAll(/^[* ] +\d+ {2}(\w+Seeder) /gm)].map((m) => m[1]);
@@ -109,7 +115,7 @@ dbTest(
 );
 
 dbTest("cli: bad input exits 2 with a clear message and records no execution", async (db, { url }) => {
-  const unknown = await cli(url, ["seed", "--no-backup", "--only", "RolesSeeder", "Nope"]);
+  const unknown = await cli(url, ["seed", "--no-backup", "--only", "RolesSeeder", "Nope"], {}, true); // a process
   assert.equal(unknown.code, 2, "an unknown seeder is a usage error");
   assert.match(unknown.stderr, /unknown seeder "Nope"; known seeders: PermissionsSeeder, /);
   assert.equal((await db.db.select().from(db.t.seederExecutions)).length, 0, "not a failed execution");
