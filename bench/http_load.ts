@@ -11,6 +11,8 @@ export interface Target {
 }
 export interface Result {
   requests: number;
+  /** Requests sent during the warm-up (not in the figures; for per-request CPU over the whole load). */
+  warmupRequests: number;
   errors: number;
   seconds: number;
   rps: number;
@@ -126,26 +128,29 @@ export async function load(
   const run = async (secs: number, record: boolean) => {
     const lat: number[] = [];
     let errors = 0;
+    let count = 0;
     const deadline = performance.now() + secs * 1000;
     const worker = async (c: Connection) => {
       while (performance.now() < deadline) {
         const t0 = performance.now();
         const status = await c.roundTrip();
+        count++;
         if (status >= 300) errors++;
         if (record) lat.push(performance.now() - t0);
       }
     };
     const start = performance.now();
     await Promise.all(conns.map(worker));
-    return { lat, errors, elapsed: (performance.now() - start) / 1000 };
+    return { lat, errors, count, elapsed: (performance.now() - start) / 1000 };
   };
-  await run(warmup, false);
+  const warm = await run(warmup, false);
   const { lat, errors, elapsed } = await run(seconds, true);
   for (const c of conns) c.close();
   lat.sort((a, b) => a - b);
   const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))];
   return {
     requests: lat.length,
+    warmupRequests: warm.count,
     errors,
     seconds: elapsed,
     rps: lat.length / elapsed,

@@ -7,7 +7,8 @@
  * page query served by plain Hono over the same driver (the same `Database` handle and prepared query), no
  * authentication — on the same libSQL file and the same Postgres schema, measured in alternating rounds, at
  * each size of the tenant (rows of Test Corp). Reported: medians over the rounds of requests/s, p50 / p99,
- * and the guarded/baseline ratio. Targets: ratio ≥ 0.7, p99 < 10 ms at 50 connections, and the guarded page
+ * the guarded/baseline ratio, and the server's CPU per request (from /proc: the figure a loaded machine
+ * disturbs least) with the ratio it implies. Targets: ratio ≥ 0.7, p99 < 10 ms at 50 connections, and the guarded page
  * at the largest size within 1.5× of the page at the smallest. Figures: docs/performance.md.
  *
  * Postgres: BENCH_DATABASE_URL or TEST_DATABASE_URL (a fresh schema per size).
@@ -138,6 +139,17 @@ async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string> {
   return buf.split("\n")[0];
 }
 
+/** User + system CPU seconds of a process so far (Linux /proc; NaN elsewhere). */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return NaN;
+  }
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function bench(
@@ -180,10 +192,11 @@ async function bench(
       ["baseline get", { url: `${info.baseline}/get/${info.id}`, method: "GET", headers: {} }],
       ["guarded get", { url: `${info.base}/api/v1/restaurants/${info.id}`, method: "GET", headers: auth }],
     ];
-    const results = new Map<string, Result[]>(targets.map(([name]) => [name, []]));
+    const results = new Map<string, (Result & { cpuUs: number })[]>(targets.map(([name]) => [name, []]));
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? targets : [...targets].reverse();
       for (const [name, target] of order) {
+        const cpu0 = cpuSeconds(server.pid);
         const out = await new Deno.Command(Deno.execPath(), {
           args: ["run", "-A", SELF, "load", JSON.stringify(target), String(connections), String(seconds)],
           stdout: "piped",
@@ -191,7 +204,10 @@ async function bench(
         }).output();
         const r = JSON.parse(new TextDecoder().decode(out.stdout)) as Result;
         if (r.errors) console.error(`${name}: ${r.errors} error responses`);
-        results.get(name)!.push(r);
+        // The server's CPU per request (warm-up included on both sides of the division): on a shared,
+        // loaded machine it moves far less than requests/s, which depend on the CPU the server was given.
+        const cpu = cpuSeconds(server.pid) - cpu0;
+        results.get(name)!.push({ ...r, cpuUs: (cpu * 1e6) / (r.requests + r.warmupRequests) });
       }
     }
     const row = (name: string) => {
@@ -200,20 +216,21 @@ async function bench(
         rps: median(rs.map((r) => r.rps)),
         p50: median(rs.map((r) => r.p50)),
         p99: median(rs.map((r) => r.p99)),
+        cpuUs: median(rs.map((r) => r.cpuUs)),
       };
     };
     const out: Record<string, unknown> = { dialect, rows };
     for (const what of ["list", "get"]) {
       const g = row(`guarded ${what}`);
       const b = row(`baseline ${what}`);
-      out[what] = { guarded: g, baseline: b, ratio: g.rps / b.rps };
+      out[what] = { guarded: g, baseline: b, ratio: g.rps / b.rps, cpuRatio: b.cpuUs / g.cpuUs };
       console.log(
         `| ${dialect} | ${rows.toLocaleString("en")} | ${what} | ${g.rps.toFixed(0)} | ${
           b.rps.toFixed(0)
         } | ` +
-          `${(g.rps / b.rps).toFixed(2)} | ${g.p50.toFixed(1)} / ${g.p99.toFixed(1)} | ${
-            b.p50.toFixed(1)
-          } / ${b.p99.toFixed(1)} |`,
+          `${(g.rps / b.rps).toFixed(2)} | ${g.cpuUs.toFixed(0)} / ${b.cpuUs.toFixed(0)} | ${
+            (b.cpuUs / g.cpuUs).toFixed(2)
+          } | ${g.p50.toFixed(1)} / ${g.p99.toFixed(1)} | ${b.p50.toFixed(1)} / ${b.p99.toFixed(1)} |`,
       );
     }
     return out;
@@ -243,9 +260,9 @@ if (import.meta.main) {
         `${connections} connections, limit=${LIMIT}, medians of ${rounds} rounds × ${seconds} s`,
     );
     console.log(
-      "| database | rows in the tenant | route | guarded req/s | baseline req/s | ratio | guarded p50 / p99 ms | baseline p50 / p99 ms |",
+      "| database | rows in the tenant | route | guarded req/s | baseline req/s | ratio | server CPU µs/req guarded / baseline | CPU ratio | guarded p50 / p99 ms | baseline p50 / p99 ms |",
     );
-    console.log("|---|---|---|---|---|---|---|---|");
+    console.log("|---|---|---|---|---|---|---|---|---|---|");
     for (const dialect of ["libsql", "postgres"] as const) {
       if (only && only !== dialect) continue;
       for (const rows of sizes) await bench(dialect, rows, seconds, connections, rounds);

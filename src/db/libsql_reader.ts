@@ -141,11 +141,18 @@ function valueToSql(value: InValue | unknown): unknown {
   return value;
 }
 
-/** A row as @libsql/client builds it: values by index (not enumerable) and by column name. */
+/**
+ * A row as @libsql/client builds it: values by index (not enumerable), `length`, and by column name (the first
+ * of duplicate names wins). The same properties with the same attributes in the same order as the client's,
+ * built faster: the named properties by plain assignment (enumerable, writable, configurable — what the client
+ * defines them as) rather than one `Object.defineProperty` each, which was most of a page's row building.
+ */
 function rowFromSql(sqlRow: unknown[], columns: string[]): Row {
   const row = {} as Record<string | number, unknown>;
   Object.defineProperty(row, "length", { value: sqlRow.length });
-  for (let i = 0; i < sqlRow.length; ++i) {
+  const n = sqlRow.length;
+  const values = new Array<unknown>(n);
+  for (let i = 0; i < n; ++i) {
     let value = sqlRow[i];
     if (typeof value === "bigint") {
       if (value < MIN_SAFE || value > MAX_SAFE) {
@@ -155,12 +162,11 @@ function rowFromSql(sqlRow: unknown[], columns: string[]): Row {
     } else if (value instanceof Uint8Array) {
       value = value.buffer;
     }
-    Object.defineProperty(row, i, { value });
+    values[i] = value;
     const column = columns[i];
-    if (!Object.hasOwn(row, column)) {
-      Object.defineProperty(row, column, { value, enumerable: true, configurable: true, writable: true });
-    }
+    if (!Object.hasOwn(row, column)) row[column] = value;
   }
+  for (let i = 0; i < n; ++i) Object.defineProperty(row, i, { value: values[i] });
   return row as unknown as Row;
 }
 

@@ -49,8 +49,11 @@ export class RecordsRepository {
   private readonly table: T;
   /** The hot reads (list, get) built once per scope kind: building the SQL cost as much as running it. */
   readonly #prepared = new Map<string, Prepared<Record<string, unknown>>>();
+  /** The table's property names in select order (the keys of a row, as drizzle builds it). */
+  readonly #columnProps: string[];
   constructor(private readonly db: Database, readonly key: RecordTableKey) {
     this.table = (db.t as unknown as Record<string, T>)[key];
+    this.#columnProps = Object.keys(getTableColumns(this.table));
   }
 
   /**
@@ -138,7 +141,15 @@ export class RecordsRepository {
         : await countOf(ex);
       counted = Number(n);
     }
-    const items = rows.map(({ __total: _t, ...row }) => row) as unknown as RecordRow[];
+    // The row without its `__total` column (a plain copy: an object rest was a noticeable part of a page).
+    const props = this.#columnProps;
+    const items = new Array<RecordRow>(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i] as Record<string, unknown>;
+      const item: Record<string, unknown> = {};
+      for (let j = 0; j < props.length; j++) item[props[j]] = row[props[j]];
+      items[i] = item as RecordRow;
+    }
     const nextAfter = items.length === page.limit ? items[items.length - 1].id : null;
     return counted > TOTAL_CAP && !page.exactTotal
       ? { items, total: TOTAL_CAP, totalExact: false, nextAfter }

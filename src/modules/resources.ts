@@ -165,10 +165,28 @@ export function resourceByType(type: string): ResourceDef | undefined {
   return BY_TYPE.get(type.toLowerCase());
 }
 
+/** snake_case of a row's property names, computed once each (on the list path it ran per column per row). */
+const SNAKE_KEYS = new Map<string, string>();
+const MAX_SNAKE_KEYS = 4096;
+
+function snakeKey(k: string): string {
+  let s = SNAKE_KEYS.get(k);
+  if (s === undefined) {
+    s = snake(k);
+    if (SNAKE_KEYS.size < MAX_SNAKE_KEYS) SNAKE_KEYS.set(k, s);
+  }
+  return s;
+}
+
 /** A row as JSON: snake_case keys, ISO timestamps. */
 export function toJson(row: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(row)) out[snake(k)] = v instanceof Date ? v.toISOString() : v;
+  const keys = Object.keys(row);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i];
+    const v = row[k];
+    out[snakeKey(k)] = v instanceof Date ? v.toISOString() : v;
+  }
   return out;
 }
 

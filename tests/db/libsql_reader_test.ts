@@ -30,6 +30,11 @@ function observe(
       byIndex: Array.from(r, (v) => v instanceof ArrayBuffer ? [...new Uint8Array(v)] : v),
       keys: Object.keys(r),
       entries: Object.entries(r).map(([k, v]) => [k, v instanceof ArrayBuffer ? [...new Uint8Array(v)] : v]),
+      // Every own property, in order, with its attributes (indexes are not enumerable, `length` is hidden).
+      properties: Reflect.ownKeys(r).map((k) => {
+        const { value, ...attributes } = Object.getOwnPropertyDescriptor(r, k)!;
+        return [String(k), attributes, value instanceof ArrayBuffer ? [...new Uint8Array(value)] : value];
+      }),
     })),
   };
 }
