@@ -57,6 +57,7 @@ export async function buildDeps(opts: BuildOptions): Promise<AppDeps> {
     lastSuccessfulBackup: () => lastSuccessfulBackup(db),
     connections: () => databaseConnections(db),
     pool: () => poolConnections(db),
+    securityVersion: () => built.access?.cache.version ?? -1,
     poolMax: db.pool?.max,
     lease: () => {
       const lease = built.access?.cache.lease;

@@ -216,4 +216,12 @@ export class AccessService {
     this.cache.invalidate();
     await awaitReplicas(this.deps.db, this.deps.logger, { fallbackMs: this.deps.config.access.leaseMs });
   }
+
+  /**
+   * Call after a revocation (logout, "revoke all") has committed: like `changed()`, but no replica empties
+   * its caches — each re-reads token states at its next request (`cache.ts`), this one included.
+   */
+  async revoked(): Promise<void> {
+    await awaitReplicas(this.deps.db, this.deps.logger, { fallbackMs: this.deps.config.access.leaseMs });
+  }
 }

@@ -128,7 +128,7 @@ export class AuthService {
         jti: claims.jti,
         expiresAt: new Date(claims.expiresAt * 1000),
       });}
-    await access.changed();
+    await access.revoked();
     await audit.recordSafely({
       event: "auth.logout",
       actorUserId: claims.userId,

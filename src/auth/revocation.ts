@@ -18,12 +18,19 @@
  * user's snapshot (which carries this state, `loader.ts`) before its next
  * answer. Must never: accept a token of an older epoch, or one revoked.
  */
-import { and, eq, gt, lt, sql } from "drizzle-orm";
+import { and, eq, gt, inArray, lt, sql } from "drizzle-orm";
 import type { Database, Executor } from "../db/client.ts";
-import { bumpSecurityVersion } from "../access/version.ts";
+import { ACCESS_SCOPE, bumpSecurityVersion } from "../access/version.ts";
 
 /** The `security_versions` row holding the token epoch. */
 export const TOKEN_EPOCH_SCOPE = "tokens";
+/**
+ * The `security_versions` row counting revocations (logouts, "revoke all"): each bumps it and the security
+ * version by one in the same transaction, so a replica whose version moved by exactly as much as this
+ * counter knows nothing but revocations happened, and refreshes token states instead of emptying its
+ * caches (`src/access/cache.ts`).
+ */
+export const REVOCATIONS_SCOPE = "revocations";
 /** How long a "revoke all" row is kept: the longest token lifetime the configuration allows, and a margin. */
 const REVOKE_ALL_KEEP_MS = (7 * 24 * 60 + 5) * 60_000;
 
@@ -91,7 +98,7 @@ export async function bumpTokenEpoch(db: Database, ex: Executor): Promise<void> 
   await bumpSecurityVersion(db, ex);
 }
 
-/** Revokes one token until it would have expired (logout). Call `access.changed()` after. */
+/** Revokes one token until it would have expired (logout). Call `access.revoked()` after. */
 export async function revokeToken(
   db: Database,
   token: { userId: number; jti: string; expiresAt: Date },
@@ -104,10 +111,11 @@ export async function revokeToken(
       expiresAt: token.expiresAt,
     });
     await bumpSecurityVersion(db, tx);
+    await countRevocation(db, tx);
   });
 }
 
-/** Refuses every token the user holds now (his next login gets a valid one). Call `access.changed()` after. */
+/** Refuses every token the user holds now (his next login gets a valid one). Call `access.revoked()` after. */
 export async function revokeAllTokens(db: Database, userId: number, ex?: Executor): Promise<void> {
   const run = async (tx: Executor) => {
     await purgeExpired(db, tx);
@@ -117,9 +125,50 @@ export async function revokeAllTokens(db: Database, userId: number, ex?: Executo
       expiresAt: new Date(Date.now() + REVOKE_ALL_KEEP_MS),
     });
     await bumpSecurityVersion(db, tx);
+    await countRevocation(db, tx);
   };
   if (ex) await run(ex);
   else await db.transaction(run);
+}
+
+/** Counts a revocation (with the security version bump of the same transaction). */
+async function countRevocation(db: Database, ex: Executor): Promise<void> {
+  const t = db.t.securityVersions;
+  await ex.insert(t).values({ scope: REVOCATIONS_SCOPE, version: 1 }).onConflictDoUpdate({
+    target: t.scope,
+    set: { version: sql`${t.version} + 1` },
+  });
+}
+
+/** The security version and the revocation count, read together (one statement, one snapshot). */
+export async function readVersions(db: Database): Promise<{ version: number; revocations: number }> {
+  const t = db.t.securityVersions;
+  const rows = await db.db.select({ scope: t.scope, v: t.version }).from(t).where(
+    inArray(t.scope, [ACCESS_SCOPE, REVOCATIONS_SCOPE]),
+  );
+  const of = (scope: string) => Number(rows.find((r) => r.scope === scope)?.v ?? 0);
+  return { version: of(ACCESS_SCOPE), revocations: of(REVOCATIONS_SCOPE) };
+}
+
+/**
+ * Every user's revocations that still refuse something (`revokedBefore`, `revoked`), in one query: what a
+ * replica re-reads when only revocations happened. Users not in the map have none.
+ */
+export async function loadAllRevocations(
+  db: Database,
+): Promise<Map<number, { revokedBefore: number; revoked: Set<string> }>> {
+  const t = db.t.tokenRevocations;
+  const rows = await db.db.select({ userId: t.userId, id: t.id, jti: t.jti }).from(t).where(
+    gt(t.expiresAt, new Date()),
+  );
+  const out = new Map<number, { revokedBefore: number; revoked: Set<string> }>();
+  for (const r of rows) {
+    let s = out.get(r.userId);
+    if (!s) out.set(r.userId, s = { revokedBefore: 0, revoked: new Set() });
+    if (r.jti === null) s.revokedBefore = Math.max(s.revokedBefore, r.id);
+    else s.revoked.add(r.jti);
+  }
+  return out;
 }
 
 /** Rows whose tokens have all expired refuse nothing any more. */

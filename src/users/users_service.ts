@@ -425,7 +425,7 @@ export class UsersService {
       await revokeAllTokens(this.deps.db, u.id, tx);
       await this.#audit(tx, "user.tokens_revoked", auth, u, requestId, {});
     });
-    await this.deps.access.changed();
+    await this.deps.access.revoked();
     return { detail: `every token of user ${u.id} issued before now is refused`, user_id: u.id };
   }
 

@@ -314,3 +314,103 @@ dbTest("tokens: a reset refuses every token issued before it", async (db) => {
     await t.s3.close();
   }
 });
+
+/** A cached snapshot equals a fresh load, token state included (what the cache must never get wrong). */
+function sameSnapshot(cached: unknown, fresh: unknown, what: string) {
+  assert.deepStrictEqual(cached, fresh, what);
+}
+
+for (const freshness of ["read", "lease"] as const) {
+  dbTest(
+    `tokens: a logout empties no cache; any other change still does, on every replica (property, ACCESS_FRESHNESS=${freshness})`,
+    async (db, { url }) => {
+      const w = await createWorld(db);
+      const env = { ACCESS_FRESHNESS: freshness, ACCESS_LEASE_MS: "2000", ACCESS_POLL_MS: "20" };
+      const a = await testApp(db, { env });
+      const dbB = await openDatabase(url, { maxConnections: 2 });
+      const b = await testApp(dbB, { env });
+      try {
+        await a.deps.access.startLease();
+        await b.deps.access.startLease();
+        const people = [
+          ["exec@acme.test", w.executive.id],
+          ["exec2@acme.test", w.executive2.id],
+          ["manager@acme.test", w.manager.id],
+          ["auditor@acme.test", w.auditor.id],
+        ] as const;
+        const admin = await login(a.app, "admin@acme.test");
+        const tokens = new Map<number, string>();
+        for (const [email, id] of people) tokens.set(id, await login(a.app, email));
+        const me = (token: string) => b.app.request("/api/v1/auth/me", { headers: bearer(token) });
+        const warm = async () => {
+          for (const [email, id] of people) {
+            let res = await me(tokens.get(id)!);
+            if (res.status === 401) {
+              await res.body?.cancel();
+              tokens.set(id, await login(a.app, email));
+              res = await me(tokens.get(id)!);
+            }
+            assert.equal(res.status, 200, email);
+            await res.body?.cancel();
+          }
+        };
+        await warm();
+        // Precision: a logout on A leaves B's snapshots in place (no load), and B refuses the token.
+        const cache = b.deps.access.cache;
+        const loads = cache.loads;
+        const refreshes = cache.revocationRefreshes;
+        const gone = tokens.get(w.executive.id)!;
+        assert.equal((await a.app.request("/api/v1/auth/logout", postJson(gone))).status, 200);
+        assert.equal((await me(gone)).status, 401, "B refuses the logged-out token");
+        const other = await me(tokens.get(w.manager.id)!);
+        assert.equal(other.status, 200);
+        await other.body?.cancel();
+        assert.equal(cache.loads, loads, "no snapshot was reloaded on B");
+        assert.equal(cache.revocationRefreshes, refreshes + 1);
+        tokens.set(w.executive.id, await login(a.app, "exec@acme.test"));
+
+        // Any sequence of logouts, revoke-alls and other changes between two requests on B: B's cached
+        // snapshots always equal fresh loads.
+        const step = fc.oneof(
+          fc.record({ kind: fc.constant("logout" as const), who: fc.nat(people.length - 1) }),
+          fc.record({ kind: fc.constant("revoke_all" as const), who: fc.nat(people.length - 1) }),
+          fc.record({
+            kind: fc.constant("permissions" as const),
+            who: fc.constantFrom(0, 1),
+            perms: fc.subarray(["crm_leads_read", "crm_leads_create", "crm_leads_update"]),
+          }),
+        );
+        await fc.assert(
+          fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 4 }), async (steps) => {
+            for (const s of steps) {
+              const id = people[s.who][1];
+              let res: Response;
+              if (s.kind === "logout") {
+                res = await a.app.request("/api/v1/auth/logout", postJson(tokens.get(id)!));
+              } else if (s.kind === "revoke_all") {
+                res = await a.app.request(`/api/v1/users/${id}/revoke-tokens`, postJson(admin));
+              } else {
+                res = await a.app.request(`/api/v1/users/${id}`, {
+                  method: "PATCH",
+                  headers: { ...bearer(admin), "content-type": "application/json" },
+                  body: JSON.stringify({ permissions: s.perms }),
+                });
+              }
+              assert.ok([200, 401].includes(res.status), `${s.kind}: ${res.status}`);
+              await res.body?.cancel();
+            }
+            await warm();
+            for (const [email, id] of people) {
+              sameSnapshot(cache.loadedUser(id), await cache.loader.loadUser(id), email);
+            }
+          }),
+          { numRuns: 15 },
+        );
+      } finally {
+        await a.deps.access.stopLease();
+        await b.deps.access.stopLease();
+        await dbB.close();
+      }
+    },
+  );
+}
