@@ -102,24 +102,29 @@ export class ServiceKeyService {
       });
     }
     const secret = newSecret();
-    const { db, t } = this.deps.db;
-    const [row] = await db.insert(t.serviceKeys).values({
-      organizationId,
-      name: input.name,
-      prefix: secret.slice(0, 12),
-      keyHash: await hashSecret(secret),
-      scopes,
-      createdById: actor.id,
-      createdAt: new Date(this.#now()),
-      expiresAt: input.expiresAt ?? null,
-    }).returning();
-    await this.deps.audit.recordSafely({
-      event: "service_key.created",
-      actorUserId: actor.id,
-      organizationId,
-      target: `service_key:${row.id}`,
-      requestId,
-      details: { name: input.name, prefix: row.prefix, scopes },
+    const keyHash = await hashSecret(secret);
+    const { t } = this.deps.db;
+    // A credential is a security change: its audit row goes in its transaction (no audit, no key).
+    const row = await this.deps.db.transaction(async (tx) => {
+      const [row] = await tx.insert(t.serviceKeys).values({
+        organizationId,
+        name: input.name,
+        prefix: secret.slice(0, 12),
+        keyHash,
+        scopes,
+        createdById: actor.id,
+        createdAt: new Date(this.#now()),
+        expiresAt: input.expiresAt ?? null,
+      }).returning();
+      await this.deps.audit.record({
+        event: "service_key.created",
+        actorUserId: actor.id,
+        organizationId,
+        target: `service_key:${row.id}`,
+        requestId,
+        details: { name: input.name, prefix: row.prefix, scopes },
+      }, tx);
+      return row;
     });
     return { key: toKey(row), secret };
   }
@@ -171,19 +176,20 @@ export class ServiceKeyService {
         tx,
         updated as { keyHash: string; prefix: string; revokedAt: Date },
       );
+      // In the same transaction: no audit, no revocation (a refused one can be retried; a lost event cannot).
+      await this.deps.audit.record({
+        event: "service_key.revoked",
+        actorUserId: actor.id,
+        organizationId,
+        target: `service_key:${id}`,
+        requestId,
+        details: { name: key.name, prefix: key.prefix },
+      }, tx);
       return updated;
     });
     // The trigger bumped the security version; under a lease, wait until every replica has applied it.
     await this.deps.access.changed();
     this.#cache.clear();
-    await this.deps.audit.recordSafely({
-      event: "service_key.revoked",
-      actorUserId: actor.id,
-      organizationId,
-      target: `service_key:${id}`,
-      requestId,
-      details: { name: key.name, prefix: key.prefix },
-    });
     return toKey(row);
   }
 

@@ -254,3 +254,50 @@ dbTest("invariant: no string but the issued secret authenticates as the key", as
     { numRuns: 60 },
   );
 }, { only: ["libsql"] });
+
+dbTest(
+  "service keys: no audit, no change — creating or revoking a key whose audit row fails changes nothing",
+  async (db) => {
+    await createWorld(db);
+    const { app } = await testApp(db);
+    const admin = await login(app, "admin@acme.test");
+    const kept = await createKey(app, admin, { name: "kept", scopes: ["access.evaluate"] });
+    assert.equal(kept.res.status, 201);
+    // The audit table refuses every row from now on (as when it cannot be written).
+    if (db.dialect === "postgres") {
+      await db.run(
+        `CREATE FUNCTION audit_down() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit down'; END $$`,
+      );
+      await db.run(
+        `CREATE TRIGGER audit_down BEFORE INSERT ON audit_logs FOR EACH ROW EXECUTE FUNCTION audit_down()`,
+      );
+    } else {
+      await db.run(
+        `CREATE TRIGGER audit_down BEFORE INSERT ON audit_logs BEGIN SELECT RAISE(ABORT, 'audit down'); END`,
+      );
+    }
+    const keys = async () =>
+      (await db.db.select().from(db.t.serviceKeys)).map((k) => ({
+        name: k.name,
+        revoked: k.revokedAt !== null,
+      }));
+    const created = await createKey(app, admin, { name: "unaudited", scopes: ["forward-auth"] });
+    assert.equal(created.res.status, 500, JSON.stringify(created.body));
+    assert.ok(!JSON.stringify(created.body).includes("sbk_"), "no secret handed out");
+    const revoke = await app.request(`/api/v1/service-keys/${kept.body.id}`, {
+      method: "DELETE",
+      headers: bearer(admin),
+    });
+    assert.notEqual(revoke.status, 200);
+    await revoke.body?.cancel();
+    assert.deepEqual(await keys(), [{ name: "kept", revoked: false }], "neither change happened");
+    await db.run(`DROP TRIGGER audit_down${db.dialect === "postgres" ? " ON audit_logs" : ""}`);
+    const auth = await app.request("/access/v1/evaluation", {
+      method: "POST",
+      headers: { authorization: `Bearer ${kept.body.key}`, ...JSON_HEADERS },
+      body: evaluation("manager@acme.test"),
+    });
+    assert.equal(auth.status, 200, `the unrevoked key still works (${auth.status})`);
+    await auth.body?.cancel();
+  },
+);
