@@ -9,6 +9,10 @@ import { z } from "zod";
 import { parseSchedule } from "./backups/cron.ts";
 import { placeholderProblems } from "./placeholders.ts";
 
+/** Fewer distinct characters than this in a production SECRET_KEY: refused as hand-made. */
+const MIN_SECRET_DISTINCT = 10;
+const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
+
 export const APP_ENVS = ["development", "test", "production"] as const;
 export type AppEnv = typeof APP_ENVS[number];
 export const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;
@@ -543,7 +547,25 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
           "SECRET_KEY: must be at least 32 characters in production",
         );
       }
+    } else if (production && new Set(secretKey).size < MIN_SECRET_DISTINCT) {
+      // "a" × 32 or "abab…" is long and guessable: a random key (openssl rand -hex 32) has ~16 distinct.
+      problems.push(
+        `SECRET_KEY: looks hand-made (fewer than ${MIN_SECRET_DISTINCT} distinct characters); use a random key, e.g. openssl rand -hex 32`,
+      );
     }
+  }
+  if (production && e.LOG_PERSONAL_DATA) {
+    problems.push(
+      "LOG_PERSONAL_DATA: must not be true in production (logs would hold e-mail addresses and row values)",
+    );
+  }
+  if (
+    production && e.METRICS_PORT !== undefined && !e.METRICS_TOKEN &&
+    !LOOPBACK.has(e.METRICS_HOST ?? e.HOST)
+  ) {
+    problems.push(
+      "METRICS_PORT: needs METRICS_TOKEN in production unless METRICS_HOST is a loopback address (the port would be open to anyone who reaches it)",
+    );
   }
   if (asymmetric && !e.JWT_PRIVATE_KEY) {
     problems.push(

@@ -60,6 +60,12 @@ async function main(): Promise<number> {
   if (config.logPersonalData) {
     logger.warn("log_personal_data_on", { detail: "LOG_PERSONAL_DATA=true: logs may hold personal data" });
   }
+  if (config.appEnv === "production" && !config.http.publicUrl) {
+    logger.warn("public_url_unset", {
+      detail:
+        "PUBLIC_URL is not set: the AuthZEN metadata names the request's own origin (not cached); set it to the URL PEPs use",
+    });
+  }
   if (config.auth.secretGenerated) {
     logger.warn("secret_key_generated", {
       detail:

@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { ConfigError, loadConfig } from "../src/config.ts";
 
+/** A production SECRET_KEY as `openssl rand -hex 20` would give. */
+const PROD_KEY = "7f3a9c1e5b2d8f4a6c0e9b3d7a1f5c2e84d6b0a3";
+
 function issues(env: Record<string, string>): string[] {
   try {
     loadConfig(env);
@@ -101,7 +104,7 @@ Deno.test("config: production requires SECRET_KEY and a real database", () => {
   assert.match(i, /DATABASE_URL: is required in production/);
   const ok = loadConfig({
     APP_ENV: "production",
-    SECRET_KEY: "x".repeat(40),
+    SECRET_KEY: PROD_KEY,
     DATABASE_URL: "postgres://h/db",
     S3_ENDPOINT: "http://minio:9000",
   });
@@ -113,7 +116,7 @@ Deno.test("config: production requires SECRET_KEY and a real database", () => {
 Deno.test("config: production refuses the published super admin password", () => {
   const i = issues({
     APP_ENV: "production",
-    SECRET_KEY: "x".repeat(40),
+    SECRET_KEY: PROD_KEY,
     DATABASE_URL: "postgres://h/db",
     SUPERADMIN_PASSWORD: "SuperAdmin@123",
   });
@@ -138,4 +141,26 @@ Deno.test("config: S3 settings for MinIO", () => {
     issues({ S3_FORCE_PATH_STYLE: "maybe" }).join(),
     /^S3_FORCE_PATH_STYLE: must be true or false/,
   );
+});
+
+Deno.test("config: production refuses unsafe settings, naming each (attack report 2026-12-03, finding 8)", () => {
+  const base = { APP_ENV: "production", DATABASE_URL: "postgres://h/db", S3_ENDPOINT: "http://minio:9000" };
+  // A long but hand-made key.
+  for (const key of ["a".repeat(32), "ab".repeat(20), "abcdefgh".repeat(5)]) {
+    const i = issues({ ...base, SECRET_KEY: key }).join("\n");
+    assert.match(i, /SECRET_KEY: looks hand-made/);
+    assert.ok(!i.includes(key), "the key is never echoed");
+  }
+  assert.match(
+    issues({ ...base, SECRET_KEY: PROD_KEY, LOG_PERSONAL_DATA: "true" }).join(),
+    /LOG_PERSONAL_DATA: must not/,
+  );
+  assert.match(
+    issues({ ...base, SECRET_KEY: PROD_KEY, METRICS_PORT: "9464" }).join(),
+    /METRICS_PORT: needs METRICS_TOKEN/,
+  );
+  // Allowed: a token, or a loopback-only metrics port; and all of it outside production.
+  loadConfig({ ...base, SECRET_KEY: PROD_KEY, METRICS_PORT: "9464", METRICS_TOKEN: "t".repeat(32) });
+  loadConfig({ ...base, SECRET_KEY: PROD_KEY, METRICS_PORT: "9464", METRICS_HOST: "127.0.0.1" });
+  loadConfig({ SECRET_KEY: "a".repeat(32), LOG_PERSONAL_DATA: "true", METRICS_PORT: "9464" });
 });

@@ -73,6 +73,22 @@ export class AuditService {
   }
 
   /**
+   * The log line of an event (and so its metrics) without a row: for repeats of an event already
+   * stored, such as every refusal of one throttled key (a scanner must not become database writes).
+   */
+  logOnly(e: AuditEvent): void {
+    this.logger.info("audit", {
+      audit_event: e.event,
+      actor_user_id: e.actorUserId ?? null,
+      organization_id: e.organizationId ?? null,
+      target: e.target ?? null,
+      request_id: e.requestId ?? null,
+      details: e.details ?? {},
+      stored: false,
+    });
+  }
+
+  /**
    * Like `record`, but never throws (for denials, failures and runs that
    * already happened): an event the database cannot take now is kept, in
    * order and with its time, and written as soon as it answers again

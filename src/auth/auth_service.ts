@@ -15,7 +15,7 @@ import type { UserSnapshot } from "../access/loader.ts";
 import { UsersRepository } from "../users/users_repository.ts";
 import { dummyHash, hashPassword, needsRehash, verifyPassword } from "./passwords.ts";
 import { passwordProblems } from "./password_policy.ts";
-import { type LoginThrottle, throttleKeys } from "./login_throttle.ts";
+import { type LoginThrottle, type ThrottleKeys, throttleKeys } from "./login_throttle.ts";
 import type { TokenClaims, TokenService } from "./tokens.ts";
 import { loadTokenState, revokeAllTokens, revokeToken } from "./revocation.ts";
 
@@ -38,6 +38,9 @@ export interface RequestMeta {
   address: string | null;
 }
 
+/** Throttled keys whose stored refusal is remembered (a flood of new keys still costs one row each). */
+const REFUSALS_REMEMBERED = 10_000;
+
 export class AuthService {
   readonly users: UsersRepository;
 
@@ -53,6 +56,22 @@ export class AuthService {
     this.users = new UsersRepository(deps.db);
   }
 
+  /** Throttled key → until when its refusal is already in the audit table (bounded, oldest first out). */
+  readonly #refusalsStored = new Map<string, number>();
+
+  #firstRefusal(by: keyof ThrottleKeys, keys: ThrottleKeys, waitSeconds: number): boolean {
+    const key = `${by}|${keys[by]}`;
+    const now = Date.now();
+    const until = this.#refusalsStored.get(key);
+    if (until !== undefined && until > now) return false;
+    this.#refusalsStored.delete(key);
+    if (this.#refusalsStored.size >= REFUSALS_REMEMBERED) {
+      this.#refusalsStored.delete(this.#refusalsStored.keys().next().value!);
+    }
+    this.#refusalsStored.set(key, now + Math.max(1, waitSeconds) * 1000);
+    return true;
+  }
+
   /** Verifies credentials and issues a token; 401 on any failure, 429 while throttled. */
   async login(email: string, password: string, meta: RequestMeta): Promise<TokenResponse> {
     const { audit, throttle } = this.deps;
@@ -62,12 +81,15 @@ export class AuthService {
     const attempt = await throttle.attempt(keys);
     if (!attempt.admitted) {
       const wait = attempt.retryAfter;
-      await audit.recordSafely({
+      const event = {
         event: "auth.login_throttled",
         target: normalized,
         requestId: meta.requestId,
         details: { address: meta.address, retry_after: wait, key: attempt.by },
-      });
+      };
+      // One row per throttled key and block (per replica); the repeats are logged and counted only.
+      if (this.#firstRefusal(attempt.by, keys, wait)) await audit.recordSafely(event);
+      else audit.logOnly(event);
       throw rateLimited("too many failed login attempts", wait);
     }
 

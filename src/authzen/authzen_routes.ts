@@ -414,7 +414,11 @@ export function authzenRoutes(
           max_evaluations: deps.config.access.maxEvaluations,
         },
         200,
-        { "cache-control": "public, max-age=300" },
+        // Built from the request (Host, or X-Forwarded-* behind a trusted proxy), the answer is never
+        // stored by a shared cache: one poisoned Host would send every PEP, with its key, elsewhere.
+        deps.config.http.publicUrl
+          ? { "cache-control": "public, max-age=300" }
+          : { "cache-control": "no-store", vary: "Host, X-Forwarded-Host, X-Forwarded-Proto" },
       );
     },
   );

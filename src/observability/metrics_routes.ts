@@ -29,11 +29,19 @@ export function httpMetrics(metrics: Metrics): MiddlewareHandler<HttpEnv> {
       const matched = routePath(c, -1);
       // Only middleware matched (`*`): no route — the notFound / 405 answer.
       const route = !matched || matched === "*" || matched === "/*" ? "unmatched" : matched;
-      const labels = { method: c.req.method, route, status };
+      const labels = { method: methodLabel(c.req.method), route, status };
       metrics.httpRequests.inc(labels);
       metrics.httpDuration.observe(labels, (performance.now() - start) / 1000);
     }
   };
+}
+
+const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
+
+/** The method label, from a fixed set: any other token is `OTHER` (a client must not mint series). */
+export function methodLabel(method: string): string {
+  const m = method.toUpperCase();
+  return METHODS.has(m) ? m : "OTHER";
 }
 
 function tokenMatches(header: string | undefined, token: string): boolean {

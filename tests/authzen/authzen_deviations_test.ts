@@ -146,6 +146,11 @@ dbTest(
     const plain = await testApp(db);
     const m2 = await json(await plain.app.request("http://localhost:8000/.well-known/authzen-configuration"));
     assert.equal(m2.policy_decision_point, "http://localhost:8000");
+    // ... which a shared cache must never keep: a forged Host would be served to every PEP.
+    const forged = await plain.app.request("http://evil.example/.well-known/authzen-configuration");
+    assert.equal((await json(forged)).policy_decision_point, "http://evil.example");
+    assert.equal(forged.headers.get("cache-control"), "no-store");
+    assert.match(forged.headers.get("vary") ?? "", /Host/);
     // A bad value fails at start, naming the variable.
     for (const bad of ["pdp.example.com", "ftp://x", "https://x/?a=1", "https://u:p@x"]) {
       assert.throws(() => testConfig({ PUBLIC_URL: bad }), /PUBLIC_URL/, bad);

@@ -215,7 +215,7 @@ Deno.test("config: published placeholders are refused in production, never echoe
     loadConfig({
       APP_ENV: "production",
       DATABASE_URL: "file:/tmp/x.db",
-      SECRET_KEY: "k".repeat(48),
+      SECRET_KEY: "prod-key-7f3a9c1e5b2d8f4a6c0e9b3d7a1f5c2e",
       ...extra,
     });
   const refused = (extra: Record<string, string>, message: RegExp) =>

@@ -221,3 +221,33 @@ Deno.test("decision log: off / deny / all and sampled allows; every decision cou
     },
   ));
 });
+
+dbTest(
+  "metrics: made-up request methods cannot mint series (attack report 2026-12-03, finding 3)",
+  async (db) => {
+    const { app } = await testApp(db, { env: { METRICS_TOKEN: TOKEN } });
+    const scrape = async () =>
+      parse(await (await app.request("/metrics", { headers: { authorization: `Bearer ${TOKEN}` } })).text());
+    // Anonymous requests with random RFC 9110 method tokens, to existing and missing paths.
+    await fc.assert(
+      fc.asyncProperty(
+        fc.stringMatching(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,20}$/),
+        fc.constantFrom("/health", "/api/v1/users", "/nowhere"),
+        async (method, path) => {
+          if (/^(CONNECT|TRACE|TRACK)$/i.test(method)) return; // refused by fetch's Request itself
+          const res = await app.request(path, { method });
+          await res.body?.cancel();
+        },
+      ),
+      { numRuns: 150 },
+    );
+    const methods = new Set<string>();
+    for (const key of (await scrape()).keys()) {
+      const m = /^seedbed_http_requests_total\{.*method="([^"]*)"/.exec(key);
+      if (m) methods.add(m[1]);
+    }
+    for (const m of methods) assert.match(m, /^(GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS|OTHER)$/);
+    assert.ok(methods.has("OTHER"), [...methods].join());
+  },
+  { only: ["libsql"] },
+);

@@ -243,7 +243,11 @@ dbTest("seeders: development super admins and the demo organizations, users and 
 dbTest("seeders: production seeds no demo data and never the published default password", async (db) => {
   const announced: string[] = [];
   const svc = service(db, {
-    env: { APP_ENV: "production", SECRET_KEY: "x".repeat(40), DATABASE_URL: "file:/tmp/p.db" },
+    env: {
+      APP_ENV: "production",
+      SECRET_KEY: "prod-key-7f3a9c1e5b2d8f4a6c0e9b3d7a1f5c2e",
+      DATABASE_URL: "file:/tmp/p.db",
+    },
     announce: (m) => announced.push(m),
   });
   const r = await svc.execute({ triggeredBy: "t", createBackup: false });
@@ -278,7 +282,7 @@ dbTest(
     const prod = service(db, {
       env: {
         APP_ENV: "production",
-        SECRET_KEY: "x".repeat(40),
+        SECRET_KEY: "prod-key-7f3a9c1e5b2d8f4a6c0e9b3d7a1f5c2e",
         DATABASE_URL: "file:/tmp/p.db",
         SUPERADMIN_EMAIL: "ops@corp.example",
         SUPERADMIN_PASSWORD: "Corr3ct-Horse-Battery",

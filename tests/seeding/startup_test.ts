@@ -90,7 +90,7 @@ Deno.test({
       await withServer({
         APP_ENV: "production",
         DATABASE_URL: url,
-        SECRET_KEY: "p".repeat(48),
+        SECRET_KEY: "prod-key-7f3a9c1e5b2d8f4a6c0e9b3d7a1f5c2e",
         S3_ENDPOINT: "http://127.0.0.1:9",
       }, async (base, stderr) => {
         assert.doesNotMatch(stderr(), /Development credentials/);
