@@ -124,3 +124,45 @@ dbTest(
   },
   { only: POSTGRES_IS_SERVER ? ["libsql", "postgres"] : ["libsql"] },
 );
+
+dbTest(
+  "cli: backup schedule prints BACKUP_SCHEDULE's next runs; none set or a bad one says so",
+  async (_db, ctx) => {
+    const s3 = await startTestS3();
+    try {
+      const env = { ...s3.env, DATABASE_URL: ctx.url };
+      const planned = await cli(["schedule", "--count", "3", "--json"], {
+        ...env,
+        BACKUP_SCHEDULE: "0 3 * * *",
+      });
+      assert.equal(planned.code, 0, planned.stderr);
+      const out = JSON.parse(planned.stdout) as { schedule: string; timezone: string; next_runs: string[] };
+      assert.equal(out.schedule, "0 3 * * *");
+      assert.equal(out.timezone, "UTC");
+      assert.equal(out.next_runs.length, 3);
+      const times = out.next_runs.map((s) => new Date(s));
+      assert.ok(times.every((t) => t.getUTCHours() === 3 && t.getUTCMinutes() === 0), planned.stdout);
+      assert.ok(times[0].getTime() > Date.now() && times[0].getTime() <= Date.now() + 86_400_000);
+      assert.deepEqual(times.slice(1).map((t, i) => t.getTime() - times[i].getTime()), [
+        86_400_000,
+        86_400_000,
+      ]);
+      const text = await cli(["schedule"], { ...env, BACKUP_SCHEDULE: "*/15 * * * *" });
+      assert.equal(text.code, 0, text.stderr);
+      assert.match(text.stdout, /Schedule: \*\/15 \* \* \* \* \(UTC\)/);
+      assert.equal(
+        (text.stdout.match(/^ {2}\d{4}-\d\d-\d\dT\d\d:(00|15|30|45):00\.000Z$/gm) ?? []).length,
+        5,
+      );
+      const none = await cli(["schedule"], env);
+      assert.equal(none.code, 0);
+      assert.match(none.stdout, /No schedule: set BACKUP_SCHEDULE/);
+      const bad = await cli(["schedule"], { ...env, BACKUP_SCHEDULE: "every day" });
+      assert.notEqual(bad.code, 0);
+      assert.match(bad.stderr + bad.stdout, /BACKUP_SCHEDULE/);
+    } finally {
+      await s3.close();
+    }
+  },
+  { only: ["libsql"] },
+);
