@@ -1,24 +1,19 @@
-/** `deno task backup [create|list|show|verify|prune]` as a real process against a real database and S3. */
+/**
+ * `deno task backup [create|list|show|verify|prune|drill]` against a real database and S3: the CLI's own
+ * entry (`runCli`) in this process for what the commands do, and a real process for a backup and for a
+ * failure's exit code (what a shell or a cron job sees).
+ */
 import assert from "node:assert/strict";
 import { dbTest, POSTGRES_IS_SERVER } from "../helpers/db.ts";
 import { startTestS3 } from "../helpers/s3.ts";
 import { insertSampleData } from "./fixtures.ts";
 import { download, plant } from "./helpers.ts";
+import { cli as cliProcess, cliInProcess, type CliRun } from "../cli/helpers.ts";
 
-const CLI = new URL("../../src/cli.ts", import.meta.url).pathname;
-
-async function cli(args: string[], env: Record<string, string>) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", CLI, "backup", ...args],
-    env: { APP_ENV: "test", LOG_LEVEL: "warn", SECRET_KEY: "x".repeat(40), ...env },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return {
-    code: out.code,
-    stdout: new TextDecoder().decode(out.stdout),
-    stderr: new TextDecoder().decode(out.stderr),
-  };
+/** `backup …` in this process, or as a real process with `process`. */
+function cli(args: string[], env: Record<string, string>, process = false): Promise<CliRun> {
+  const all = { APP_ENV: "test", LOG_LEVEL: "warn", SECRET_KEY: "x".repeat(40), ...env };
+  return process ? cliProcess(["backup", ...args], all) : cliInProcess(["backup", ...args], all);
 }
 
 dbTest(
@@ -29,7 +24,7 @@ dbTest(
       await insertSampleData(db);
       const env = { ...s3.env, DATABASE_URL: ctx.url, BACKUP_RETENTION_COUNT: "1" };
 
-      const created = await cli(["create"], env);
+      const created = await cli(["create"], env, true); // a real process
       assert.equal(created.code, 0, created.stderr);
       const key = /completed: (database-backups\/\S+_manual_\d+\.json\.gz)/.exec(created.stdout)?.[1];
       assert.ok(key, created.stdout);
@@ -66,7 +61,7 @@ dbTest(
       assert.equal(badSub.code, 2);
       assert.match(badSub.stderr, /unknown backup command "explode"/);
 
-      const down = await cli(["create"], { ...env, S3_ENDPOINT: "http://127.0.0.1:9" });
+      const down = await cli(["create"], { ...env, S3_ENDPOINT: "http://127.0.0.1:9" }, true); // a process
       assert.equal(down.code, 1);
       assert.match(down.stderr, /S3 is unreachable at http:\/\/127\.0\.0\.1:9.*\[STORAGE_UNAVAILABLE\]/);
     } finally {
