@@ -39,7 +39,7 @@ export async function openTestDatabase(
   if (dialect === "libsql") return migrated ? await libsqlCopy() : await libsqlFresh();
   if (!migrated) return PG_URL ? await pgSchemaFresh() : await pgliteFresh();
   // A second database while the file's shared one is in use (a test with two "replicas"): a fresh one.
-  if (sharedInUse) return await migratedFresh(PG_URL ? await pgSchemaFresh() : await pgliteFresh());
+  if (sharedInUse) return PG_URL ? await migratedFresh(await pgSchemaFresh()) : await pgliteFresh("migrated");
   sharedInUse = true;
   try {
     const t = PG_URL ? await pgServerShared() : await pgliteShared();
@@ -170,15 +170,76 @@ async function captureBaseline(
 let pglite: Promise<{ client: PGlite; baseline: Baseline }> | null = null;
 let pgliteDead = false;
 
-async function bootPglite(): Promise<PGlite> {
+/**
+ * An embedded Postgres booted from a data directory made once: `empty` (just initialized) or `migrated`.
+ * Initializing (initdb) and migrating cost seconds of CPU per instance; loading a saved data directory
+ * about a second. The templates are saved under the temporary folder, named by a hash of PGlite's
+ * version, the Postgres migrations and the migrator, so every test file of a run (and later runs) boots
+ * from them and a change to any of those makes new ones.
+ */
+async function bootPglite(template: "empty" | "migrated" = "empty"): Promise<PGlite> {
   const { PGlite } = await import("@electric-sql/pglite");
-  const client = new PGlite();
+  const client = new PGlite({ loadDataDir: await pgliteTemplate(template) });
   await client.waitReady;
   return client;
 }
 
-async function pgliteFresh(): Promise<TestDatabase> {
-  const db = await pgliteDatabase(await bootPglite());
+const pgliteTemplates = new Map<string, Promise<Blob>>();
+
+function pgliteTemplate(kind: "empty" | "migrated"): Promise<Blob> {
+  let t = pgliteTemplates.get(kind);
+  if (!t) {
+    t = loadOrMakePgliteTemplate(kind);
+    t.catch(() => pgliteTemplates.delete(kind));
+    pgliteTemplates.set(kind, t);
+  }
+  return t;
+}
+
+const ROOT = new URL("../../", import.meta.url);
+
+/** A hash of what a template's content depends on. */
+async function pgliteTemplateKey(): Promise<string> {
+  const parts: string[] = [
+    JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT))).imports[
+      "@electric-sql/pglite"
+    ],
+  ];
+  const dir = new URL("migrations/postgres/", ROOT);
+  const names = [];
+  for await (const e of Deno.readDir(dir)) if (e.isFile) names.push(e.name);
+  for (const name of names.sort()) parts.push(name, await Deno.readTextFile(new URL(name, dir)));
+  for (const f of ["src/db/migrator.ts", "src/db/migration_files.ts"]) {
+    parts.push(await Deno.readTextFile(new URL(f, ROOT)).catch(() => ""));
+  }
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(parts.join("\0")));
+  return Array.from(new Uint8Array(digest).slice(0, 8), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+async function loadOrMakePgliteTemplate(kind: "empty" | "migrated"): Promise<Blob> {
+  const dir = Deno.env.get("TMPDIR") || "/tmp";
+  const path = `${dir}/seedbed-test-pglite-${kind}-${await pgliteTemplateKey()}.tar.gz`;
+  try {
+    return new Blob([await Deno.readFile(path)]);
+  } catch { /* not made yet: make it */ }
+  const { PGlite } = await import("@electric-sql/pglite");
+  const client = new PGlite();
+  try {
+    await client.waitReady;
+    if (kind === "migrated") await migrate(await pgliteDatabase(client));
+    const dump = await client.dumpDataDir("gzip");
+    // Written aside, then renamed: test files running in parallel never read half a file.
+    const tmp = `${path}.${crypto.randomUUID()}.tmp`;
+    await Deno.writeFile(tmp, new Uint8Array(await dump.arrayBuffer()));
+    await Deno.rename(tmp, path).catch(() => Deno.remove(tmp).catch(() => {}));
+    return dump;
+  } finally {
+    await client.close().catch(() => {});
+  }
+}
+
+async function pgliteFresh(template: "empty" | "migrated" = "empty"): Promise<TestDatabase> {
+  const db = await pgliteDatabase(await bootPglite(template));
   return { db, url: "pglite://memory", dispose: () => db.close().catch(() => {}) };
 }
 
@@ -205,9 +266,7 @@ async function sharedPglite(): Promise<{ client: PGlite; baseline: Baseline }> {
   }
   pgliteDead = false;
   pglite = (async () => {
-    const client = await bootPglite();
-    const db = await pgliteDatabase(client);
-    await migrate(db);
+    const client = await bootPglite("migrated");
     const baseline = await captureBaseline(async (text) =>
       (await client.query(text)).rows as Record<string, unknown>[]
     );
