@@ -66,6 +66,12 @@ async function main(): Promise<number> {
         "PUBLIC_URL is not set: the AuthZEN metadata names the request's own origin (not cached); set it to the URL PEPs use",
     });
   }
+  if (config.appEnv === "production" && !config.backups.encryptionKey) {
+    logger.warn("backup_encryption_off", {
+      detail:
+        "BACKUP_ENCRYPTION_KEY is not set: backups (password hashes, every tenant's data) are stored unencrypted, signed only",
+    });
+  }
   if (config.auth.secretGenerated) {
     logger.warn("secret_key_generated", {
       detail:

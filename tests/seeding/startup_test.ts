@@ -14,7 +14,7 @@ function freePort(): number {
 /** Starts main.ts, waits for "listening", runs `fn`, then stops it with SIGTERM. */
 async function withServer(
   env: Record<string, string>,
-  fn: (base: string, stderr: () => string) => Promise<void>,
+  fn: (base: string, stderr: () => string, stdout: () => string) => Promise<void>,
 ) {
   const port = freePort();
   const s3dir = await Deno.makeTempDir({ prefix: "seedbed-start-s3-" });
@@ -36,7 +36,7 @@ async function withServer(
       if (done) throw new Error(`server exited before listening:\n${log}\n${err}`);
       log += value;
     }
-    await fn(`http://127.0.0.1:${port}`, () => err);
+    await fn(`http://127.0.0.1:${port}`, () => err, () => log);
   } finally {
     child.kill("SIGTERM");
     await child.status;
@@ -92,8 +92,11 @@ Deno.test({
         DATABASE_URL: url,
         SECRET_KEY: "prod-key-7f3a9c1e5b2d8f4a6c0e9b3d7a1f5c2e",
         S3_ENDPOINT: "http://127.0.0.1:9",
-      }, async (base, stderr) => {
+      }, async (base, stderr, stdout) => {
         assert.doesNotMatch(stderr(), /Development credentials/);
+        // What production lacks is said at start: PUBLIC_URL (AuthZEN metadata) and backup encryption.
+        assert.match(stdout(), /"event":"public_url_unset"/);
+        assert.match(stdout(), /"event":"backup_encryption_off"/);
         assert.equal(await login(base, "admin@testcorp.com", "password123"), 401);
         assert.equal(await login(base, "admin@foodfleet.com", "SuperAdmin@123"), 401);
       });
