@@ -90,7 +90,7 @@ export const volumeSeeder = defineSeeder({
             return byOrg.get(organizationId) ?? [];
           },
         });
-        rows.push({ organizationId, ownerId, ...row });
+        rows.push({ organizationId, [res.ownerKey]: ownerId, ...row });
       }
       await ctx.bulkInsert(tables[res.key] as AnyTable, rows as never[]);
     }

@@ -5,9 +5,10 @@ import { openDatabase } from "../src/db/client.ts";
 
 const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
 
-function spawnMain(env: Record<string, string>) {
+function spawnMain(env: Record<string, string>, watch = false) {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN],
+    // `watch`: as `deno task dev` runs it (deno.json sets SEEDBED_WATCH=1 there).
+    args: watch ? ["run", "--watch", "-A", MAIN] : ["run", "-A", MAIN],
     env: { LOG_LEVEL: "info", SEED_DEMO: "false", ...env },
     stdout: "piped",
     stderr: "piped",
@@ -22,9 +23,9 @@ function freePort(): number {
 }
 
 /** Starts the service on a free port and waits for its "listening" line; `finish` collects the rest. */
-async function startServing(env: Record<string, string> = {}) {
+async function startServing(env: Record<string, string> = {}, watch = false) {
   const port = freePort();
-  const child = spawnMain({ PORT: String(port), HOST: "127.0.0.1", DATABASE_URL: ":memory:", ...env });
+  const child = spawnMain({ PORT: String(port), HOST: "127.0.0.1", DATABASE_URL: ":memory:", ...env }, watch);
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let log = "";
   while (!log.includes('"event":"listening"')) {
@@ -37,7 +38,7 @@ async function startServing(env: Record<string, string> = {}) {
     port,
     child,
     /** Waits for the exit; returns the exit code and the whole log. */
-    async finish(): Promise<{ code: number; log: string }> {
+    async finish(): Promise<{ code: number; signal: Deno.Signal | null; log: string }> {
       const status = await child.status;
       for (;;) {
         const { value, done } = await reader.read();
@@ -45,7 +46,7 @@ async function startServing(env: Record<string, string> = {}) {
         log += value;
       }
       await child.stderr.cancel();
-      return { code: status.code, log };
+      return { code: status.code, signal: status.signal, log };
     },
   };
 }
@@ -115,6 +116,30 @@ Deno.test({
     const { code, log } = await finish();
     assert.equal(code, 0);
     assert.match(log, /"event":"shutdown_completed"/);
+  },
+});
+
+Deno.test({
+  name: "main: under `deno task dev` (--watch) SIGTERM ends the process after the clean shutdown",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    // deno's watcher outlives the program ("Restarting on file change…"): the server must re-raise the signal.
+    const { child, finish } = await startServing({ SEEDBED_WATCH: "1" }, true);
+    child.kill("SIGTERM");
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const hung = new Promise<"hung">((r) => timer = setTimeout(() => r("hung"), 20_000));
+    const outcome = await Promise.race([child.status, hung]);
+    clearTimeout(timer);
+    if (outcome === "hung") child.kill("SIGKILL");
+    const { signal, log } = await finish();
+    assert.notEqual(outcome, "hung", "the watcher kept running after SIGTERM");
+    assert.match(
+      log,
+      /"event":"shutdown_completed"/,
+      `the shutdown was the graceful one:\n${log.slice(-800)}`,
+    );
+    assert.equal(signal, "SIGTERM", "ended by the signal it was sent, as a shell expects");
   },
 });
 

@@ -256,11 +256,12 @@ export class AuthzenService {
     const ctx = input.context && typeof input.context === "object" ? input.context : {};
     const ctxOrg = intOf(ctx.organization_id);
     const propOrg = intOf(props.organization_id);
-    const propOwner = intOf(props.owner_id);
     const subjectOrg = subject.access.organizationId;
     const superAdmin = subject.access.kind === "super_admin";
     const type = r.type.toLowerCase();
     const def = resourceByType(type);
+    // The record-scope column as the type names it (`owner_id` unless its module declares another).
+    const propOwner = intOf(props[def?.source.ownerColumn ?? "owner_id"]);
     const t: Target = { module: "", action: "", organizationId: subjectOrg };
     const early = (layer: Layer, reason: AuthzenReason, message: string): Target => {
       t.early = { layer, reason, message };

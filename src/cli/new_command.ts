@@ -9,10 +9,11 @@
  */
 import { UsageError } from "./context.ts";
 
-export const NEW_USAGE =
-  `new module <name> [--field name:type[?]]… [--tiers t1,t2]   a module: table, routes, permissions, seeder, test
+export const NEW_USAGE = `new module <name> [--field name:type[?]]… [--tiers t1,t2] [--owner column]
+                                            a module: table, routes, permissions, seeder, test
   types: text integer money boolean timestamp enum:a,b,c json ref:<table> user   (? = optional)
   tiers: free starter professional enterprise (default starter,professional,enterprise)
+  owner: the record-scope column, a user of the organization (default owner_id; e.g. assignee_id)
 new seeder <Name>                                                         a seeder with getOrCreate / upsert`;
 
 export interface FieldArg {
@@ -30,6 +31,8 @@ export interface ModuleSpec {
   name: string;
   fields: FieldArg[];
   tiers: string[];
+  /** The record-scope column (`--owner`), when not `owner_id`. */
+  owner?: { prop: string; column: string };
 }
 
 const TYPES = ["text", "integer", "money", "boolean", "timestamp", "enum", "json", "ref", "user"] as const;
@@ -86,6 +89,7 @@ export function parseModuleArgs(args: string[]): ModuleSpec {
   }
   const fields: FieldArg[] = [];
   let tiers = ["starter", "professional", "enterprise"];
+  let owner: ModuleSpec["owner"];
   for (let i = 0; i < rest.length; i++) {
     const [flag, inline] = rest[i].split(/=(.*)/s);
     const value = inline ?? rest[++i];
@@ -95,6 +99,16 @@ export function parseModuleArgs(args: string[]): ModuleSpec {
       tiers = value.split(",").filter(Boolean);
       const bad = tiers.find((t) => !TIERS.includes(t));
       if (bad || !tiers.length) throw new UsageError(`--tiers: use ${TIERS.join(", ")} (comma-separated)`);
+    } else if (flag === "--owner") {
+      if (
+        !/^[a-z][a-z0-9_]*$/.test(value) ||
+        ["id", "organization_id", "created_at", "updated_at"].includes(value)
+      ) {
+        throw new UsageError(
+          `--owner ${value}: a snake_case column name for the record's owner, e.g. assignee_id`,
+        );
+      }
+      owner = value === "owner_id" ? undefined : { prop: camel(value), column: snake(camel(value)) };
     } else throw new UsageError(`new module: unknown option ${flag}\n${NEW_USAGE}`);
   }
   if (!fields.length) {
@@ -102,7 +116,11 @@ export function parseModuleArgs(args: string[]): ModuleSpec {
   }
   const dup = fields.find((f, i) => fields.findIndex((g) => g.prop === f.prop) !== i);
   if (dup) throw new UsageError(`--field ${dup.column} is given twice`);
-  return { name, fields, tiers };
+  const clash = owner && fields.find((f) => f.column === owner.column);
+  if (clash) {
+    throw new UsageError(`--field ${clash.column}: it is the owner column (--owner) already; drop the field`);
+  }
+  return owner ? { name, fields, tiers, owner } : { name, fields, tiers };
 }
 
 function builder(f: FieldArg): string {
@@ -194,7 +212,11 @@ export default defineModule({
       schemaName: ${JSON.stringify(cap(one === s.name ? `${s.name}Record` : one))},
       fields: {
 ${s.fields.map((f) => `        ${f.prop}: ${builder(f)},`).join("\n")}
-      },${key ? `\n      unique: [{ columns: [${JSON.stringify(key.prop)}] }],` : ""}${volume}
+      },${
+    s.owner
+      ? `\n      owner: ${JSON.stringify(s.owner.prop)}, // the record-scope column: ${s.owner.column}`
+      : ""
+  }${key ? `\n      unique: [{ columns: [${JSON.stringify(key.prop)}] }],` : ""}${volume}
     },
   },
 });
@@ -235,7 +257,7 @@ ${
         key ? `, ${key.prop}: \`Demo ${key.column.toUpperCase()}-\${serial(n)}\`` : ""
       } }, {
 ${values.map((f) => `          ${f.prop}: ${sample(f, "seed")},`).join("\n")}
-          ownerId,
+          ${s.owner ? `${s.owner.prop}: ownerId` : "ownerId"},
         });
       }
     }
@@ -246,8 +268,29 @@ ${values.map((f) => `          ${f.prop}: ${sample(f, "seed")},`).join("\n")}
 `;
 }
 
-/** The module's test: seeded, listed and guarded for a demo admin. */
+/** The module's test: seeded, listed and guarded for a demo admin; reads stay within the record scope. */
 export function renderModuleTest(s: ModuleSpec): string {
+  const owner = s.owner ?? { prop: "ownerId", column: "owner_id" };
+  const seeded = !s.fields.some((f) => f.type === "ref" && !f.optional);
+  const scopeTest = !seeded ? "" : `
+dbTest("${s.name}: record scope — an own-scope reader sees only the records he owns (${owner.column})", async (db) => {
+  await service(db).execute({ triggeredBy: "t", createBackup: false });
+  const { app } = await testApp(db);
+  const token = await login(app, "admin@globex.com", DEMO_PASSWORD);
+  const { items } = await json<{ items: Record<string, number>[] }>(
+    await app.request("/api/v1/${s.name}", { headers: bearer(token) }),
+  );
+  assert.ok(items.length > 0, "the seeder wrote records");
+  const { organization_id: organizationId, ${owner.column}: owner } = items[0];
+  assert.equal(typeof owner, "number", "every record has its owner (${owner.column})");
+  const repo = new RecordsRepository(db, ${JSON.stringify(s.name)});
+  const page = { skip: 0, limit: 100 };
+  const own = await repo.list({ organizationId, scope: "own", userId: owner }, page);
+  assert.ok(own.items.length > 0 && own.items.every((r) => r.${owner.prop} === owner));
+  const stranger = await repo.list({ organizationId, scope: "own", userId: owner + 1_000_000 }, page);
+  assert.equal(stranger.items.length, 0, "nobody else's records in an own scope");
+});
+`;
   return `/** ${
     cap(s.name)
   } (generated by \`deno task new module\`): seeded, served at /api/v1/${s.name} behind the guard. */
@@ -256,7 +299,9 @@ import { dbTest } from "../helpers/db.ts";
 import { json, testApp } from "../helpers/app.ts";
 import { bearer, login } from "../helpers/fixtures.ts";
 import { service } from "../seeding/helpers.ts";
-import { DEMO_PASSWORD } from "../../seeders/demo_data.ts";
+import { DEMO_PASSWORD } from "../../seeders/demo_data.ts";${
+    seeded ? '\nimport { RecordsRepository } from "../../src/modules/records_repository.ts";' : ""
+  }
 
 dbTest("${s.name}: seeded for the demo organizations and listed for their admin; anonymous callers get 401", async (db) => {
   await service(db).execute({ triggeredBy: "t", createBackup: false });
@@ -270,7 +315,7 @@ dbTest("${s.name}: seeded for the demo organizations and listed for their admin;
   const doc = await json<{ paths: Record<string, unknown> }>(await app.request("/openapi.json"));
   assert.ok(doc.paths["/api/v1/${s.name}"]);
 });
-`;
+${scopeTest}`;
 }
 
 /** A standalone seeder (`new seeder <Name>`). */

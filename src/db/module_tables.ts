@@ -1,8 +1,8 @@
 /**
  * The record tables of the registered modules (`modules/*.ts`), built with a dialect's schema kit.
  *
- * Every module table carries the tenant columns first (id, organization_id, owner_id — the record-scope
- * column —, created_at, updated_at), then its declared fields; it is indexed on (organization, id) — a page
+ * Every module table carries the tenant columns first (id, organization_id, the record-scope column —
+ * `owner_id` unless the module declares another (`owner`) —, created_at, updated_at), then its declared fields; it is indexed on (organization, id) — a page
  * in id order is an index range at any tenant size — and on owner, and unique on its declared keys within
  * the organization. Any change here changes every module table: it needs a migration (`deno task db:check`
  * fails until there is one). Story: docs/modules.md.
@@ -10,7 +10,7 @@
 import type { BuildColumns, ColumnBuilderBase } from "drizzle-orm";
 import type { PgColumn, PgTableWithColumns } from "drizzle-orm/pg-core";
 import type { SchemaKit } from "./schema_kit.ts";
-import type { Field, FieldSpec } from "../modules/define.ts";
+import type { Field, FieldSpec, ModuleInput } from "../modules/define.ts";
 import { MODULES } from "../../modules/mod.ts";
 
 /** `crm_leads` → `crmLeads`, at the type level. */
@@ -22,22 +22,48 @@ export const snake = (s: string) => s.replace(/[A-Z]/g, (m) => `_${m.toLowerCase
 
 const now = () => new Date();
 
-function tenantBuilders(k: SchemaKit, organizationsId: () => PgColumn, usersId: () => PgColumn) {
+/** The record-scope column's property when a resource declares none. */
+export const DEFAULT_OWNER = "ownerId";
+
+const ownerBuilder = (k: SchemaKit, column: string, usersId: () => PgColumn) =>
+  k.int(column).notNull().references(usersId, { onDelete: "restrict" });
+
+function fixedBuilders(k: SchemaKit, organizationsId: () => PgColumn) {
   return {
     id: k.id(),
     organizationId: k.int("organization_id").notNull().references(organizationsId, { onDelete: "cascade" }),
-    ownerId: k.int("owner_id").notNull().references(usersId, { onDelete: "restrict" }),
     createdAt: k.ts("created_at").notNull().$defaultFn(now),
     updatedAt: k.ts("updated_at").notNull().$defaultFn(now).$onUpdateFn(now),
   };
 }
-type TenantBuilders = ReturnType<typeof tenantBuilders>;
+/** The tenant columns with the record-scope column `O`. */
+type TenantBuilders<O extends string> =
+  & ReturnType<typeof fixedBuilders>
+  & { [P in O]: ReturnType<typeof ownerBuilder> };
 
-/** A module table's type: the tenant columns and the declared fields, typed column by column. */
-export type TenantTable<N extends string, C extends Record<string, ColumnBuilderBase>> = PgTableWithColumns<{
+/** The tenant columns, in table order: id, organization_id, the record-scope column, created_at, updated_at. */
+function tenantBuilders(
+  k: SchemaKit,
+  organizationsId: () => PgColumn,
+  usersId: () => PgColumn,
+  owner: string,
+) {
+  const { id, organizationId, createdAt, updatedAt } = fixedBuilders(k, organizationsId);
+  return { id, organizationId, [owner]: ownerBuilder(k, snake(owner), usersId), createdAt, updatedAt };
+}
+
+/**
+ * A module table's type: the tenant columns (with the record-scope column `O`) and the declared fields,
+ * typed column by column.
+ */
+export type TenantTable<
+  N extends string,
+  C extends Record<string, ColumnBuilderBase>,
+  O extends string = typeof DEFAULT_OWNER,
+> = PgTableWithColumns<{
   name: N;
   schema: undefined;
-  columns: BuildColumns<N, TenantBuilders & C, "pg">;
+  columns: BuildColumns<N, TenantBuilders<O> & C, "pg">;
   dialect: "pg";
 }>;
 
@@ -50,7 +76,9 @@ type ColumnsOf<F> = { [P in keyof F]: F[P] extends Field<infer B> ? B : never };
 export type ModuleTables = {
   [R in AllResources as R extends { table: infer N extends string } ? Camel<N> : never]: R extends
     { table: infer N extends string; fields: infer F }
-    ? ColumnsOf<F> extends infer C extends Record<string, ColumnBuilderBase> ? TenantTable<N, C> : never
+    ? ColumnsOf<F> extends infer C extends Record<string, ColumnBuilderBase>
+      ? TenantTable<N, C, R extends { owner: infer O extends string } ? O : typeof DEFAULT_OWNER>
+    : never
     : never;
 };
 
@@ -95,11 +123,12 @@ function column(k: SchemaKit, name: string, s: FieldSpec, resolve: (table: strin
 
 /**
  * Builds every registered module's tables with kit `k`. `core` gives the tables module tables may reference
- * (organizations, users).
+ * (organizations, users); `modules` is the registry (tests pass their own).
  */
 export function defineModuleTables(
   k: SchemaKit,
   core: { organizations: { id: PgColumn }; users: { id: PgColumn } },
+  modules: readonly ModuleInput[] = MODULES,
 ): ModuleTables {
   const out: Record<string, { id: PgColumn }> = {};
   const bySql = new Map<string, { id: PgColumn }>();
@@ -108,19 +137,21 @@ export function defineModuleTables(
     if (!t) throw new Error(`module tables: reference to unknown table "${table}"`);
     return t.id;
   };
-  for (const m of MODULES) {
-    const resources = ("resources" in m ? m.resources : undefined) ?? {};
+  for (const m of modules) {
+    const resources = m.resources ?? {};
     for (
       const r of Object.values(resources) as {
         table: string;
         fields: Record<string, Field>;
+        owner?: string;
         unique?: readonly { columns: readonly string[]; name?: string }[];
       }[]
     ) {
       const name = r.table;
       if (bySql.has(name)) throw new Error(`module tables: table ${name} is declared twice`);
+      const owner = r.owner ?? DEFAULT_OWNER;
       const columns: Record<string, unknown> = {
-        ...tenantBuilders(k, () => core.organizations.id, () => core.users.id),
+        ...tenantBuilders(k, () => core.organizations.id, () => core.users.id, owner),
       };
       for (const [prop, f] of Object.entries(r.fields)) {
         if (prop in columns) throw new Error(`module tables: ${name}.${prop} is a tenant column`);
@@ -130,7 +161,7 @@ export function defineModuleTables(
       const table = k.table(name, columns as any, (t: any) => [
         // (organization, id): a page in id order within a tenant is an index range, at any tenant size.
         k.index(`${name}_organization_idx`).on(t.organizationId, t.id),
-        k.index(`${name}_owner_idx`).on(t.ownerId),
+        k.index(`${name}_owner_idx`).on(t[owner]),
         ...Object.entries(r.fields).filter(([, f]) => f.spec.index).map(([prop]) =>
           k.index(`${name}_${snake(prop)}_idx`).on(t[prop])
         ),

@@ -134,6 +134,13 @@ export interface ResourceInput {
   /** OpenAPI component name of a record (`Lead`); `<name>Create`, `<name>Update`, `<name>List` follow. */
   readonly schemaName: string;
   readonly fields: Fields;
+  /**
+   * The record-scope column: the user who owns a record, as a camelCase property (`assigneeId` → column
+   * `assignee_id`). Own / team / all scope, AuthZEN's record layer and the create body's owner field read
+   * it. A tenant column like `organization_id`: not null, a user of the organization, never in `fields`.
+   * Default `ownerId` (`owner_id`).
+   */
+  readonly owner?: string;
   /** Unique within the organization: property names, and an index name when not `<table>_org_<cols>_uq`. */
   readonly unique?: readonly { readonly columns: readonly string[]; readonly name?: string }[];
   /**

@@ -3,17 +3,20 @@
  * manufacturing orders, …). Every query carries the organization and the
  * caller's record scope in its WHERE clause:
  *
- * - own:  owner_id = caller
- * - team: owner_id = caller OR owner_id IN (users of the organization reporting to the caller)
+ * - own:  owner = caller
+ * - team: owner = caller OR owner IN (users of the organization reporting to the caller)
  * - all:  every record of the organization
+ *
+ * The owner is the table's record-scope column: `owner_id`, or the one its module declares (`owner`).
  *
  * A record outside the organization or the scope is simply not found.
  */
 import { and, asc, count, eq, getTableColumns, gt, inArray, or, type SQL, sql } from "drizzle-orm";
 import type { Database, Executor } from "../db/client.ts";
 import type { ModuleTables, TenantTable } from "../db/module_tables.ts";
+import { REGISTRY_RESOURCES } from "./registry.ts";
 
-/** The tables this repository serves: every module table (all share id, organization_id, owner_id), and files. */
+/** The tables this repository serves: every module table (all share id, organization_id, an owner), and files. */
 export type RecordTableKey = keyof ModuleTables | "files";
 
 /** Who reads or writes: the organization acted on, the record scope and the user. */
@@ -38,21 +41,35 @@ export const TOTAL_CAP = 1000;
 // The tables share the tenant columns used here; drizzle's per-table types differ, so the
 // repository works on the bare tenant table type and casts the table once (same runtime surface).
 type T = TenantTable<string, Record<never, never>>;
-export type RecordRow = Record<string, unknown> & { id: number; organizationId: number; ownerId: number };
+export type RecordRow = Record<string, unknown> & { id: number; organizationId: number };
 
 /** A query built once, run with values for its placeholders (drizzle's prepared query, either dialect). */
 interface Prepared<R> {
   execute(values: Record<string, unknown>): Promise<R[]>;
 }
 
+/** The record-scope column's property of each table this repository serves. */
+const OWNER_KEYS = new Map<string, string>([
+  ["files", "ownerId"],
+  ...REGISTRY_RESOURCES.map((r) => [r.key, r.ownerKey] as [string, string]),
+]);
+
 export class RecordsRepository {
   private readonly table: T;
+  /** The record-scope column. */
+  private readonly owner: T["ownerId"];
   /** The hot reads (list, get) built once per scope kind: building the SQL cost as much as running it. */
   readonly #prepared = new Map<string, Prepared<Record<string, unknown>>>();
   /** The table's property names in select order (the keys of a row, as drizzle builds it). */
   readonly #columnProps: string[];
   constructor(private readonly db: Database, readonly key: RecordTableKey) {
     this.table = (db.t as unknown as Record<string, T>)[key];
+    const ownerKey = OWNER_KEYS.get(key);
+    const owner = ownerKey === undefined
+      ? undefined
+      : (this.table as unknown as Record<string, T["ownerId"]>)[ownerKey];
+    if (!this.table || !owner) throw new Error(`records: ${key} is no record table with an owner column`);
+    this.owner = owner;
     this.#columnProps = Object.keys(getTableColumns(this.table));
   }
 
@@ -65,12 +82,12 @@ export class RecordsRepository {
     const org = eq(t.organizationId, bind("org", s.organizationId) as number);
     if (s.scope === "all") return org;
     const user = bind("user", s.userId) as number;
-    if (s.scope === "own") return and(org, eq(t.ownerId, user))!;
+    if (s.scope === "own") return and(org, eq(this.owner, user))!;
     const u = this.db.t.users;
     const team = this.db.db.select({ id: u.id }).from(u).where(
       and(eq(u.reportsToId, user), eq(u.organizationId, bind("org", s.organizationId) as number)),
     );
-    return and(org, or(eq(t.ownerId, user), inArray(t.ownerId, team)))!;
+    return and(org, or(eq(this.owner, user), inArray(this.owner, team)))!;
   }
 
   /** The prepared query `name` for scope kind `scope`, built on first use. */
@@ -218,7 +235,7 @@ export class RecordsRepository {
   async attributes(id: number): Promise<{ organizationId: number; ownerId: number } | null> {
     const [row] = await this.db.db.select({
       organizationId: this.table.organizationId,
-      ownerId: this.table.ownerId,
+      ownerId: this.owner,
     })
       .from(this.table).where(eq(this.table.id, id)).limit(1);
     return row ?? null;

@@ -90,17 +90,18 @@ export class RecordsService {
   async create(auth: AuthContext, body: Record<string, unknown>) {
     const s = RecordsService.scopeOf(auth);
     const values = fromJson(body, this.def);
-    if (values.ownerId === undefined && auth.user.organizationId !== s.organizationId) {
+    const { ownerKey, ownerColumn } = this.def.source;
+    if (values[ownerKey] === undefined && auth.user.organizationId !== s.organizationId) {
       // A platform super admin is no member of the organization: he names the owner.
       throw new AppError(
         "VALIDATION_ERROR",
-        "owner_id: required when a platform super admin creates a record",
+        `${ownerColumn}: required when a platform super admin creates a record`,
         {
-          extra: { errors: [{ field: "owner_id", message: "required for platform super admins" }] },
+          extra: { errors: [{ field: ownerColumn, message: "required for platform super admins" }] },
         },
       );
     }
-    values.ownerId = await this.#owner(s, (values.ownerId as number | undefined) ?? auth.user.id);
+    values[ownerKey] = await this.#owner(s, (values[ownerKey] as number | undefined) ?? auth.user.id);
     await this.#references(s, values);
     return toJson(await this.repo.insert(s, values));
   }
@@ -108,7 +109,8 @@ export class RecordsService {
   async update(auth: AuthContext, id: number, body: Record<string, unknown>) {
     const s = RecordsService.scopeOf(auth);
     const values = fromJson(body, this.def);
-    if (values.ownerId !== undefined) values.ownerId = await this.#owner(s, values.ownerId as number);
+    const { ownerKey } = this.def.source;
+    if (values[ownerKey] !== undefined) values[ownerKey] = await this.#owner(s, values[ownerKey] as number);
     await this.#references(s, values);
     const row = await this.repo.update(s, id, values);
     if (!row) throw notFound(`${this.def.noun} ${id}`);
@@ -172,7 +174,7 @@ export class RecordsService {
     if (!row) {
       throw new AppError(
         "FORBIDDEN",
-        `owner_id ${ownerId} is not an active user inside your ${s.scope} record scope`,
+        `${this.def.source.ownerColumn} ${ownerId} is not an active user inside your ${s.scope} record scope`,
         {
           extra: { layer: "record", reason: "record_out_of_scope" },
         },

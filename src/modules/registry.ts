@@ -8,7 +8,7 @@
  */
 import { MODULES } from "../../modules/mod.ts";
 import type { Fields, Licensing, ModuleInput, ResourceInput, TierKey } from "./define.ts";
-import { camel } from "../db/module_tables.ts";
+import { camel, DEFAULT_OWNER, snake } from "../db/module_tables.ts";
 
 /** A record resource of a module, with its module and submodule resolved. */
 export interface RegistryResource extends ResourceInput {
@@ -18,6 +18,9 @@ export interface RegistryResource extends ResourceInput {
   readonly submodule: string;
   readonly path: string;
   readonly fields: Fields;
+  /** The record-scope column's property (`ownerId`) and its SQL / JSON name (`owner_id`). */
+  readonly ownerKey: string;
+  readonly ownerColumn: string;
 }
 
 /** A module as the registry serves it. */
@@ -71,12 +74,29 @@ export function resolveRegistry(input: readonly ModuleInput[]): RegistryModule[]
       const path = r.path ?? `/api/v1/${m.key}/${submodule}`;
       if (paths.has(path)) throw new Error(`${at}: path ${path} is served twice`);
       paths.add(path);
+      const ownerKey = r.owner ?? DEFAULT_OWNER;
+      if (!/^[a-z][a-zA-Z0-9]*$/.test(ownerKey)) {
+        throw new Error(`${at}: owner "${ownerKey}" is not a camelCase property (e.g. "assigneeId")`);
+      }
+      const taken = new Set(["id", "organizationId", "createdAt", "updatedAt"].map(snake));
+      for (const p of Object.keys(r.fields)) taken.add(snake(p));
+      if (taken.has(snake(ownerKey))) {
+        throw new Error(`${at}: owner ${snake(ownerKey)} is already a column (declare it only as the owner)`);
+      }
       for (const u of r.unique ?? []) {
         for (const c of u.columns) {
-          if (!(c in r.fields)) throw new Error(`${at}: unique column ${c} is no field`);
+          if (!(c in r.fields) && c !== ownerKey) throw new Error(`${at}: unique column ${c} is no field`);
         }
       }
-      return { ...r, key: camel(r.table), module: m.key, submodule, path };
+      return {
+        ...r,
+        key: camel(r.table),
+        module: m.key,
+        submodule,
+        path,
+        ownerKey,
+        ownerColumn: snake(ownerKey),
+      };
     });
     return {
       key: m.key,

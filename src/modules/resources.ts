@@ -35,13 +35,14 @@ export interface ResourceDef {
   source: RegistryResource;
 }
 
-const base = {
+/** The tenant columns of a record, with its record-scope column (`owner_id` unless declared). */
+const base = (ownerColumn: string) => ({
   id: z.number().int(),
   organization_id: z.number().int(),
-  owner_id: z.number().int(),
+  [ownerColumn]: z.number().int().openapi({ description: "Owner: the user whose record scope it is in" }),
   created_at: z.string(),
   updated_at: z.string(),
-};
+});
 const owner = () =>
   z.number().int().positive().optional().openapi({
     description: "Owner (defaults to the caller; must be inside the caller's record scope)",
@@ -114,11 +115,15 @@ function inputOf(s: FieldSpec): z.ZodType {
   return s.notNull ? t : t.nullable().optional();
 }
 
-/** The create body of a field map (strict: unknown keys are refused). */
-export function createShape(fields: Record<string, Field>, name: string): z.ZodObject {
+/** The create body of a field map (strict: unknown keys are refused); `ownerColumn` names the owner. */
+export function createShape(
+  fields: Record<string, Field>,
+  name: string,
+  ownerColumn = "owner_id",
+): z.ZodObject {
   const shape: Record<string, z.ZodType> = {};
   for (const [prop, f] of Object.entries(fields)) shape[snake(prop)] = inputOf(f.spec);
-  shape.owner_id = owner();
+  shape[ownerColumn] = owner();
   return z.object(shape).strict().openapi(name);
 }
 
@@ -135,9 +140,11 @@ export function updateShape(create: z.ZodObject, name: string): z.ZodObject {
 }
 
 function describe(r: RegistryResource): ResourceDef {
-  const out: Record<string, z.ZodType> = { ...base };
+  const out: Record<string, z.ZodType> = { ...base(r.ownerColumn) };
   for (const [prop, f] of Object.entries(r.fields)) out[snake(prop)] = outputOf(f.spec);
-  const create = r.readOnly ? undefined : r.create ?? createShape(r.fields, `${r.schemaName}Create`);
+  const create = r.readOnly
+    ? undefined
+    : r.create ?? createShape(r.fields, `${r.schemaName}Create`, r.ownerColumn);
   return {
     table: r.key as RecordTableKey,
     sqlTable: r.table,

@@ -90,6 +90,8 @@ Deno.test({
           "in_print:boolean",
           "--field",
           "editor:user?",
+          "--owner",
+          "author_id",
         ],
         dir,
         (l) => lines.push(l),
@@ -104,19 +106,27 @@ Deno.test({
       );
       await assert.rejects(runNew(["seeder", "welcome"], dir, () => {}), /PascalCase name ending in Seeder/);
 
+      assert.match(await Deno.readTextFile(`${dir}/modules/books.ts`), /owner: "authorId"/);
+      // The user's next command, as printed: `deno task db:generate --name add_books`.
+      const g = await run(["task", "db:generate", "--name", "add_books"], dir);
+      assert.ok(g.ok, g.text);
       for (const dialect of ["sqlite", "postgres"]) {
-        const g = await run(["run", "-A", "npm:drizzle-kit@0.31.11", "generate", "--name", "books"], dir, {
-          DRIZZLE_DIALECT: dialect,
-        });
-        assert.ok(g.ok, g.text);
         const sqlFile = [...Deno.readDirSync(`${dir}/migrations/${dialect}`)].find((e) =>
-          e.name.endsWith("_books.sql")
+          e.name.endsWith("_add_books.sql")
         );
         assert.ok(sqlFile, `a ${dialect} migration`);
         const sql = await Deno.readTextFile(`${dir}/migrations/${dialect}/${sqlFile.name}`);
         assert.match(sql, /CREATE TABLE [`"]books[`"]/);
         assert.match(sql, /books_org_title_uq/);
+        assert.match(sql, /[`"]author_id[`"] integer NOT NULL/, "the declared owner column");
+        assert.doesNotMatch(sql, /[`"]owner_id[`"]/);
+        const down = await Deno.readTextFile(
+          `${dir}/migrations/${dialect}/${sqlFile.name.replace(/\.sql$/, ".down.sql")}`,
+        );
+        assert.match(down, /DROP TABLE [`"]?books[`"]?/, `${dialect}: the down migration drops it`);
       }
+      const c = await run(["task", "db:check"], dir);
+      assert.ok(c.ok, c.text);
       const url = Deno.env.get("TEST_DATABASE_URL");
       const t = await run(
         ["test", "--allow-all", "tests/modules/books_test.ts"],
@@ -125,6 +135,9 @@ Deno.test({
       );
       assert.ok(t.ok, t.text);
       assert.match(t.text, /books: seeded/);
+      for (const dialect of ["libsql", "postgres"]) {
+        assert.match(t.text, new RegExp(`records he owns \\(author_id\\) \\[${dialect}\\] \\.\\.\\. .*ok`));
+      }
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
