@@ -23,6 +23,29 @@ export default defineModule({
         purchaseValueCents: money(),
       },
       unique: [{ columns: ["assetTag"], name: "assets_org_tag_uq" }],
+      demo: ({ prefix }) => [
+        {
+          owner: "admin",
+          assetTag: `${prefix}-AST-0001`,
+          name: "Walk-in freezer",
+          category: "equipment",
+          purchaseValueCents: 1_800_000,
+        },
+        {
+          owner: "manager",
+          assetTag: `${prefix}-AST-0002`,
+          name: "Delivery tablet",
+          category: "electronics",
+          purchaseValueCents: 45_000,
+        },
+        {
+          owner: "executive",
+          assetTag: `${prefix}-AST-0003`,
+          name: "Laptop",
+          category: "electronics",
+          purchaseValueCents: 160_000,
+        },
+      ],
       volume: (i, { r }) => ({
         assetTag: `VOL-AST-${serial(i)}`,
         name: r.pick(ASSETS),

@@ -1,5 +1,5 @@
 /** HR (seed 000): employees, read-only over the API; Professional and up. */
-import { defineModule, money, serial, text, timestamp } from "../src/modules/define.ts";
+import { defineModule, DemoOwner, money, serial, text, timestamp } from "../src/modules/define.ts";
 
 const FIRST = [
   "Ava",
@@ -52,6 +52,37 @@ export default defineModule({
         salaryCents: money(),
       },
       unique: [{ columns: ["employeeNumber"], name: "hr_employees_org_number_uq" }],
+      demo: ({ prefix }) =>
+        [
+          {
+            owner: "admin",
+            employeeNumber: `${prefix}-EMP-0001`,
+            fullName: "Priya Raman",
+            department: "Operations",
+            position: "Operations Lead",
+          },
+          {
+            owner: "admin",
+            employeeNumber: `${prefix}-EMP-0002`,
+            fullName: "Tomás Ortega",
+            department: "Sales",
+            position: "Account Executive",
+          },
+          {
+            owner: "manager",
+            employeeNumber: `${prefix}-EMP-0003`,
+            fullName: "Mei Chen",
+            department: "Support",
+            position: "Support Engineer",
+          },
+          {
+            owner: "manager",
+            employeeNumber: `${prefix}-EMP-0004`,
+            fullName: "Jonas Berg",
+            department: "Logistics",
+            position: "Fleet Coordinator",
+          },
+        ].map((e) => ({ ...e, owner: e.owner as DemoOwner, hiredAt: new Date("2023-03-01T00:00:00Z") })),
       volume: (i, { r }) => ({
         employeeNumber: `VOL-EMP-${serial(i)}`,
         fullName: `${r.pick(FIRST)} ${r.pick(LAST)}`,

@@ -23,6 +23,22 @@ export default defineModule({
         dueDate: timestamp(),
       },
       unique: [{ columns: ["orderNumber"], name: "manufacturing_orders_org_number_uq" }],
+      demo: ({ prefix }) => [
+        {
+          owner: "manager",
+          orderNumber: `${prefix}-MO-0001`,
+          product: "Frozen dough (pallet)",
+          quantity: 40,
+          status: "planned",
+        },
+        {
+          owner: "admin",
+          orderNumber: `${prefix}-MO-0002`,
+          product: "Sauce base (drum)",
+          quantity: 12,
+          status: "in_progress",
+        },
+      ],
       volume: (i, { r }) => ({
         orderNumber: `VOL-MO-${serial(i)}`,
         product: r.pick(PRODUCTS),

@@ -24,6 +24,29 @@ export default defineModule({
         endsAt: timestamp(),
       },
       unique: [{ columns: ["name"] }],
+      demo: () => [
+        {
+          owner: "manager",
+          name: "Spring menu launch",
+          channel: "email",
+          status: "active",
+          budgetCents: 250_000,
+        },
+        {
+          owner: "executive",
+          name: "Local radio spots",
+          channel: "radio",
+          status: "draft",
+          budgetCents: 120_000,
+        },
+        {
+          owner: "admin",
+          name: "Loyalty relaunch",
+          channel: "social",
+          status: "completed",
+          budgetCents: 400_000,
+        },
+      ],
       volume: (i, { r }) => {
         const start = new Date(EPOCH + r.int(0, 365) * DAY);
         return {

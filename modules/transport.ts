@@ -1,5 +1,14 @@
 /** Transport (seed 000): vehicles and trips (a trip references a vehicle), read-only over the API. */
-import { defineModule, enumOf, integer, ref, serial, text, timestamp } from "../src/modules/define.ts";
+import {
+  defineModule,
+  demoRef,
+  enumOf,
+  integer,
+  ref,
+  serial,
+  text,
+  timestamp,
+} from "../src/modules/define.ts";
 
 const CITIES = ["Springfield", "Shelbyville", "Ogdenville", "Capital City", "North Haverbrook", "Brockway"];
 const MODELS = ["Ford Transit", "Mercedes Sprinter", "Isuzu NPR", "Renault Master", "Fiat Ducato"];
@@ -24,6 +33,10 @@ export default defineModule({
         status: enumOf(["available", "on_trip", "maintenance"]).notNull().default("available"),
       },
       unique: [{ columns: ["plateNumber"], name: "transport_vehicles_org_plate_uq" }],
+      demo: ({ prefix }) => [
+        { owner: "manager", plateNumber: `${prefix}-VAN-01`, model: "Ford Transit", capacityKg: 1_400 },
+        { owner: "manager", plateNumber: `${prefix}-TRK-02`, model: "Isuzu NPR", capacityKg: 4_500 },
+      ],
       volume: (i, { r }) => ({
         plateNumber: `VOL-${serial(i)}`,
         model: r.pick(MODELS),
@@ -47,6 +60,36 @@ export default defineModule({
         departedAt: timestamp(),
       },
       unique: [{ columns: ["tripNumber"], name: "transport_trips_org_number_uq" }],
+      demo: ({ prefix, city }) => {
+        const vehicle = (plate: string) =>
+          demoRef("transport_vehicles", { plateNumber: `${prefix}-${plate}` });
+        return [
+          {
+            owner: "manager",
+            tripNumber: `${prefix}-TRP-0001`,
+            vehicleId: vehicle("VAN-01"),
+            origin: `${city} depot`,
+            destination: `${city} downtown`,
+            distanceKm: 18,
+          },
+          {
+            owner: "executive",
+            tripNumber: `${prefix}-TRP-0002`,
+            vehicleId: vehicle("TRK-02"),
+            origin: `${city} depot`,
+            destination: "Regional hub",
+            distanceKm: 142,
+          },
+          {
+            owner: "executive",
+            tripNumber: `${prefix}-TRP-0003`,
+            vehicleId: vehicle("VAN-01"),
+            origin: "Regional hub",
+            destination: `${city} airport`,
+            distanceKm: 57,
+          },
+        ];
+      },
       volume: (i, { r, refs }) => {
         const fleet = refs("transport_vehicles");
         return {

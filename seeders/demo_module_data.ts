@@ -1,22 +1,32 @@
 /**
- * DemoModuleDataSeeder: a few rows in every module table (CRM, HR,
- * marketing, service, asset, transport, and some manufacturing orders) for
- * each demo organization, owned by its admin, manager and executive. Keyed
- * by each table's natural key within the organization.
+ * DemoModuleDataSeeder: the demo records every module declares (`demo` in `modules/<key>.ts`), for each demo
+ * organization, owned by its admin, manager and executive, in registry order (a referenced table first).
+ * Each row is found or created by its resource's first unique key within the organization, so a re-run
+ * creates nothing; a `demoRef` value becomes the id of the referenced demo row. Story: docs/modules.md.
  */
-import { inArray } from "drizzle-orm";
-import { defineSeeder, DEMO_ENVS } from "../src/seeding/types.ts";
-import { DEMO_MODULE_ROWS, DEMO_ORGS, DEMO_USERS, type DemoRole } from "./demo_data.ts";
+import { and, eq, inArray, type SQL } from "drizzle-orm";
+import { type AnyTable, defineSeeder, DEMO_ENVS } from "../src/seeding/types.ts";
+import { isDemoRef } from "../src/modules/define.ts";
+import { REGISTRY_RESOURCES } from "../src/modules/registry.ts";
+import { DEMO_ORGS, DEMO_USERS, type DemoRole } from "./demo_data.ts";
+
+/** The module tables with demo rows, in registry order. */
+export const DEMO_RESOURCES = REGISTRY_RESOURCES.filter((r) => r.demo);
+
+type Columns = Record<string, AnyTable["_"]["columns"][string]>;
 
 export const demoModuleDataSeeder = defineSeeder({
   name: "DemoModuleDataSeeder",
-  description:
-    "Demo module data (HR, CRM, marketing, service, asset, transport, manufacturing) per organization",
+  description: `Demo module data (${
+    [...new Set(DEMO_RESOURCES.map((r) => r.module))].join(", ")
+  }) per organization`,
   dependsOn: ["DemoUsersSeeder"],
   environments: DEMO_ENVS,
   demo: true,
   async seed(ctx) {
     const { t, tx } = ctx;
+    const tables = t as unknown as Record<string, AnyTable & Columns>;
+    const bySql = new Map(REGISTRY_RESOURCES.map((r) => [r.table, r]));
     const orgs = await tx.select({ id: t.organizations.id, slug: t.organizations.slug }).from(t.organizations)
       .where(inArray(t.organizations.slug, DEMO_ORGS.map((o) => o.slug)));
     const users = await tx.select({ id: t.users.id, email: t.users.email }).from(t.users)
@@ -24,7 +34,7 @@ export const demoModuleDataSeeder = defineSeeder({
     const idByEmail = new Map(users.map((u) => [u.email, u.id]));
 
     for (const org of orgs) {
-      const data = DEMO_MODULE_ROWS[org.slug];
+      const demoOrg = DEMO_ORGS.find((o) => o.slug === org.slug)!;
       const organizationId = org.id;
       const owner = (key: DemoRole) => {
         const u = DEMO_USERS.find((d) => d.org === org.slug && d.key === key)!;
@@ -32,49 +42,28 @@ export const demoModuleDataSeeder = defineSeeder({
         if (id === undefined) throw new Error(`demo user ${u.email} does not exist`);
         return id;
       };
-      for (const { owner: o, name, ...rest } of data.leads) {
-        await ctx.getOrCreate(t.crmLeads, { organizationId, name }, { ...rest, ownerId: owner(o) });
-      }
-      for (const { owner: o, employeeNumber, ...rest } of data.employees) {
-        await ctx.getOrCreate(t.hrEmployees, { organizationId, employeeNumber }, {
-          ...rest,
-          ownerId: owner(o),
-          hiredAt: new Date("2023-03-01T00:00:00Z"),
-        });
-      }
-      for (const { owner: o, name, ...rest } of data.campaigns) {
-        await ctx.getOrCreate(t.marketingCampaigns, { organizationId, name }, { ...rest, ownerId: owner(o) });
-      }
-      for (const { owner: o, ticketNumber, ...rest } of data.tickets) {
-        await ctx.getOrCreate(t.serviceTickets, { organizationId, ticketNumber }, {
-          ...rest,
-          ownerId: owner(o),
-          customerEmail: "customer@example.com",
-        });
-      }
-      for (const { owner: o, assetTag, ...rest } of data.assets) {
-        await ctx.getOrCreate(t.assets, { organizationId, assetTag }, { ...rest, ownerId: owner(o) });
-      }
-      const vehicleIds = new Map<string, number>();
-      for (const { owner: o, plateNumber, ...rest } of data.vehicles) {
-        const { row } = await ctx.getOrCreate(t.transportVehicles, { organizationId, plateNumber }, {
-          ...rest,
-          ownerId: owner(o),
-        });
-        vehicleIds.set(plateNumber, row.id);
-      }
-      for (const { owner: o, tripNumber, plateNumber, ...rest } of data.trips) {
-        await ctx.getOrCreate(t.transportTrips, { organizationId, tripNumber }, {
-          ...rest,
-          vehicleId: vehicleIds.get(plateNumber) ?? null,
-          ownerId: owner(o),
-        });
-      }
-      for (const { owner: o, orderNumber, ...rest } of data.orders) {
-        await ctx.getOrCreate(t.manufacturingOrders, { organizationId, orderNumber }, {
-          ...rest,
-          ownerId: owner(o),
-        });
+      /** The id of the row of `table` (this organization) matching `key`, or null. */
+      const refId = async (table: string, key: Readonly<Record<string, unknown>>) => {
+        const target = bySql.get(table);
+        if (!target) throw new Error(`demo: demoRef("${table}") names no module table`);
+        const tt = tables[target.key];
+        const where: SQL[] = [eq(tt.organizationId, organizationId)];
+        for (const [prop, v] of Object.entries(key)) where.push(eq(tt[prop], v));
+        const [row] = await tx.select({ id: tt.id }).from(tt).where(and(...where)).limit(1);
+        return (row?.id as number | undefined) ?? null;
+      };
+      for (const res of DEMO_RESOURCES) {
+        const keyProps = res.unique![0].columns;
+        for (const { owner: o, ...row } of res.demo!(demoOrg)) {
+          const key: Record<string, unknown> = { organizationId };
+          const values: Record<string, unknown> = { [res.ownerKey]: owner(o) };
+          for (const [prop, v] of Object.entries(row)) {
+            const value = isDemoRef(v) ? await refId(v.table, v.key) : v;
+            if (keyProps.includes(prop)) key[prop] = value;
+            else values[prop] = value;
+          }
+          await ctx.getOrCreate(tables[res.key], key as never, values as never);
+        }
       }
     }
     return ctx.stats;

@@ -121,6 +121,37 @@ export interface VolumeRow {
   refs(table: string): number[];
 }
 
+/** A demo organization, as a demo factory sees it (seed 000's Test Corp and Globex: seeders/demo_data.ts). */
+export interface DemoOrganization {
+  slug: string;
+  /** Short code for the rows' natural keys (`TC` → `TC-EMP-0001`). */
+  prefix: string;
+  /** Customer companies its demo records mention. */
+  companies: readonly string[];
+  city: string;
+}
+
+/** The demo user of the organization who owns a demo row: record scope (own / team / all) shows with them. */
+export type DemoOwner = "admin" | "manager" | "executive";
+
+/** A demo row: its owner, and property → value (a `demoRef` for a reference to another demo row). */
+export type DemoRow = { readonly owner: DemoOwner } & Readonly<Record<string, unknown>>;
+
+const DEMO_REF = Symbol("demoRef");
+/** A reference in a demo row: the id of `table`'s row (same organization) whose properties match `key`. */
+export interface DemoRef {
+  readonly [DEMO_REF]: true;
+  readonly table: string;
+  readonly key: Readonly<Record<string, unknown>>;
+}
+export const demoRef = (table: string, key: Record<string, unknown>): DemoRef => ({
+  [DEMO_REF]: true,
+  table,
+  key,
+});
+export const isDemoRef = (v: unknown): v is DemoRef =>
+  typeof v === "object" && v !== null && (v as Record<symbol, unknown>)[DEMO_REF] === true;
+
 /** A record table of a module: served at `path` with list / get (and create / update / delete). */
 export interface ResourceInput {
   /** SQL table name (`shop_orders`); the key in `db.t` is its camelCase (`shopOrders`). */
@@ -154,6 +185,11 @@ export interface ResourceInput {
   /** Input shapes, when the ones derived from the fields do not fit. */
   readonly create?: z.ZodObject;
   readonly update?: z.ZodObject;
+  /**
+   * Demo rows for each demo organization (development and test: DemoModuleDataSeeder), found or created by
+   * the first `unique` key, so a re-run adds nothing.
+   */
+  readonly demo?: (org: DemoOrganization) => readonly DemoRow[];
   /** `--scale N`: row `i` of N (its unique key should carry `VOL-` and `i`, so a re-run adds nothing). */
   readonly volume?: (i: number, v: VolumeRow) => Record<string, unknown>;
 }

@@ -83,6 +83,9 @@ export function resolveRegistry(input: readonly ModuleInput[]): RegistryModule[]
       if (taken.has(snake(ownerKey))) {
         throw new Error(`${at}: owner ${snake(ownerKey)} is already a column (declare it only as the owner)`);
       }
+      if (r.demo && !r.unique?.length) {
+        throw new Error(`${at}: demo rows need a unique key (unique) to be found again on a re-run`);
+      }
       for (const u of r.unique ?? []) {
         for (const c of u.columns) {
           if (!(c in r.fields) && c !== ownerKey) throw new Error(`${at}: unique column ${c} is no field`);
