@@ -218,21 +218,7 @@ async function listen(
 ) {
   const controller = new AbortController();
   const drainer = createDrainer();
-  const server = Deno.serve({
-    port: config.http.port,
-    hostname: config.http.host,
-    signal: controller.signal,
-    onListen: ({ hostname, port }) => {
-      const shown = hostname === "0.0.0.0" ? "localhost" : hostname;
-      logger.info("listening", {
-        url: `http://${shown}:${port}`,
-        environment: config.appEnv,
-      });
-      if (config.appEnv !== "production") printErr(`Seedbed listening on http://${shown}:${port}`);
-      for (const text of banner.splice(0)) printErr(text);
-    },
-  }, drainer.wrap(app.fetch));
-
+  let server: Deno.HttpServer | undefined;
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -252,7 +238,7 @@ async function listen(
         return;
       }
       const timeout = setTimeout(() => controller.abort(), 2000);
-      server.shutdown().finally(() => clearTimeout(timeout));
+      server!.shutdown().finally(() => clearTimeout(timeout));
     });
   };
   for (const s of ["SIGTERM", "SIGINT"] as const) {
@@ -260,6 +246,22 @@ async function listen(
     Deno.addSignalListener(s, listener);
     stopSignal.listeners.push([s, listener]);
   }
+
+  // Listening is announced only once a SIGTERM would be a graceful stop (not the default kill).
+  server = Deno.serve({
+    port: config.http.port,
+    hostname: config.http.host,
+    signal: controller.signal,
+    onListen: ({ hostname, port }) => {
+      const shown = hostname === "0.0.0.0" ? "localhost" : hostname;
+      logger.info("listening", {
+        url: `http://${shown}:${port}`,
+        environment: config.appEnv,
+      });
+      if (config.appEnv !== "production") printErr(`Seedbed listening on http://${shown}:${port}`);
+      for (const text of banner.splice(0)) printErr(text);
+    },
+  }, drainer.wrap(app.fetch));
 
   await server.finished;
 }
