@@ -6,6 +6,7 @@
  * libSQL and Postgres.
  */
 import assert from "node:assert/strict";
+import { isDeepStrictEqual } from "node:util";
 import fc from "fast-check";
 import { dbTest, POSTGRES_IS_SERVER } from "../helpers/db.ts";
 import { json, testApp } from "../helpers/app.ts";
@@ -748,6 +749,8 @@ function assertNoGain(
   const actorHas = effective(actor, org, [...owners, actor.id]);
   for (const [id, p] of after) {
     const was = before.get(id);
+    // effective() is a function of the principal alone: one the step left as it was gained nothing.
+    if (was && isDeepStrictEqual(was, p)) continue;
     const mine = owners.includes(id) ? owners : [...owners, id];
     const now = effective(p, org, mine);
     const then = was ? effective(was, org, mine) : new Set<string>();
@@ -953,12 +956,18 @@ export async function escalationProperty(db: Database, runs: number, seed?: numb
   return statuses;
 }
 
-const RUNS = Number(Deno.env.get("ESCALATION_RUNS") ?? "25");
+/**
+ * Random worlds per dialect: the invariant is the access layer's (the same on both), so libSQL explores
+ * the most and Postgres, where every call costs several round trips, checks its SQL paths agree on fewer.
+ * A fresh seed each run; ESCALATION_RUNS raises both (e.g. 500 before a release).
+ */
+const RUNS = Deno.env.get("ESCALATION_RUNS");
+const RUNS_BY_DIALECT = { sqlite: Number(RUNS ?? "25"), postgres: Number(RUNS ?? "12") };
 
 dbTest(
   "escalation (property): no sequence of user and role calls gives anyone more than its actor has",
   async (db) => {
-    const statuses = await escalationProperty(db, RUNS);
+    const statuses = await escalationProperty(db, RUNS_BY_DIALECT[db.dialect]);
     // The calls must mostly get through to the services (not all stop at the guard or at validation).
     assert.ok((statuses.get(200) ?? 0) + (statuses.get(201) ?? 0) > 0, JSON.stringify([...statuses]));
     if (Deno.env.get("ESCALATION_VERBOSE")) console.log(Object.fromEntries(statuses));
