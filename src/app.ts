@@ -99,6 +99,11 @@ export interface AppOptions {
 
 export function createApp(deps: AppDeps, options: AppOptions = {}) {
   const app = createRouter();
+  // Kept before anything re-makes the request (body limit, lenient JSON): a new Request normalises its URL.
+  app.use("*", async (c, next) => {
+    c.set("receivedUrl", c.req.raw.url);
+    await next();
+  });
   app.use("*", requestContext(deps.logger, { echoVerbatim: (path) => path.startsWith("/access/") }));
   app.use("*", httpMetrics(deps.metrics));
   app.use("*", auditForbidden(deps.audit));

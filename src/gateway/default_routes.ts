@@ -2,7 +2,8 @@
  * Seedbed's own routes as a forward-auth route table: what a gateway in front
  * of Seedbed (or of a service that mirrors its API, such as the seed's
  * restaurants) uses when no FORWARD_AUTH_ROUTES file is given. It mirrors the
- * guards of the routers (users_routes.ts, roles_routes.ts, …); anything not
+ * guards of the routers (users_routes.ts, roles_routes.ts, …) — checked against
+ * every REST route's guard by tests/gateway/canonical_path_test.ts; anything not
  * listed is denied. See docs/gateway.md.
  */
 import { RESOURCES } from "../modules/resources.ts";
@@ -40,10 +41,19 @@ export function defaultRouteEntries(): Raw[] {
     { method: READ, path: "/docs/**", access: "public" },
     { method: READ, path: "/.well-known/**", access: "public" },
     { method: "POST", path: "/access/v1/**", access: "public" },
-    { method: READ, path: "/api/v1/auth/me", access: "authenticated" },
-    { method: "POST", path: "/api/v1/auth/password/change", access: "authenticated" },
-    { method: "POST", path: "/api/v1/auth/logout", access: "authenticated" },
+    // The account's own routes: open to an account that must change its password (as the REST routes are).
+    { method: READ, path: "/api/v1/auth/me", access: "account" },
+    { method: "POST", path: "/api/v1/auth/password/change", access: "account" },
+    { method: "POST", path: "/api/v1/auth/logout", access: "account" },
     ...crud("/api/v1/users", "users", unscoped),
+    // Taking permissions off a role changes it (roles_routes.ts guards it with roles:update).
+    {
+      method: "DELETE",
+      path: "/api/v1/roles/*/permissions/**",
+      module: "roles",
+      action: "update",
+      ...unscoped,
+    },
     ...crud("/api/v1/roles", "roles", unscoped),
     { method: READ, path: "/api/v1/permissions", module: "permissions", action: "read", ...unscoped },
     { method: READ, path: "/api/v1/organizations", module: "organization", action: "read", ...unscoped },
@@ -56,6 +66,8 @@ export function defaultRouteEntries(): Raw[] {
     { method: READ, path: "/api/v1/seeders", module: "seeders", action: "read" },
     { method: READ, path: "/api/v1/seeders/**", module: "seeders", action: "read" },
     { method: "POST", path: "/api/v1/backups", module: "seeders", action: "execute" },
+    // Verifying a backup reads it (backups_routes.ts guards it with seeders:read).
+    { method: "POST", path: "/api/v1/backups/*/verify", module: "seeders", action: "read" },
     { method: "POST", path: "/api/v1/backups/**", module: "seeders", action: "execute" },
     { method: READ, path: "/api/v1/backups", module: "seeders", action: "read" },
     { method: READ, path: "/api/v1/backups/**", module: "seeders", action: "read" },

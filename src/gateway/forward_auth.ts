@@ -52,6 +52,25 @@ export const IDENTITY_HEADERS = [
 const badTarget = (message: string) =>
   new AppError("BAD_REQUEST", `forward-auth: ${message}`, { extra: { reason: "bad_forward_target" } });
 
+const passwordChangeRequired = () =>
+  new AppError(
+    "PASSWORD_CHANGE_REQUIRED",
+    "this account must change its password first: POST /api/v1/auth/password/change",
+  );
+
+const notCanonical = () =>
+  new AppError(
+    "FORBIDDEN",
+    "forward-auth: the original path is not canonical (dot segments, `;` path parameters, encoded dots, slashes, backslashes or percents, or empty segments)",
+    { extra: { layer: "gateway", reason: "path_not_canonical" } },
+  );
+
+/** The request target of a URL string as received (`http://host:port/p?q` → `/p?q`), not normalised. */
+function rawTarget(url: string): string {
+  const start = url.indexOf("/", url.indexOf("://") + 3);
+  return start < 0 ? "/" : url.slice(start);
+}
+
 /**
  * Reads the original method and path in the configured dialect (`auto`: every
  * dialect whose headers are present must agree). Throws 400 naming the problem.
@@ -73,15 +92,15 @@ export function originalRequest(
     if (uri || method || dialect === "traefik") candidates.push({ dialect: "traefik", uri, method });
   }
   if (dialect === "auto" || dialect === "envoy") {
-    const pathname = new URL(req.url).pathname;
-    const rest = pathname.slice(FORWARD_AUTH_PATH.length);
-    const q = req.url.indexOf("?");
-    if (rest || dialect === "envoy") {
-      candidates.push({
-        dialect: "envoy",
-        uri: rest ? rest + (q === -1 ? "" : req.url.slice(q)) : undefined,
-        method: req.method,
-      });
+    // The path exactly as the gateway sent it: `new URL()` would already have resolved `%2e%2e` and `..`
+    // (judging `/users/%2e%2e/crm/leads` as `/crm/leads` while the upstream may see something else).
+    const target = rawTarget(req.url);
+    if (!target.startsWith(FORWARD_AUTH_PATH)) throw notCanonical();
+    const rest = target.slice(FORWARD_AUTH_PATH.length);
+    if (rest && !rest.startsWith("/") && !rest.startsWith("?") && !rest.startsWith("#")) throw notCanonical();
+    const path = rest.split(/[?#]/, 1)[0];
+    if (path || dialect === "envoy") {
+      candidates.push({ dialect: "envoy", uri: path ? rest : undefined, method: req.method });
     }
   }
   if (candidates.length === 0) {
@@ -98,13 +117,7 @@ export function originalRequest(
       throw badTarget(`${c.dialect}: "${c.method.slice(0, 20)}" is not an HTTP method`);
     }
     const path = canonicalPath(c.uri);
-    if (path === null) {
-      throw new AppError(
-        "FORBIDDEN",
-        "forward-auth: the original path is not canonical (dot segments, encoded slashes or empty segments)",
-        { extra: { layer: "gateway", reason: "path_not_canonical" } },
-      );
-    }
+    if (path === null) throw notCanonical();
     if (out && (out.method !== method || out.path !== path)) {
       throw badTarget(
         `the ${out.dialect} and ${c.dialect} headers name different requests; configure FORWARD_AUTH_DIALECT`,
@@ -213,7 +226,11 @@ export class ForwardAuth {
   async #check(c: Context<HttpEnv>, seen: Seen): Promise<Response> {
     const gateway = await this.#gateway(c);
     seen.gateway = gateway?.prefix;
-    const original = originalRequest(this.deps.dialect, c.req);
+    const original = originalRequest(this.deps.dialect, {
+      method: c.req.method,
+      url: c.get("receivedUrl") ?? c.req.url,
+      header: (name) => c.req.header(name),
+    });
     const route = matchRoute(this.deps.routes, original.method, original.path);
     const target = `${original.method} ${original.path}`;
     seen.target = target;
@@ -233,7 +250,9 @@ export class ForwardAuth {
     seen.userId = user.access.id;
     seen.organizationId = user.access.organizationId;
     c.set("auth", { user: user.principal, organizationId: user.principal.organizationId });
-    if (req.kind === "authenticated") {
+    if (req.kind === "authenticated" || req.kind === "account") {
+      // The REST guard's gate: only the account's own routes (me, password change, logout) let him through.
+      if (req.kind === "authenticated" && user.mustChangePassword) throw passwordChangeRequired();
       const own = user.access.organizationId;
       if (gateway && gateway.organizationId !== null && gateway.organizationId !== own) {
         throw new AppError("FORBIDDEN", `this gateway's service key belongs to another organization`, {
@@ -250,12 +269,7 @@ export class ForwardAuth {
       }
       return c.body(null, 200, await this.#identity(user, own, user.access.recordScope, original));
     }
-    if (user.mustChangePassword) {
-      throw new AppError(
-        "PASSWORD_CHANGE_REQUIRED",
-        "this account must change its password first: POST /api/v1/auth/password/change",
-      );
-    }
+    if (user.mustChangePassword) throw passwordChangeRequired();
     const org = targetOrganization(c.req.header(ORG_HEADER), user);
     seen.organizationId = org;
     if (gateway && gateway.organizationId !== null && gateway.organizationId !== org) {

@@ -4,9 +4,10 @@
  * `module.action`). Pure: parsing, validation and matching, no I/O.
  *
  * Must never break: an unmapped route is DENIED (`matchRoute` returns null and
- * the caller refuses); a path that is not canonical (dot segments, encoded
- * slashes, backslashes, `//`, control characters) matches nothing, so a
- * gateway and its upstream can never disagree on which route a request is.
+ * the caller refuses); a path that is not canonical (dot segments, `;` path
+ * parameters, encoded dots, slashes, backslashes or percents, `//`, control
+ * characters; `canonicalPath`) is refused, so a gateway and its upstream can
+ * never disagree on which route a request is.
  * See docs/gateway.md.
  *
  * Patterns: literal segments; `*` or `{name}` / `:name` matches exactly one
@@ -21,7 +22,10 @@ export const HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "O
 /** What a route requires of the caller. */
 export type RouteRequirement =
   | { kind: "public" }
+  /** Any authenticated caller whose account is in order (not one who must change his password first). */
   | { kind: "authenticated" }
+  /** Any authenticated caller, even one who must change his password (his own account: me, password change). */
+  | { kind: "account" }
   | {
     kind: "permission";
     module: string;
@@ -43,7 +47,7 @@ const WORD = /^[a-z][a-z0-9_]*$/;
 const Entry = z.object({
   method: z.union([z.string(), z.array(z.string()).min(1)]).optional(),
   path: z.string().startsWith("/", "must start with /"),
-  access: z.enum(["public", "authenticated"]).optional(),
+  access: z.enum(["public", "authenticated", "account"]).optional(),
   module: z.string().regex(WORD, "must be a module key such as crm").optional(),
   action: z.string().regex(WORD, "must be an action such as read").optional(),
   submodule: z.string().regex(WORD, "must be a submodule key such as leads").optional(),
@@ -102,7 +106,7 @@ export function compileEntry(raw: unknown, where: string): RouteEntry {
   } else {
     if (!e.module || !e.action) {
       throw new RouteTableError(
-        `${where}: needs module and action (e.g. "module": "crm", "action": "read") or "access": "public" | "authenticated"`,
+        `${where}: needs module and action (e.g. "module": "crm", "action": "read") or "access": "public" | "authenticated" | "account"`,
       );
     }
     const [m, a, sub] = [e.module, e.action, e.submodule].map((v) => v?.trim().toLowerCase());
@@ -151,20 +155,30 @@ export function parseRouteTable(
   return file.data.defaults ? [...own, ...defaults()] : own;
 }
 
-/** The path of a request target, when it is canonical; null otherwise (the caller denies). */
+/**
+ * The path of a request target, when it is canonical; null otherwise (the caller denies).
+ *
+ * Canonical: starts with `/`; no empty (`//`), `.` or `..` segment; no `;` (path parameters: Tomcat and
+ * Spring drop `;...`, so `/docs/..;/api` is `/api` to them); no backslash or control character; and no
+ * percent-encoding of anything an upstream could read as structure — `%2e` (dot), `%2f` (slash), `%5c`
+ * (backslash), `%3b` (semicolon) or `%25` (percent: a second encoding layer, `%252e`, at any depth). Other
+ * percent-encodings are decoded (`/us%65rs` is `/users`), the query string and fragment are ignored and
+ * one trailing slash names the same route. So what is left after decoding once is all an upstream can
+ * make of it, whichever way it decodes and normalises.
+ */
 export function canonicalPath(target: string): string | null {
   const q = target.search(/[?#]/);
   const raw = q === -1 ? target : target.slice(0, q);
   if (!raw.startsWith("/") || raw.length > 4096) return null;
+  if (/[;\\]|%(2e|2f|5c|3b|25)/i.test(raw)) return null;
   let decoded: string;
   try {
     decoded = decodeURIComponent(raw);
   } catch {
     return null;
   }
-  // An encoded slash or dot segment would route differently in the gateway and the upstream.
   // deno-lint-ignore no-control-regex -- control characters are exactly what is refused
-  if (/[\\\x00-\x1f\x7f]/.test(decoded) || /%2f|%5c/i.test(raw)) return null;
+  if (/[;\\%\x00-\x1f\x7f]/.test(decoded)) return null;
   // One trailing slash names the same route.
   const path = decoded.length > 1 && decoded.endsWith("/") ? decoded.slice(0, -1) : decoded;
   if (path !== "/" && path.slice(1).split("/").some((s) => s === "" || s === "." || s === "..")) return null;

@@ -33,6 +33,11 @@ export interface HttpVariables {
   log: Logger;
   /** Set by the access guard on protected routes. */
   auth: AuthContext;
+  /**
+   * The request URL exactly as received, before any middleware re-made the request (`new Request(url)`
+   * resolves `..` and `%2e%2e`): forward-auth's Envoy dialect reads the original path from it.
+   */
+  receivedUrl?: string;
 }
 
 export interface HttpEnv {

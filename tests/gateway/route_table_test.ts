@@ -141,7 +141,7 @@ Deno.test("default table: Seedbed's own routes map to their guards' permissions"
       : e.kind;
   };
   assert.equal(req("POST", "/api/v1/auth/login"), "public");
-  assert.equal(req("GET", "/api/v1/auth/me"), "authenticated");
+  assert.equal(req("GET", "/api/v1/auth/me"), "account");
   // Registry resources carry their submodule, as their guards do; other licensed modules map by method.
   assert.equal(req("GET", "/api/v1/restaurants/12"), "restaurants.read/restaurants");
   assert.equal(req("DELETE", "/api/v1/menus/3"), "menus.delete/menus");
