@@ -259,7 +259,8 @@ Deno.test({
         killedTotal += killed[0].n;
       }
       assert.ok(killedTotal > 0, "backends were killed");
-      await new Promise((r) => setTimeout(r, 600));
+      // Long enough for reads sent 500 ms after the last kill to finish on a loaded machine.
+      await new Promise((r) => setTimeout(r, 1_500));
       stop = true;
       await Promise.all(workers);
       const failed = results.filter((r) => r.status !== 200);
@@ -303,7 +304,14 @@ Deno.test({
     const s = await setup();
     const admin = await openDatabase(PG_URL!, { maxConnections: 1 });
     try {
-      type Result = { path: string; status: number; ms: number; sent: number; retryAfter: string | null };
+      type Result = {
+        path: string;
+        status: number;
+        ms: number;
+        sent: number;
+        retryAfter: string | null;
+        detail?: string;
+      };
       const results: Result[] = [];
       const t0 = performance.now();
       let stop = false;
@@ -311,7 +319,14 @@ Deno.test({
         while (!stop) {
           const sent = performance.now() - t0;
           const r = await get(s, path);
-          results.push({ path, status: r.status, ms: r.ms, sent, retryAfter: r.headers.get("Retry-After") });
+          results.push({
+            path,
+            status: r.status,
+            ms: r.ms,
+            sent,
+            retryAfter: r.headers.get("Retry-After"),
+            detail: r.status === 200 ? undefined : JSON.stringify(r.body).slice(0, 200),
+          });
           if (r.status !== 200) await new Promise((ok) => setTimeout(ok, 20)); // a client's pause, not a spin
         }
       };
@@ -345,13 +360,20 @@ Deno.test({
             Math.round(lastFailure - up)
           } ms after the database answered again`,
       );
+      const late = failed.filter((r) => r.sent + r.ms > up + 500);
+      if (late.length) {
+        console.log(late.map((r) => ({ ...r, sent: Math.round(r.sent - up), ms: Math.round(r.ms) })));
+      }
       for (const f of failed) {
         assert.equal(f.status, 503, JSON.stringify(f));
         assert.ok(f.retryAfter, `a 503 without Retry-After: ${JSON.stringify(f)}`);
       }
       assert.ok(failed.length > 0, "the restart was felt");
-      // No request waited longer than a connect timeout (the longest any wait here may be), plus slack.
-      assert.ok(slowest.ms < NO_HANG_MS, `a request waited ${Math.round(slowest.ms)} ms (${slowest.path})`);
+      // No request waited longer than the configured timeouts allow (a silent server: the response deadline).
+      assert.ok(
+        slowest.ms < TIMEOUTS.responseTimeoutMs + 1_500,
+        `a request waited ${Math.round(slowest.ms)} ms (${slowest.path})`,
+      );
       for (const r of results.filter((r) => r.path === "/ready")) {
         assert.ok(r.ms < READY_MS + 1_000, `/ready took ${Math.round(r.ms)} ms`);
       }
