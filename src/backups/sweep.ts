@@ -55,7 +55,7 @@ export interface SweepOptions {
 export interface SweepReport {
   failed: number[];
   aborted: string[];
-  /** False when the S3 server cannot list incomplete uploads (s3rver). */
+  /** False when the S3 server cannot list incomplete uploads (ListMultipartUploads not implemented). */
   uploadsChecked: boolean;
 }
 

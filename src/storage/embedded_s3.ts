@@ -46,6 +46,7 @@ export async function startEmbeddedS3(options: EmbeddedS3Options): Promise<Embed
   (server as unknown as { middleware: KoaMiddleware[] }).middleware.unshift(
     guardKeys,
     abortMultipartUpload(options.directory),
+    listMultipartUploads(options.directory),
   );
   const info = await server.run() as { port: number };
   let closed = false;
@@ -142,6 +143,70 @@ function abortMultipartUpload(directory: string): KoaMiddleware {
     if (key !== target.key) return s3Error(ctx, 404, "NoSuchUpload", "The specified upload does not exist.");
     await Deno.remove(dir, { recursive: true });
     ctx.status = 204;
+  };
+}
+
+const xml = (s: string) =>
+  s.replace(
+    /[<>&"']/g,
+    (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&apos;" })[c]!,
+  );
+
+/**
+ * ListMultipartUploads (`GET /<bucket>?uploads`, with `prefix`), which s3rver
+ * lacks (NotImplemented): the incomplete uploads it keeps under
+ * `<bucket>/._S3rver_uploads/<id>/key`, so that the sweep of abandoned backups
+ * works on the embedded server too (src/backups/sweep.ts). One page, every
+ * upload; `Initiated` is when the upload's key file was written.
+ */
+function listMultipartUploads(directory: string): KoaMiddleware {
+  return async (ctx, next) => {
+    const m = /^\/([^/]+)\/?$/.exec(ctx.path);
+    if (ctx.method !== "GET" || !m || !("uploads" in ctx.query)) return await next();
+    const auth = String(ctx.headers.authorization ?? ctx.query["X-Amz-Credential"] ?? "");
+    if (!auth.includes(`${EMBEDDED_CREDENTIALS.accessKeyId}/`)) {
+      return s3Error(ctx, 403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist.");
+    }
+    let bucket: string;
+    try {
+      bucket = decodeURIComponent(m[1]);
+    } catch {
+      return await next();
+    }
+    if (!/^[a-z0-9][a-z0-9.-]*$/.test(bucket)) return await next();
+    try {
+      if (!(await Deno.stat(join(directory, bucket))).isDirectory) return await next();
+    } catch {
+      return await next(); // s3rver answers NoSuchBucket
+    }
+    const prefix = typeof ctx.query.prefix === "string" ? ctx.query.prefix : "";
+    const root = join(directory, bucket, "._S3rver_uploads");
+    const uploads: { key: string; id: string; initiated: Date }[] = [];
+    try {
+      for await (const e of Deno.readDir(root)) {
+        if (!e.isDirectory) continue;
+        const file = join(root, e.name, "key");
+        const key = await Deno.readTextFile(file).catch(() => null);
+        if (key === null || !key.startsWith(prefix)) continue;
+        const initiated = (await Deno.stat(file)).mtime ?? new Date(0);
+        uploads.push({ key, id: e.name, initiated });
+      }
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    }
+    uploads.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.id < b.id ? -1 : 1));
+    ctx.status = 200;
+    ctx.type = "application/xml";
+    ctx.body = `<?xml version="1.0" encoding="UTF-8"?>
+<ListMultipartUploadsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Bucket>${xml(bucket)}</Bucket>` +
+      `<KeyMarker></KeyMarker><UploadIdMarker></UploadIdMarker><Prefix>${xml(prefix)}</Prefix>` +
+      `<MaxUploads>${Math.max(1000, uploads.length)}</MaxUploads><IsTruncated>false</IsTruncated>` +
+      uploads.map((u) =>
+        `<Upload><Key>${
+          xml(u.key)
+        }</Key><UploadId>${u.id}</UploadId><Initiated>${u.initiated.toISOString()}` +
+        `</Initiated><StorageClass>STANDARD</StorageClass></Upload>`
+      ).join("") + `</ListMultipartUploadsResult>`;
   };
 }
 

@@ -250,7 +250,7 @@ export class ObjectStore {
   /**
    * Incomplete multipart uploads under `prefix` (a killed writer leaves its
    * parts billed until they are aborted). Null when the server does not
-   * implement the listing (s3rver).
+   * implement the listing (plain s3rver; the embedded server adds it).
    */
   async incompleteUploads(prefix: string): Promise<IncompleteUpload[] | null> {
     const out: IncompleteUpload[] = [];

@@ -61,7 +61,7 @@ async function pendingRow(db: Database, ageMs: number) {
   return { id: row.id, key, catalog };
 }
 
-/** A store whose incomplete uploads are given (s3rver cannot list them); records aborts. */
+/** A store whose incomplete uploads are given; records aborts. */
 function storeWith(uploads: IncompleteUpload[]) {
   const aborted: string[] = [];
   const store = {
@@ -96,7 +96,7 @@ dbTest(
   },
 );
 
-dbTest("sweep: against a real S3 server that cannot list uploads, rows are still swept", async (db) => {
+dbTest("sweep: against the embedded S3 server (s3rver), rows are swept and uploads listed", async (db) => {
   const s3 = await startTestS3();
   try {
     const old = await pendingRow({ ...db, liveness: null }, 2 * HOUR);
@@ -107,7 +107,8 @@ dbTest("sweep: against a real S3 server that cannot list uploads, rows are still
       staleAfterMs: HOUR,
     });
     assert.deepEqual(r.failed, [old.id]);
-    assert.equal(typeof r.uploadsChecked, "boolean");
+    // s3rver lists uploads through the embedded server's own ListMultipartUploads; a shared server may not.
+    if (!Deno.env.get("TEST_S3_ENDPOINT")) assert.equal(r.uploadsChecked, true);
   } finally {
     await s3.close();
   }
