@@ -131,6 +131,7 @@ dbTest(
       await s3.close();
     }
   },
+  { needsServer: true },
 );
 
 dbTest("schedule: a failing backup is recorded and counted, and the next slot still runs", async (db) => {

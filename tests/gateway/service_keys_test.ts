@@ -229,6 +229,7 @@ dbTest(
       await db2.close();
     }
   },
+  { needsServer: true },
 );
 
 dbTest("invariant: no string but the issued secret authenticates as the key", async (db) => {

@@ -356,6 +356,11 @@ export interface DbTestOptions {
   /** Only these dialects. */
   only?: TestDialect[];
   ignore?: boolean;
+  /**
+   * The test opens a second connection or process on the same database (replicas, liveness locks):
+   * on the embedded PGlite, which is one in-process session, its Postgres half is reported ignored.
+   */
+  needsServer?: boolean;
   /** false: switch Deno's resource and op sanitizers off for this test (say why at the call). */
   sanitize?: boolean;
 }
@@ -372,7 +377,7 @@ export function dbTest(
   for (const dialect of options.only ?? DIALECTS) {
     Deno.test({
       name: `${name} [${dialect}]`,
-      ignore: options.ignore,
+      ignore: options.ignore || (dialect === "postgres" && options.needsServer && !POSTGRES_IS_SERVER),
       // Deno's leak checks stay on (the file's shared PGlite and the per-test connections leave no
       // Deno resource or pending op behind); `sanitize: false` only where a test says why.
       sanitizeResources: options.sanitize ?? true,

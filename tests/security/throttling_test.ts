@@ -98,6 +98,7 @@ dbTest(
       await r.close();
     }
   },
+  { needsServer: true },
 );
 
 dbTest(
@@ -136,6 +137,7 @@ dbTest(
       await r.close();
     }
   },
+  { needsServer: true },
 );
 
 dbTest("throttling: IPv6 clients are one address per /64", async (db) => {

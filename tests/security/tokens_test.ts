@@ -236,6 +236,7 @@ for (const freshness of ["read", "lease"] as const) {
         await dbB.close();
       }
     },
+    { needsServer: true },
   );
 }
 
@@ -412,5 +413,6 @@ for (const freshness of ["read", "lease"] as const) {
         await dbB.close();
       }
     },
+    { needsServer: true },
   );
 }

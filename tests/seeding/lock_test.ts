@@ -125,6 +125,7 @@ dbTest(
     assert.ok(old.finished_at);
     assert.equal(await rowCount(db, db.t.seedingLocks), 0);
   },
+  { needsServer: true },
 );
 
 dbTest(
@@ -137,6 +138,7 @@ dbTest(
     assert.equal(list.items[0].status, "failed");
     assert.match(list.items[0].error_message!, /^abandoned: /);
   },
+  { needsServer: true },
 );
 
 dbTest(
