@@ -61,7 +61,7 @@ dbTest("restaurants: seeded per demo organization by get_or_create; a re-run cre
 dbTest(
   "restaurants: seed 002's roles through the three layers; customers read every restaurant",
   async (db) => {
-    const { app, tokens } = await setup(db);
+    const { app, tokens, tc } = await setup(db);
     // Admin: full CRUD.
     let res = await app.request("/api/v1/restaurants", send("POST", tokens.admin, { name: "Curry House" }));
     assert.equal(res.status, 201);
@@ -72,7 +72,15 @@ dbTest(
     res = await app.request("/api/v1/restaurants?limit=50", { headers: bearer(tokens.customer) });
     assert.equal(res.status, 200);
     const page = await json<{ items: { name: string }[]; total: number }>(res);
-    assert.equal(page.total, 4);
+    // Every restaurant of Test Corp: the seeded ones, Curry House, and any a user's own seeder adds (seed 002's
+    // "Creating Custom Seeders" is a RestaurantsSeeder with get_or_create).
+    const own = await db.db.select().from(db.t.restaurants).where(eq(db.t.restaurants.organizationId, tc.id));
+    assert.ok(own.length >= 4, "3 seeded + Curry House");
+    assert.equal(page.total, own.length);
+    assert.deepEqual(page.items.map((r) => r.name).sort(), own.map((r) => r.name).sort());
+    assert.ok(
+      page.items.some((r) => r.name === "Pizza Palace") && page.items.some((r) => r.name === "Curry House"),
+    );
     res = await app.request(`/api/v1/restaurants/${curry.id}`, { headers: bearer(tokens.customer) });
     assert.equal(res.status, 200);
     res = await app.request("/api/v1/restaurants", send("POST", tokens.customer, { name: "Mine" }));
@@ -184,7 +192,7 @@ dbTest("restaurants: the entitlement layer guards the module; OpenAPI and AuthZE
     assert.ok(doc.paths[p], p);
   }
 
-  // A customer owns no menu, yet may read the organization's six (shared), as the REST list says.
+  // A customer owns no menu, yet may read all of the organization's (shared), as the REST list says.
   const [customer] = await db.db.select().from(db.t.users).where(
     eq(db.t.users.email, "customer@testcorp.test"),
   );
@@ -199,6 +207,8 @@ dbTest("restaurants: the entitlement layer guards the module; OpenAPI and AuthZE
   });
   assert.equal(res.status, 200);
   const found = await json<{ results: { type: string }[] }>(res);
-  assert.equal(found.results.length, 6, "Test Corp's six demo menus");
+  const menus = await db.db.select().from(db.t.menus).where(eq(db.t.menus.organizationId, tc.id));
+  assert.ok(menus.length >= 6, "Test Corp's six demo menus (and any a user's own seeder adds)");
+  assert.equal(found.results.length, menus.length);
   assert.ok(found.results.every((r) => r.type === "menu"));
 });

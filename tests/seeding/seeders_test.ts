@@ -6,8 +6,30 @@ import { verifyPassword } from "../../src/auth/passwords.ts";
 import { ALL_MODULES, TIERS } from "../../src/tenants/modules.ts";
 import { ROLES, SEED_002_PERMISSIONS } from "../../seeders/catalog.ts";
 import { DEMO_PASSWORD } from "../../seeders/demo_data.ts";
+import { SEEDERS } from "../../seeders/mod.ts";
+import { planSeeders } from "../../src/seeding/plan.ts";
+import { tierModules } from "../../src/modules/registry.ts";
 import { dbTest } from "../helpers/db.ts";
 import { hasher, rowCount, service } from "./helpers.ts";
+
+/** The project's own seeders (a user's, from `deno task new`, come on top). */
+const SHIPPED_SEEDERS = [
+  "PermissionsSeeder",
+  "RolesSeeder",
+  "EntitlementsSeeder",
+  "SuperAdminSeeder",
+  "SMSTemplatesSeeder",
+  "DemoOrganizationsSeeder",
+  "DemoUsersSeeder",
+  "DemoModuleDataSeeder",
+  "RestaurantsSeeder",
+  "MenusSeeder",
+  "VolumeSeeder",
+];
+
+/** The seeders a default run executes in `env` (demo data outside production), from seeders/mod.ts. */
+const defaultPlan = (env: "test" | "production") =>
+  planSeeders(SEEDERS, { env, demo: env !== "production", scale: 0 }).map((s) => s.name);
 
 async function grantsOf(db: Database, role: string): Promise<string[]> {
   const t = db.t;
@@ -21,7 +43,12 @@ async function grantsOf(db: Database, role: string): Promise<string[]> {
 dbTest("seeders: a second run creates nothing, updates nothing and hashes nothing", async (db) => {
   const svc = service(db);
   const first = await svc.execute({ triggeredBy: "cli:tester", createBackup: false });
-  assert.deepEqual(Object.keys(first.results.seeders), [
+  const ran = Object.keys(first.results.seeders);
+  // Every seeder of seeders/mod.ts that runs by default in test, in the plan's order (a user's own seeders
+  // and modules included: `deno task new` adds them) …
+  assert.deepEqual(ran, defaultPlan("test"));
+  // … and among them the project's own, in seed 002's order.
+  assert.deepEqual(ran.filter((n) => SHIPPED_SEEDERS.includes(n)), [
     "PermissionsSeeder",
     "RolesSeeder",
     "EntitlementsSeeder",
@@ -34,7 +61,11 @@ dbTest("seeders: a second run creates nothing, updates nothing and hashes nothin
     "RestaurantsSeeder",
     "MenusSeeder",
   ]);
-  assert.ok(Object.values(first.results.seeders).every((s) => s.status === "completed" && s.created > 0));
+  for (const name of SHIPPED_SEEDERS.filter((n) => ran.includes(n))) {
+    const s = first.results.seeders[name];
+    assert.ok(s.status === "completed" && s.created > 0, `${name}: ${JSON.stringify(s)}`);
+  }
+  assert.ok(Object.values(first.results.seeders).every((s) => s.status === "completed"));
   const hashesBefore = hasher.calls;
   const second = await svc.execute({ triggeredBy: "cli:tester", createBackup: false });
   assert.deepEqual(second.results.total, { created: 0, updated: 0, deleted: 0 });
@@ -163,7 +194,11 @@ dbTest("seeders: entitlement profiles and SMS templates", async (db) => {
   const profiles = await db.db.select().from(db.t.entitlementProfiles);
   assert.deepEqual(profiles.map((p) => p.tier).sort(), TIERS.map((t) => t.tier).sort());
   const starter = profiles.find((p) => p.tier === "starter")!;
-  assert.deepEqual(starter.modules, ["crm", "sales", "inventory"]);
+  // The registry's starter modules; seed 000's three come first (a user's modules follow them: `deno task new
+  // module` appends to modules/mod.ts and licenses to starter by default).
+  assert.deepEqual(starter.modules, tierModules("starter").modules);
+  assert.deepEqual(starter.modules.slice(0, 3), ["crm", "sales", "inventory"]);
+  assert.ok(!starter.modules.includes("manufacturing"));
   assert.deepEqual(profiles.find((p) => p.tier === "free")!.trialModules, { crm: 14 });
   const tpl = (await db.db.select().from(db.t.smsTemplates)).map((r) => r.name).sort();
   assert.deepEqual(tpl, ["2fa_code", "order_confirmation", "order_delivered", "password_reset"]);
@@ -251,7 +286,8 @@ dbTest("seeders: production seeds no demo data and never the published default p
     announce: (m) => announced.push(m),
   });
   const r = await svc.execute({ triggeredBy: "t", createBackup: false });
-  assert.deepEqual(Object.keys(r.results.seeders), [
+  assert.deepEqual(Object.keys(r.results.seeders), defaultPlan("production"));
+  assert.deepEqual(Object.keys(r.results.seeders).filter((n) => SHIPPED_SEEDERS.includes(n)), [
     "PermissionsSeeder",
     "RolesSeeder",
     "EntitlementsSeeder",
