@@ -17,6 +17,7 @@ import { createHash } from "node:crypto";
 type ZStream = ReturnType<typeof createGzip>;
 
 function zlibTransform(z: ZStream): TransformStream<Uint8Array, Uint8Array> {
+  const breather = new Breather();
   let failed: Error | null = null;
   // Output is handed on from inside transform()/flush(), never from the 'data' event itself, so
   // the TransformStream's backpressure holds: a slow reader stops the writer (a 10× gunzip
@@ -30,15 +31,17 @@ function zlibTransform(z: ZStream): TransformStream<Uint8Array, Uint8Array> {
     for (const chunk of out) c.enqueue(chunk);
   };
   return new TransformStream({
-    transform(chunk, c) {
+    async transform(chunk, c) {
       if (failed) throw failed;
-      return new Promise<void>((resolve, reject) => {
+      await new Promise<void>((resolve, reject) => {
         z.write(chunk, (err) => {
           if (err || failed) return reject(err ?? failed);
           handOn(c);
           resolve();
         });
       });
+      // As in GzipSink.write: node:zlib calls back without the event loop turning.
+      await breather.breathe();
     },
     flush(c) {
       if (failed) throw failed;
@@ -79,6 +82,7 @@ export class GzipSink implements ByteSink {
   #pending: Uint8Array[] = [];
   #error: Error | null = null;
   #hex: string | null = null;
+  #breather = new Breather();
 
   constructor(
     level: number,
@@ -107,6 +111,9 @@ export class GzipSink implements ByteSink {
       this.#z.write(bytes, (err) => (err ? reject(err) : resolve()))
     );
     await this.#flush();
+    // node:zlib calls back without the event loop turning: a writer with data at hand would keep
+    // HTTP requests (/health) waiting for as long as it has data — seconds in a large backup.
+    await this.#breather.breathe();
   }
 
   /** Finishes the gzip stream (and the encryption) and closes the channel. */
@@ -249,18 +256,34 @@ export function formatBytes(n: number): string {
   return `${n} bytes`;
 }
 
+/** When the process last took a breath, and the breath being taken now (shared by every Breather). */
+let lastBreath = performance.now();
+let breath: Promise<void> | null = null;
+
 /**
  * Lets timers and I/O run (an HTTP request to /health, a SIGTERM) when the
- * caller has been busy for `budgetMs`: a macrotask, not a microtask, so the
+ * process has been busy for `budgetMs`: a macrotask, not a microtask, so the
  * event loop really turns. Cheap to call often.
+ *
+ * Breaths are process-wide: a pipeline that calls `breathe()` while another
+ * one is breathing waits for the same turn. Two pipelines that each yield on
+ * their own clock (a restore verifies while it writes its safety backup)
+ * keep the loop busy between them, and HTTP requests wait; yielding together
+ * leaves it idle for a moment, and the waiting requests come in.
  */
 export class Breather {
-  #since = performance.now();
   constructor(private readonly budgetMs = 10) {}
   async breathe(): Promise<void> {
-    if (performance.now() - this.#since < this.budgetMs) return;
-    await new Promise<void>((r) => setTimeout(r, 0));
-    this.#since = performance.now();
+    if (breath) return await breath;
+    if (performance.now() - lastBreath < this.budgetMs) return;
+    breath = new Promise<void>((r) =>
+      setTimeout(() => {
+        breath = null;
+        lastBreath = performance.now();
+        r();
+      }, 0)
+    );
+    await breath;
   }
 }
 

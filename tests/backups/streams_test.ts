@@ -7,7 +7,15 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { LayoutError, readDocument } from "../../src/backups/document.ts";
 import { readDocumentBytes } from "../../src/backups/pg_copy/document_bytes.ts";
-import { lines, LineTooLongError } from "../../src/backups/streams.ts";
+import { gzipSync } from "node:zlib";
+import {
+  Channel,
+  channelToStream,
+  gunzipStream,
+  GzipSink,
+  lines,
+  LineTooLongError,
+} from "../../src/backups/streams.ts";
 
 const enc = new TextEncoder();
 
@@ -125,5 +133,69 @@ Deno.test("document readers: an overlong row is a LayoutError naming the table a
         e instanceof LayoutError &&
         /table "organizations", line 4: the line is longer than 1 KiB/.test(e.message),
     );
+  }
+});
+
+/** Writes through `pipelines` gzip sinks at once for `ms` while one HTTP request is asked; its latency. */
+async function httpLatencyWhileWriting(
+  pipelines: number,
+  ms: number,
+): Promise<{ timerAt: number; answeredIn: number }> {
+  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, () => new Response("ok"));
+  const row = enc.encode(JSON.stringify({ id: 1, name: "a row with some text in it", n: 12345.678 }) + ",\n");
+  const chunk = new Uint8Array(row.length * 2000);
+  for (let i = 0; i < 2000; i++) chunk.set(row, i * row.length);
+  const t0 = performance.now();
+  let timerAt = -1;
+  setTimeout(() => (timerAt = performance.now() - t0), 0);
+  const asking = (async () => {
+    const s = performance.now();
+    const res = await fetch(`http://127.0.0.1:${server.addr.port}/health`);
+    await res.text();
+    return performance.now() - s;
+  })();
+  // A verify's side: gunzip → lines → JSON.parse, over and over.
+  const verifying = async () => {
+    const gz = gzipSync(chunk.subarray(0, chunk.length));
+    while (performance.now() - t0 < ms) {
+      const source = new ReadableStream<Uint8Array>({
+        start(c) {
+          for (let i = 0; i < 40; i++) {
+            for (let o = 0; o < gz.length; o += 65536) c.enqueue(gz.subarray(o, o + 65536));
+          }
+          c.close();
+        },
+      });
+      for await (const batch of lines(source.pipeThrough(gunzipStream()))) {
+        for (const l of batch) if (l) JSON.parse(l.replace(/,$/, ""));
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: pipelines }, async (_, i) => {
+      if (i === 1) return await verifying();
+      const ch = new Channel<Uint8Array>(8);
+      const sink = new GzipSink(3, ch);
+      const draining = (async () => {
+        for await (const _ of channelToStream(ch)) { /* the upload */ }
+      })();
+      while (performance.now() - t0 < ms) await sink.write(chunk);
+      await sink.end();
+      await draining;
+    }));
+    return { timerAt, answeredIn: await asking };
+  } finally {
+    await server.shutdown();
+  }
+}
+
+Deno.test("gzip sink: long backup writes let timers and HTTP requests run (/health during a backup)", async () => {
+  // node:zlib calls a write back without the event loop turning, so a writer with data at hand never let
+  // /health in: 0.3–2 s answers during a 1M-row backup. A restore writes its safety backup while it
+  // verifies: a backup and a verify at once, which must breathe together (docs/backups.md).
+  for (const pipelines of [1, 2]) {
+    const { timerAt, answeredIn } = await httpLatencyWhileWriting(pipelines, 1500);
+    assert.ok(timerAt >= 0 && timerAt < 300, `${pipelines}: a timer waited ${timerAt.toFixed(0)} ms`);
+    assert.ok(answeredIn < 300, `${pipelines}: an HTTP request waited ${answeredIn.toFixed(0)} ms`);
   }
 });
