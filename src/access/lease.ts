@@ -177,6 +177,12 @@ export class LeaseReplica {
         this.#registered = true;
       }
       const { version: v, registered } = await this.probe(this.id);
+      if (this.#failing) {
+        // The database answered: the outage is over, whatever this poll does next (it may have nothing to
+        // renew yet), logged at the level its start was.
+        this.#failing = false;
+        this.logger.warn("access_lease_resumed", { replica: this.id, version: v });
+      }
       if (!registered) {
         // The row is gone (removed after the lease had long lapsed, or by hand): writers no longer wait
         // for this replica, so it trusts nothing until it has registered again (next poll).
@@ -206,10 +212,6 @@ export class LeaseReplica {
       this.#lastRenewal = sent;
       if (sent - this.#lastSweep > STALE_ROW_MS) await this.#sweep();
       if (!this.#stopped) this.#trustUntil = sent + options.leaseMs * TRUST_SHARE;
-      if (this.#failing) {
-        this.#failing = false;
-        this.logger.warn("access_lease_resumed", { replica: this.id, version: v });
-      }
     } catch (err) {
       // The lease lapses on its own; requests read the version meanwhile. Logged once per outage.
       if (!this.#failing) {

@@ -10,7 +10,7 @@ import { dbTest, POSTGRES_IS_SERVER } from "../helpers/db.ts";
 import { testApp } from "../helpers/app.ts";
 import { bearer, createWorld, login } from "../helpers/fixtures.ts";
 import type { Database } from "../../src/db/client.ts";
-import { silentLogger } from "../../src/log.ts";
+import { memoryLogger, silentLogger } from "../../src/log.ts";
 import { awaitReplicas, dbNowMs, LeaseReplica, type Probe, probeLease } from "../../src/access/lease.ts";
 import { openDatabase } from "../../src/db/client.ts";
 import { readSecurityVersion } from "../../src/access/version.ts";
@@ -256,6 +256,36 @@ dbTest(
     try {
       assert.equal(replica.version(), await readSecurityVersion(db));
       assert.equal((await rowsOf(db)).length, 1);
+    } finally {
+      await replica.stop();
+    }
+  },
+);
+
+dbTest(
+  "lease: an outage of its polls is logged once at its start and once at its end, both at warn",
+  async (db) => {
+    const logs = memoryLogger();
+    let down = false;
+    const replica = new LeaseReplica(
+      db,
+      () => {},
+      { leaseMs: 60_000, pollMs: 10_000 },
+      logs,
+      (id) => down ? Promise.reject(new Error("the database is unreachable")) : probeLease(db, id),
+    );
+    await replica.start();
+    try {
+      down = true;
+      await replica.pollNow();
+      await replica.pollNow(); // still down: said once
+      down = false;
+      await replica.pollNow();
+      const events = logs.records.filter((r) => String(r.event).startsWith("access_lease_"));
+      assert.deepEqual(events.map((r) => [r.event, r.level]), [
+        ["access_lease_poll_failed", "warn"],
+        ["access_lease_resumed", "warn"],
+      ]);
     } finally {
       await replica.stop();
     }
