@@ -102,6 +102,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
   // Kept before anything re-makes the request (body limit, lenient JSON): a new Request normalises its URL.
   app.use("*", async (c, next) => {
     c.set("receivedUrl", c.req.raw.url);
+    c.set("maxJsonDepth", deps.config.http.maxJsonDepth);
     await next();
   });
   app.use("*", requestContext(deps.logger, { echoVerbatim: (path) => path.startsWith("/access/") }));
@@ -163,7 +164,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
   });
   if ((options.paths ?? "fast") === "fast") {
     // `app.request()` (the tests) and `app.fetch` (the server) both go through it.
-    app.fetch = evaluationFastPath(deps, app.fetch);
+    app.fetch = evaluationFastPath({ ...deps, maxJsonDepth: deps.config.http.maxJsonDepth }, app.fetch);
   }
   // A read that lost its database connection is retried once; outages are logged start and end.
   app.fetch = withDatabaseRetry(new OutageMonitor(deps.db, deps.logger), app.fetch);

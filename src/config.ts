@@ -303,6 +303,10 @@ export const envSchema = z.object({
   MAX_UPLOAD_BYTES: intIn(1, 5 * 1024 ** 3).prefault(String(50 * 1024 * 1024)).meta(
     { description: "Largest accepted file upload, in bytes.", defaultText: "`52428800` (50 MiB)" },
   ),
+  JSON_MAX_DEPTH: intIn(4, 256).prefault("32").meta({
+    description:
+      "Deepest nesting of objects and arrays a JSON body (or query, header, path value) may have; deeper answers 422 naming the field (400 on the AuthZEN API).",
+  }),
   MAX_BODY_BYTES: intIn(1024, 64 * 1024 ** 2).prefault(String(1024 * 1024)).meta(
     {
       description:
@@ -419,6 +423,8 @@ export interface Config {
     maxUploadBytes: number;
     /** MAX_BODY_BYTES: the global request body limit (`src/http/body_limit.ts`). */
     maxBodyBytes: number;
+    /** JSON_MAX_DEPTH: the deepest nesting an input may have (`src/http/input_rules.ts`). */
+    maxJsonDepth: number;
     /** READY_TIMEOUT_MS: the deadline of `GET /ready`. */
     readyTimeoutMs: number;
     /** PUBLIC_URL without a trailing slash (the AuthZEN metadata's `policy_decision_point`). */
@@ -639,6 +645,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT_SECONDS,
       maxUploadBytes: e.MAX_UPLOAD_BYTES,
       maxBodyBytes: e.MAX_BODY_BYTES,
+      maxJsonDepth: e.JSON_MAX_DEPTH,
       readyTimeoutMs: e.READY_TIMEOUT_MS,
       publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ""),
     },

@@ -22,7 +22,8 @@ import {
 import type { AuthzenSearch } from "./authzen_search.ts";
 import type { AccessService } from "../access/access_service.ts";
 import { requireActiveOrganization } from "../access/guard.ts";
-import { NUL_MESSAGE, nulFields } from "../http/input_rules.ts";
+import { DEFAULT_MAX_JSON_DEPTH, inputRuleViolations } from "../http/input_rules.ts";
+import { inputRuleFieldErrors } from "../http/errors.ts";
 import { bearerSecret, isServiceKeySecret, type ServiceKeyService } from "../gateway/service_keys.ts";
 
 const Props = z.record(z.string(), z.unknown());
@@ -170,6 +171,7 @@ function missingFields(e: PartialTuple): string[] {
 /** 400 for anything wrong with the payload, as the specification requires. */
 const badRequest = (
   result: { success: boolean; error?: { issues: { path: PropertyKey[]; message: string }[] } },
+  c: Context<HttpEnv>,
 ): undefined => {
   if (!result.success) {
     const issues = result.error!.issues.map((i) =>
@@ -177,12 +179,14 @@ const badRequest = (
     );
     throw new AppError("BAD_REQUEST", `invalid request: ${issues.join("; ")}`);
   }
-  // The input rule every route shares (src/http/input_rules.ts), answered as the binding wants: 400.
-  const nul = nulFields((result as { data?: unknown }).data);
-  if (nul.length) {
+  // The input rules every route shares (src/http/input_rules.ts), answered as the binding wants: 400.
+  const max = c.get("maxJsonDepth") ?? DEFAULT_MAX_JSON_DEPTH;
+  const found = inputRuleViolations((result as { data?: unknown }).data, max);
+  if (found.tooDeep !== null || found.nul.length) {
+    const errors = inputRuleFieldErrors(found, max, "json");
     throw new AppError(
       "BAD_REQUEST",
-      `invalid request: ${nul.map((f) => `${f || "body"}: ${NUL_MESSAGE}`).join("; ")}`,
+      `invalid request: ${errors.map((e) => `${e.field}: ${e.message}`).join("; ")}`,
     );
   }
   return undefined;

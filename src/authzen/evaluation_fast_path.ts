@@ -11,6 +11,7 @@ import type { Metrics } from "../observability/metrics.ts";
 import type { Logger } from "../log.ts";
 import { httpRequestLine, resolveRequestId } from "../http/middleware.ts";
 import { readAtMost } from "../http/body_limit.ts";
+import { DEFAULT_MAX_JSON_DEPTH, jsonTextTooDeep } from "../http/input_rules.ts";
 import type { AuthzenService, EvaluationInput } from "./authzen_service.ts";
 import type { AccessService } from "../access/access_service.ts";
 
@@ -66,7 +67,11 @@ function freeze<T>(v: T): T {
  */
 export class ParseCache {
   #map = new Map<string, EvaluationInput>();
-  constructor(readonly maxEntries = 2048, readonly maxBodyLength = 1024) {}
+  constructor(
+    readonly maxEntries = 2048,
+    readonly maxBodyLength = 1024,
+    readonly maxDepth = DEFAULT_MAX_JSON_DEPTH,
+  ) {}
 
   /** The request `text` holds when it is well-formed JSON of the schema's shape, else null. */
   get(text: string): EvaluationInput | null {
@@ -74,6 +79,8 @@ export class ParseCache {
     if (hit) return hit;
     // U+0000 can only be spelled `\u0000` in JSON: the router refuses it (src/http/input_rules.ts).
     if (text.includes("\\u0000")) return null;
+    // Nested deeper than JSON_MAX_DEPTH: the router refuses it too (one linear pass, no recursion).
+    if (jsonTextTooDeep(text, this.maxDepth)) return null;
     let body: unknown;
     try {
       body = JSON.parse(text);
@@ -111,12 +118,19 @@ function pathOf(url: string): string {
  * it is the ordinary case, everything else goes to `router` untouched.
  */
 export function evaluationFastPath<A extends unknown[]>(
-  deps: { access: AccessService; authzen: AuthzenService; logger: Logger; metrics?: Metrics },
+  deps: {
+    access: AccessService;
+    authzen: AuthzenService;
+    logger: Logger;
+    metrics?: Metrics;
+    /** JSON_MAX_DEPTH (the router's input rule). */
+    maxJsonDepth?: number;
+  },
   router: Fetch<A>,
 ): Fetch<A> {
   const { access, authzen, logger, metrics } = deps;
 
-  const parsed = new ParseCache();
+  const parsed = new ParseCache(undefined, undefined, deps.maxJsonDepth);
 
   const serve = async (req: Request, rest: A): Promise<Response> => {
     const logging = logger.enabled("info");

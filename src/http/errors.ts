@@ -12,7 +12,7 @@ import { isConnectionLoss, translateDbError } from "../db/errors.ts";
 import { errorMessage } from "../log.ts";
 import { CONNECTION_LOST_HEADER } from "./db_outage.ts";
 import type { HttpEnv } from "./types.ts";
-import { NUL_MESSAGE } from "./input_rules.ts";
+import { depthMessage, type InputRuleViolations, NUL_MESSAGE } from "./input_rules.ts";
 
 export interface FieldError {
   field: string;
@@ -43,8 +43,25 @@ export function validationError(error: ZodError, where: string): AppError {
 
 /** The 422 for strings holding U+0000, naming each field (`src/http/input_rules.ts`). */
 export function nulError(fields: string[], where: string): AppError {
+  return inputRuleError({ nul: fields, tooDeep: null }, Infinity, where);
+}
+
+/** The field errors of the input rules (`src/http/input_rules.ts`): too deep first, then U+0000. */
+export function inputRuleFieldErrors(
+  found: InputRuleViolations,
+  maxDepth: number,
+  where: string,
+): FieldError[] {
   const name = (f: string) => f || (where === "json" ? "body" : where);
-  const errors: FieldError[] = fields.map((f) => ({ field: name(f), message: NUL_MESSAGE }));
+  return [
+    ...(found.tooDeep === null ? [] : [{ field: name(found.tooDeep), message: depthMessage(maxDepth) }]),
+    ...found.nul.map((f) => ({ field: name(f), message: NUL_MESSAGE })),
+  ];
+}
+
+/** The 422 for input that breaks the input rules, naming each field. */
+export function inputRuleError(found: InputRuleViolations, maxDepth: number, where: string): AppError {
+  const errors = inputRuleFieldErrors(found, maxDepth, where);
   return new AppError(
     "VALIDATION_ERROR",
     `invalid ${WHERE_NAMES[where] ?? where}: ${errors.map((e) => `${e.field}: ${e.message}`).join("; ")}`,

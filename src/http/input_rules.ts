@@ -1,6 +1,8 @@
 /**
- * Rules every input string obeys, whatever route or schema it arrives
- * through: no U+0000 (NUL). Postgres cannot store it in text (SQLSTATE
+ * Rules every input obeys, whatever route or schema it arrives through: no
+ * object or array nested deeper than JSON_MAX_DEPTH (32 by default: a body
+ * thousands of levels deep overflowed the stack of a recursive walk, a 500
+ * that stalled the event loop for seconds), and no U+0000 (NUL) in a string. Postgres cannot store it in text (SQLSTATE
  * 22021) or JSON (22P05) while libSQL can, so without this rule the same
  * request answered 201 on one database and 500 on the other. The rule runs on
  * every validated value (`createRouter`'s hook: JSON bodies, query strings,
@@ -13,19 +15,98 @@ import { z } from "zod";
 
 export const NUL_MESSAGE = "must not contain the NUL character (U+0000)";
 
-/** The paths (`a.b.0`) of every string in `value`, or object key, that holds U+0000. */
-export function nulFields(value: unknown, path: string[] = [], out: string[] = []): string[] {
-  if (typeof value === "string") {
-    if (value.includes("\u0000")) out.push(path.join("."));
-  } else if (Array.isArray(value)) {
-    value.forEach((v, i) => nulFields(v, [...path, String(i)], out));
-  } else if (value !== null && typeof value === "object" && !(value instanceof Date)) {
-    for (const [k, v] of Object.entries(value)) {
-      if (k.includes("\u0000")) out.push([...path, k.replaceAll("\u0000", "\\u0000")].join("."));
-      nulFields(v, [...path, k], out);
+/** JSON_MAX_DEPTH's default: objects and arrays nested deeper than this are refused. */
+export const DEFAULT_MAX_JSON_DEPTH = 32;
+
+export const depthMessage = (max: number) => `must not nest objects or arrays more than ${max} levels deep`;
+
+/** What the input rules find wrong with a value. */
+export interface InputRuleViolations {
+  /** The paths (`a.b.0`) of every string, or object key, that holds U+0000. */
+  nul: string[];
+  /** The path of the first object or array nested deeper than the limit (null: none). */
+  tooDeep: string | null;
+}
+
+/** A path as a chain of links (a walk shares its parents: no copying per level). */
+interface Link {
+  parent: Link | null;
+  key: string;
+}
+
+function pathOf(link: Link | null, key?: string): string {
+  const keys: string[] = key === undefined ? [] : [key];
+  for (let l = link; l; l = l.parent) keys.push(l.key);
+  const path = keys.reverse().join(".");
+  // Named, not echoed whole: an attacker's path may be long.
+  return path.length > 200 ? `${path.slice(0, 200)}…` : path;
+}
+
+/**
+ * Walks `value` once, without recursion (linear in its size, whatever its depth): the strings and keys
+ * that hold U+0000, and the first object or array nested more than `maxDepth` levels deep (the top-level
+ * value is level 1; the walk does not go below the limit).
+ */
+export function inputRuleViolations(value: unknown, maxDepth = DEFAULT_MAX_JSON_DEPTH): InputRuleViolations {
+  const out: InputRuleViolations = { nul: [], tooDeep: null };
+  const stack: { value: unknown; link: Link | null; depth: number }[] = [{ value, link: null, depth: 0 }];
+  while (stack.length) {
+    const { value: v, link, depth } = stack.pop()!;
+    if (typeof v === "string") {
+      if (v.includes("\u0000")) out.nul.push(pathOf(link));
+      continue;
+    }
+    if (v === null || typeof v !== "object" || v instanceof Date) continue;
+    if (depth + 1 > maxDepth) {
+      out.tooDeep ??= pathOf(link);
+      continue;
+    }
+    const entries: [string, unknown][] = Array.isArray(v)
+      ? v.map((x, i) => [String(i), x])
+      : Object.entries(v as Record<string, unknown>);
+    if (!Array.isArray(v)) {
+      for (const [k] of entries) {
+        if (k.includes("\u0000")) out.nul.push(pathOf(link, k.replaceAll("\u0000", "\\u0000")));
+      }
+    }
+    // Pushed in reverse: fields are reported in document order.
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [k, x] = entries[i];
+      stack.push({ value: x, link: { parent: link, key: k }, depth: depth + 1 });
     }
   }
   return out;
+}
+
+/** The paths (`a.b.0`) of every string in `value`, or object key, that holds U+0000. */
+export function nulFields(value: unknown): string[] {
+  return inputRuleViolations(value, Infinity).nul;
+}
+
+/**
+ * True when `text` (valid JSON) nests objects or arrays more than `maxDepth` levels deep. Counts the
+ * brackets first (no deeper than their number), so an ordinary body costs one pass over its characters.
+ */
+export function jsonTextTooDeep(text: string, maxDepth = DEFAULT_MAX_JSON_DEPTH): boolean {
+  let opens = 0;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (ch === 123 || ch === 91) opens++;
+  }
+  if (opens <= maxDepth) return false;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (inString) {
+      if (ch === 92) i++;
+      else if (ch === 34) inString = false;
+    } else if (ch === 34) inString = true;
+    else if (ch === 123 || ch === 91) {
+      if (++depth > maxDepth) return true;
+    } else if (ch === 125 || ch === 93) depth--;
+  }
+  return false;
 }
 
 /** A zod string that refuses U+0000 (for schemas outside the routers' hook). */

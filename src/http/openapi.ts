@@ -3,18 +3,19 @@
  * same zod schemas it validates with, so `/openapi.json` cannot drift.
  */
 import { OpenAPIHono, z } from "@hono/zod-openapi";
-import { nulError, validationError } from "./errors.ts";
-import { nulFields } from "./input_rules.ts";
+import { inputRuleError, validationError } from "./errors.ts";
+import { DEFAULT_MAX_JSON_DEPTH, inputRuleViolations } from "./input_rules.ts";
 import type { HttpEnv } from "./types.ts";
 
 /** A router whose validation failures become the service's 422 body. */
 export function createRouter(): OpenAPIHono<HttpEnv> {
   return new OpenAPIHono<HttpEnv>({
-    defaultHook: (result) => {
+    defaultHook: (result, c) => {
       if (!result.success) throw validationError(result.error, result.target);
-      // One rule for every validated string: no U+0000 (src/http/input_rules.ts).
-      const nul = nulFields(result.data);
-      if (nul.length) throw nulError(nul, result.target);
+      // The rules for every validated input: not too deep, no U+0000 (src/http/input_rules.ts).
+      const max = c.get("maxJsonDepth") ?? DEFAULT_MAX_JSON_DEPTH;
+      const found = inputRuleViolations(result.data, max);
+      if (found.tooDeep !== null || found.nul.length) throw inputRuleError(found, max, result.target);
     },
   });
 }

@@ -38,6 +38,8 @@ export interface HttpVariables {
    * resolves `..` and `%2e%2e`): forward-auth's Envoy dialect reads the original path from it.
    */
   receivedUrl?: string;
+  /** JSON_MAX_DEPTH, for the input rules of the routers' validation hooks (`src/http/input_rules.ts`). */
+  maxJsonDepth?: number;
 }
 
 export interface HttpEnv {
