@@ -367,6 +367,24 @@ export function listSeeder(mod: string, variable: string, file: string): string 
     : withImport.replace(/(\nexport const SEEDERS[\s\S]*?)\n\];/, `$1\n  ${variable},\n];`);
 }
 
+/**
+ * Formats what the generator wrote with the repository's own `deno fmt` settings, so that `deno fmt --check`
+ * (CI, `deno task ok`) passes right after `new`. A formatter that cannot run is reported, not fatal.
+ */
+async function format(root: string, files: string[], out: (line: string) => void): Promise<void> {
+  try {
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: ["fmt", "--quiet", ...files],
+      cwd: root,
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    if (!r.success) throw new Error(new TextDecoder().decode(r.stderr).trim());
+  } catch (e) {
+    out(`note: deno fmt did not run (${e instanceof Error ? e.message : e}); run \`deno fmt\` yourself`);
+  }
+}
+
 async function writeNew(path: string, text: string): Promise<void> {
   try {
     await Deno.writeTextFile(path, text, { createNew: true });
@@ -401,6 +419,13 @@ export async function runNew(args: string[], root: string, out: (line: string) =
       seeders,
       listSeeder(await Deno.readTextFile(seeders), `${spec.name}Seeder`, spec.name),
     );
+    await format(root, [
+      `modules/${spec.name}.ts`,
+      `seeders/${spec.name}.ts`,
+      `tests/modules/${spec.name}_test.ts`,
+      "modules/mod.ts",
+      "seeders/mod.ts",
+    ], out);
     out(`wrote modules/${spec.name}.ts, seeders/${spec.name}.ts, tests/modules/${spec.name}_test.ts`);
     out(`registered ${spec.name} in modules/mod.ts and ${cap(spec.name)}Seeder in seeders/mod.ts`);
     out(
@@ -418,6 +443,7 @@ export async function runNew(args: string[], root: string, out: (line: string) =
     await writeNew(`${root}/seeders/${file}.ts`, renderSeeder(name));
     const registry = `${root}/seeders/mod.ts`;
     await Deno.writeTextFile(registry, listSeeder(await Deno.readTextFile(registry), variable, file));
+    await format(root, [`seeders/${file}.ts`, "seeders/mod.ts"], out);
     out(
       `wrote seeders/${file}.ts and listed ${name} in seeders/mod.ts; run it: deno task seed --only ${name}`,
     );

@@ -90,6 +90,8 @@ Deno.test({
           "in_print:boolean",
           "--field",
           "editor:user?",
+          "--field",
+          "shop_id:ref:restaurants?",
           "--owner",
           "author_id",
         ],
@@ -105,6 +107,19 @@ Deno.test({
         /booksSeeder,\n {2}welcomeSeeder,\n {2}volumeSeeder,\n\];/,
       );
       await assert.rejects(runNew(["seeder", "welcome"], dir, () => {}), /PascalCase name ending in Seeder/);
+      // What the generator wrote passes the repository's own checks (CI runs `deno task ok`).
+      const written = [
+        "modules/books.ts",
+        "modules/mod.ts",
+        "seeders/books.ts",
+        "seeders/welcome.ts",
+        "seeders/mod.ts",
+        "tests/modules/books_test.ts",
+      ];
+      const fmt = await run(["fmt", "--check", ...written], dir);
+      assert.ok(fmt.ok, `generated files are formatted:\n${fmt.text}`);
+      const lint = await run(["lint", ...written], dir);
+      assert.ok(lint.ok, `generated files pass lint:\n${lint.text}`);
 
       assert.match(await Deno.readTextFile(`${dir}/modules/books.ts`), /owner: "authorId"/);
       // The user's next command, as printed: `deno task db:generate --name add_books`.
@@ -124,6 +139,20 @@ Deno.test({
           `${dir}/migrations/${dialect}/${sqlFile.name.replace(/\.sql$/, ".down.sql")}`,
         );
         assert.match(down, /DROP TABLE [`"]?books[`"]?/, `${dialect}: the down migration drops it`);
+      }
+      // `alembic revision -m`: an empty pair for custom SQL, numbered after it, the same name on both dialects.
+      const n = await run(["task", "db:new", "--name", "backfill_books"], dir);
+      assert.ok(n.ok, n.text);
+      for (const dialect of ["sqlite", "postgres"]) {
+        const names = [...Deno.readDirSync(`${dir}/migrations/${dialect}`)].map((e) => e.name);
+        const up = names.find((f) => /^\d{4}_backfill_books\.sql$/.test(f));
+        assert.ok(up && names.includes(up.replace(/\.sql$/, ".down.sql")), `${dialect}: an up/down pair`);
+        const add = names.find((f) => f.endsWith("_add_books.sql"))!;
+        assert.equal(
+          Number(up.slice(0, 4)),
+          Number(add.slice(0, 4)) + 1,
+          `${dialect}: numbered after add_books`,
+        );
       }
       const c = await run(["task", "db:check"], dir);
       assert.ok(c.ok, c.text);
