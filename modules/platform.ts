@@ -21,6 +21,7 @@ export const PLATFORM_MODULES = [
   defineModule({
     key: "seeders",
     licensing: "rbac_only",
+    crud: ["read"],
     actions: ["execute"],
     colonActions: ["execute", "read"],
     actionDescriptions: {

@@ -41,25 +41,29 @@ export function modulePermissions(): PermissionDef[] {
   const out: PermissionDef[] = [];
   for (const m of REGISTRY) {
     const colon = new Set(m.colonActions);
-    for (const action of CRUD_ACTIONS) {
+    // Every action the module has (its CRUD actions and its own, e.g. access.evaluate), once.
+    for (const action of m.actions) {
       if (colon.has(action)) continue;
       out.push({
         name: `${m.key}.${action}`,
         module: m.key,
         action,
-        description: `${cap(action)} ${m.key} data`,
+        description: m.actionDescriptions[action] ?? `${cap(action)} ${m.key} data`,
       });
     }
-    out.push({ name: `${m.key}.*`, module: m.key, action: "*", description: `Full ${m.key} access` });
+    out.push({ name: `${m.key}.*`, module: m.key, action: "*", description: `Every ${m.key} action` });
     out.push({
       name: `${m.key}_admin`,
       module: m.key,
       action: "admin",
-      description: `${cap(m.key)} admin access`,
+      description: `${cap(m.key)} module administration`,
     });
   }
   for (const m of REGISTRY) {
     for (const r of m.resources) {
+      // A resource named like its module (`restaurants`) needs no submodule permission: `restaurants_restaurants_read`
+      // would say `restaurants:read` again.
+      if (r.submodule === m.key) continue;
       for (const action of CRUD_ACTIONS) {
         out.push({
           name: `${m.key}_${r.submodule}_${action}`,

@@ -13,7 +13,7 @@ import type { Logger } from "../log.ts";
 import type { DecisionLog } from "../observability/decision_log.ts";
 import type { AuditService } from "../audit/audit.ts";
 import { InvalidTokenError, type TokenClaims, type TokenService } from "../auth/tokens.ts";
-import { revocationRefusal } from "../auth/revocation.ts";
+import { revocationRefusal, SESSIONS_ENDED_MESSAGE } from "../auth/revocation.ts";
 import { AccessCache } from "./cache.ts";
 import {
   type AccessOrganization,
@@ -99,6 +99,9 @@ export class AccessService {
     await this.cache.sync();
     const loaded = this.cache.loadedUser(claims.userId);
     const user = loaded !== undefined ? loaded : await this.cache.user(claims.userId);
+    // A signed token from before the last reset or restore: say why, so the caller logs in again (the epoch is
+    // the whole database's: the answer tells nothing about this user).
+    if (user && claims.epoch < user.tokens.epoch) throw new AppError("UNAUTHORIZED", SESSIONS_ENDED_MESSAGE);
     if (
       !user || !user.access.isActive ||
       user.passwordVersion !== claims.passwordVersion ||

@@ -28,6 +28,8 @@ export interface ModuleDeclaration {
   module: string;
   /** Extra actions besides create / read / update / delete. */
   actions?: readonly string[];
+  /** Which CRUD actions the module has (default all four). */
+  crud?: readonly string[];
   submodules?: readonly string[];
 }
 
@@ -44,7 +46,7 @@ export function buildActionCatalog(declarations: Iterable<ModuleDeclaration>): A
     if (!KEY.test(d.module)) {
       throw new Error(`action catalog: module key "${d.module}" is not a lower-case word`);
     }
-    const e = acc.get(d.module) ?? { actions: new Set(CRUD_ACTIONS), submodules: new Set() };
+    const e = acc.get(d.module) ?? { actions: new Set(d.crud ?? CRUD_ACTIONS), submodules: new Set() };
     for (const a of d.actions ?? []) {
       if (!ACTION.test(a) || a === "admin") {
         throw new Error(`action catalog: action "${a}" of module ${d.module} is not a lower-case word`);
@@ -77,6 +79,7 @@ export const ACTION_CATALOG: ActionCatalog = buildActionCatalog(
   REGISTRY.map((m) => ({
     module: m.key,
     actions: m.actions,
+    crud: m.actions.filter((a) => (CRUD_ACTIONS as readonly string[]).includes(a)),
     submodules: m.resources.map((r) => r.submodule),
   })),
 );
@@ -91,6 +94,16 @@ export function isCatalogAction(
   const m = catalog.get(module);
   if (!m || !m.actions.includes(action)) return false;
   return submodule === undefined || m.submodules.includes(submodule);
+}
+
+/**
+ * The permission that grants `action` on `module`, spelled as the permission catalog spells it: seed 002's
+ * colon form where the module declares it (`roles:read`, `seeders:execute`), else `module.action`
+ * (`crm.read`). Denial details name it so that it can be looked up in the catalog as written.
+ */
+export function permissionFor(module: string, action: string): string {
+  const m = REGISTRY.find((r) => r.key === module);
+  return m?.colonActions.includes(action) ? `${module}:${action}` : `${module}.${action}`;
 }
 
 /** The catalog's actions of a module (empty for an unknown module). */

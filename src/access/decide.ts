@@ -17,7 +17,7 @@
 import { checkEntitlement, type EntitlementState } from "../tenants/entitlements.ts";
 import { normalizeModule } from "../tenants/modules.ts";
 import type { GrantSet } from "./permissions.ts";
-import { isCatalogAction } from "./actions.ts";
+import { isCatalogAction, permissionFor } from "./actions.ts";
 
 export type Layer = "tenant" | "entitlement" | "rbac" | "record";
 export type RecordScope = "own" | "team" | "all";
@@ -159,7 +159,7 @@ export function decide(
   const submodule = request.submodule?.toLowerCase();
   const scope = principal.recordScope;
   const trace: TraceStep[] = [];
-  const what = `${module}.${action}${submodule ? ` (${submodule})` : ""}`;
+  const what = `${permissionFor(module, action)}${submodule ? ` (${submodule})` : ""}`;
   const superAdmin = principal.kind === "super_admin";
 
   // Nothing outside the action catalog is ever allowed, to anyone (a typo or an unplanned verb is no
@@ -280,7 +280,9 @@ export function decide(
       trace,
       "rbac",
       "missing_permission",
-      `permission ${module}.${action} required${submodule ? ` (or ${module}_${submodule}_${action})` : ""}`,
+      `permission ${permissionFor(module, action)} required${
+        submodule && submodule !== module ? ` (or ${module}_${submodule}_${action})` : ""
+      }`,
       scope,
     );
   }

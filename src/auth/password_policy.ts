@@ -40,8 +40,10 @@ export function passwordProblems(password: string, email?: string): string[] {
   if (email) {
     const e = email.toLowerCase();
     const local = e.split("@")[0];
-    if (lower === e || (local.length >= 4 && lower.includes(local))) {
-      problems.push("must not contain the account's email");
+    if (lower.includes(e)) problems.push("must not contain the account's e-mail address");
+    else if (local.length >= 4 && lower.includes(local)) {
+      // Say what matched: the part before the @ (SuperAdmin@123 for admin@foodfleet.com), not the address.
+      problems.push(`must not contain the account's e-mail name (${local})`);
     }
   }
   if (/^(.)\1+$/.test(password)) problems.push("must not repeat a single character");

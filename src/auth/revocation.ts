@@ -51,6 +51,16 @@ export interface RevocableClaims {
   revocation: number;
 }
 
+/** What a reset or restore response says (with `sessions_revoked: true`): the caller's token is gone too. */
+export const SESSIONS_REVOKED_WARNING = "every token issued before was revoked: log in again";
+
+/**
+ * The 401 detail for a token refused only because a reset or restore moved the token epoch on since it was
+ * issued. Says nothing about the user (the epoch is one for the whole database), only why to log in again.
+ */
+export const SESSIONS_ENDED_MESSAGE =
+  "Could not validate credentials: every session was ended by a database restore or reset; log in again";
+
 /** Why a token is refused by its revocation state, or null when it is not. */
 export function revocationRefusal(claims: RevocableClaims, state: TokenState): string | null {
   if (claims.epoch !== state.epoch) return "token_epoch";

@@ -74,6 +74,29 @@ function isTerminal(r: { isTerminal(): boolean }): boolean {
 }
 
 /** A human line for a log record: `warning: backup_failed (error: …)`. */
+/**
+ * Failure events whose error reaches the command, which prints it as its one human line (`seedbed: … [CODE]`):
+ * at the CLI's default level they are not repeated as log lines (newcomer finding 13: a restore of a missing
+ * key said it three times). `--log-json` and LOG_LEVEL=debug still show them.
+ */
+export const REPORTED_BY_THE_COMMAND: ReadonlySet<string> = new Set([
+  "restore_failed",
+  "seeding_restore_failed",
+  "seeding_failed",
+  "seeder_failed",
+  "restore_drill_failed",
+]);
+
+/** The event of a JSON log line (null when it is not one). */
+function eventOf(json: string): string | null {
+  try {
+    const e = (JSON.parse(json) as { event?: unknown }).event;
+    return typeof e === "string" ? e : null;
+  } catch {
+    return null;
+  }
+}
+
 export function humanLogLine(json: string): string {
   try {
     const { ts: _ts, level, event, service: _s, ...fields } = JSON.parse(json) as Record<string, unknown>;
@@ -113,6 +136,7 @@ export async function openCliContext(
     config.logLevel === "info" ? "warn" : config.logLevel,
     { service: "seedbed-cli" },
     json ? (l) => console.error(l) : (l) => {
+      if (REPORTED_BY_THE_COMMAND.has(eventOf(l) ?? "")) return;
       const line = humanLogLine(l);
       console.error(
         line.startsWith("warning")

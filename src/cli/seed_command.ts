@@ -295,6 +295,7 @@ export async function runSeed(ctx: CliContext, args: string[]): Promise<number> 
           );
         }
         for (const [table, rows] of Object.entries(r.tables)) ctx.out(`  ${table}: ${rows} rows`);
+        for (const warning of r.warnings) ctx.out(`  warning: ${warning}`);
         const changes = r.security_changes_since_backup;
         const sentence = changes ? describeSecurityChanges(changes) : null;
         if (sentence && changes) {
@@ -336,7 +337,7 @@ export async function runSeed(ctx: CliContext, args: string[]): Promise<number> 
     if (!(err instanceof AppError)) throw err;
     // Bad input (an unknown seeder in --only, a bad option value) is a usage error: exit 2.
     if (err.code === "VALIDATION_ERROR") throw new UsageError(err.message);
-    const id = err.extra?.execution_id;
+    const id = err.extra?.run_execution_id;
     console.error(
       `seedbed: ${err.message} [${err.code}]${
         id !== undefined && !err.message.includes(`execution ${id}`) ? ` (execution ${id})` : ""

@@ -213,6 +213,11 @@ export interface ModuleInput {
   /** Actions beyond read / create / update / delete (`seeders` has `execute`). */
   readonly actions?: readonly string[];
   /**
+   * Which of read / create / update / delete the module has (default all four). `seeders` has only `read`:
+   * no permission or route means creating, updating or deleting a seeder.
+   */
+  readonly crud?: readonly ("read" | "create" | "update" | "delete")[];
+  /**
    * Actions named in seed 002's colon style (`restaurants:read`) rather than `module.action`; both mean the
    * same to the guard. Descriptions of actions (default "Read <module> data").
    */

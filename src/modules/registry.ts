@@ -28,7 +28,7 @@ export interface RegistryModule {
   readonly key: string;
   readonly description: string;
   readonly licensing: Licensing;
-  /** Every action of the module: read, create, update, delete and its own (`execute`). */
+  /** Every action of the module: its CRUD actions (all four unless it says `crud`) and its own (`execute`). */
   readonly actions: readonly string[];
   readonly colonActions: readonly string[];
   readonly actionDescriptions: Readonly<Record<string, string>>;
@@ -58,7 +58,7 @@ export function resolveRegistry(input: readonly ModuleInput[]): RegistryModule[]
     if (typeof l === "object" && l.tiers.length === 0 && !Object.keys(l.trials ?? {}).length) {
       throw new Error(`${where}: a licensed module needs at least one tier or trial`);
     }
-    const actions = [...new Set([...CRUD_ACTIONS, ...(m.actions ?? [])])];
+    const actions = [...new Set([...(m.crud ?? CRUD_ACTIONS), ...(m.actions ?? [])])];
     for (const a of actions) if (!WORD.test(a)) throw new Error(`${where}: action "${a}" is not one word`);
     for (const a of m.colonActions ?? []) {
       if (!actions.includes(a)) throw new Error(`${where}: colon action "${a}" is not one of its actions`);

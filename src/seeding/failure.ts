@@ -36,19 +36,23 @@ export function describeFailure(err: unknown): { message: string; traceback: str
   return { message: e instanceof Error ? e.message : String(e), traceback: stackOf(err) };
 }
 
-/** The error for the caller: the original code when it has one, else SEEDING_FAILED; always with `execution_id`. */
+/**
+ * The error for the caller: the original code when it has one, else SEEDING_FAILED; always with
+ * `run_execution_id`, the failed run's own record — never `execution_id`, which is the restore request's field
+ * (a restore of `{"execution_id": 99}` that fails must not answer `"execution_id": 9`).
+ */
 export function failureError(err: unknown, executionId: number): AppError {
   const { message } = describeFailure(err);
   const inner = err instanceof SeederFailure ? translateDbError(err.original) : translateDbError(err);
   if (inner instanceof AppError && !(err instanceof SeederFailure)) {
     return new AppError(inner.code, inner.message, {
-      extra: { ...inner.extra, execution_id: executionId },
+      extra: { ...inner.extra, run_execution_id: executionId },
       headers: inner.headers,
       cause: err,
     });
   }
   return new AppError("SEEDING_FAILED", `seeding failed (execution ${executionId}): ${message}`, {
-    extra: { execution_id: executionId, ...(err instanceof SeederFailure ? { seeder: err.seeder } : {}) },
+    extra: { run_execution_id: executionId, ...(err instanceof SeederFailure ? { seeder: err.seeder } : {}) },
     cause: err,
   });
 }

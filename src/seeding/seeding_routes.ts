@@ -9,7 +9,7 @@
  * | GET  / (and no slash)     | seeders:read      |
  * | GET  /{id}                | seeders:read      |
  *
- * A run in progress answers 409; a failed run 500 with `execution_id` (its
+ * A run in progress answers 409; a failed run 500 with `run_execution_id` (its
  * record holds the error and stack trace); restore without backup storage 501.
  */
 import { createRoute, z } from "@hono/zod-openapi";
@@ -42,6 +42,10 @@ const SeedResult = z.object({
   warnings: z.array(z.string()),
   dry_run: z.boolean().optional(),
   tables_cleared: z.array(z.string()).optional(),
+  sessions_revoked: z.literal(true).optional().openapi({
+    description:
+      "A reset that committed ended every session, the caller's included: log in again (also in `warnings`).",
+  }),
 }).openapi("SeedResult");
 
 const ExecuteBody = z.object({
@@ -93,6 +97,10 @@ const RestoreResult = z.object({
   safety_backup_s3_key: z.string().nullable(),
   tables: z.record(z.string(), z.number().int()),
   execution_id: z.number().int(),
+  sessions_revoked: z.literal(true).openapi({
+    description: "A restore ends every session, the caller's included: log in again (also in `warnings`).",
+  }),
+  warnings: z.array(z.string()),
   trust: z.enum(["catalog", "signature", "untrusted"]).optional(),
   security_changes_since_backup: z.object({
     total: z.number().int(),
@@ -178,7 +186,7 @@ export function seedingRoutes(deps: SeedingRouteDeps) {
       path: "/api/v1/seeders/execute",
       summary: "Run the seeders (backup first by default)",
       description:
-        "Requires `seeders:execute`. Runs every seeder for the server's environment in one transaction. A failed backup gives a warning and seeding continues, unless `require_backup` is true. 409 while another run is in progress; 500 with `execution_id` when a seeder fails (nothing is kept).",
+        "Requires `seeders:execute`. Runs every seeder for the server's environment in one transaction. A failed backup gives a warning and seeding continues, unless `require_backup` is true. 409 while another run is in progress; 500 with `run_execution_id` (the failed run's record) when a seeder fails (nothing is kept).",
       middleware: canExecute,
       request: { body: jsonBody(ExecuteBody, false) },
       responses: { 200: jsonResponse(SeedResult, "The run's results"), ...RUN_ERRORS },

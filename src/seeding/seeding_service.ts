@@ -29,7 +29,7 @@ import { orderSeeders, planSeeders, selectedByDefault } from "./plan.ts";
 import { runPlan } from "./runner.ts";
 import type { SeederDefinition } from "./types.ts";
 import { clearApplicationData } from "./wipe.ts";
-import { bumpTokenEpoch } from "../auth/revocation.ts";
+import { bumpTokenEpoch, SESSIONS_REVOKED_WARNING } from "../auth/revocation.ts";
 import type {
   ExecuteOptions,
   RestoreRequest,
@@ -110,7 +110,9 @@ export class SeedingService {
   }
 
   /** Restores a backup through the BackupPort under the seeding lock, recorded as a `restore` execution. */
-  async restore(input: RestoreRequest): Promise<RestoreOutcome & { execution_id: number }> {
+  async restore(
+    input: RestoreRequest,
+  ): Promise<RestoreOutcome & { execution_id: number; sessions_revoked: true; warnings: string[] }> {
     const port = this.#o.backupPort;
     if (!port) {
       throw new AppError(
@@ -163,7 +165,13 @@ export class SeedingService {
         safety_backup_s3_key: outcome.safety_backup_s3_key,
         trust: outcome.trust ?? null,
       });
-      return { ...outcome, execution_id: exec.id };
+      // The restore moved the token epoch on (src/backups/restore.ts): the caller's token is refused too.
+      return {
+        ...outcome,
+        execution_id: exec.id,
+        sessions_revoked: true,
+        warnings: [SESSIONS_REVOKED_WARNING],
+      };
     } catch (err) {
       await this.#recordFailure(exec.id, startedAt, err, {});
       await this.#audit("restore", input, {
@@ -420,6 +428,8 @@ export class SeedingService {
         throw err;
       });
       const results = { seeders: result.seeders, total: result.total };
+      const revoked = kind === "reset" && !dryRun;
+      if (revoked) warnings.push(SESSIONS_REVOKED_WARNING);
       await this.executions.complete(exec.id, startedAt, {
         results: {
           ...results,
@@ -453,6 +463,7 @@ export class SeedingService {
         warnings,
         ...(dryRun ? { dry_run: true as const } : {}),
         ...(kind === "reset" ? { tables_cleared: cleared } : {}),
+        ...(revoked ? { sessions_revoked: true as const } : {}),
       };
     } catch (err) {
       await this.#recordFailure(exec.id, startedAt, err, {

@@ -79,6 +79,8 @@ export interface SeedResponse {
   dry_run?: true;
   /** Present on a reset only: the tables that were emptied. */
   tables_cleared?: string[];
+  /** Present (true) on a reset that committed: every token issued before it is refused, the caller's too. */
+  sessions_revoked?: true;
 }
 
 export interface RestoreRequest {

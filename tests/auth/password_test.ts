@@ -29,7 +29,19 @@ Deno.test("password policy: length, character classes, email, well-known", () =>
   assert.ok(passwordProblems("Password1234").some((p) => p.includes("well-known")), "case does not help");
   assert.deepEqual(passwordProblems("Tr0ub4dor-and-3"), []);
   assert.ok(passwordProblems("password1234").some((p) => p.includes("well-known")));
-  assert.ok(passwordProblems("Johnsmith-2024!", "johnsmith@x.test").some((p) => p.includes("email")));
+  assert.ok(passwordProblems("Johnsmith-2024!", "johnsmith@x.test").some((p) => p.includes("e-mail")));
+  // Only the local part matched: say so (newcomer finding 11: SuperAdmin@123 for admin@foodfleet.com).
+  assert.ok(
+    passwordProblems("SuperAdmin@123", "admin@foodfleet.com").includes(
+      "must not contain the account's e-mail name (admin)",
+    ),
+  );
+  assert.deepEqual(passwordProblems("Kettle-admin-2026", "admin@foodfleet.com"), [
+    "must not contain the account's e-mail name (admin)",
+  ]);
+  assert.deepEqual(passwordProblems("x-Admin@FoodFleet.com-9", "admin@foodfleet.com"), [
+    "must not contain the account's e-mail address",
+  ]);
 });
 
 dbTest(

@@ -59,7 +59,13 @@ dbTest("seeders http: restore {} / {s3_key} / {execution_id} through the real ba
       execution_id: 424242,
     });
     assert.equal(noExec.status, 404);
-    assert.match((await json<{ detail: string }>(noExec)).detail, /execution 424242/);
+    // The body names the request's execution (in the detail) and the failed restore's own record under
+    // another key: `execution_id` would read as the one asked for (newcomer finding 12).
+    const ne = await json<{ detail: string; execution_id?: number; run_execution_id: number }>(noExec);
+    assert.match(ne.detail, /execution 424242/);
+    assert.equal(ne.execution_id, 424242, "execution_id is only ever the one asked for");
+    assert.equal(typeof ne.run_execution_id, "number");
+    assert.notEqual(ne.run_execution_id, 424242);
   } finally {
     await t.s3.close();
   }
@@ -74,8 +80,12 @@ dbTest(
       const before = await snapshot(db);
       const res = await t.call("POST", "/api/v1/seeders/reset", t.tokens.root, {});
       assert.equal(res.status, 200);
-      const reset = await json<{ backup_s3_key: string; execution_id: number; warnings: string[] }>(res);
-      assert.deepEqual(reset.warnings, []);
+      const reset = await json<
+        { backup_s3_key: string; execution_id: number; warnings: string[]; sessions_revoked?: boolean }
+      >(res);
+      // The reset ended every session, the caller's included, and says so (newcomer finding 4).
+      assert.deepEqual(reset.warnings, ["every token issued before was revoked: log in again"]);
+      assert.equal(reset.sessions_revoked, true);
       assert.match(reset.backup_s3_key, new RegExp(`_reset_execution_${reset.execution_id}\\.json\\.gz$`));
       const kept = await t.deps.backups.catalog.byKey(reset.backup_s3_key);
       assert.equal(kept?.kind, "reset");
@@ -91,6 +101,9 @@ dbTest(
         execution_id: reset.execution_id,
       });
       assert.equal(undo.status, 200);
+      const u = await json<{ sessions_revoked: boolean; warnings: string[] }>(undo);
+      assert.equal(u.sessions_revoked, true);
+      assert.deepEqual(u.warnings, ["every token issued before was revoked: log in again"]);
       assert.deepEqual(await snapshot(db), before);
       // The execution history (reset, restore) survived both.
       const history = await json<{ items: { kind: string }[] }>(

@@ -285,6 +285,26 @@ dbTest(
       const root = await login(t.app, "root@backup.test");
       const restored = await t.call("POST", "/api/v1/seeders/restore", root, { s3_key: backup.s3_key });
       assert.equal(restored.status, 200, await restored.clone().text());
+      // It says so (newcomer finding 4): seed 002's restore curls run one after another with one $TOKEN.
+      const r = await json<{ sessions_revoked: boolean; warnings: string[]; restored_from: string }>(
+        restored,
+      );
+      assert.equal(r.sessions_revoked, true);
+      assert.deepEqual(r.warnings, ["every token issued before was revoked: log in again"]);
+      assert.equal(r.restored_from, backup.s3_key);
+      const again = await t.call("POST", "/api/v1/seeders/restore", root, { s3_key: backup.s3_key });
+      assert.equal(again.status, 401);
+      const why = await json<{ detail: string; code: string }>(again);
+      assert.equal(why.code, "UNAUTHORIZED");
+      assert.equal(
+        why.detail,
+        "Could not validate credentials: every session was ended by a database restore or reset; log in again",
+      );
+      // A token refused for any other reason keeps the one 401 (nothing else is told).
+      assert.equal(
+        (await json<{ detail: string }>(await t.call("GET", "/api/v1/auth/me", "not-a-token"))).detail,
+        "Could not validate credentials",
+      );
       // The old password_changed_at is back, yet neither token returns; nor do the caller's, nor any other.
       for (const token of [revoked, fresh, root, t.tokens.nobody]) {
         for (const [name, s] of Object.entries(await statuses(t.app, token, 1))) assert.equal(s, 401, name);
@@ -307,7 +327,10 @@ dbTest("tokens: a reset refuses every token issued before it", async (db) => {
     const before = t.tokens.root;
     const res = await t.call("POST", "/api/v1/seeders/reset", before, {});
     assert.equal(res.status, 200, await res.clone().text());
-    assert.equal((await t.call("GET", "/api/v1/auth/me", before)).status, 401);
+    assert.equal((await json<{ sessions_revoked: boolean }>(res)).sessions_revoked, true);
+    const refused = await t.call("GET", "/api/v1/auth/me", before);
+    assert.equal(refused.status, 401);
+    assert.match((await json<{ detail: string }>(refused)).detail, /ended by a database restore or reset/);
     // A token issued after the reset is good.
     const seeded = await login(t.app, "admin@foodfleet.com", "SuperAdmin@123");
     assert.equal((await t.call("GET", "/api/v1/auth/me", seeded)).status, 200);

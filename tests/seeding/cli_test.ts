@@ -168,7 +168,11 @@ dbTest(
 
       const missing = await cli(url, ["seed", "--restore", "--key", "database-backups/nope.json.gz"], env);
       assert.equal(missing.code, 1);
-      assert.match(missing.stderr, /nope\.json\.gz/);
+      // One human line says it (docs/cli.md), not three (restore_failed, seeding_restore_failed and the
+      // command's own line; newcomer finding 13).
+      const said = missing.stderr.split("\n").filter((l) => l.includes("nope.json.gz"));
+      assert.equal(said.length, 1, missing.stderr);
+      assert.match(said[0], /^seedbed: .*nope\.json\.gz.*\[NOT_FOUND\]/);
     } finally {
       await Deno.remove(s3dir, { recursive: true }).catch(() => {});
     }

@@ -30,7 +30,7 @@ dbTest(
     assert.equal(err.code, "SEEDING_FAILED");
     assert.equal(err.status, 500);
     assert.match(err.message, /Boom failed: kaboom/);
-    const id = err.extra?.execution_id as number;
+    const id = err.extra?.run_execution_id as number;
     assert.equal(typeof id, "number");
 
     assert.equal(await rowCount(db, db.t.permissions), 0, "First's row was rolled back");
@@ -92,7 +92,7 @@ dbTest(
     assert.equal(logger.records.filter((r) => r.event === "seeder_started").length, 0);
     const svc = service(db);
     for (const e of [err, err2]) {
-      const rec = await svc.getExecution(e.extra.execution_id);
+      const rec = await svc.getExecution(e.extra.run_execution_id);
       assert.equal(rec.status, "failed");
       assert.equal(rec.error_message, e.message.replace(/^seeding failed \(execution \d+\): /, ""));
     }
@@ -205,7 +205,7 @@ dbTest(
     const svc = service(db, { seeders: [permissionSeeder("First"), dies] });
     const err = await svc.execute({ triggeredBy: "t", createBackup: false }).catch((e) => e);
     assert.ok(err instanceof AppError, String(err));
-    const rec = await svc.getExecution(err.extra!.execution_id as number);
+    const rec = await svc.getExecution(err.extra!.run_execution_id as number);
     assert.equal(rec.status, "failed");
     assert.match(rec.error_message!, /ConnectionKiller failed: /);
     assert.equal(await rowCount(db, db.t.permissions), 0);

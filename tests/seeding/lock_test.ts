@@ -207,7 +207,7 @@ dbTest(
       assert.equal(err.code, "SEEDING_IN_PROGRESS");
       assert.match(err.message, /advisory lock/);
       assert.equal(await rowCount(db, db.t.permissions), 0);
-      const rec = await service(db).getExecution(err.extra.execution_id);
+      const rec = await service(db).getExecution(err.extra.run_execution_id);
       assert.equal(rec.status, "failed");
     } finally {
       await other.close();

@@ -156,7 +156,7 @@ dbTest("seeders http: only the super admin may touch seeders; everyone else is 4
 });
 
 dbTest(
-  "seeders http: a run in progress answers 409; a failed run 500 with execution_id and a recorded error",
+  "seeders http: a run in progress answers 409; a failed run 500 with run_execution_id and a recorded error",
   async (db, { url }) => {
     // The run holds handle 1; the HTTP calls arrive on another replica (handle 2). On one libSQL
     // handle a request would simply queue behind the run's transaction instead.
@@ -187,11 +187,16 @@ dbTest(
 
       const failed = await call("POST", "/api/v1/seeders/execute", superToken, { create_backup: false });
       assert.equal(failed.status, 500);
-      const fb = await json<{ code: string; detail: string; execution_id: number }>(failed);
+      const fb = await json<
+        { code: string; detail: string; run_execution_id: number; execution_id?: number }
+      >(
+        failed,
+      );
+      assert.equal(fb.execution_id, undefined, "execution_id is the restore request's field, not the run's");
       assert.equal(fb.code, "SEEDING_FAILED");
       assert.match(fb.detail, /Boom failed: seeder exploded/);
       const rec = await json<{ status: string; error_message: string; error_traceback: string }>(
-        await call("GET", `/api/v1/seeders/${fb.execution_id}`, superToken),
+        await call("GET", `/api/v1/seeders/${fb.run_execution_id}`, superToken),
       );
       assert.equal(rec.status, "failed");
       assert.equal(rec.error_message, "Boom failed: seeder exploded");

@@ -77,7 +77,7 @@ dbTest("service: with require_backup a failed backup fails the execution before 
   assert.equal(err.code, "BACKUP_FAILED");
   assert.match(err.message, /backup failed: bucket missing; nothing was seeded/);
   assert.equal(await rowCount(db, db.t.permissions), 0);
-  const rec = await svc.getExecution(err.extra.execution_id);
+  const rec = await svc.getExecution(err.extra.run_execution_id);
   assert.equal(rec.status, "failed");
   assert.match(rec.error_message!, /bucket missing/);
 });
@@ -96,7 +96,7 @@ dbTest(
     assert.equal(err.status, 503);
     assert.match(err.message, /S3 is unreachable/);
     assert.equal(await rowCount(db, db.t.organizations), 1);
-    assert.equal((await svc.getExecution(err.extra.execution_id)).status, "failed");
+    assert.equal((await svc.getExecution(err.extra.run_execution_id)).status, "failed");
     // Opting out explicitly: the wipe proceeds with a warning.
     const forced = await svc.reset({ triggeredBy: "t", env: "development", requireBackup: false });
     assert.match(forced.warnings[0], /backup failed/);
@@ -195,7 +195,7 @@ dbTest("service: restore goes through the port, under the lock, as a recorded ex
   port.fail = new AppError("NOT_FOUND", "backup for execution 42 not found");
   const err = await svc.restore({ triggeredBy: "t", executionId: 42 }).catch((e) => e);
   assert.equal(err.code, "NOT_FOUND");
-  assert.equal((await svc.getExecution(err.extra.execution_id)).status, "failed");
+  assert.equal((await svc.getExecution(err.extra.run_execution_id)).status, "failed");
 });
 
 dbTest("service: history pages newest first; unknown ids and bad paging are named", async (db) => {
