@@ -35,6 +35,24 @@ function rssMiB(pid: number): number {
   return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024);
 }
 
+const METRICS_TOKEN = "soak-metrics-token-0123456789";
+
+/** A replica's V8 heap (used / total MiB) and external memory, from its own /metrics (process collectors). */
+async function heapOf(r: Replica): Promise<string> {
+  try {
+    const text = await (await fetch(`${r.url}/metrics`, {
+      headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+    })).text();
+    const mib = (name: string) => {
+      const m = new RegExp(`^seedbed_nodejs_${name}(?:\\{[^}]*\\})? (\\S+)$`, "m").exec(text);
+      return m ? String(Math.round(Number(m[1]) / 2 ** 20)) : "?";
+    };
+    return `${mib("heap_size_used_bytes")}/${mib("heap_size_total_bytes")}+${mib("external_memory_bytes")}`;
+  } catch {
+    return "?";
+  }
+}
+
 const { url, schema } = freshSchema(base);
 const s3dir = await Deno.makeTempDir({ prefix: "seedbed-soak-s3-" });
 const s3 = await startEmbeddedS3({ directory: s3dir, port: 0 });
@@ -46,6 +64,7 @@ const env = {
   S3_BUCKET_NAME: "soak",
   AWS_ACCESS_KEY_ID: EMBEDDED_CREDENTIALS.accessKeyId,
   AWS_SECRET_ACCESS_KEY: EMBEDDED_CREDENTIALS.secretAccessKey,
+  METRICS_TOKEN,
 };
 const replicas = [await Replica.start("r1", env), await Replica.start("r2", env)];
 const admin = await openDatabase(url, { maxConnections: 1 });
@@ -111,6 +130,9 @@ try {
   };
 
   const rss = replicas.map((r) => ({ start: rssMiB(r.pid), middle: 0, end: 0, settled: 0 }));
+  const heap = await Promise.all(
+    replicas.map(async (r) => ({ start: await heapOf(r), end: "", settled: "" })),
+  );
   console.error(`soak: ${SECONDS} s, ${CONNECTIONS} connections over 2 replicas on ${schema}`);
   const t0 = performance.now();
   const middle = setTimeout(() => replicas.forEach((r, i) => (rss[i].middle = rssMiB(r.pid))), SECONDS * 500);
@@ -123,8 +145,10 @@ try {
   clearTimeout(stopper);
   const elapsed = (performance.now() - t0) / 1000;
   replicas.forEach((r, i) => (rss[i].end = rssMiB(r.pid)));
+  for (const [i, r] of replicas.entries()) heap[i].end = await heapOf(r);
   await new Promise((r) => setTimeout(r, SETTLE * 1000));
   replicas.forEach((r, i) => (rss[i].settled = rssMiB(r.pid)));
+  for (const [i, r] of replicas.entries()) heap[i].settled = await heapOf(r);
 
   const pct = (xs: number[], q: number) => xs[Math.min(xs.length - 1, Math.floor(q * xs.length))];
   const total = samples.reduce((n, s) => n + s.length, 0);
@@ -149,6 +173,11 @@ try {
       } | ${r.start} / ${r.middle} / ${r.end} / ${r.settled} |`,
     );
   });
+  heap.forEach((h, i) =>
+    console.log(
+      `r${i + 1} V8 heap used/total+external MiB: start ${h.start}, end ${h.end}, +settle ${h.settled}`,
+    )
+  );
   console.log(`statuses: ${JSON.stringify(Object.fromEntries([...statuses].sort()))}`);
   const bad = [...unexpected.values()].reduce((a, b) => a + b, 0);
   console.log(`unexpected: ${bad}${bad ? " " + JSON.stringify(Object.fromEntries(unexpected)) : ""}`);

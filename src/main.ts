@@ -16,6 +16,7 @@ import { metricsHandler } from "./observability/metrics_routes.ts";
 import type { Metrics } from "./observability/metrics.ts";
 import { buildDeps } from "./deps.ts";
 import { createDrainer } from "./http/drain.ts";
+import { startIdleCollector } from "./observability/idle_gc.ts";
 import { withEmbeddedS3 } from "./storage/embedded_s3.ts";
 import { startBackupSweeper } from "./backups/sweep.ts";
 import { seedAtStartup } from "../seeders/startup.ts";
@@ -262,8 +263,15 @@ async function listen(
       for (const text of banner.splice(0)) printErr(text);
     },
   }, drainer.wrap(app.fetch));
+  // After a busy spell, give the heap the load grew back (src/observability/idle_gc.ts; needs --expose-gc).
+  const idle = startIdleCollector({
+    started: () => drainer.started,
+    inFlight: () => drainer.inFlight,
+    onCollect: (ms) => logger.debug("idle_gc", { duration_ms: Math.round(ms) }),
+  });
 
   await server.finished;
+  idle.stop();
 }
 
 if (import.meta.main) {

@@ -15,16 +15,22 @@ export interface Drainer {
   /** Starts draining; resolves when no request is in flight or after `timeoutMs` (false). */
   drain(timeoutMs: number): Promise<boolean>;
   readonly inFlight: number;
+  /** Requests accepted so far (the idle collector watches it). */
+  readonly started: number;
   readonly draining: boolean;
 }
 
 export function createDrainer(): Drainer {
   let inFlight = 0;
+  let started = 0;
   let draining = false;
   let onIdle: (() => void) | null = null;
   return {
     get inFlight() {
       return inFlight;
+    },
+    get started() {
+      return started;
     },
     get draining() {
       return draining;
@@ -50,6 +56,7 @@ export function createDrainer(): Drainer {
           });
         }
         inFlight++;
+        started++;
         try {
           return await handler(req, ...rest);
         } finally {
