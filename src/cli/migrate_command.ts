@@ -14,6 +14,7 @@ import {
   type DownOptions,
   migrate,
   migrateDown,
+  MIGRATIONS_TABLE,
   migrationStatus,
   planDown,
   planMigrate,
@@ -39,8 +40,12 @@ export const MIGRATE_USAGE = `usage: deno task migrate [command] [options]
   current                             the revision the database is at
   status                              every migration: applied / pending / drift, with its SHA-256
   history [--verbose]                 every migration, newest first (--verbose: files, dates, what each does)
-  stamp ID|head|base                  record the database as being at ID without running anything
-                                      (for a schema that is already there; see docs/migrations.md)
+  stamp ID|head|base [--reset] [--force]
+                                      record the database as being at ID without running anything
+                                      (for a schema that is already there; see docs/migrations.md);
+                                      --reset first empties the migration history (seed 000's "completely
+                                      stuck" recipe): it names the database, asks on a terminal and
+                                      otherwise needs --force (always in production)
   ID: a migration's tag (0001_login_throttles), its number (1) or a unique prefix; head; base`;
 
 interface Parsed {
@@ -51,6 +56,7 @@ interface Parsed {
   backup: boolean;
   sql: boolean;
   verbose: boolean;
+  reset: boolean;
   positional: string[];
 }
 
@@ -73,7 +79,15 @@ const ALIASES: Record<string, string> = {
 export function parseMigrateArgs(args: string[]): Parsed {
   const first = args[0] && !/^[-+]/.test(args[0]) ? args[0] : undefined;
   const sub = first ? ALIASES[first] ?? first : "up";
-  const p: Parsed = { sub, force: false, backup: false, sql: false, verbose: false, positional: [] };
+  const p: Parsed = {
+    sub,
+    force: false,
+    backup: false,
+    sql: false,
+    verbose: false,
+    reset: false,
+    positional: [],
+  };
   if (first === "head") p.to = "head";
   for (let i = first ? 1 : 0; i < args.length; i++) {
     const [flag, inline] = args[i].startsWith("--") && args[i].includes("=")
@@ -91,6 +105,7 @@ export function parseMigrateArgs(args: string[]): Parsed {
     else if (flag === "--backup") p.backup = true;
     else if (flag === "--sql" || flag === "--pretend") p.sql = true;
     else if (flag === "--verbose" || flag === "-v") p.verbose = true;
+    else if (flag === "--reset") p.reset = true;
     else if (/^[+-]\d+$/.test(flag)) {
       // Alembic's relative form: `up +1`, `down -1`.
       const sign = flag[0];
@@ -116,11 +131,11 @@ export function parseMigrateArgs(args: string[]): Parsed {
     current: [],
     status: [],
     history: ["verbose"],
-    stamp: [],
+    stamp: ["reset", "force"],
   };
   const ok = allowed[p.sub];
   if (!ok) throw new UsageError(`unknown migrate command "${p.sub}"\n${MIGRATE_USAGE}`);
-  for (const k of ["step", "to", "force", "backup", "sql", "verbose"] as const) {
+  for (const k of ["step", "to", "force", "backup", "sql", "verbose", "reset"] as const) {
     if (p[k] !== undefined && p[k] !== false && !ok.includes(k)) {
       throw new UsageError(`migrate ${p.sub} does not take --${k}\n${MIGRATE_USAGE}`);
     }
@@ -318,8 +333,40 @@ async function runHistory(ctx: CliContext, verbose: boolean): Promise<number> {
   return 0;
 }
 
-async function runStamp(ctx: CliContext, revision: string): Promise<number> {
-  const r = await stamp(ctx.db, revision);
+/** `stamp --reset` empties the migration history: say of which database, and ask as a destructive down does. */
+async function confirmReset(ctx: CliContext, p: Parsed): Promise<boolean> {
+  const records = (await migrationStatus(ctx.db)).filter((s) => s.state !== "pending").length;
+  ctx.note(
+    ctx.style(
+      `This empties the migration history (${MIGRATIONS_TABLE}, ${records} record(s)) of ${ctx.db.label}, ` +
+        `then records ${p.positional[0]} as applied; no schema object or row is touched.`,
+      "yellow",
+    ),
+  );
+  if (p.force) return true;
+  if (ctx.config.appEnv === "production") {
+    ctx.note(ctx.style("Refused: in production stamp --reset needs --force.", "red"));
+    return false;
+  }
+  const answer = await ctx.ask("Type yes to continue:");
+  if (answer === null) {
+    ctx.note(ctx.style("Refused: no terminal to ask; run again with --force.", "red"));
+    return false;
+  }
+  if (answer.trim().toLowerCase() !== "yes") {
+    ctx.note("Nothing was changed.");
+    return false;
+  }
+  return true;
+}
+
+async function runStamp(ctx: CliContext, p: Parsed): Promise<number> {
+  const revision = p.positional[0];
+  if (p.reset && !(await confirmReset(ctx, p))) return 1;
+  const r = await stamp(ctx.db, revision, undefined, { reset: p.reset });
+  if (r.cleared) {
+    ctx.out(`Emptied the migration history of ${ctx.db.label}: ${r.cleared.length} record(s) removed.`);
+  }
   if (r.marked.length) ctx.out(`Recorded as applied (nothing was run): ${r.marked.join(", ")}`);
   if (r.rehashed.length) ctx.out(`Re-recorded with the file's current hash: ${r.rehashed.join(", ")}`);
   if (r.unmarked.length) ctx.out(`Records removed (nothing was run): ${r.unmarked.join(", ")}`);
@@ -347,7 +394,7 @@ export async function runMigrate(ctx: CliContext, args: string[]): Promise<numbe
       case "history":
         return await runHistory(ctx, p.verbose);
       default:
-        return await runStamp(ctx, p.positional[0]);
+        return await runStamp(ctx, p);
     }
   } catch (err) {
     // A revision the user typed that does not exist is a usage mistake.

@@ -19,7 +19,7 @@
  *   before it commits.
  * - A failing statement is reported with the database's own message.
  */
-import { sql } from "drizzle-orm";
+import { getTableName, sql, type Table } from "drizzle-orm";
 import { AppError } from "../errors.ts";
 import { type Database, type Executor, liftStatementTimeout } from "./client.ts";
 import {
@@ -301,12 +301,9 @@ function migrationFailed(m: PlannedMigration, direction: string, i: number, err:
       `(${m.path}): ${cause.message}${cause.code ? ` [${cause.code}]` : ""}. ` +
       `Statement: ${stmt}${
         m.statements[i].length > 160 ? "…" : ""
-      }. Nothing was changed: the run was rolled back.` +
-      (exists
-        ? " The database already has this object: if its schema is already at this migration (for example after " +
-          `emptying ${MIGRATIONS_TABLE}), record that without running anything: \`deno task migrate stamp ${m.tag}\``
-        : ""),
-    { cause: err },
+      }. Nothing was changed: the run was rolled back.`,
+    // `migrate` adds the way out once the run is rolled back (it looks at which tables are there).
+    { cause: err, extra: exists ? { already_exists: m.tag } : {} },
   );
 }
 
@@ -412,12 +409,62 @@ async function runStatements(
   }
 }
 
+/** The tables of the current schema (head) that the database lacks, the migrations table excepted. */
+export async function missingSchemaTables(db: Database): Promise<string[]> {
+  const rows = await db.rows<{ name: string }>(
+    db.dialect === "sqlite"
+      ? sql`SELECT name FROM sqlite_master WHERE type = 'table'`
+      : sql`SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema()`,
+  );
+  const present = new Set(rows.map((r) => r.name));
+  return Object.values(db.t).map((t) => getTableName(t as Table)).filter((n) => !present.has(n));
+}
+
+/**
+ * The way out of an "already exists" failure (newcomer finding 6): when every table of the current schema is
+ * there, the schema is complete and `stamp head` records every migration (`stamp <the failed one>` would record
+ * only up to it and leave the later ones to fail the same way); otherwise it is partly there.
+ */
+async function alreadyExistsHint(db: Database, tag: string): Promise<string> {
+  const missing = await missingSchemaTables(db).catch(() => null);
+  if (missing !== null && missing.length === 0) {
+    return ` The database already has this object, and every table of the current schema is there (for example ` +
+      `after emptying ${MIGRATIONS_TABLE}): record every migration as applied without running anything with ` +
+      `\`deno task migrate stamp head\` (\`stamp ${tag}\` would record only up to ${tag}, and the next ones ` +
+      `would fail the same way).`;
+  }
+  return ` The database already has this object but not the whole current schema${
+    missing?.length ? ` (missing: ${missing.slice(0, 5).join(", ")}${missing.length > 5 ? ", …" : ""})` : ""
+  }: it is partly migrated. Record the migrations whose objects are all there with ` +
+    `\`deno task migrate stamp <the last of them>\` (\`migrate status\` lists them), then \`deno task migrate\`; ` +
+    `see docs/migrations.md.`;
+}
+
 /**
  * Applies pending migrations under the lock: all of them, `step` of them, or
  * up `to` a revision. Refuses (MIGRATION_DRIFT) when an applied migration's
  * file changed or disappeared.
  */
 export async function migrate(db: Database, root?: URL, options: UpOptions = {}): Promise<MigrateResult> {
+  try {
+    return await migrateUnderLock(db, root, options);
+  } catch (err) {
+    const tag = err instanceof AppError ? err.extra?.already_exists : undefined;
+    if (err instanceof AppError && typeof tag === "string") {
+      throw new AppError(err.code, err.message + await alreadyExistsHint(db, tag), {
+        cause: err.cause,
+        extra: err.extra,
+      });
+    }
+    throw err;
+  }
+}
+
+async function migrateUnderLock(
+  db: Database,
+  root: URL | undefined,
+  options: UpOptions,
+): Promise<MigrateResult> {
   const files = await readMigrations(db, root);
   return await underLock(db, async (tx) => {
     const status = compare(files, await readApplied(db, tx));
@@ -504,6 +551,8 @@ export interface StampResult {
   unmarked: string[];
   /** Records whose hash was replaced by the file's (they had drifted). */
   rehashed: string[];
+  /** With `reset`: every record there was, emptied first (then `marked` holds what was recorded again). */
+  cleared?: string[];
 }
 
 /**
@@ -512,10 +561,21 @@ export interface StampResult {
  * recorded as applied (with its file's hash), every later record is removed.
  * For a database whose schema is already there (seed 000's "completely stuck" recipe).
  */
-export async function stamp(db: Database, revision: string, root?: URL): Promise<StampResult> {
+export async function stamp(
+  db: Database,
+  revision: string,
+  root?: URL,
+  options: { reset?: boolean } = {},
+): Promise<StampResult> {
   const files = await readMigrations(db, root);
   const to = resolveRevision(files, revision);
   return await underLock(db, async (tx) => {
+    let cleared: string[] | undefined;
+    if (options.reset) {
+      // Seed 000's "completely stuck" step 2 (DELETE FROM the history), under the lock, in this transaction.
+      cleared = (await readApplied(db, tx)).map((a) => a.tag);
+      await db.run(sql`DELETE FROM ${sql.raw(MIGRATIONS_TABLE)}`, tx);
+    }
     const applied = await readApplied(db, tx);
     const byIdx = new Map(applied.map((a) => [Number(a.idx), a]));
     const result: StampResult = {
@@ -524,6 +584,7 @@ export async function stamp(db: Database, revision: string, root?: URL): Promise
       marked: [],
       unmarked: [],
       rehashed: [],
+      ...(cleared ? { cleared, before: cleared.length ? cleared[cleared.length - 1] : null } : {}),
     };
     for (const a of applied) {
       if (Number(a.idx) > to || !files.some((f) => f.idx === Number(a.idx))) {

@@ -79,13 +79,29 @@ dbTest("migrate CLI: seed 000's migration section, step for step", async (db, { 
   );
   assert.match(verbose.stdout, /^ {4}Security version triggers: any change/m);
 
-  // The "completely stuck" recipe: note the version, empty the table, stamp head.
+  // The "completely stuck" recipe: note the version, empty the table, stamp head — the emptying done by the
+  // CLI, under the migration lock, on the database it names (newcomer finding 5), never by a bare psql.
   assert.equal((await run("up")).code, 0);
-  await db.run("DELETE FROM seedbed_migrations");
+  const noTty = await run("stamp", "head", "--reset");
+  assert.equal(noTty.code, 1, "no terminal, no --force: refused");
+  assert.match(
+    noTty.stderr,
+    /This empties the migration history \(seedbed_migrations, \d+ record\(s\)\) of \S+/,
+  );
+  assert.match(noTty.stderr, /Refused: no terminal to ask; run again with --force/);
+  assert.match((await run("status")).stdout, new RegExp(`${all.length} applied`), "nothing was changed");
+  const reset = await run("stamp", "base", "--reset", "--force");
+  assert.equal(reset.code, 0, reset.stderr);
+  assert.match(
+    reset.stdout,
+    new RegExp(`^Emptied the migration history of \\S+: ${all.length} record\\(s\\) removed\\.$`, "m"),
+  );
+  assert.match((await run("status")).stdout, new RegExp(`0 applied, ${all.length} pending`));
   const stuck = await run("up");
   assert.equal(stuck.code, 1);
   assert.match(stuck.stderr, /already exists/);
-  assert.match(stuck.stderr, /deno task migrate stamp 0000_initial/);
+  // The schema is all there: stamp head (stamp 0000_initial would record the first migration only; finding 6).
+  assert.match(stuck.stderr, /`deno task migrate stamp head`/);
   assert.match(stuck.stderr, /\[MIGRATION_FAILED\]/);
   assert.doesNotMatch(stuck.stderr, /^\s+at /m, "no stack trace");
   const stamped = await run("stamp", "head");
