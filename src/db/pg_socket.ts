@@ -140,6 +140,8 @@ export interface ResponseWatch {
   readonly owed: number;
   /** Inside a transaction that lifted the statement timeout. */
   readonly lifted: boolean;
+  /** The deadline, in ms. */
+  readonly deadlineMs: number;
 }
 
 /** The watches of open connections (tests read them; never used for decisions). */
@@ -147,7 +149,7 @@ export const responseWatches = new Set<ResponseWatch>();
 
 /** Installs the response deadline on a socket postgres.js is about to use (see the module comment). */
 function watchResponses(socket: net.Socket, ms: number): void {
-  const state = { owed: 0, lifted: false };
+  const state = { owed: 0, lifted: false, deadlineMs: ms };
   const out = new Framing(true);
   const inn = new Framing(false);
   let timer: ReturnType<typeof setTimeout> | undefined;

@@ -2,7 +2,12 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { BackupCatalog } from "../../src/backups/catalog.ts";
-import { holdBackupLiveness, sweepAbandonedBackups, uploadsToAbort } from "../../src/backups/sweep.ts";
+import {
+  holdBackupLiveness,
+  startBackupSweeper,
+  sweepAbandonedBackups,
+  uploadsToAbort,
+} from "../../src/backups/sweep.ts";
 import { type Database, openDatabase } from "../../src/db/client.ts";
 import { memoryLogger } from "../../src/log.ts";
 import { ADVISORY_CLASS } from "../../src/db/liveness.ts";
@@ -137,4 +142,28 @@ dbTest(
     }
   },
   { only: ["postgres"], ignore: !POSTGRES_IS_SERVER },
+);
+
+dbTest(
+  "sweep: on its schedule too — a row abandoned after startup is failed by a later sweep; stop ends it",
+  async (db) => {
+    const full = { ...db, liveness: null }; // judged by age
+    const logger = memoryLogger();
+    const { store } = storeWith([]);
+    const stop = startBackupSweeper({ db: full, store, logger, staleAfterMs: HOUR, graceMs: 0, everyMs: 50 });
+    try {
+      await new Promise((r) => setTimeout(r, 100)); // the startup sweep has run: nothing to do
+      const late = await pendingRow(full, 2 * HOUR);
+      const deadline = Date.now() + 5_000;
+      while ((await late.catalog.byId(late.id))?.status === "pending" && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      assert.equal((await late.catalog.byId(late.id))?.status, "failed", "a scheduled sweep failed it");
+    } finally {
+      stop();
+    }
+    const after = await pendingRow(full, 2 * HOUR);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal((await after.catalog.byId(after.id))?.status, "pending", "no sweep after stop");
+  },
 );

@@ -218,3 +218,31 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  ...opts,
+  name:
+    "timeouts: by default the server cancels statements after 30 s and the client waits 35 s for a silent one",
+  async fn() {
+    const db = await openDatabase(PG_URL!, { maxConnections: 1 });
+    try {
+      const [row] = await db.rows<{ statement_timeout: string }>(sql`SHOW statement_timeout`);
+      assert.equal(row.statement_timeout, "30s");
+      const deadlines = [...responseWatches].map((w) => w.deadlineMs);
+      assert.ok(deadlines.length > 0 && deadlines.every((ms) => ms === 35_000), `deadlines: ${deadlines}`);
+      // Bulk work lifts it for its transaction only.
+      const inside = await db.transaction(async (tx) => {
+        await liftStatementTimeout(db, tx);
+        return (await db.rows<{ statement_timeout: string }>(sql`SHOW statement_timeout`, tx))[0]
+          .statement_timeout;
+      });
+      assert.equal(inside, "0");
+      assert.equal(
+        (await db.rows<{ statement_timeout: string }>(sql`SHOW statement_timeout`))[0].statement_timeout,
+        "30s",
+      );
+    } finally {
+      await db.close();
+    }
+  },
+});
