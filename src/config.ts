@@ -4,6 +4,7 @@
  * A bad value fails fast with the variable's name and what is wrong — never
  * the value of a secret.
  */
+import { passwordProblems } from "./auth/password_policy.ts";
 import { base64url } from "jose";
 import { z } from "zod";
 import { parseSchedule } from "./backups/cron.ts";
@@ -320,13 +321,14 @@ export const envSchema = z.object({
   SUPERADMIN_PASSWORD: z.string().optional().meta(
     {
       description:
-        "Production: the initial super admin password (must be changed at first login); when unset, one is generated and printed once. The published default is refused in production.",
+        "Production: the initial super admin password (must be changed at first login); when unset, one is generated and printed once. In production it must pass the API's password policy (12+ characters, three character classes, not well known, not the email) and the published default is refused.",
       defaultText: "dev: `SuperAdmin@123`",
     },
   ),
   SEED_DEMO: bool.optional().meta(
     {
-      description: "Run the demo seeders (Test Corp and a second organization, with module data).",
+      description:
+        "Run the demo seeders (Test Corp and a second organization, with module data). Refused in production: the demo seeders run only in development and test, on every path (`only`, `--demo`, this switch).",
       defaultText: "on in dev/test, off in production",
     },
   ),
@@ -580,6 +582,20 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   // Published placeholders (compose, .env.example, the seeds' default password): src/placeholders.ts.
   if (production) problems.push(...placeholderProblems(e));
+  if (production && e.SEED_DEMO === true) {
+    problems.push(
+      "SEED_DEMO: must not be true in production (the demo seeders create accounts with the published password; they run only in development and test)",
+    );
+  }
+  if (production && e.SUPERADMIN_PASSWORD !== undefined) {
+    // The rule the API applies to every new password (never the value itself in the message).
+    const weak = passwordProblems(e.SUPERADMIN_PASSWORD, e.SUPERADMIN_EMAIL);
+    if (weak.length) {
+      problems.push(
+        `SUPERADMIN_PASSWORD: ${weak.join("; ")} (the password policy of the API, in production)`,
+      );
+    }
+  }
   if (
     e.DATABASE_RESPONSE_TIMEOUT_MS && e.DATABASE_STATEMENT_TIMEOUT_MS &&
     e.DATABASE_RESPONSE_TIMEOUT_MS <= e.DATABASE_STATEMENT_TIMEOUT_MS

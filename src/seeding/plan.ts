@@ -75,11 +75,25 @@ export function orderSeeders(seeders: readonly SeederDefinition[]): SeederDefini
   return out;
 }
 
-/** True when the seeder runs by default under these options (before dependencies are added). */
+/**
+ * True when the seeder runs by default under these options (before dependencies are added). A seeder
+ * never runs outside its `environments`, whatever is asked (demo, volume or not).
+ */
 export function selectedByDefault(s: SeederDefinition, o: PlanOptions): boolean {
+  if (!s.environments.includes(o.env)) return false;
   if (s.volume) return o.scale > 0;
   if (s.demo) return o.demo;
-  return s.environments.includes(o.env);
+  return true;
+}
+
+/** VALIDATION_ERROR naming a seeder asked for outside its environments, and why it was asked for. */
+function outsideEnvironments(s: SeederDefinition, env: string, why: string): AppError {
+  const message = `seeder ${s.name} runs only in ${
+    s.environments.join(", ") || "no environment"
+  }, not in ${env} (${why})`;
+  return new AppError("VALIDATION_ERROR", message, {
+    extra: { errors: [{ field: why.startsWith("only") ? "only" : "demo", message }] },
+  });
 }
 
 /**
@@ -104,14 +118,27 @@ export function planSeeders(seeders: readonly SeederDefinition[], o: PlanOptions
     }
     roots = o.only.map((n) => byName.get(n)!);
   } else {
+    // Demo data asked for (--demo, SEED_DEMO) where a demo seeder may not run: refused, not skipped.
+    const refused = o.demo && ordered.find((s) => s.demo && !s.volume && !s.environments.includes(o.env));
+    if (refused) throw outsideEnvironments(refused, o.env, "demo seeding was asked for");
     roots = ordered.filter((s) => selectedByDefault(s, o));
   }
   const chosen = new Set<string>();
-  const add = (s: SeederDefinition) => {
+  const add = (s: SeederDefinition, root: SeederDefinition) => {
     if (chosen.has(s.name)) return;
+    // Every path: `only`, its dependencies, demo and volume seeders — never outside the environments.
+    if (!s.environments.includes(o.env)) {
+      throw outsideEnvironments(
+        s,
+        o.env,
+        o.only?.length
+          ? s === root ? "only names it" : `only names ${root.name}, which depends on it`
+          : `${root.name} depends on it`,
+      );
+    }
     chosen.add(s.name);
-    for (const d of s.dependsOn ?? []) add(byName.get(d)!);
+    for (const d of s.dependsOn ?? []) add(byName.get(d)!, root);
   };
-  roots.forEach(add);
+  roots.forEach((r) => add(r, r));
   return ordered.filter((s) => chosen.has(s.name));
 }

@@ -269,6 +269,10 @@ export class SeedingService {
     if (!(APP_ENVS as readonly string[]).includes(env)) {
       throw validation(`env must be one of ${APP_ENVS.join(", ")}, got "${env}"`);
     }
+    // A production database is seeded as production: never with another environment's (demo) seeders.
+    if (this.#o.config.appEnv === "production" && env !== "production") {
+      throw validation(`env must be production when APP_ENV is production, got "${env}"`);
+    }
     const scale = o.scale ?? 0;
     if (!Number.isInteger(scale) || scale < 0 || scale > MAX_SCALE) {
       throw validation(`scale must be an integer between 0 and ${MAX_SCALE}, got ${scale}`);

@@ -126,11 +126,14 @@ export interface SeederDefinition {
   description: string;
   /** Seeders that must run first (pulled in by `--only`). */
   dependsOn?: string[];
-  /** Environments the seeder runs in by default. */
+  /**
+   * The only environments the seeder ever runs in: by default, by `only`, as a dependency, as demo or
+   * volume data — asking for it elsewhere is a VALIDATION_ERROR naming it (`plan.ts`).
+   */
   environments: readonly AppEnv[];
   /**
    * Demo data: runs where `environments` allow it unless demo seeding is
-   * turned off, and anywhere when demo seeding is asked for.
+   * turned off (SEED_DEMO, --no-demo).
    */
   demo?: boolean;
   /** Runs only when `--scale N` asks for volume data. */

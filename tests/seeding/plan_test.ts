@@ -84,12 +84,17 @@ Deno.test("plan: environments, demo and volume decide the default selection", ()
     "Demo",
   ]);
   assert.deepEqual(names(planSeeders(reg, { env: "test", demo: false, scale: 0 })), ["Core"]);
-  // --scale pulls in the demo data the volume rows belong to, even in production.
-  assert.deepEqual(names(planSeeders(reg, { env: "production", demo: false, scale: 5 })), [
+  // --scale pulls in the demo data the volume rows belong to — where that demo data may run.
+  assert.deepEqual(names(planSeeders(reg, { env: "test", demo: false, scale: 5 })), [
     "Core",
     "Demo",
     "Volume",
   ]);
+  // Not in production: a seeder never runs outside its environments, not even as a dependency.
+  assert.throws(
+    () => planSeeders(reg, { env: "production", demo: false, scale: 5 }),
+    /seeder Demo runs only in development, test, not in production \(Volume depends on it\)/,
+  );
 });
 
 Deno.test("plan: the real registry leaves demo seeders out of production", () => {
