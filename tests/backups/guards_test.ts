@@ -35,8 +35,8 @@ async function refusal(p: Promise<unknown>): Promise<AppError> {
   throw new Error("expected a refusal");
 }
 
-function backups(db: Database, s3: TestS3) {
-  return new BackupService({ db, store: s3.store, logger: memoryLogger(), retention: {} });
+function backups(db: Database, s3: TestS3, now?: () => Date) {
+  return new BackupService({ db, store: s3.store, logger: memoryLogger(), retention: {}, now });
 }
 
 /**
@@ -72,9 +72,9 @@ dbTest(
       const before = await snapshot(db);
       const emptyDb = await openTestDatabase(db.dialect === "sqlite" ? "libsql" : "postgres");
       try {
-        // Another second, so its key (timestamp + backup id 1) is not the first one's.
-        await new Promise((r) => setTimeout(r, 1100));
-        const empty = await backups(emptyDb.db, s3).create({ kind: "manual", createdBy: "test" });
+        // Its clock two seconds on, so its key (timestamp + backup id 1) is not the first one's.
+        const later = () => new Date(Date.now() + 2_000);
+        const empty = await backups(emptyDb.db, s3, later).create({ kind: "manual", createdBy: "test" });
         await b.catalog.insertImported({
           s3Key: empty.s3Key,
           createdBy: "test",

@@ -4,7 +4,8 @@
  *
  * - libSQL: a copy of a file migrated once per test file;
  * - Postgres: one schema per test file on TEST_DATABASE_URL, or one embedded
- *   Postgres (PGlite) per test file when no server is given; migrated once and
+ *   Postgres (PGlite) per test file when no server is given, booted from a
+ *   data directory initialized and migrated once for the whole run; migrated once and
  *   brought back to the just-migrated state before each test (every table
  *   emptied with triggers off, the rows and sequences the migrations left
  *   restored, session state reset). A test that changes the schema or closes
