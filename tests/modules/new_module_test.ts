@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { parseField, parseModuleArgs, runNew } from "../../src/cli/new_command.ts";
+import { parseField, parseModuleArgs, renderModule, runNew } from "../../src/cli/new_command.ts";
 import { UsageError } from "../../src/cli/context.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -39,6 +39,23 @@ Deno.test("new module: field arguments are parsed or refused with the reason", (
       }
     }),
   );
+});
+
+Deno.test("new module: --scale rows draw references from tables --scale fills; none when a required one cannot", () => {
+  const volume = (...fields: string[]) => {
+    const src = renderModule(
+      parseModuleArgs(["tables", "--field", "label:text", ...fields.flatMap((f) => ["--field", f])]),
+    );
+    return src.includes("volume:") ? src.slice(src.indexOf("volume:")) : null;
+  };
+  // restaurants and menus have volume factories: a required reference is drawn, an optional one when any exist.
+  const v = volume("restaurant_id:ref:restaurants", "menu_id:ref:menus?")!;
+  assert.match(v, /\{ r, refs \}/);
+  assert.match(v, /restaurantId: r\.pick\(refs\("restaurants"\)\)/);
+  assert.match(v, /menuId: refs\("menus"\)\.length \? r\.pick\(refs\("menus"\)\) : null/);
+  // A table --scale does not fill: left out when optional; no factory at all when required.
+  assert.doesNotMatch(volume("x_id:ref:not_filled?")!, /xId/);
+  assert.equal(volume("x_id:ref:not_filled"), null);
 });
 
 async function run(cmd: string[], cwd: string, env: Record<string, string> = {}) {
