@@ -48,9 +48,14 @@ function assertPortFree(hostname: string, port: number): void {
 
 async function main(): Promise<number> {
   let config;
+  // Where DATABASE_URL came from, for the person at the terminal (newcomer finding 8).
+  let databaseFrom = "the default";
   try {
     // The environment, then `.env` in the working directory beneath it (real variables win).
-    config = loadConfig((await withEnvFile(Deno.env.toObject())).env);
+    const loaded = await withEnvFile(Deno.env.toObject());
+    if (Deno.env.get("DATABASE_URL") !== undefined) databaseFrom = "DATABASE_URL in the environment";
+    else if (loaded.env.DATABASE_URL !== undefined) databaseFrom = "DATABASE_URL in .env";
+    config = loadConfig(loaded.env);
   } catch (err) {
     if (err instanceof ConfigError || err instanceof EnvFileError) {
       console.error(`seedbed: ${err.message}`);
@@ -92,6 +97,11 @@ async function main(): Promise<number> {
       timeouts: config.database,
     });
     logger.info("database_opened", { database: db.label, dialect: db.dialect });
+    // Say which database development runs on (`deno task dev` with a .env is not the in-memory one); the
+    // label never holds credentials.
+    if (config.appEnv !== "production") {
+      printErr(`Database: ${db.label} (${db.dialect === "sqlite" ? "libSQL" : "Postgres"}; ${databaseFrom})`);
+    }
     const result = await migrate(db);
     logger.info("migrations_applied", { applied: result.applied, head: result.head });
     // As `deno task migrate` does: replicas under an access lease apply what a migration changed first.

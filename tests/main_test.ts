@@ -265,3 +265,44 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "main: development says which database it runs on, and that DATABASE_URL came from .env",
+  sanitizeResources: false,
+  fn: async () => {
+    // Seed 000 says `cp .env.example .env`: `deno task dev` then runs on .env's database, not in memory
+    // (newcomer finding 8). The line is on stderr, before anything else is done with the database.
+    const dir = await Deno.makeTempDir({ prefix: "seedbed-main-env-" });
+    try {
+      await Deno.writeTextFile(`${dir}/.env`, `DATABASE_URL=file:${dir}/dev.db\nSEED_DEMO=false\n`);
+      const port = freePort();
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "--config", new URL("../deno.json", import.meta.url).pathname, MAIN],
+        cwd: dir,
+        // Without a DATABASE_URL of the test run's own: the .env's must be the one used.
+        clearEnv: true,
+        env: {
+          ...Object.fromEntries(Object.entries(Deno.env.toObject()).filter(([k]) => k !== "DATABASE_URL")),
+          PORT: String(port),
+          HOST: "127.0.0.1",
+          LOG_LEVEL: "warn",
+        },
+        stdout: "null",
+        stderr: "piped",
+      }).spawn();
+      const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+      let err = "";
+      while (!err.includes("Seedbed listening")) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        err += value;
+      }
+      child.kill("SIGTERM");
+      await child.status;
+      await reader.cancel();
+      assert.match(err, /^Database: \S*dev\.db \(libSQL; DATABASE_URL in \.env\)$/m, err);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

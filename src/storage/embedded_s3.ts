@@ -42,8 +42,13 @@ export async function startEmbeddedS3(options: EmbeddedS3Options): Promise<Embed
     // Path-style only: virtual-host buckets would need DNS for <bucket>.localhost.
     vhostBuckets: false,
   });
+  const koa = server as unknown as { middleware: KoaMiddleware[] };
+  // s3rver's request logger (koa-logger, its output discarded with `silent`) styles each line with chalk 2,
+  // which assigns `builder.__proto__`: Deno then ends every later failure with "This program assigned to
+  // Object.prototype.__proto__ … --unsafe-proto", a hint that never applies here (docs/testing.md). Dropped.
+  koa.middleware = koa.middleware.filter((m) => m.name !== "logger");
   // Ahead of s3rver's own middleware (Koa composes the array when the server starts).
-  (server as unknown as { middleware: KoaMiddleware[] }).middleware.unshift(
+  koa.middleware.unshift(
     guardKeys,
     abortMultipartUpload(options.directory),
     listMultipartUploads(options.directory),
