@@ -94,6 +94,13 @@ export async function runCli(
   try {
     if (NEEDS_STORAGE[name]?.(rest)) {
       const s3 = await withEmbeddedS3(ctx.config, ctx.logger);
+      if (s3.config !== ctx.config && s3.config.s3.embedded) {
+        // As `deno task dev` says it (docs/backups.md): which S3 the command uses, on stderr.
+        const c = s3.config.s3;
+        ctx.note(
+          ctx.style(`Embedded S3 at ${c.endpoint} (bucket "${c.bucket}", data in ${c.embeddedDir})`, "dim"),
+        );
+      }
       ctx = { ...ctx, config: s3.config };
       closeStorage = s3.close;
     }

@@ -378,6 +378,11 @@ export function verifyTarget(ctx: RestoreCollaborators, target: Target) {
   });
 }
 
+/** `postgres://host:5432/db (Postgres)`: a database as the plan names it (labels never hold credentials). */
+export function describeDatabase(d: { database: string; dialect: "sqlite" | "postgres" }): string {
+  return `${d.database} (${d.dialect === "sqlite" ? "libSQL" : "Postgres"})`;
+}
+
 /** A restore plan: what `restoreBackup(input)` would do, verified, touching nothing. */
 export async function planRestore(ctx: RestoreCollaborators, input: RestoreInput): Promise<RestorePlan> {
   const target = await findTarget(ctx, input);
@@ -396,6 +401,17 @@ export async function planRestore(ctx: RestoreCollaborators, input: RestoreInput
   }
   const rolledBack = describeSecurityChanges(await changesSince(ctx, verified.manifest));
   if (rolledBack) warnings.push(rolledBack);
+  const source = typeof verified.manifest.source === "string"
+    ? { database: verified.manifest.source, dialect: verified.manifest.dialect }
+    : null;
+  const here = { database: ctx.db.label, dialect: ctx.db.dialect };
+  if (source && (source.database !== here.database || source.dialect !== here.dialect)) {
+    warnings.push(
+      `the backup was taken from another database: ${describeDatabase(source)}; this is ${
+        describeDatabase(here)
+      }`,
+    );
+  }
   if (target.trust === "untrusted") {
     warnings.push(
       "the object is neither catalogued nor signed by a key this server holds (imported as untrusted)",
@@ -414,6 +430,8 @@ export async function planRestore(ctx: RestoreCollaborators, input: RestoreInput
     trust: target.trust,
     schema_version: verified.manifest.schema_version,
     created_at: verified.manifest.created_at ?? null,
+    source,
+    target: here,
     tables: rows,
     total: { now: sum(now), after: verified.manifest.total_rows },
     verified: true,

@@ -238,6 +238,10 @@ function printPlan(ctx: CliContext, p: RestorePlan): void {
   ctx.out(`DRY RUN — restore plan for ${p.restore_from} (nothing was changed)`);
   ctx.out(`  trusted by: ${p.trust}; verified: checksum, manifest and every row`);
   ctx.out(`  taken: ${p.created_at ?? "-"}, schema ${p.schema_version ?? "-"}`);
+  const db = (d: { database: string; dialect: string }) =>
+    `${d.database} (${d.dialect === "sqlite" ? "libSQL" : "Postgres"})`;
+  ctx.out(`  from:  ${p.source ? db(p.source) : "- (the manifest does not say)"}`);
+  ctx.out(`  into:  ${db(p.target)}`);
   const w = Math.max(8, ...Object.keys(p.tables).map((t) => t.length));
   ctx.out(`  ${"table".padEnd(w)}  ${"now".padStart(9)} → ${"after".padStart(9)}`);
   for (const [t, r] of Object.entries(p.tables)) {

@@ -50,6 +50,13 @@ export interface RestorePlan {
   trust: "catalog" | "signature" | "untrusted";
   schema_version: string | null;
   created_at: string | null;
+  /**
+   * The database the backup was taken from, as its manifest records it (a credential-free label and the
+   * dialect; null for a manifest without it), and this one: a backup of the in-memory dev server restored
+   * into Postgres says so (with a warning when they differ).
+   */
+  source: { database: string; dialect: "sqlite" | "postgres" } | null;
+  target: { database: string; dialect: "sqlite" | "postgres" };
   /** Rows per table now and after the restore. */
   tables: Record<string, { now: number; after: number }>;
   total: { now: number; after: number };

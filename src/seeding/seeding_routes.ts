@@ -118,6 +118,10 @@ const RestorePlanResult = z.object({
   trust: z.enum(["catalog", "signature", "untrusted"]),
   schema_version: z.string().nullable(),
   created_at: z.string().nullable(),
+  source: z.object({ database: z.string(), dialect: z.enum(["sqlite", "postgres"]) }).nullable().openapi({
+    description: "The database the backup was taken from (its manifest's label, no credentials)",
+  }),
+  target: z.object({ database: z.string(), dialect: z.enum(["sqlite", "postgres"]) }),
   tables: z.record(z.string(), z.object({ now: z.number().int(), after: z.number().int() })),
   total: z.object({ now: z.number().int(), after: z.number().int() }),
   verified: z.literal(true),

@@ -227,6 +227,70 @@ dbTest("restore plan: rows now → after per table, verified, nothing touched", 
   }
 });
 
+dbTest("restore plan: names the database the backup came from, and warns when it is another", async (db) => {
+  // Newcomer finding 15: a backup taken by the in-memory dev server, restored into Postgres, looked like any
+  // other in the plan. The manifest records its source (label, no credentials) and dialect; the plan shows both.
+  const s3 = await startTestS3();
+  const other = await openTestDatabase("libsql");
+  try {
+    // Keys hold the backup id, and both catalogs count from 1: three there first (the third is a key this
+    // catalog never had), then two here.
+    await insertSampleData(other.db, "elsewhere");
+    const there = backups(other.db, s3);
+    await there.create({ kind: "manual", createdBy: "t" });
+    await there.create({ kind: "manual", createdBy: "t" });
+    const foreign = await there.create({ kind: "manual", createdBy: "t" });
+    await insertSampleData(db, "here");
+    await backups(db, s3).create({ kind: "manual", createdBy: "t" });
+    const own = await backups(db, s3).create({ kind: "manual", createdBy: "t" });
+    assert.notEqual(own.s3Key, foreign.s3Key);
+    const b = backups(db, s3);
+
+    const mine = await b.plan({ s3Key: own.s3Key, triggeredBy: "t" });
+    assert.deepEqual(mine.source, { database: db.label, dialect: db.dialect });
+    assert.deepEqual(mine.target, { database: db.label, dialect: db.dialect });
+    assert.ok(!mine.warnings.some((w) => /another database/.test(w)), mine.warnings.join("; "));
+
+    const theirs = await b.plan({ s3Key: foreign.s3Key, triggeredBy: "t" });
+    assert.deepEqual(theirs.source, { database: other.db.label, dialect: "sqlite" });
+    const dialect = (d: string) => d === "sqlite" ? "libSQL" : "Postgres";
+    assert.ok(
+      theirs.warnings.includes(
+        `the backup was taken from another database: ${other.db.label} (libSQL); this is ${db.label} (${
+          dialect(db.dialect)
+        })`,
+      ),
+      theirs.warnings.join("; "),
+    );
+    for (const w of theirs.warnings) assert.doesNotMatch(w, /:\/\/[^/\s]*:[^@\s]*@/, "no credentials");
+
+    // The CLI's plan says both, one line each.
+    const lines: string[] = [];
+    const ctx: CliContext = {
+      config: testConfig(s3.env),
+      db,
+      logger: silentLogger,
+      out: (l: string) => void lines.push(l),
+      note: (l: string) => void lines.push(l),
+      interactive: false,
+      ask: () => Promise.resolve(null),
+      stderrIsTerminal: false,
+      style: (t: string) => t,
+    };
+    assert.equal(
+      await runSeed(ctx, ["--restore", "--dry-run", "--key", foreign.s3Key, "--untrusted"]),
+      0,
+      lines.join("\n"),
+    );
+    assert.ok(lines.includes(`  from:  ${other.db.label} (libSQL)`), lines.join("\n"));
+    assert.ok(lines.includes(`  into:  ${db.label} (${dialect(db.dialect)})`), lines.join("\n"));
+    assert.ok(lines.some((l) => /warning: the backup was taken from another database/.test(l)));
+  } finally {
+    await other.dispose();
+    await s3.close();
+  }
+});
+
 dbTest(
   "restore drill: into a scratch database, checked, reported and dropped; live data untouched",
   async (db, ctx) => {

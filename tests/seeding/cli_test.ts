@@ -141,6 +141,11 @@ dbTest(
       // Seeding an empty database takes no backup (there is nothing to protect; issue 12, finding 4).
       const first = await cli(url, ["seed", "--json"], env);
       assert.equal(first.code, 0, first.stderr);
+      // Which S3 it uses, on stderr, as docs/backups.md says (newcomer finding 15).
+      assert.match(
+        first.stderr,
+        /^Embedded S3 at http:\/\/127\.0\.0\.1:\d+ \(bucket "[^"]+", data in \S+\)$/m,
+      );
       const f = JSON.parse(first.stdout);
       assert.equal(f.backup_created, false);
       assert.match(f.warnings.join("\n"), /backup not taken: the database holds no application rows/);
