@@ -1,8 +1,10 @@
 /**
- * `deno task new module <name> --field name:text --field address:text? …` writes `modules/<name>.ts`, its
- * seeder (`seeders/<name>.ts`) and a test (`tests/modules/<name>_test.ts`), registers the module in
- * `modules/mod.ts` and its seeder in `seeders/mod.ts`, and prints the next two commands. `deno task new seeder <Name>` writes a seeder with
- * `getOrCreate` / `upsert` and lists it in `seeders/mod.ts`. Never overwrites a file. Story: docs/modules.md.
+ * `deno task new module <name> --field name:text --field address:text? [--unique name] …` writes
+ * `modules/<name>.ts`, its seeder (`seeders/<name>.ts`) and a test (`tests/modules/<name>_test.ts`), registers
+ * the module in `modules/mod.ts` and its seeder in `seeders/mod.ts`, and prints the next two commands. No
+ * unique key unless `--unique` asks for one. `deno task new seeder <Name>` writes a seeder that writes nothing
+ * until filled in (examples of `getOrCreate` / `upsert` in comments) and lists it in `seeders/mod.ts`. What it
+ * writes is formatted with `deno fmt`. Never overwrites a file. Story: docs/modules.md.
  *
  * Field types: text, integer, money (cents), boolean, timestamp, enum:a,b,c, json, ref:<table>, user;
  * a trailing `?` makes the field optional (nullable).
@@ -13,12 +15,14 @@ import { REGISTRY_RESOURCES } from "../modules/registry.ts";
 /** Whether `--scale` fills `table` (so a volume row can reference one of its rows). */
 const filledByScale = (table: string) => REGISTRY_RESOURCES.some((r) => r.table === table && r.volume);
 
-export const NEW_USAGE = `new module <name> [--field name:type[?]]… [--tiers t1,t2] [--owner column]
+export const NEW_USAGE =
+  `new module <name> [--field name:type[?]]… [--unique f1[,f2]]… [--tiers t1,t2] [--owner column]
                                             a module: table, routes, permissions, seeder, test
   types: text integer money boolean timestamp enum:a,b,c json ref:<table> user   (? = optional)
+  unique: fields no two records of an organization may share (none unless asked; one with a text field)
   tiers: free starter professional enterprise (default starter,professional,enterprise)
   owner: the record-scope column, a user of the organization (default owner_id; e.g. assignee_id)
-new seeder <Name>                                                         a seeder with getOrCreate / upsert`;
+new seeder <Name>                       a seeder to fill in (it writes nothing until you do; examples inside)`;
 
 export interface FieldArg {
   /** camelCase property. */
@@ -37,6 +41,8 @@ export interface ModuleSpec {
   tiers: string[];
   /** The record-scope column (`--owner`), when not `owner_id`. */
   owner?: { prop: string; column: string };
+  /** Unique keys within the organization (`--unique a,b`), as field props; none unless asked. */
+  unique?: string[][];
 }
 
 const TYPES = ["text", "integer", "money", "boolean", "timestamp", "enum", "json", "ref", "user"] as const;
@@ -94,6 +100,7 @@ export function parseModuleArgs(args: string[]): ModuleSpec {
   const fields: FieldArg[] = [];
   let tiers = ["starter", "professional", "enterprise"];
   let owner: ModuleSpec["owner"];
+  const uniqueArgs: string[] = [];
   for (let i = 0; i < rest.length; i++) {
     const [flag, inline] = rest[i].split(/=(.*)/s);
     const value = inline ?? rest[++i];
@@ -113,7 +120,8 @@ export function parseModuleArgs(args: string[]): ModuleSpec {
         );
       }
       owner = value === "owner_id" ? undefined : { prop: camel(value), column: snake(camel(value)) };
-    } else throw new UsageError(`new module: unknown option ${flag}\n${NEW_USAGE}`);
+    } else if (flag === "--unique") uniqueArgs.push(value);
+    else throw new UsageError(`new module: unknown option ${flag}\n${NEW_USAGE}`);
   }
   if (!fields.length) {
     throw new UsageError(`new module ${name}: give at least one --field, e.g. --field name:text`);
@@ -124,7 +132,44 @@ export function parseModuleArgs(args: string[]): ModuleSpec {
   if (clash) {
     throw new UsageError(`--field ${clash.column}: it is the owner column (--owner) already; drop the field`);
   }
-  return owner ? { name, fields, tiers, owner } : { name, fields, tiers };
+  const unique = uniqueArgs.map((arg) => {
+    const columns = arg.split(",").filter(Boolean);
+    const props = columns.map((c) => {
+      const f = fields.find((g) => g.column === snake(camel(c)));
+      if (!f) {
+        throw new UsageError(
+          `--unique ${arg}: ${c} is not one of the fields (${fields.map((g) => g.column).join(", ")})`,
+        );
+      }
+      return f.prop;
+    });
+    if (!props.length || new Set(props).size !== props.length) {
+      throw new UsageError(`--unique ${arg}: name each field once, comma-separated (e.g. --unique code)`);
+    }
+    if (!columns.some((c) => fields.find((f) => f.column === snake(camel(c)))!.type === "text")) {
+      throw new UsageError(
+        `--unique ${arg}: include a text field (the demo and --scale rows are told apart by it)`,
+      );
+    }
+    return props;
+  });
+  const spec: ModuleSpec = { name, fields, tiers };
+  if (owner) spec.owner = owner;
+  if (unique.length) spec.unique = unique;
+  return spec;
+}
+
+/** `guest_name` → `Guest name`: readable demo and volume values (`Guest name 1`). */
+const label = (f: FieldArg) => cap(f.column.replace(/_/g, " "));
+
+/** The text field that tells a module's demo rows apart: the first unique key's, else the first required one. */
+function keyField(s: ModuleSpec): FieldArg | undefined {
+  const text = (f: FieldArg | undefined) => f?.type === "text" ? f : undefined;
+  for (const u of s.unique ?? []) {
+    const f = u.map((p) => text(s.fields.find((g) => g.prop === p))).find(Boolean);
+    if (f) return f;
+  }
+  return s.fields.find((f) => f.type === "text" && !f.optional);
 }
 
 function builder(f: FieldArg): string {
@@ -147,11 +192,13 @@ function builder(f: FieldArg): string {
 }
 
 /** A sample value of a field as TypeScript source (`i` is in scope), for the volume factory and the seeder. */
-function sample(f: FieldArg, ctx: "volume" | "seed"): string {
+function sample(f: FieldArg, ctx: "volume" | "seed", key = false): string {
   const n = ctx === "volume" ? "i" : "n";
   switch (f.type) {
     case "text":
-      return `\`${ctx === "volume" ? "VOL-" : "Demo "}${f.column.toUpperCase()}-\${serial(${n})}\``;
+      // A volume row's unique key carries VOL- and its number, so a re-run of --scale adds none and it never
+      // meets a demo row's (`Guest name VOL-000042` beside `Guest name 1`).
+      return key && ctx === "volume" ? `\`${label(f)} VOL-\${serial(i)}\`` : `\`${label(f)} \${${n}}\``;
     case "integer":
       return ctx === "volume" ? "r.int(1, 1000)" : n;
     case "money":
@@ -177,31 +224,56 @@ function sample(f: FieldArg, ctx: "volume" | "seed"): string {
 }
 
 /** The volume factory's parameters its rows use. */
-function volumeArgs(fields: FieldArg[]): string {
-  const body = fields.map((f) => sample(f, "volume")).join(" ");
+function volumeArgs(body: string): string {
   const used = ["r", "ownerId", "refs"].filter((n) => new RegExp(`\\b${n}\\b`).test(body));
-  return used.length ? used.join(", ") : "r: _r";
+  return used.length ? `i, { ${used.join(", ")} }` : "i";
+}
+
+/**
+ * The `--scale` row factory, or why there is none: its rows are found again by a unique key (a re-run adds
+ * none), and draw references from tables `--scale` fills first (registry order); a required reference to a
+ * table it does not fill makes a generated row impossible.
+ */
+function volumeOf(s: ModuleSpec): { code: string; note?: string } {
+  if (!s.unique?.length) {
+    return {
+      code: "",
+      note:
+        "no `volume` (--scale rows): it needs a unique key to find its rows again (--unique, docs/modules.md)",
+    };
+  }
+  const unfilled = s.fields.find((f) => f.type === "ref" && !f.optional && !filledByScale(f.references!));
+  if (unfilled) {
+    return {
+      code: "",
+      note:
+        `no \`volume\` (--scale rows): ${unfilled.column} must reference ${unfilled.references}, which --scale does not fill`,
+    };
+  }
+  const keys = new Set(s.unique.flat());
+  const rows = s.fields.filter((f) => f.type !== "ref" || filledByScale(f.references!)).map((f) =>
+    `        ${f.prop}: ${sample(f, "volume", keys.has(f.prop))},`
+  );
+  return {
+    code: `
+      volume: (${volumeArgs(rows.join("\n"))}) => ({
+${rows.join("\n")}
+      }),`,
+  };
 }
 
 /** The module file. */
 export function renderModule(s: ModuleSpec): string {
   const one = singular(s.name);
-  const key = s.fields.find((f) => f.type === "text" && !f.optional);
-  const imports = new Set(["defineModule", "serial"]);
+  const volume = volumeOf(s);
+  const imports = new Set(["defineModule"]);
+  if (volume.code.includes("serial(")) imports.add("serial");
   for (const f of s.fields) imports.add(builder(f).split("(")[0]);
-  // A required reference makes a generated row impossible without a referenced record: no volume then.
-  // `--scale` rows draw references from tables it fills first (registry order); a required reference to a
-  // table it does not fill makes a generated row impossible: no volume factory then.
-  const volumeFields = s.fields.filter((f) => f.type !== "ref" || filledByScale(f.references!));
-  const volume = s.fields.every((f) => f.type !== "ref" || f.optional || filledByScale(f.references!))
-    ? `
-      volume: (i, { ${volumeArgs(volumeFields)} }) => ({
-${volumeFields.map((f) => `        ${f.prop}: ${sample(f, "volume")},`).join("\n")}
-      }),`
-    : "";
+  const unique = (s.unique ?? []).map((u) => `{ columns: [${u.map((p) => JSON.stringify(p)).join(", ")}] }`);
   return `/**
  * ${cap(s.name)}: generated by \`deno task new module ${s.name}\`. Edit freely: fields, licensing, actions
- * (its seeder is seeders/${s.name}.ts). After a change of fields: \`deno task db:generate --name <change>\`, then \`deno task migrate\` (docs/modules.md).
+ * (its seeder is seeders/${s.name}.ts). After a change of fields: \`deno task db:generate --name <change>\`,
+ * then \`deno task migrate\` (docs/modules.md).
  */
 import { ${[...imports].sort().join(", ")} } from "../src/modules/define.ts";
 
@@ -222,7 +294,13 @@ ${s.fields.map((f) => `        ${f.prop}: ${builder(f)},`).join("\n")}
     s.owner
       ? `\n      owner: ${JSON.stringify(s.owner.prop)}, // the record-scope column: ${s.owner.column}`
       : ""
-  }${key ? `\n      unique: [{ columns: [${JSON.stringify(key.prop)}] }],` : ""}${volume}
+  }${
+    unique.length
+      ? `\n      // No two records of an organization share these (--unique): a second one is a 409.\n      unique: [${
+        unique.join(", ")
+      }],`
+      : ""
+  }${volume.code}${volume.note ? `\n      // ${volume.note}.` : ""}
     },
   },
 });
@@ -232,10 +310,10 @@ ${s.fields.map((f) => `        ${f.prop}: ${builder(f)},`).join("\n")}
 /** The module's seeder: two demo rows per demo organization, found or created by their key. */
 export function renderModuleSeeder(s: ModuleSpec): string {
   const Name = `${cap(s.name)}Seeder`;
-  const key = s.fields.find((f) => f.type === "text" && !f.optional);
+  const key = keyField(s);
   const requiredRef = s.fields.some((f) => f.type === "ref" && !f.optional);
   const values = s.fields.filter((f) => f.prop !== key?.prop && f.type !== "ref");
-  return `/**
+  const head = `/**
  * ${Name}: demo ${s.name} for each demo organization, owned by its admin, found or created by
  * ${
     key ? key.column : "organization"
@@ -243,33 +321,40 @@ export function renderModuleSeeder(s: ModuleSpec): string {
  * \`seeders/mod.ts\`.
  */
 import { defineSeeder, DEMO_ENVS } from "../src/seeding/types.ts";
-import { serial } from "../src/modules/define.ts";
-import { demoAdmins } from "./demo_owners.ts";
-
-export const ${s.name}Seeder = defineSeeder({
+`;
+  const def = `export const ${s.name}Seeder = defineSeeder({
   name: ${JSON.stringify(Name)},
   module: ${JSON.stringify(s.name)},
   description: ${JSON.stringify(`Demo ${s.name} per demo organization (get_or_create)`)},
   dependsOn: ["DemoUsersSeeder"],
   environments: DEMO_ENVS,
-  demo: true,
+  demo: true,`;
+  if (requiredRef) {
+    return `${head}
+${def}
+  seed(ctx) {
+    // TODO: write the rows once the referenced records exist (see seeders/menus.ts); make seed async then.
+    return Promise.resolve(ctx.stats);
+  },
+});
+`;
+  }
+  return `${head}import { demoAdmins } from "./demo_owners.ts";
+
+${def}
   async seed(ctx) {
-${
-    requiredRef
-      ? "    // A required reference: write the rows once the referenced records exist (see seeders/menus.ts).\n    return ctx.stats;\n"
-      : `    for (const [organizationId, ownerId] of await demoAdmins(ctx)) {
+    for (const [organizationId, ownerId] of await demoAdmins(ctx)) {
       for (let n = 1; n <= 2; n++) {
         await ctx.getOrCreate(ctx.t.${camel(s.name)}, { organizationId${
-        key ? `, ${key.prop}: \`Demo ${key.column.toUpperCase()}-\${serial(n)}\`` : ""
-      } }, {
+    key ? `, ${key.prop}: ${sample(key, "seed")}` : ""
+  } }, {
 ${values.map((f) => `          ${f.prop}: ${sample(f, "seed")},`).join("\n")}
           ${s.owner ? `${s.owner.prop}: ownerId` : "ownerId"},
         });
       }
     }
     return ctx.stats;
-`
-  }  },
+  },
 });
 `;
 }
@@ -324,33 +409,47 @@ dbTest("${s.name}: seeded for the demo organizations and listed for their admin;
 ${scopeTest}`;
 }
 
-/** A standalone seeder (`new seeder <Name>`). */
+/**
+ * A standalone seeder (`new seeder <Name>`): it writes nothing until the user fills it in — `deno task dev`
+ * restarts on the new file and runs every seeder, so a placeholder row would land in the real database.
+ */
 export function renderSeeder(name: string): string {
   const base = name.replace(/Seeder$/, "");
   return `/**
- * ${name}: generated by \`deno task new seeder ${name}\`. Seed 002's pattern: find or create each row by its
- * key (\`ctx.getOrCreate\`), or make an existing row match (\`ctx.upsert\`); both count into the run's
- * results, and a re-run creates nothing. Listed in seeders/mod.ts (docs/seeding.md, docs/modules.md).
+ * ${name}: generated by \`deno task new seeder ${name}\`;
+ * listed in seeders/mod.ts. It writes nothing until you fill in \`seed\` below.
+ *
+ * Seed 002's pattern: find or create each row by its key (\`ctx.getOrCreate\`), or make an existing row
+ * match (\`ctx.upsert\`); both count into the run's results, and a re-run creates nothing. Run it:
+ * \`deno task seed --only ${name}\` (docs/seeding.md, docs/modules.md).
  */
-import { ALL_ENVS, defineSeeder } from "../src/seeding/types.ts";
+import { defineSeeder, DEMO_ENVS } from "../src/seeding/types.ts";
 
 export const ${base[0].toLowerCase()}${base.slice(1)}Seeder = defineSeeder({
   name: ${JSON.stringify(name)},
   description: ${JSON.stringify(`${base} data`)},
   dependsOn: ["PermissionsSeeder"],
-  environments: ALL_ENVS,
-  async seed(ctx) {
-    // get_or_create: the row with this key, or a new one with the defaults.
-    await ctx.getOrCreate(ctx.t.smsTemplates, { name: "${snake(base).replace(/^_/, "")}_welcome" }, {
-      body: "Welcome to {app}!",
-      variables: ["app"],
-    });
-    // upsert: make the row carry these values (updates only what differs).
-    await ctx.upsert(ctx.t.smsTemplates, { name: "${snake(base).replace(/^_/, "")}_goodbye" }, {
-      body: "See you soon.",
-      variables: [],
-    });
-    return ctx.stats;
+  // Development and test only; ALL_ENVS (../src/seeding/types.ts) for rows production needs too.
+  environments: DEMO_ENVS,
+  seed(ctx) {
+    // TODO: your rows (make seed \`async\` once it awaits). For example:
+    //
+    // get_or_create — the row with this key, or a new one with these values:
+    //   await ctx.getOrCreate(ctx.t.smsTemplates, { name: "welcome" }, {
+    //     body: "Welcome to {app}!",
+    //     variables: ["app"],
+    //   });
+    //
+    // upsert — make the row carry these values (updates only what differs):
+    //   await ctx.upsert(ctx.t.smsTemplates, { name: "goodbye" }, { body: "See you soon.", variables: [] });
+    //
+    // A module's record for each demo organization, owned by its admin (then also: dependsOn
+    // ["DemoUsersSeeder"], \`demo: true\`, \`module: "restaurants"\`, and
+    // \`import { demoAdmins } from "./demo_owners.ts";\`):
+    //   for (const [organizationId, ownerId] of await demoAdmins(ctx)) {
+    //     await ctx.getOrCreate(ctx.t.restaurants, { organizationId, name: "Burger Barn" }, { ownerId });
+    //   }
+    return Promise.resolve(ctx.stats);
   },
 });
 `;
@@ -451,7 +550,7 @@ export async function runNew(args: string[], root: string, out: (line: string) =
     await Deno.writeTextFile(registry, listSeeder(await Deno.readTextFile(registry), variable, file));
     await format(root, [`seeders/${file}.ts`, "seeders/mod.ts"], out);
     out(
-      `wrote seeders/${file}.ts and listed ${name} in seeders/mod.ts; run it: deno task seed --only ${name}`,
+      `wrote seeders/${file}.ts and listed ${name} in seeders/mod.ts; it writes nothing until you fill it in, then: deno task seed --only ${name}`,
     );
     return 0;
   }

@@ -86,6 +86,11 @@ export function resolveRegistry(input: readonly ModuleInput[]): RegistryModule[]
       if (r.demo && !r.unique?.length) {
         throw new Error(`${at}: demo rows need a unique key (unique) to be found again on a re-run`);
       }
+      if (r.volume && !r.unique?.length) {
+        throw new Error(
+          `${at}: volume rows need a unique key (unique), or a second --scale run adds them again`,
+        );
+      }
       for (const u of r.unique ?? []) {
         for (const c of u.columns) {
           if (!(c in r.fields) && c !== ownerKey) throw new Error(`${at}: unique column ${c} is no field`);

@@ -1,12 +1,22 @@
 /**
- * `deno task new module …` on a copy of the repository: the written module, seeder and test type-check,
- * drizzle-kit generates its table for both dialects, and the generated test passes (a guarded, seeded
- * /api/v1/<name> on the real databases). Bad arguments are refused naming what was wrong.
+ * `deno task new module …` and `new seeder` on a copy of the working tree, as docs/modules.md tells a user:
+ * the written files pass `deno fmt --check` and `deno lint` and type-check, drizzle-kit generates the tables for
+ * both dialects, the generated tests pass, and so do the project's own registry, owner, seeders, restaurants
+ * and volume tests with the user's module and seeders in place. Bad arguments are refused naming what was wrong.
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { parseField, parseModuleArgs, renderModule, runNew } from "../../src/cli/new_command.ts";
+import {
+  parseField,
+  parseModuleArgs,
+  renderModule,
+  renderModuleSeeder,
+  renderSeeder,
+  runNew,
+} from "../../src/cli/new_command.ts";
 import { UsageError } from "../../src/cli/context.ts";
+import { REGISTRY_RESOURCES } from "../../src/modules/registry.ts";
+import { splitSource } from "../helpers/hand_lists.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -44,7 +54,14 @@ Deno.test("new module: field arguments are parsed or refused with the reason", (
 Deno.test("new module: --scale rows draw references from tables --scale fills; none when a required one cannot", () => {
   const volume = (...fields: string[]) => {
     const src = renderModule(
-      parseModuleArgs(["tables", "--field", "label:text", ...fields.flatMap((f) => ["--field", f])]),
+      parseModuleArgs([
+        "tables",
+        "--field",
+        "label:text",
+        ...fields.flatMap((f) => ["--field", f]),
+        "--unique",
+        "label",
+      ]),
     );
     return src.includes("volume:") ? src.slice(src.indexOf("volume:")) : null;
   };
@@ -58,11 +75,78 @@ Deno.test("new module: --scale rows draw references from tables --scale fills; n
   assert.equal(volume("x_id:ref:not_filled"), null);
 });
 
+/** docs/modules.md's `deno task new module bookings …`, as a user copies it (without the module name). */
+async function docsExample(): Promise<string[]> {
+  const doc = await Deno.readTextFile(`${ROOT}docs/modules.md`);
+  const cmd = doc.match(/deno task new module bookings((?:[^\n]*\\\n)*[^\n]*)/);
+  assert.ok(cmd, "docs/modules.md shows `deno task new module bookings …`");
+  return cmd[1].replace(/\\\n/g, " ").trim().split(/\s+/);
+}
+
+Deno.test("new module: no unique key unless --unique asks for one (a second booking for Ada is no conflict)", async () => {
+  const args = await docsExample();
+  const code = (src: string) => splitSource(src).code;
+  const plain = renderModule(parseModuleArgs(["bookings", ...args]));
+  assert.doesNotMatch(code(plain), /\bunique\s*:/, "no unique key");
+  assert.doesNotMatch(code(plain), /\bvolume\s*:/, "no --scale rows without a key to find them again");
+  const one = renderModule(parseModuleArgs(["bookings", ...args, "--unique", "guest_name"]));
+  assert.match(one, /unique: \[\{ columns: \["guestName"\] \}\],/);
+  assert.match(one, /guestName: `Guest name VOL-\$\{serial\(i\)\}`/, "volume keys carry VOL- and i");
+  const two = renderModule(
+    parseModuleArgs(["bookings", ...args, "--unique", "guest_name,starts_at", "--unique=notes"]),
+  );
+  assert.match(two, /unique: \[\{ columns: \["guestName", "startsAt"\] \}, \{ columns: \["notes"\] \}\],/);
+  assert.throws(
+    () => parseModuleArgs(["bookings", ...args, "--unique", "guest"]),
+    /guest is not one of the fields/,
+  );
+  assert.throws(
+    () => parseModuleArgs(["bookings", ...args, "--unique", "party_size"]),
+    /include a text field/,
+  );
+  assert.throws(
+    () => parseModuleArgs(["bookings", ...args, "--unique", "guest_name,guest_name"]),
+    /name each field once/,
+  );
+  assert.throws(() => parseModuleArgs(["bookings", ...args, "--unique"]), /--unique: a value is required/);
+});
+
+Deno.test("new module: demo rows read like data (`Guest name 1`), not placeholders", async () => {
+  const spec = parseModuleArgs(["bookings", ...(await docsExample())]);
+  const seeder = renderModuleSeeder(spec);
+  assert.match(seeder, /guestName: `Guest name \$\{n\}`/);
+  assert.match(seeder, /notes: `Notes \$\{n\}`/);
+  for (
+    const src of [
+      seeder,
+      renderModule(parseModuleArgs(["bookings", ...(await docsExample()), "--unique", "guest_name"])),
+    ]
+  ) {
+    assert.doesNotMatch(src, /GUEST_NAME|NOTES|Demo [A-Z_]+-/);
+  }
+});
+
+Deno.test("new seeder: a fresh seeder writes nothing (deno task dev runs it at once), whatever its name", () => {
+  fc.assert(
+    fc.property(fc.stringMatching(/^[A-Z][A-Za-z0-9]{0,24}$/), (base) => {
+      const src = renderSeeder(`${base}Seeder`);
+      const { code } = splitSource(src);
+      assert.doesNotMatch(
+        code,
+        /ctx\s*\.\s*(getOrCreate|upsert|upsertMany|bulkInsert|remove|tx|passwordHash)\b/,
+      );
+      assert.match(code, /seed\(ctx\)\s*\{\s*return Promise\.resolve\(ctx\.stats\);\s*\}/);
+      assert.match(src, /TODO/);
+      assert.match(src, /\/\/ +await ctx\.getOrCreate\(/, "an example to follow, in a comment");
+    }),
+  );
+});
+
 async function run(cmd: string[], cwd: string, env: Record<string, string> = {}) {
   const out = await new Deno.Command(Deno.execPath(), {
     args: cmd,
     cwd,
-    env,
+    env: { NO_COLOR: "1", ...env },
     stdout: "piped",
     stderr: "piped",
   })
@@ -71,26 +155,76 @@ async function run(cmd: string[], cwd: string, env: Record<string, string> = {})
   return { ok: out.success, text };
 }
 
+/** A copy of the working tree as the user has it: tracked files and new ones (a module of their own too). */
+async function copyWorkingTree(): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "seedbed-new-module-" });
+  const files = new TextDecoder().decode(
+    (await new Deno.Command("git", {
+      args: ["ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+      cwd: ROOT,
+      stdout: "piped",
+    }).output()).stdout,
+  ).split("\0").filter(Boolean);
+  for (const f of files) {
+    await Deno.mkdir(`${dir}/${f.split("/").slice(0, -1).join("/")}`, { recursive: true });
+    await Deno.copyFile(`${ROOT}${f}`, `${dir}/${f}`).catch(() => {}); // deleted, not yet committed
+  }
+  await Deno.symlink(`${ROOT}node_modules`, `${dir}/node_modules`);
+  return dir;
+}
+
+const exists = (path: string) => Deno.stat(path).then(() => true, () => false);
+
+/** `base`, or `base2`, `base3`, … : a module name no module, table or file of the copy uses yet. */
+async function freeModule(dir: string, base: string): Promise<string> {
+  const tables = new Set(REGISTRY_RESOURCES.flatMap((r) => [r.table, r.key, r.module]));
+  const mod = await Deno.readTextFile(`${dir}/modules/mod.ts`);
+  for (let n = 1;; n++) {
+    const name = n === 1 ? base : `${base}${n}`;
+    const taken = tables.has(name) || mod.includes(`"./${name}.ts"`) ||
+      (await Promise.all([
+        exists(`${dir}/modules/${name}.ts`),
+        exists(`${dir}/seeders/${name}.ts`),
+        exists(`${dir}/tests/modules/${name}_test.ts`),
+      ])).some(Boolean);
+    if (!taken) return name;
+  }
+}
+
+/** `<Base>Seeder`, or `<Base>2Seeder`, …: a seeder whose file (seeders/<base>.ts) does not exist yet. */
+async function freeSeeder(
+  dir: string,
+  base: string,
+): Promise<{ name: string; file: string; variable: string }> {
+  for (let n = 1;; n++) {
+    const b = n === 1 ? base : `${base}${n}`;
+    const file = b.replace(/[A-Z]/g, (m) => `_${m.toLowerCase()}`).replace(/^_/, "");
+    const variable = `${b[0].toLowerCase()}${b.slice(1)}Seeder`;
+    const mod = await Deno.readTextFile(`${dir}/seeders/mod.ts`);
+    if (
+      !(await exists(`${dir}/seeders/${file}.ts`)) && !mod.includes(`${b}Seeder`) && !mod.includes(variable)
+    ) {
+      return { name: `${b}Seeder`, file, variable };
+    }
+  }
+}
+
 Deno.test({
-  name: "new module: a fresh module gets its table on both dialects and a guarded, seeded route",
+  name:
+    "new module + new seeder, as docs/modules.md says: clean files, tables on both dialects, and every test passes — the generated ones and the project's own",
   sanitizeResources: false,
   async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "seedbed-new-module-" });
+    const dir = await copyWorkingTree();
     try {
-      const files = new TextDecoder().decode(
-        (await new Deno.Command("git", { args: ["ls-files", "-z"], cwd: ROOT, stdout: "piped" }).output())
-          .stdout,
-      ).split("\0").filter(Boolean);
-      for (const f of files) {
-        await Deno.mkdir(`${dir}/${f.split("/").slice(0, -1).join("/")}`, { recursive: true });
-        await Deno.copyFile(`${ROOT}${f}`, `${dir}/${f}`).catch(() => {});
-      }
-      await Deno.symlink(`${ROOT}node_modules`, `${dir}/node_modules`);
+      // The names are free in this copy whatever the user already has (docs/modules.md's own example,
+      // `bookings`, is the first module a newcomer makes).
+      const books = await freeModule(dir, "books");
+      const bookings = await freeModule(dir, "bookings");
       const lines: string[] = [];
       await runNew(
         [
           "module",
-          "books",
+          books,
           "--field",
           "title:text",
           "--field",
@@ -111,78 +245,174 @@ Deno.test({
           "shop_id:ref:restaurants?",
           "--owner",
           "author_id",
+          "--unique",
+          "title",
         ],
         dir,
         (l) => lines.push(l),
       );
       assert.match(lines.join("\n"), /deno task db:generate[\s\S]*deno task migrate/);
-      await assert.rejects(runNew(["module", "books", "--field", "title:text"], dir, () => {}), /already/);
-      // A stand-alone seeder joins the master order (and runs in the generated test's seeding below).
-      await runNew(["seeder", "WelcomeSeeder"], dir, () => {});
+      assert.doesNotMatch(lines.join("\n"), /deno fmt did not run/);
+      await assert.rejects(runNew(["module", books, "--field", "title:text"], dir, () => {}), /already/);
+      // docs/modules.md's example, as written there (no --unique).
+      await runNew(["module", bookings, ...(await docsExample())], dir, () => {});
+      // Two stand-alone seeders join the master order: one left as generated (it must write nothing), one
+      // filled in like seed 002's "Creating Custom Seeders" (one more restaurant per demo organization).
+      const welcome = await freeSeeder(dir, "Welcome");
+      const extra = await freeSeeder(dir, "ExtraRestaurants");
+      await runNew(["seeder", welcome.name], dir, () => {});
+      await runNew(["seeder", extra.name], dir, () => {});
       assert.match(
         await Deno.readTextFile(`${dir}/seeders/mod.ts`),
-        /booksSeeder,\n {2}welcomeSeeder,\n {2}volumeSeeder,\n\];/,
+        new RegExp(
+          `${books}Seeder,\\n {2}${bookings}Seeder,\\n {2}${welcome.variable},\\n {2}${extra.variable},\\n {2}volumeSeeder,\\n\\];`,
+        ),
       );
       await assert.rejects(runNew(["seeder", "welcome"], dir, () => {}), /PascalCase name ending in Seeder/);
-      // What the generator wrote passes the repository's own checks (CI runs `deno task ok`).
+
+      // What the generator wrote passes the repository's own checks (`deno task ok`, CI) as it stands.
       const written = [
-        "modules/books.ts",
+        `modules/${books}.ts`,
+        `modules/${bookings}.ts`,
         "modules/mod.ts",
-        "seeders/books.ts",
-        "seeders/welcome.ts",
+        `seeders/${books}.ts`,
+        `seeders/${bookings}.ts`,
+        `seeders/${welcome.file}.ts`,
+        `seeders/${extra.file}.ts`,
         "seeders/mod.ts",
-        "tests/modules/books_test.ts",
+        `tests/modules/${books}_test.ts`,
+        `tests/modules/${bookings}_test.ts`,
       ];
       const fmt = await run(["fmt", "--check", ...written], dir);
       assert.ok(fmt.ok, `generated files are formatted:\n${fmt.text}`);
       const lint = await run(["lint", ...written], dir);
       assert.ok(lint.ok, `generated files pass lint:\n${lint.text}`);
 
-      assert.match(await Deno.readTextFile(`${dir}/modules/books.ts`), /owner: "authorId"/);
-      // The user's next command, as printed: `deno task db:generate --name add_books`.
-      const g = await run(["task", "db:generate", "--name", "add_books"], dir);
+      await Deno.writeTextFile(
+        `${dir}/seeders/${extra.file}.ts`,
+        `import { defineSeeder, DEMO_ENVS } from "../src/seeding/types.ts";
+import { demoAdmins } from "./demo_owners.ts";
+
+export const ${extra.variable} = defineSeeder({
+  name: "${extra.name}",
+  module: "restaurants",
+  description: "One more demo restaurant per demo organization",
+  dependsOn: ["RestaurantsSeeder"],
+  environments: DEMO_ENVS,
+  demo: true,
+  async seed(ctx) {
+    for (const [organizationId, ownerId] of await demoAdmins(ctx)) {
+      await ctx.getOrCreate(ctx.t.restaurants, { organizationId, name: "Burger Barn" }, { ownerId });
+    }
+    return ctx.stats;
+  },
+});
+`,
+      );
+
+      assert.match(await Deno.readTextFile(`${dir}/modules/${books}.ts`), /owner: "authorId"/);
+      // The user's next command, as printed: `deno task db:generate --name add_<module>`.
+      const g = await run(["task", "db:generate", "--name", `add_${books}`], dir);
       assert.ok(g.ok, g.text);
       for (const dialect of ["sqlite", "postgres"]) {
         const sqlFile = [...Deno.readDirSync(`${dir}/migrations/${dialect}`)].find((e) =>
-          e.name.endsWith("_add_books.sql")
+          e.name.endsWith(`_add_${books}.sql`)
         );
         assert.ok(sqlFile, `a ${dialect} migration`);
         const sql = await Deno.readTextFile(`${dir}/migrations/${dialect}/${sqlFile.name}`);
-        assert.match(sql, /CREATE TABLE [`"]books[`"]/);
-        assert.match(sql, /books_org_title_uq/);
+        assert.match(sql, new RegExp(`CREATE TABLE [\`"]${books}[\`"]`));
+        assert.match(sql, new RegExp(`${books}_org_title_uq`), "--unique title");
         assert.match(sql, /[`"]author_id[`"] integer NOT NULL/, "the declared owner column");
-        assert.doesNotMatch(sql, /[`"]owner_id[`"]/);
+        assert.match(sql, new RegExp(`CREATE TABLE [\`"]${bookings}[\`"]`));
+        assert.doesNotMatch(sql, new RegExp(`${bookings}_org_[a-z_]*_uq`), "no unique key unless asked");
         const down = await Deno.readTextFile(
           `${dir}/migrations/${dialect}/${sqlFile.name.replace(/\.sql$/, ".down.sql")}`,
         );
-        assert.match(down, /DROP TABLE [`"]?books[`"]?/, `${dialect}: the down migration drops it`);
+        assert.match(down, new RegExp(`DROP TABLE [\`"]?${books}[\`"]?`), `${dialect}: the down migration`);
       }
       // `alembic revision -m`: an empty pair for custom SQL, numbered after it, the same name on both dialects.
-      const n = await run(["task", "db:new", "--name", "backfill_books"], dir);
+      const n = await run(["task", "db:new", "--name", `backfill_${books}`], dir);
       assert.ok(n.ok, n.text);
       for (const dialect of ["sqlite", "postgres"]) {
         const names = [...Deno.readDirSync(`${dir}/migrations/${dialect}`)].map((e) => e.name);
-        const up = names.find((f) => /^\d{4}_backfill_books\.sql$/.test(f));
+        const up = names.find((f) => new RegExp(`^\\d{4}_backfill_${books}\\.sql$`).test(f));
         assert.ok(up && names.includes(up.replace(/\.sql$/, ".down.sql")), `${dialect}: an up/down pair`);
-        const add = names.find((f) => f.endsWith("_add_books.sql"))!;
+        const add = names.find((f) => f.endsWith(`_add_${books}.sql`))!;
         assert.equal(
           Number(up.slice(0, 4)),
           Number(add.slice(0, 4)) + 1,
-          `${dialect}: numbered after add_books`,
+          `${dialect}: numbered after add_${books}`,
         );
       }
       const c = await run(["task", "db:check"], dir);
       assert.ok(c.ok, c.text);
+
+      // What the user does next: POST the docs' booking for Ada twice, and a book with the same title twice.
+      await Deno.writeTextFile(
+        `${dir}/tests/modules/${books}_${bookings}_e2e_test.ts`,
+        `import assert from "node:assert/strict";
+import { dbTest } from "../helpers/db.ts";
+import { json, testApp } from "../helpers/app.ts";
+import { bearer, login } from "../helpers/fixtures.ts";
+import { service } from "../seeding/helpers.ts";
+import { DEMO_PASSWORD } from "../../seeders/demo_data.ts";
+
+dbTest("e2e: a fresh seeder writes nothing; --unique is a 409, no --unique is none", async (db) => {
+  const smsBefore = (await db.db.select().from(db.t.smsTemplates)).length;
+  const run = await service(db).execute({ triggeredBy: "t", createBackup: false, only: ["${welcome.name}"] });
+  assert.deepEqual(run.results.seeders["${welcome.name}"], { status: "completed", created: 0, updated: 0, deleted: 0 });
+  assert.equal((await db.db.select().from(db.t.smsTemplates)).length, smsBefore);
+  await service(db).execute({ triggeredBy: "t", createBackup: false });
+  const { app } = await testApp(db);
+  const token = await login(app, "admin@testcorp.com", DEMO_PASSWORD);
+  const post = (path: string, body: unknown) =>
+    app.request(path, {
+      method: "POST",
+      headers: { ...bearer(token), "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  const ada = { guest_name: "Ada", party_size: 4, starts_at: "2026-12-24T19:00:00Z" };
+  assert.equal((await post("/api/v1/${bookings}", ada)).status, 201);
+  assert.equal((await post("/api/v1/${bookings}", ada)).status, 201, "a second booking for Ada");
+  const book = { title: "Dune", price_cents: 999 };
+  assert.equal((await post("/api/v1/${books}", book)).status, 201);
+  assert.equal((await post("/api/v1/${books}", book)).status, 409, "--unique title");
+  const list = await json<{ items: { guest_name: string }[] }>(
+    await app.request("/api/v1/${bookings}?limit=100", { headers: bearer(token) }),
+  );
+  assert.deepEqual(list.items.map((b) => b.guest_name).filter((n) => n !== "Ada").sort(), ["Guest name 1", "Guest name 2"]);
+});
+`,
+      );
+
+      // The generated tests, the one above, and the project's own tests that read the registry and the seeders.
       const url = Deno.env.get("TEST_DATABASE_URL");
       const t = await run(
-        ["test", "--allow-all", "tests/modules/books_test.ts"],
+        [
+          "test",
+          "--allow-all",
+          `tests/modules/${books}_test.ts`,
+          `tests/modules/${bookings}_test.ts`,
+          `tests/modules/${books}_${bookings}_e2e_test.ts`,
+          "tests/modules/registry_test.ts",
+          "tests/modules/owner_column_test.ts",
+          "tests/modules/restaurants_test.ts",
+          "tests/seeding/seeders_test.ts",
+          "tests/seeding/volume_test.ts",
+        ],
         dir,
         url ? { TEST_DATABASE_URL: url } : {},
       );
       assert.ok(t.ok, t.text);
-      assert.match(t.text, /books: seeded/);
+      assert.match(t.text, new RegExp(`${books}: seeded`));
+      assert.match(t.text, new RegExp(`${bookings}: seeded`));
+      assert.match(t.text, /registry: no file outside modules\/ lists module tables .*ok/);
       for (const dialect of ["libsql", "postgres"]) {
         assert.match(t.text, new RegExp(`records he owns \\(author_id\\) \\[${dialect}\\] \\.\\.\\. .*ok`));
+        assert.match(
+          t.text,
+          new RegExp(`e2e: a fresh seeder writes nothing.*\\[${dialect}\\] \\.\\.\\. .*ok`),
+        );
       }
     } finally {
       await Deno.remove(dir, { recursive: true });

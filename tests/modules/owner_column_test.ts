@@ -84,15 +84,18 @@ Deno.test("owner: the registry resolves it, and refuses an owner that is no prop
   );
 });
 
-Deno.test("owner: the create body names the declared owner; every shipped resource keeps owner_id", () => {
+Deno.test("owner: the create body names the declared owner; every resource that declares none keeps owner_id", () => {
   const [r] = resolveRegistry([desk("assigneeId")])[0].resources;
   const body = createShape(r.fields, "DeskTicketCreate", r.ownerColumn);
   assert.ok("assignee_id" in body.shape && !("owner_id" in body.shape));
   assert.equal(body.safeParse({ subject: "s", assignee_id: 3 }).success, true);
   assert.equal(body.safeParse({ subject: "s", owner_id: 3 }).success, false, "owner_id is no field here");
+  // The shipped modules declare none; a user's (`deno task new module … --owner author_id`) may.
   for (const res of RESOURCES) {
-    assert.equal(res.source.ownerColumn, "owner_id", `${res.sqlTable}: unchanged`);
-    assert.ok("owner_id" in res.output.shape);
+    const declared = REGISTRY_RESOURCES.find((x) => x.table === res.sqlTable)!.owner;
+    const column = declared ? declared.replace(/[A-Z]/g, (m) => `_${m.toLowerCase()}`) : "owner_id";
+    assert.equal(res.source.ownerColumn, column, `${res.sqlTable}: ${declared ?? "unchanged"}`);
+    assert.ok(column in res.output.shape);
   }
   assert.equal(REGISTRY_RESOURCES.length, RESOURCES.length);
 });

@@ -35,7 +35,12 @@ Deno.test("registry: every module table exists on both dialects, in backups, wit
     assert.equal(getTableName(pg), r.table);
     assert.equal(getTableName(lite), r.table);
     const cols = getTableConfig(pg).columns.map((c) => c.name);
-    assert.deepEqual(cols.slice(0, 3), ["id", "organization_id", "owner_id"], `${r.table}: tenant columns`);
+    // The record-scope column is owner_id unless the resource declares its own (`--owner assignee_id`).
+    assert.deepEqual(
+      cols.slice(0, 3),
+      ["id", "organization_id", r.ownerColumn],
+      `${r.table}: tenant columns`,
+    );
     assert.ok(backup.has(r.table), `${r.table}: backed up, restored, wiped and verified`);
     assert.equal(resourceByType(r.type)?.sqlTable, r.table, `${r.type}: an AuthZEN resource type`);
     for (const action of ["read", "create", "update", "delete"]) {
@@ -152,6 +157,17 @@ Deno.test("registry: a malformed registry is refused, naming the module", () => 
         }),
       ]),
     /module "shop", resource things: demo rows need a unique key/,
+  );
+  assert.throws(
+    () =>
+      resolveRegistry([
+        defineModule({
+          key: "shop",
+          licensing: "rbac_only",
+          resources: { things: { ...things, volume: (i) => ({ name: `Thing ${i}` }) } },
+        }),
+      ]),
+    /module "shop", resource things: volume rows need a unique key \(unique\), or a second --scale run/,
   );
   assert.throws(
     () => resolveRegistry([defineModule({ key: "x", licensing: { tiers: [] } })]),
