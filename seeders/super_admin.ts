@@ -102,11 +102,15 @@ export const superAdminSeeder = defineSeeder({
       const [u] = await ctx.tx.select().from(t.users).where(eq(t.users.email, candidate));
       if (!u || !(await verifyPassword(u.passwordHash, DEFAULT_SUPERADMIN_PASSWORD))) continue;
       const replacement = candidate === email ? newPassword() : generatePassword();
-      await ctx.tx.update(t.users).set({
+      const retired = {
         passwordHash: await ctx.passwordHash(replacement),
         mustChangePassword: true,
         passwordChangedAt: new Date(),
-      }).where(eq(t.users.id, u.id));
+      };
+      await ctx.tx.update(t.users).set(retired).where(eq(t.users.id, u.id));
+      // The published default is retired: no restore of an older backup brings it back (docs/backups.md).
+      await ctx.tx.insert(t.credentialFloors).values({ userId: u.id, email: u.email, ...retired })
+        .onConflictDoUpdate({ target: [t.credentialFloors.userId, t.credentialFloors.email], set: retired });
       ctx.stats.updated++;
       if (replacement !== ctx.options.superadminPassword) {
         ctx.announce(

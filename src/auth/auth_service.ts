@@ -18,6 +18,7 @@ import { passwordProblems } from "./password_policy.ts";
 import { type LoginThrottle, type ThrottleKeys, throttleKeys } from "./login_throttle.ts";
 import type { TokenClaims, TokenService } from "./tokens.ts";
 import { loadTokenState, revokeAllTokens, revokeToken } from "./revocation.ts";
+import { recordCredentialFloor } from "../backups/credentials.ts";
 
 export interface TokenResponse {
   access_token: string;
@@ -124,8 +125,14 @@ export class AuthService {
     // A success takes back its own count only: failures counted around it (a burst) stay.
     await throttle.refund(attempt);
     const patch: Record<string, unknown> = { lastLoginAt: new Date() };
-    if (needsRehash(user.passwordHash)) patch.passwordHash = await hashPassword(password);
-    await this.users.updateSelf(user.id, patch);
+    if (needsRehash(user.passwordHash)) {
+      patch.passwordHash = await hashPassword(password);
+      // The floor keeps the hash a restore gives back (src/backups/credentials.ts).
+      await this.deps.db.transaction(async (tx) => {
+        await this.users.updateSelf(user.id, patch, tx);
+        await recordCredentialFloor(this.deps.db, tx, user.id, "changed");
+      });
+    } else await this.users.updateSelf(user.id, patch);
     await audit.record({
       event: "auth.login_succeeded",
       actorUserId: user.id,
@@ -207,6 +214,8 @@ export class AuthService {
         passwordChangedAt: changedAt,
         mustChangePassword: false,
       }, tx);
+      // A restore of an older backup never brings the retired password back (src/backups/credentials.ts).
+      await recordCredentialFloor(db, tx, user.id, "changed");
       await audit.record({
         event: "auth.password_changed",
         actorUserId: user.id,

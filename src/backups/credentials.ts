@@ -16,13 +16,29 @@
  *    database recovered from the bucket alone starts with an empty ledger;
  *    a later restore of an even older backup must not revive those either).
  *
+ * Passwords follow the same rule: a password retired after the backup (changed
+ * because it leaked) must not log in again. Every password set writes the
+ * user's latest password to a second bookkeeping table (`credential_floors`,
+ * one row per user id, in the same transaction), and every restore, after
+ * loading the rows:
+ *
+ * 3. gives every restored user whose id AND e-mail match a floor row and whose
+ *    restored `password_changed_at` is older than the floor's the floor's
+ *    password hash, `password_changed_at` and `must_change_password` (a user
+ *    deleted after the backup comes back with his latest password). One row
+ *    per user id AND e-mail: a reset numbers users from 1 again, and a floor
+ *    must never pass from one person to another;
+ * 4. adds a floor row for every restored user that has none (a database
+ *    recovered from the bucket alone starts with an empty floor; a later
+ *    restore of an even older backup must not roll those passwords back).
+ *
  * The other security state lives in bookkeeping tables a restore never
  * touches: the token epoch and security versions (`security_versions`),
  * logouts and "revoke all" (`token_revocations`), login throttles
  * (`login_throttles`).
  *
  * Must never: let a restore, or a chain of restores and resets, turn a
- * revoked key back into a working one.
+ * revoked key or a retired password back into a working one.
  */
 import { and, asc, count, gt, inArray, sql } from "drizzle-orm";
 import type { Database, Executor } from "../db/client.ts";
@@ -59,12 +75,69 @@ export async function reapplyServiceKeyRevocations(db: Database, ex: Executor): 
 }
 
 /**
+ * Records the user's password as it now is in `users` (in `ex`'s transaction, after the write): call it in the
+ * transaction of every password change (`"changed"`: own change, admin reset, rehash, and every change of
+ * `must_change_password`) and of every account creation (`"created"`). One row per user id AND e-mail (a reset
+ * numbers users from 1 again: a row never passes from one person to another). A change replaces the row with a
+ * password as recent or more recent, never an older one. A creation retires no password: it only fills a
+ * missing row, so that creating an account after a reset (the seeded super admin, say) never overrides the
+ * password that account had before the reset when that backup is restored.
+ */
+export async function recordCredentialFloor(
+  db: Database,
+  ex: Executor,
+  userId: number,
+  why: "created" | "changed",
+): Promise<void> {
+  const onConflict = why === "created"
+    ? sql`DO NOTHING`
+    : sql`DO UPDATE SET password_hash = excluded.password_hash,
+           password_changed_at = excluded.password_changed_at, must_change_password = excluded.must_change_password
+         WHERE credential_floors.password_changed_at <= excluded.password_changed_at`;
+  await db.run(
+    sql`INSERT INTO credential_floors (user_id, email, password_hash, password_changed_at, must_change_password)
+        SELECT id, email, password_hash, password_changed_at, must_change_password FROM users WHERE id = ${userId}
+        ON CONFLICT (user_id, email) ${onConflict}`,
+    ex,
+  );
+}
+
+/**
+ * Re-applies the floor to the users a restore just loaded (same id, same e-mail, older password), then records
+ * a floor for every restored user that has none. Returns the ids of the users whose password it kept.
+ */
+export async function reapplyCredentialFloors(db: Database, ex: Executor): Promise<number[]> {
+  const floor = (column: string) =>
+    sql.raw(
+      `(SELECT f.${column} FROM credential_floors f WHERE f.user_id = users.id AND f.email = users.email)`,
+    );
+  const kept = await db.rows<{ id: number }>(
+    sql`UPDATE users
+           SET password_hash = ${floor("password_hash")},
+               password_changed_at = ${floor("password_changed_at")},
+               must_change_password = ${floor("must_change_password")}
+         WHERE EXISTS (SELECT 1 FROM credential_floors f
+                        WHERE f.user_id = users.id AND f.email = users.email
+                          AND f.password_changed_at > users.password_changed_at)
+     RETURNING id`,
+    ex,
+  );
+  await db.run(
+    sql`INSERT INTO credential_floors (user_id, email, password_hash, password_changed_at, must_change_password)
+        SELECT id, email, password_hash, password_changed_at, must_change_password FROM users WHERE 1 = 1
+        ON CONFLICT (user_id, email) DO NOTHING`,
+    ex,
+  );
+  return kept.map((r) => Number(r.id));
+}
+
+/**
  * Audit events whose change a restore rolls back with the data (accounts, roles, organizations): what an
- * operator may have to re-apply after restoring an older backup. Revocations that a restore keeps (service
- * keys, logouts, "revoke all") are not listed.
+ * operator may have to re-apply after restoring an older backup. What a restore keeps (passwords, service key
+ * revocations, logouts, "revoke all") is not listed. `user.updated` stays: it also covers e-mail, role and
+ * active-flag changes.
  */
 export const ROLLED_BACK_EVENTS = [
-  "auth.password_changed",
   "user.updated",
   "user.deactivated",
   "user.deleted",
@@ -110,6 +183,7 @@ export function describeSecurityChanges(c: SecurityChanges): string | null {
   return `${c.total} account or access change(s) recorded since the backup are rolled back by restoring it ` +
     `(${kinds}${
       c.total > c.events.length ? ", …" : ""
-    }): re-apply those that must stay — a password changed ` +
-    "because it leaked must be changed again (the audit log lists them; tokens are refused after any restore)";
+    }): re-apply those that must stay — a deactivation, a deletion, a role taken away (the audit log lists ` +
+    "them; passwords set since the backup and service key revocations are kept; tokens are refused after any " +
+    "restore)";
 }

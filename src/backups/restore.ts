@@ -38,6 +38,7 @@ import { type ByteEvent, readDocumentBytes } from "./pg_copy/document_bytes.ts";
 import { Loader } from "./loader.ts";
 import {
   describeSecurityChanges,
+  reapplyCredentialFloors,
   reapplyServiceKeyRevocations,
   type SecurityChanges,
   securityChangesSince,
@@ -306,6 +307,9 @@ export async function load(
     if (kept.length) {
       ctx.logger.info("restore_revocations_kept", { s3_key: t.key, service_keys: kept });
     }
+    // So are passwords: a password retired after the backup does not log in again.
+    const floors = await reapplyCredentialFloors(db, tx);
+    if (floors.length) ctx.logger.info("restore_passwords_kept", { s3_key: t.key, user_ids: floors });
     return counts;
   });
 }

@@ -9,7 +9,7 @@
  * vocabulary (`schema_kit.ts`), read from the Postgres definition, which is
  * the same for both dialects.
  */
-import { getTableColumns } from "drizzle-orm";
+import { getTableColumns, getTableName } from "drizzle-orm";
 import { getTableConfig, type PgColumn, type PgTable } from "drizzle-orm/pg-core";
 import type { Database } from "../db/client.ts";
 import { BOOKKEEPING_TABLES, pgSchema, type Schema } from "../db/schema.ts";
@@ -115,9 +115,10 @@ let cached: BackupTable[] | null = null;
 export function backupTables(): BackupTable[] {
   if (cached) return cached;
   const skip = new Set<string>(BOOKKEEPING_TABLES);
+  // Bookkeeping tables are left out before they are described: they are never paged through.
   const all = (Object.entries(pgSchema) as [keyof Schema, PgTable][])
-    .map(([key, table]) => describe(key, table))
-    .filter((t) => !skip.has(t.name));
+    .filter(([, table]) => !skip.has(getTableName(table)))
+    .map(([key, table]) => describe(key, table));
   cached = foreignKeyOrder(all);
   return cached;
 }

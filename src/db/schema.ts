@@ -384,6 +384,23 @@ export function defineSchema(k: SchemaKit) {
   });
 
   /**
+   * The latest password of each user id and e-mail (bookkeeping: never backed up, kept across reset and
+   * restore): a password retired after a backup must not log in again once that backup is restored. Written
+   * in the transaction of every password change (own change, admin reset, rehash, the seeder retiring the
+   * published default; a creation only fills a missing row); every restore re-applies it to the users it
+   * loaded whose id and e-mail match and whose password is older (`src/backups/credentials.ts`). Keyed by id
+   * AND e-mail: a reset numbers users from 1 again, and one person's password must never become another's.
+   * No reference to `users`: a row outlives a wipe and a deletion.
+   */
+  const credentialFloors = k.table("credential_floors", {
+    userId: k.int("user_id").notNull(),
+    email: k.text("email").notNull(),
+    passwordHash: k.text("password_hash").notNull(),
+    passwordChangedAt: k.ts("password_changed_at").notNull(),
+    mustChangePassword: k.bool("must_change_password").notNull(),
+  }, (t) => [k.uniqueIndex("credential_floors_user_email_uq").on(t.userId, t.email)]);
+
+  /**
    * Scheduled jobs (BACKUP_SCHEDULE): one row per (job, scheduled slot). The replica whose insert
    * claims the slot runs it, so each slot runs once however many replicas there are.
    */
@@ -405,6 +422,7 @@ export function defineSchema(k: SchemaKit) {
   return {
     serviceKeys,
     serviceKeyRevocations,
+    credentialFloors,
     scheduledRuns,
     organizations,
     users,
@@ -451,4 +469,5 @@ export const BOOKKEEPING_TABLES = [
   "scheduled_runs",
   "token_revocations",
   "service_key_revocations",
+  "credential_floors",
 ] as const;

@@ -14,6 +14,7 @@ import type { AuthContext } from "../http/types.ts";
 import { hashPassword, verifyPassword } from "../auth/passwords.ts";
 import { CONFLICT_RULE, LoginThrottle, REAUTH_RULE } from "../auth/login_throttle.ts";
 import { revokeAllTokens } from "../auth/revocation.ts";
+import { recordCredentialFloor } from "../backups/credentials.ts";
 import { passwordProblems } from "../auth/password_policy.ts";
 import { ALL_MODULES, normalizeModule } from "../tenants/modules.ts";
 import { parseGrants } from "../roles/roles_service.ts";
@@ -235,6 +236,8 @@ export class UsersService {
         isCompanyAdmin: checked.kind === "admin",
         mustChangePassword: input.must_change_password ?? true,
       }, tx);
+      // A restore never brings back a password retired after its backup (src/backups/credentials.ts).
+      await recordCredentialFloor(this.deps.db, tx, u.id, "created");
       if (orgId !== null) {
         await this.repo.setModules(u.id, orgId, checked.modules, tx);
         await this.repo.setPermissions(u.id, orgId, checked.perms, tx);
@@ -350,6 +353,9 @@ export class UsersService {
       if (checked) await lockAccessChanges(this.deps.db, tx, u.organizationId);
       const before = await this.#accessOf(caller, tx, touched);
       const row = Object.keys(patch).length ? await this.repo.update(u.id, u.organizationId, patch, tx) : u;
+      if (row && ("passwordHash" in patch || "mustChangePassword" in patch)) {
+        await recordCredentialFloor(this.deps.db, tx, u.id, "changed");
+      }
       if (checked && u.organizationId !== null) {
         if (input.modules !== undefined || input.role !== undefined) {
           await this.repo.setModules(u.id, u.organizationId, checked.modules, tx);

@@ -1,14 +1,15 @@
 /**
  * What a restore never rolls back (src/backups/credentials.ts, docs/backups.md): a service key revoked after
  * a backup stays revoked after restoring that backup — also through a reset, a restore of an older backup,
- * and a database rebuilt from the bucket alone — while the keys that were live in the backup work again.
- * Real S3 (s3rver), both dialects.
+ * and a database rebuilt from the bucket alone — while the keys that were live in the backup work again; and a
+ * password retired after a backup never logs in again once that backup is restored (credential floors).
+ * Real S3 (s3rver), both dialects, through the HTTP API.
  */
 import assert from "node:assert/strict";
 import { eq } from "drizzle-orm";
 import { json } from "../helpers/app.ts";
 import { dbTest } from "../helpers/db.ts";
-import { login } from "../helpers/fixtures.ts";
+import { login, PASSWORD } from "../helpers/fixtures.ts";
 import { setup } from "./http.ts";
 
 type Setup = Awaited<ReturnType<typeof setup>>;
@@ -114,6 +115,130 @@ dbTest(
       await restore(t, b2);
       await restore(t, b0);
       assert.equal(await works(t, old.key), false, "restoring an older backup revived a key revoked later");
+    } finally {
+      await t.s3.close();
+    }
+  },
+);
+
+/** The status of a login with `password` (200 or 401). */
+async function logsIn(t: Setup, email: string, password: string): Promise<number> {
+  const res = await t.app.request("/api/v1/auth/login", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email, password }),
+  });
+  await res.body?.cancel();
+  return res.status;
+}
+
+/** `email` changes his own password (POST /api/v1/auth/password/change). */
+async function changeOwn(t: Setup, email: string, current: string, next: string): Promise<void> {
+  const res = await t.call("POST", "/api/v1/auth/password/change", await login(t.app, email, current), {
+    current_password: current,
+    new_password: next,
+  });
+  assert.equal(res.status, 200, await res.clone().text());
+  await res.body?.cancel();
+}
+
+async function userRow(t: Setup, email: string) {
+  const [u] = await t.deps.db.db.select().from(t.deps.db.t.users).where(eq(t.deps.db.t.users.email, email));
+  return u;
+}
+
+const READER = "reader@backup.test";
+const RESET_ONE = "admin@backup.test";
+const DELETED = "nobody@backup.test";
+const P1 = "Rotated-Kettle-4821";
+const P2 = "Second-Rotation-7305";
+const RESET = "Operator-Reset-9127x";
+const OWN_PICK = "Admins-Own-Pick-5560";
+
+dbTest(
+  "restore: a password retired after the backup never logs in again (restore, reset, older backup)",
+  async (db) => {
+    const t = await setup(db);
+    try {
+      const b0 = await backup(t); // every user: PASSWORD
+      // The reader's password leaked: he changes it. An admin resets another user's. A third changes his own,
+      // then is deleted.
+      await changeOwn(t, READER, PASSWORD, P1);
+      assert.equal(await logsIn(t, READER, PASSWORD), 401);
+      const resetOne = await userRow(t, RESET_ONE);
+      const reset = await t.call("PATCH", `/api/v1/users/${resetOne.id}`, await root(t), { password: RESET });
+      assert.equal(reset.status, 200, await reset.clone().text());
+      await changeOwn(t, DELETED, PASSWORD, OWN_PICK);
+      const deleted = await userRow(t, DELETED);
+      const del = await t.call("DELETE", `/api/v1/users/${deleted.id}`, await root(t));
+      assert.equal(del.status, 204, await del.clone().text());
+
+      // Restoring the backup through the API: the data comes back, the retired passwords do not.
+      const res = await t.call("POST", "/api/v1/seeders/restore", await root(t), { s3_key: b0 });
+      assert.equal(res.status, 200, await res.clone().text());
+      const outcome = await json<{ security_changes_since_backup: { events: { event: string }[] } }>(res);
+      assert.ok(
+        !outcome.security_changes_since_backup.events.some((e) => e.event === "auth.password_changed"),
+      );
+      assert.equal(await logsIn(t, READER, PASSWORD), 401, "a restore brought back a retired password");
+      assert.equal(await logsIn(t, READER, P1), 200);
+      assert.equal(await logsIn(t, RESET_ONE, PASSWORD), 401, "a restore undid an admin's password reset");
+      assert.equal(await logsIn(t, RESET_ONE, RESET), 200);
+      assert.equal(
+        (await userRow(t, RESET_ONE)).mustChangePassword,
+        true,
+        "the reset's must_change_password",
+      );
+      assert.equal((await userRow(t, READER)).mustChangePassword, false);
+      // The deleted user is back (the restore undoes the deletion) with his latest password.
+      assert.equal((await userRow(t, DELETED))?.id, deleted.id);
+      assert.equal(await logsIn(t, DELETED, OWN_PICK), 200);
+      assert.ok(t.logger.records.some((r) => r.event === "restore_passwords_kept"));
+
+      // A later backup, a later change; then a reset (users wiped, ids numbered from 1 again, the seeders'
+      // passwords recorded) and a restore of the older backup, then of the later one: the floor outlives all.
+      const b1 = await backup(t); // reader: P1
+      await changeOwn(t, READER, P1, P2);
+      const wipe = await t.call("POST", "/api/v1/seeders/reset", await root(t), {});
+      assert.equal(wipe.status, 200, await wipe.clone().text());
+      await restore(t, b0);
+      assert.equal(await logsIn(t, READER, PASSWORD), 401, "reset + restore brought back a retired password");
+      assert.equal(await logsIn(t, READER, P2), 200);
+      assert.equal(await logsIn(t, RESET_ONE, RESET), 200);
+      await restore(t, b1);
+      assert.equal(await logsIn(t, READER, P1), 401, "reset + restore brought back a retired password");
+      assert.equal(await logsIn(t, READER, P2), 200);
+      // A user the backup holds and who never changed his password logs in as in the backup.
+      assert.equal(await logsIn(t, "root@backup.test", PASSWORD), 200);
+    } finally {
+      await t.s3.close();
+    }
+  },
+);
+
+dbTest(
+  "restore: onto an empty floor (database rebuilt from the bucket) the backup's passwords come back as they were",
+  async (db) => {
+    const t = await setup(db);
+    try {
+      const b0 = await backup(t); // reader: PASSWORD
+      await changeOwn(t, READER, PASSWORD, P1);
+      const b1 = await backup(t); // reader: P1
+      // A fresh database knows no floor: the backup's password is the one that works, as before floors.
+      await db.db.delete(db.t.credentialFloors);
+      await restore(t, b0);
+      assert.equal(await logsIn(t, READER, PASSWORD), 200);
+      assert.equal(await logsIn(t, READER, P1), 401);
+      // Restoring records the floor of the users it loaded: a later restore of an older backup keeps them.
+      await db.db.delete(db.t.credentialFloors);
+      await restore(t, b1);
+      await restore(t, b0);
+      assert.equal(await logsIn(t, READER, P1), 200);
+      assert.equal(
+        await logsIn(t, READER, PASSWORD),
+        401,
+        "restoring an older backup rolled a password back",
+      );
     } finally {
       await t.s3.close();
     }

@@ -305,13 +305,14 @@ dbTest(
         (await json<{ detail: string }>(await t.call("GET", "/api/v1/auth/me", "not-a-token"))).detail,
         "Could not validate credentials",
       );
-      // The old password_changed_at is back, yet neither token returns; nor do the caller's, nor any other.
+      // Neither token returns (the epoch, not password_changed_at, refuses them: the restore kept the password
+      // changed since the backup); nor do the caller's, nor any other.
       for (const token of [revoked, fresh, root, t.tokens.nobody]) {
         for (const [name, s] of Object.entries(await statuses(t.app, token, 1))) assert.equal(s, 401, name);
       }
-      // The restored password logs in.
+      // The password set since the backup logs in (a restore never rolls a password back: docs/backups.md).
       assertAll(
-        await statuses(t.app, await login(t.app, "admin@backup.test"), 1),
+        await statuses(t.app, await login(t.app, "admin@backup.test", "An0ther-Str0ng-Passw0rd!"), 1),
         200,
         "after the restore",
       );
