@@ -193,6 +193,28 @@ Deno.test("migrator: revisions resolve by tag, number, unique prefix, head and b
 });
 
 dbTest(
+  "migrator: 'already exists' on a partly migrated database names what is missing, not stamp head",
+  async (db) => {
+    // Newcomer finding 6: stamp head only when every table of the current schema is there.
+    await migrate(db);
+    await db.run(`DELETE FROM ${MIGRATIONS_TABLE}`);
+    await db.run(
+      db.dialect === "postgres" ? `DROP TABLE "login_throttles" CASCADE` : `DROP TABLE "login_throttles"`,
+    );
+    await assert.rejects(() => migrate(db), (err: unknown) => {
+      assert.ok(err instanceof AppError);
+      assert.match(err.message, /already exists/);
+      assert.match(
+        err.message,
+        /not the whole current schema \(missing: login_throttles\): it is partly migrated/,
+      );
+      assert.doesNotMatch(err.message, /stamp head/);
+      return true;
+    });
+  },
+);
+
+dbTest(
   "migrator: seed 000's 'completely stuck' recipe — empty the table, migrate fails with the database's cause, stamp head",
   async (db) => {
     await migrate(db);

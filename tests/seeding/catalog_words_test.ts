@@ -117,4 +117,13 @@ Deno.test("403 detail: names the permission as the catalog spells it (roles:read
     now: Date.now(),
   });
   assert.equal(roles.message, "permission roles:read required");
+  // The platform-only refusal names it the same way (seed 002 says seeders:read).
+  const seeders = decide({ ...executive(), role: "admin", kind: "admin", recordScope: "all" }, ORG, {
+    module: "seeders",
+    action: "read",
+    organizationId: 1,
+    now: Date.now(),
+  });
+  assert.equal(seeders.reason, "platform_only");
+  assert.match(seeders.message, /^seeders:read is a platform operation/);
 });
