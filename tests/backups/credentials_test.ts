@@ -6,7 +6,9 @@
  * Real S3 (s3rver), both dialects, through the HTTP API.
  */
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { eq } from "drizzle-orm";
+import { reapplyCredentialFloors } from "../../src/backups/credentials.ts";
 import { json } from "../helpers/app.ts";
 import { dbTest } from "../helpers/db.ts";
 import { login, PASSWORD } from "../helpers/fixtures.ts";
@@ -242,5 +244,112 @@ dbTest(
     } finally {
       await t.s3.close();
     }
+  },
+);
+
+dbTest(
+  "restore: undoing a reset gives the super admin his own password back, never the one the reset seeded",
+  async (db) => {
+    const t = await setup(db);
+    try {
+      // A reset seeds admin@foodfleet.com (id 1 again) with the published development password; he changes it.
+      const SEEDED = "admin@foodfleet.com";
+      let res = await t.call("POST", "/api/v1/seeders/reset", await root(t), {});
+      assert.equal(res.status, 200, await res.clone().text());
+      await changeOwn(t, SEEDED, "SuperAdmin@123", P1);
+      // A second reset (by mistake) seeds him again with the published password, and is undone by restoring
+      // the backup it took: the seeded account (same id and e-mail, newer password_changed_at) was a creation,
+      // not a change, so his own password comes back, not the published one.
+      res = await t.call("POST", "/api/v1/seeders/reset", await login(t.app, SEEDED, P1), {});
+      assert.equal(res.status, 200, await res.clone().text());
+      const reset = await json<{ execution_id: number }>(res);
+      assert.equal(await logsIn(t, SEEDED, "SuperAdmin@123"), 200);
+      const undo = await t.call(
+        "POST",
+        "/api/v1/seeders/restore",
+        await login(t.app, SEEDED, "SuperAdmin@123"),
+        {
+          execution_id: reset.execution_id,
+        },
+      );
+      assert.equal(undo.status, 200, await undo.clone().text());
+      assert.equal(await logsIn(t, SEEDED, P1), 200);
+      assert.equal(
+        await logsIn(t, SEEDED, "SuperAdmin@123"),
+        401,
+        "undoing a reset restored a seeded password",
+      );
+    } finally {
+      await t.s3.close();
+    }
+  },
+);
+
+dbTest(
+  "restore floors (property): a restored user takes the floor of his own id and e-mail when it is newer, never another's",
+  async (db) => {
+    const t = db.t;
+    const emails = ["a@p.test", "b@p.test", "c@p.test"];
+    const user = fc.record({
+      id: fc.integer({ min: 1, max: 4 }),
+      email: fc.constantFrom(...emails),
+      at: fc.integer({ min: 0, max: 5 }),
+      must: fc.boolean(),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uniqueArray(user, { selector: (u) => u.id, maxLength: 4 })
+          .filter((us) => new Set(us.map((u) => u.email)).size === us.length),
+        fc.uniqueArray(user, { selector: (f) => `${f.id}/${f.email}`, maxLength: 8 }),
+        async (users, floors) => {
+          await db.db.delete(t.users);
+          await db.db.delete(t.credentialFloors);
+          const when = (n: number) => new Date(Date.UTC(2026, 0, 1 + n));
+          if (users.length) {
+            await db.db.insert(t.users).values(users.map((u) => ({
+              id: u.id,
+              email: u.email,
+              passwordHash: `restored-${u.id}`,
+              role: "executive",
+              passwordChangedAt: when(u.at),
+              mustChangePassword: u.must,
+            })));
+          }
+          if (floors.length) {
+            await db.db.insert(t.credentialFloors).values(floors.map((f) => ({
+              userId: f.id,
+              email: f.email,
+              passwordHash: `floor-${f.id}-${f.email}`,
+              passwordChangedAt: when(f.at),
+              mustChangePassword: f.must,
+            })));
+          }
+          const kept = await db.transaction((tx) => reapplyCredentialFloors(db, tx));
+          const after = await db.db.select().from(t.users);
+          for (const u of users) {
+            const row = after.find((r) => r.id === u.id)!;
+            const floor = floors.find((f) => f.id === u.id && f.email === u.email);
+            if (floor && floor.at > u.at) {
+              assert.equal(row.passwordHash, `floor-${u.id}-${u.email}`);
+              assert.equal(row.passwordChangedAt.getTime(), when(floor.at).getTime());
+              assert.equal(row.mustChangePassword, floor.must);
+              assert.ok(kept.includes(u.id));
+            } else {
+              assert.equal(row.passwordHash, `restored-${u.id}`, "a floor of another id or e-mail, or older");
+              assert.equal(row.passwordChangedAt.getTime(), when(u.at).getTime());
+              assert.ok(!kept.includes(u.id));
+            }
+          }
+          // Every restored user now has a floor; the existing floors are unchanged.
+          const rows = await db.db.select().from(t.credentialFloors);
+          for (const u of users) assert.ok(rows.some((r) => r.userId === u.id && r.email === u.email));
+          for (const f of floors) {
+            const r = rows.find((r) => r.userId === f.id && r.email === f.email)!;
+            assert.equal(r.passwordHash, `floor-${f.id}-${f.email}`);
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
   },
 );
