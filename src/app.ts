@@ -48,7 +48,7 @@ import { serviceKeyRoutes } from "./gateway/service_keys_routes.ts";
 import { jwksRoutes } from "./auth/jwks_routes.ts";
 import type { Metrics } from "./observability/metrics.ts";
 import type { BackupScheduler } from "./backups/backup_schedule.ts";
-import { httpMetrics, metricsRoutes } from "./observability/metrics_routes.ts";
+import { httpMetrics, methodLabel, metricsRoutes } from "./observability/metrics_routes.ts";
 
 /** Everything the app needs, built by `deps.ts` (or by a test). */
 export interface AppDeps {
@@ -168,10 +168,32 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
   }
   // A read that lost its database connection is retried once; outages are logged start and end.
   app.fetch = withDatabaseRetry(new OutageMonitor(deps.db, deps.logger), app.fetch);
+  // Outermost: a method outside HTTP's own never reaches the router (Hono's looks methods up in plain
+  // objects, so `constructor` or `__proto__` threw a 500), and is counted as OTHER.
+  app.fetch = refuseUnknownMethods(deps.metrics, app.fetch);
   return app;
 }
 
 export type App = ReturnType<typeof createApp>;
+
+// deno-lint-ignore no-explicit-any
+type Fetch = (req: Request, ...rest: any[]) => Response | Promise<Response>;
+
+/** 501 for any method but GET, HEAD, POST, PUT, PATCH, DELETE and OPTIONS (RFC 9110 §15.6.2). */
+function refuseUnknownMethods<F extends Fetch>(metrics: Metrics, inner: F): F {
+  // deno-lint-ignore no-explicit-any
+  return ((req: Request, ...rest: any[]) => {
+    if (methodLabel(req.method) !== "OTHER") return inner(req, ...rest);
+    metrics.httpRequests.inc({ method: "OTHER", route: "unmatched", status: "501" });
+    return Response.json(
+      {
+        detail: "method not implemented: use GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS",
+        code: "NOT_IMPLEMENTED",
+      },
+      { status: 501, headers: { "x-content-type-options": "nosniff", "cache-control": "no-store" } },
+    );
+  }) as F;
+}
 
 /** The one route that streams its body under a limit of its own (MAX_UPLOAD_BYTES). */
 const isUpload = (method: string, path: string) => method === "POST" && path === "/api/v1/files";

@@ -229,6 +229,8 @@ async function listen(
 ) {
   const controller = new AbortController();
   const drainer = createDrainer();
+  // Declared before the signal handlers that stop it, assigned once when serving starts.
+  // deno-lint-ignore prefer-const
   let server: Deno.HttpServer | undefined;
   let stopping = false;
   const stop = (signal: string) => {

@@ -112,7 +112,12 @@ Deno.test({
     const admin = new URL(Deno.env.get("TEST_DATABASE_URL")!);
     admin.search = "";
     const name = `seedbed_closed_${crypto.randomUUID().slice(0, 8)}`;
-    const root = await openDatabase(admin.toString(), { maxConnections: 1 });
+    // CREATE / DROP DATABASE copy and remove a whole database: under load they outlast the default
+    // statement timeout, which is not what this test is about.
+    const root = await openDatabase(admin.toString(), {
+      maxConnections: 1,
+      timeouts: { statementTimeoutMs: 0 },
+    });
     try {
       await root.run(`CREATE DATABASE ${name} ALLOW_CONNECTIONS false`);
       const u = new URL(admin);

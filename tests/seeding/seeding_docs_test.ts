@@ -51,7 +51,7 @@ dbTest(
   "docs/seeding.md: the response example's counts and the verify line are a real seed run's",
   async (db) => {
     const r = await service(db).execute({ triggeredBy: "docs", createBackup: false });
-    const example = /```json\n(\{\n  "success": true,[\s\S]*?)\n```/.exec(DOC)?.[1];
+    const example = /```json\n(\{\n {2}"success": true,[\s\S]*?)\n```/.exec(DOC)?.[1];
     assert.ok(example, "the response example");
     const doc = JSON.parse(example) as {
       results: { seeders: Record<string, { created: number }>; total: { created: number } };
