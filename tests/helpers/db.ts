@@ -308,10 +308,18 @@ async function dropSchema(schema: string): Promise<void> {
   }
 }
 
+/**
+ * The test databases' connections run without the client-side response deadline (pg_socket.ts): its
+ * timer, armed while a statement is unanswered, outlives a test that leaves a statement in flight and
+ * trips Deno's timer sanitizer in whichever test runs next. The deadline has its own tests
+ * (tests/db/response_deadline_test.ts, tests/faults/db_blips_test.ts), on connections they open.
+ */
+const TEST_TIMEOUTS = { responseTimeoutMs: 0 };
+
 async function pgSchemaFresh(): Promise<TestDatabase> {
   const schema = `t_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
   const url = schemaUrl(schema);
-  const db = await openDatabase(url, { maxConnections: 4 });
+  const db = await openDatabase(url, { maxConnections: 4, timeouts: TEST_TIMEOUTS });
   return {
     db,
     url,
@@ -335,7 +343,7 @@ async function pgServerShared(): Promise<TestDatabase> {
     }
   })();
   const { schema, url, baseline } = await serverSchema;
-  const db = await openDatabase(url, { maxConnections: 4 });
+  const db = await openDatabase(url, { maxConnections: 4, timeouts: TEST_TIMEOUTS });
   const [{ f }] = await db.rows<{ f: string }>(sql.raw(FINGERPRINT));
   if (f !== baseline.fingerprint) {
     // The previous test changed the schema: this file goes on in a fresh one.
