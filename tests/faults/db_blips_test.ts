@@ -226,6 +226,9 @@ Deno.test({
   },
 });
 
+/** Failures stop within this long after the last kill (issue 17's bound; a loaded CI machine needs it). */
+const RECOVERY_MS = 3_000;
+
 Deno.test({
   ...opts,
   name:
@@ -259,8 +262,8 @@ Deno.test({
         killedTotal += killed[0].n;
       }
       assert.ok(killedTotal > 0, "backends were killed");
-      // Long enough for reads sent 500 ms after the last kill to finish on a loaded machine.
-      await new Promise((r) => setTimeout(r, 1_500));
+      // Long enough for reads sent after the recovery bound to run and finish on a loaded machine.
+      await new Promise((r) => setTimeout(r, RECOVERY_MS + 1_500));
       stop = true;
       await Promise.all(workers);
       const failed = results.filter((r) => r.status !== 200);
@@ -283,8 +286,9 @@ Deno.test({
       }
       assert.ok(slowest < NO_HANG_MS, `a request waited ${Math.round(slowest)} ms`);
       const lastKill = kills[kills.length - 1];
-      // Reads sent once the database has had a moment (the reconnect backoff) to come back all succeed.
-      const after = results.filter((r) => r.at - r.ms > lastKill + 500);
+      // Reads sent once the database has had its moment to come back (issue 17: failures stop within
+      // 3 s; on a quiet machine it is the 500 ms reconnect backoff) all succeed.
+      const after = results.filter((r) => r.at - r.ms > lastKill + RECOVERY_MS);
       const late = after.filter((r) => r.status !== 200);
       assert.ok(after.length > 0, "reads went on after the blip");
       assert.deepEqual(late, [], `reads failed after the blip (last kill at ${Math.round(lastKill)} ms)`);
