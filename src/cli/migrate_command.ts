@@ -206,21 +206,10 @@ async function confirmLoss(ctx: CliContext, p: Parsed, lines: string[]): Promise
   if (!p.backup) {
     ctx.note("Back it up first: add --backup (or run `deno task backup create`).");
   }
-  if (p.force) return true;
-  if (ctx.config.appEnv === "production") {
-    ctx.note(ctx.style("Refused: in production a down migration that drops data needs --force.", "red"));
-    return false;
-  }
-  const answer = await ctx.ask("Type yes to continue:");
-  if (answer === null) {
-    ctx.note(ctx.style("Refused: no terminal to ask; run again with --force to drop this data.", "red"));
-    return false;
-  }
-  if (answer.trim().toLowerCase() !== "yes") {
-    ctx.note("Nothing was changed.");
-    return false;
-  }
-  return true;
+  return await confirmed(ctx, p, {
+    production: "Refused: in production a down migration that drops data needs --force.",
+    noTerminal: "Refused: no terminal to ask; run again with --force to drop this data.",
+  });
 }
 
 async function runDown(ctx: CliContext, p: Parsed): Promise<number> {
@@ -343,14 +332,26 @@ async function confirmReset(ctx: CliContext, p: Parsed): Promise<boolean> {
       "yellow",
     ),
   );
+  return await confirmed(ctx, p, {
+    production: "Refused: in production stamp --reset needs --force.",
+    noTerminal: "Refused: no terminal to ask; run again with --force.",
+  });
+}
+
+/** --force, else never in production, else "yes" typed on a terminal (no terminal: refused). */
+async function confirmed(
+  ctx: CliContext,
+  p: Parsed,
+  refusals: { production: string; noTerminal: string },
+): Promise<boolean> {
   if (p.force) return true;
   if (ctx.config.appEnv === "production") {
-    ctx.note(ctx.style("Refused: in production stamp --reset needs --force.", "red"));
+    ctx.note(ctx.style(refusals.production, "red"));
     return false;
   }
   const answer = await ctx.ask("Type yes to continue:");
   if (answer === null) {
-    ctx.note(ctx.style("Refused: no terminal to ask; run again with --force.", "red"));
+    ctx.note(ctx.style(refusals.noTerminal, "red"));
     return false;
   }
   if (answer.trim().toLowerCase() !== "yes") {
