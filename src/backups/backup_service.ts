@@ -66,6 +66,7 @@ import {
 import { Channel, channelToStream, DEFAULT_MAX_LINE_BYTES, GzipSink } from "./streams.ts";
 import { backupTables } from "./tables.ts";
 import { holdBackupLiveness } from "./sweep.ts";
+import { noRowProgress, type RowProgressFactory } from "./row_progress.ts";
 
 /** gzip level of backups: 1 is fastest; 3 is within a few percent of 6's size at half its cost. */
 export const DEFAULT_GZIP_LEVEL = 3;
@@ -129,6 +130,11 @@ export class BackupService implements BackupPort {
   readonly keyring: Keyring;
   readonly encryption: EncryptionKeys;
   readonly maxRowBytes: number;
+  /**
+   * Rows-based progress of backup, verify and restore passes, reported per batch (default: none;
+   * the CLI sets a progress line, src/cli/context.ts).
+   */
+  rowProgress: RowProgressFactory = noRowProgress;
 
   constructor(private readonly opts: BackupServiceOptions) {
     this.rebuildIndexesFromRows = opts.rebuildIndexesFromRows;
@@ -186,6 +192,7 @@ export class BackupService implements BackupPort {
       uncataloguedTarget: (key, untrusted) => this.uncataloguedTarget(key, untrusted),
       bucketBackups: () => this.bucketBackups(),
       deleteObjects: (key) => this.deleteObjects(key),
+      rowProgress: (pass) => this.rowProgress(pass),
     };
   }
 
@@ -294,11 +301,19 @@ export class BackupService implements BackupPort {
       channel,
       current ? new Encryptor(current) : undefined,
     );
+    const progress = this.rowProgress({ kind: "backup", key, totalRows: null });
     const writing = (async () => {
-      const manifest = await writeDocument(this.db, backupTables(), head, sink, this.opts.snapshot);
+      const manifest = await writeDocument(
+        this.db,
+        backupTables(),
+        head,
+        sink,
+        this.opts.snapshot,
+        (n, table) => progress.rows(n, table),
+      );
       await sink.end();
       return manifest;
-    })().catch((err) => {
+    })().finally(() => progress.done()).catch((err) => {
       channel.fail(err);
       throw err;
     });

@@ -29,6 +29,8 @@ export async function writeDocument(
   head: ManifestHead,
   out: ByteSink,
   options: SnapshotOptions = {},
+  /** Called once per batch read (rows, table): progress. */
+  onRows?: (rows: number, table: string) => void,
 ): Promise<Manifest> {
   const counts: Record<string, number> = {};
   let bytes = 0;
@@ -45,6 +47,7 @@ export async function writeDocument(
       await read(t, async (data, count) => {
         await write(data);
         n += count;
+        onRows?.(count, t.name);
       });
       await text(n > 0 ? "\n],\n" : "],\n");
       counts[t.name] = n;

@@ -35,6 +35,7 @@ import type { BackupCatalog, BackupRecord } from "./catalog.ts";
 import { decryptingReader, type EncryptionKeys } from "./encryption.ts";
 import { KEY_PREFIX, type Manifest, schemaIndex } from "./format.ts";
 import { type ByteEvent, readDocumentBytes } from "./pg_copy/document_bytes.ts";
+import { noRowProgress, type RowProgressFactory } from "./row_progress.ts";
 import { Loader } from "./loader.ts";
 import {
   describeSecurityChanges,
@@ -102,6 +103,8 @@ export interface RestoreCollaborators {
   bucketBackups(): Promise<BucketBackup[]>;
   /** Deletes a backup object and its signed manifest. */
   deleteObjects(key: string): Promise<void>;
+  /** Rows-based progress of verify and load passes (default: none). */
+  rowProgress?: RowProgressFactory;
 }
 
 export interface Target {
@@ -335,15 +338,27 @@ async function loadInto(
     maxLineBytes: ctx.maxRowBytes,
     decrypt: decryptingReader(ctx.encryption),
   };
-  const scan = loader.copying
-    ? await scanObject<ByteEvent>(ctx.store, t.key, async (ev) => {
-      if (ev.type === "table") await loader.startTable(table(ev.table));
-      else if (ev.type === "rows") await loader.insertBytes(ev.data, ev.spans);
+  const progress = (ctx.rowProgress ?? noRowProgress)({
+    kind: "restore",
+    key: t.key,
+    totalRows: manifest.total_rows,
+  });
+  let current = "";
+  const scan = await (loader.copying
+    ? scanObject<ByteEvent>(ctx.store, t.key, async (ev) => {
+      if (ev.type === "table") await loader.startTable(table(current = ev.table));
+      else if (ev.type === "rows") {
+        await loader.insertBytes(ev.data, ev.spans);
+        progress.rows(ev.spans.length / 2, current);
+      }
     }, { ...limits, reader: readDocumentBytes })
-    : await scanObject(ctx.store, t.key, async (ev) => {
-      if (ev.type === "table") await loader.startTable(table(ev.table));
-      else if (ev.type === "rows") await loader.insert(ev.lines);
-    }, limits);
+    : scanObject(ctx.store, t.key, async (ev) => {
+      if (ev.type === "table") await loader.startTable(table(current = ev.table));
+      else if (ev.type === "rows") {
+        await loader.insert(ev.lines);
+        progress.rows(ev.lines.length, current);
+      }
+    }, limits)).finally(() => progress.done());
   if (scan.contentError) throw scan.contentError;
   if (scan.sha256 !== sha256) {
     throw new AppError(
@@ -375,11 +390,21 @@ async function discard(ctx: RestoreCollaborators, safety: BackupRecord | null, w
 }
 
 /** Verifies `target` in full (read only); returns what it holds. */
-export function verifyTarget(ctx: RestoreCollaborators, target: Target) {
-  return verifyBackup(ctx.store, target.key, backupTables(), target.expected, {
-    maxLineBytes: ctx.maxRowBytes,
-    decrypt: decryptingReader(ctx.encryption),
+export async function verifyTarget(ctx: RestoreCollaborators, target: Target) {
+  const progress = (ctx.rowProgress ?? noRowProgress)({
+    kind: "verify",
+    key: target.key,
+    totalRows: target.expected.manifest?.total_rows ?? null,
   });
+  try {
+    return await verifyBackup(ctx.store, target.key, backupTables(), target.expected, {
+      maxLineBytes: ctx.maxRowBytes,
+      decrypt: decryptingReader(ctx.encryption),
+      onRows: (n, table) => progress.rows(n, table),
+    });
+  } finally {
+    progress.done();
+  }
 }
 
 /** `postgres://host:5432/db (Postgres)`: a database as the plan names it (labels never hold credentials). */

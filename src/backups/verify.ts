@@ -197,7 +197,12 @@ export async function verifyBackup(
   key: string,
   tables: BackupTable[],
   expected: Expected,
-  options: { maxLineBytes?: number; decrypt?: () => TransformStream<Uint8Array, Uint8Array> } = {},
+  options: {
+    maxLineBytes?: number;
+    decrypt?: () => TransformStream<Uint8Array, Uint8Array>;
+    /** Called once per batch of rows checked (rows, table): progress. */
+    onRows?: (rows: number, table: string) => void;
+  } = {},
 ): Promise<{ manifest: Manifest; sha256: string; size: number; encrypted: boolean }> {
   const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
   const known = new Map(tables.map((t) => [t.name, t]));
@@ -217,6 +222,7 @@ export async function verifyBackup(
     } else if (ev.type === "rows") {
       const t = current!;
       for (const line of ev.lines) parseRow(t, line, ++counts[t.name]);
+      options.onRows?.(ev.lines.length, t.name);
     } else {
       manifest = ev.manifest;
     }

@@ -15,7 +15,7 @@ import { type Database, openDatabase } from "../db/client.ts";
 import { createLogger, type Logger, logPersonalData } from "../log.ts";
 import { buildDeps } from "../deps.ts";
 import { stderrWriter } from "./progress.ts";
-import { watchTransfers } from "./transfer_progress.ts";
+import { countTransfers, rowProgressLines } from "./transfer_progress.ts";
 
 export interface CliContext {
   config: Config;
@@ -31,6 +31,8 @@ export interface CliContext {
   ask: (question: string) => Promise<string | null>;
   /** Whether stderr is a terminal (progress bars redraw in place there). */
   stderrIsTerminal: boolean;
+  /** Without a terminal: at most one progress line per this many ms (default 5 s). */
+  progressEveryMs?: number;
   /** Wraps text in an ANSI style when colours are on. */
   style: (text: string, style: "bold" | "red" | "yellow" | "green" | "dim") => string;
 }
@@ -43,6 +45,8 @@ export interface CliOptions {
   logJson?: boolean;
   /** Overrides for tests: whether a terminal is attached, and what it answers. */
   terminal?: { interactive: boolean; answers?: string[] };
+  /** For tests: progress lines without a terminal at most this often (default 5 s). */
+  progressEveryMs?: number;
 }
 
 const THROWAWAY = new Set([":memory:", "pglite://memory", "pglite://"]);
@@ -171,16 +175,25 @@ export async function openCliContext(
       return Promise.resolve(prompt(question));
     },
     stderrIsTerminal: errIsTerminal,
+    progressEveryMs: options.progressEveryMs,
     style,
   };
 }
 
 /**
  * The application's services for a CLI command (the same composition root as the server), with
- * progress reported for every transfer to and from backup storage (backup, restore, verify).
+ * progress in rows (and the MiB moved to or from S3) for every backup, verify and restore pass,
+ * on stderr (never stdout, so `--json` output stays parseable).
  */
 export async function cliDeps(ctx: CliContext): Promise<Awaited<ReturnType<typeof buildDeps>>> {
   const deps = await buildDeps({ config: ctx.config, db: ctx.db, logger: ctx.logger });
-  watchTransfers(deps.backups.store, { terminal: ctx.stderrIsTerminal, write: stderrWriter() });
+  const bytes = new Map<string, number>();
+  countTransfers(deps.backups.store, (key, n) => bytes.set(key, (bytes.get(key) ?? 0) + n));
+  deps.backups.rowProgress = rowProgressLines({
+    terminal: ctx.stderrIsTerminal,
+    write: stderrWriter(),
+    everyMs: ctx.progressEveryMs,
+    bytes: (key) => bytes.get(key) ?? 0,
+  });
   return deps;
 }

@@ -1,6 +1,6 @@
 /**
- * Progress for long CLI work (`seed --scale`, and backup, restore, verify when
- * their services report rows): on a terminal a bar redrawn in place with rows,
+ * Progress for long CLI work (`seed --scale`, and backup, restore, verify:
+ * their services report rows per batch, src/backups/row_progress.ts): on a terminal a bar redrawn in place with rows,
  * rate and time left; otherwise (CI logs, pipes) a plain line every few
  * seconds. Always on stderr, so stdout stays parseable. See docs/cli.md.
  *
@@ -18,6 +18,8 @@ export interface ProgressState {
   elapsedMs: number;
   /** How an amount is written (default: a whole number with thousands separators). */
   amount?: (n: number) => string;
+  /** Secondary information appended to the line (`4.2 MiB read`). */
+  detail?: string;
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
@@ -55,6 +57,7 @@ export function progressText(p: ProgressState): string {
     percent === null ? count : `${count} (${Math.floor(percent)} %)`,
     `${f(rate)} ${p.unit}/s`,
     leftMs === null ? `${formatDuration(p.elapsedMs)} so far` : `about ${formatDuration(leftMs)} left`,
+    ...(p.detail ? [p.detail] : []),
   ].join(", ");
 }
 
@@ -81,6 +84,8 @@ export interface ProgressOptions {
   amount?: (n: number) => string;
   /** Print the closing summary only when the work took at least this long or a line was drawn (default 0). */
   summaryAfterMs?: number;
+  /** Secondary information, asked for at every line (`4.2 MiB read`). */
+  detail?: () => string;
 }
 
 export interface Progress {
@@ -116,6 +121,7 @@ export function createProgress(o: ProgressOptions): Progress {
     last = t;
     drawn = true;
     state.elapsedMs = t - start;
+    state.detail = o.detail?.();
     if (o.terminal) o.write(`\r\x1b[2K${progressBar(state)}`);
     else o.write(`${state.label}: ${progressText(state)}\n`);
   };
@@ -136,7 +142,8 @@ export function createProgress(o: ProgressOptions): Progress {
       if (!drawn && state.elapsedMs < (o.summaryAfterMs ?? 0)) return;
       const text = summary ??
         `${state.label}: ${f(state.done)} ${state.unit} in ${formatDuration(state.elapsedMs)}` +
-          (state.elapsedMs > 0 ? ` (${f((state.done * 1000) / state.elapsedMs)} ${state.unit}/s)` : "");
+          (state.elapsedMs > 0 ? ` (${f((state.done * 1000) / state.elapsedMs)} ${state.unit}/s)` : "") +
+          (o.detail ? `, ${o.detail()}` : "");
       o.write(o.terminal ? `\r\x1b[2K${text}\n` : `${text}\n`);
     },
   };

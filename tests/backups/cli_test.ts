@@ -161,3 +161,98 @@ dbTest(
   },
   { only: ["libsql"] },
 );
+
+dbTest(
+  "cli: backup create, verify and seed --restore print rows-based progress lines without a terminal (rows, rows/s, time left from the manifest, MiB after); --json keeps them off stdout",
+  async (db, ctx) => {
+    const s3 = await startTestS3();
+    try {
+      await insertSampleData(db);
+      for (let i = 0; i < 6; i++) {
+        await db.db.insert(db.t.users).values(
+          Array.from({ length: 500 }, (_, j) => ({
+            email: `progress-${i}-${j}@example.com`,
+            passwordHash: "x",
+            role: "executive" as const,
+          })),
+        );
+      }
+      const env = {
+        ...s3.env,
+        DATABASE_URL: ctx.url,
+        APP_ENV: "test",
+        LOG_LEVEL: "warn",
+        SECRET_KEY: "x".repeat(40),
+      };
+      const run = (args: string[]) => cliInProcess(args, env, undefined, { progressEveryMs: 0 });
+
+      const created = await run(["backup", "create"]);
+      assert.equal(created.code, 0, created.stderr);
+      const key = /completed: (database-backups\/\S+_manual_\d+\.json\.gz)/.exec(created.stdout)?.[1];
+      assert.ok(key, created.stdout);
+      const k = key!.replaceAll(".", "\\.");
+      const total = Number(/rows: +(\d+)/.exec(created.stdout)?.[1]);
+      assert.ok(total > 3000, created.stdout);
+      const fmt = (n: number) => n.toLocaleString("en-US");
+      // A backup's total is not known while it is written: rows so far, no time left.
+      const backupLines = created.stderr.split("\n").filter((l) => l.startsWith(`Backing up to ${key}: `));
+      assert.ok(backupLines.length >= 2, created.stderr);
+      assert.match(
+        backupLines[0],
+        new RegExp(`^Backing up to ${k}: [\\d,]+ rows, [\\d,]+ rows/s, \\d+ s so far, [\\d.]+ MiB uploaded$`),
+      );
+      assert.match(
+        created.stderr,
+        new RegExp(
+          `^Backing up to ${k}: ${fmt(total)} rows in \\d+ s( \\([\\d,]+ rows/s\\))?, [\\d.]+ MiB uploaded$`,
+          "m",
+        ),
+      );
+      assert.doesNotMatch(created.stdout, /rows\/s/);
+
+      const verified = await run(["backup", "verify", key!]);
+      assert.equal(verified.code, 0, verified.stderr);
+      const verifyLines = verified.stderr.split("\n").filter((l) => l.startsWith(`Verifying ${key}: `));
+      assert.ok(verifyLines.length >= 2, verified.stderr);
+      assert.match(
+        verifyLines[0],
+        new RegExp(
+          `^Verifying ${k}: [\\d,]+/${
+            fmt(total)
+          } rows \\(\\d+ %\\), [\\d,]+ rows/s, about \\d+ s left, [\\d.]+ MiB read$`,
+        ),
+      );
+      assert.match(verified.stderr, new RegExp(`^Verifying ${k}: ${fmt(total)} rows in `, "m"));
+
+      const json = await run(["backup", "verify", key!, "--json"]);
+      assert.equal(json.code, 0, json.stderr);
+      assert.equal(JSON.parse(json.stdout).total_rows, total, "stdout is the JSON alone");
+      assert.match(json.stderr, /^Verifying .* rows/m);
+
+      await db.db.insert(db.t.users).values({
+        email: "later@example.com",
+        passwordHash: "x",
+        role: "executive",
+      });
+      const restored = await run(["seed", "--restore", "--key", key!]);
+      assert.equal(restored.code, 0, restored.stderr);
+      const restoreLines = restored.stderr.split("\n").filter((l) => l.startsWith(`Restoring ${key}: `));
+      assert.ok(restoreLines.length >= 2, restored.stderr);
+      assert.match(
+        restoreLines[0],
+        new RegExp(
+          `^Restoring ${k}: [\\d,]+/${
+            fmt(total)
+          } rows \\(\\d+ %\\), [\\d,]+ rows/s, about \\d+ s left, [\\d.]+ MiB read$`,
+        ),
+      );
+      assert.match(restored.stderr, new RegExp(`^Restoring ${k}: ${fmt(total)} rows in `, "m"));
+      // The restore verifies first, and takes a safety backup of what it replaces.
+      assert.match(restored.stderr, new RegExp(`^Verifying ${k}: `, "m"));
+      assert.match(restored.stderr, /^Backing up to database-backups\/\S+_safety_\S+: /m);
+    } finally {
+      await s3.close();
+    }
+  },
+  { only: POSTGRES_IS_SERVER ? ["libsql", "postgres"] : ["libsql"] },
+);

@@ -76,11 +76,13 @@ export async function cliInProcess(
   args: string[],
   env: Record<string, string>,
   answers?: string[],
+  options: { progressEveryMs?: number } = {},
 ): Promise<CliRun> {
   const { runCli } = await import("../../src/cli.ts");
   return await captureConsole(() =>
     runCli(args, { APP_ENV: "test", LOG_LEVEL: "error", ...env }, {
       terminal: answers ? { interactive: true, answers } : { interactive: false },
+      progressEveryMs: options.progressEveryMs,
     })
   );
 }
