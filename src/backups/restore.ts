@@ -11,9 +11,8 @@
  *    that would replace a non-empty database with an (almost) empty one
  *    unless the caller confirmed it.
  * 3. Verify the whole object before touching anything (checksum, size,
- *    decompressed size, every row), while a safety backup of the current
- *    data is taken (both only read; a refused restore discards it; an empty
- *    database needs none).
+ *    decompressed size, every row), then take a safety backup of the current
+ *    data (only after a verify that passed; an empty database needs none).
  * 4. In ONE transaction: empty the application tables, stream the rows back,
  *    re-check checksum and row counts, restore foreign keys and advance the
  *    id sequences. Any failure rolls everything back. Bookkeeping tables are
@@ -495,23 +494,25 @@ export async function restoreBackup(ctx: RestoreCollaborators, input: RestoreInp
       await checkSchema(ctx.db, key, target.expected.manifest);
       await checkShrink(ctx, key, target.expected.manifest, input);
     }
-    // The object is verified while the safety backup of the current data is taken (both only
-    // read); nothing is changed until both have succeeded. A refused restore discards its
-    // safety backup; an empty database needs none.
+    // The object is verified first, then the safety backup of the current data is taken (only
+    // after a verify that passed: a refused restore costs no safety backup). Nothing is changed until
+    // both have succeeded. One after the other, not at once: two long pipelines running together kept
+    // the event loop from letting /health in for about a second (docs/backups.md); an empty database
+    // needs no safety backup.
     const tVerify = performance.now();
-    const verifying = verifyTarget(ctx, target).then((v) => {
-      verifyMs = Math.round(performance.now() - tVerify);
-      return v;
-    });
-    const safeguarding = (async () => {
-      if (sum(await currentRowCounts(ctx.db, tables)) === 0) return null;
-      return await ctx.takeSafetyBackup({
-        createdBy: input.triggeredBy,
-        executionId: input.restoreExecutionId ?? null,
-      });
-    })();
-    const [v, sb] = await Promise.allSettled([verifying, safeguarding]);
-    const safetyMs = Math.round(performance.now() - tVerify);
+    const [v] = await Promise.allSettled([verifyTarget(ctx, target)]);
+    verifyMs = Math.round(performance.now() - tVerify);
+    const tSafety = performance.now();
+    const [sb] = await Promise.allSettled([
+      v.status === "rejected" ? Promise.resolve(null) : (async () => {
+        if (sum(await currentRowCounts(ctx.db, tables)) === 0) return null;
+        return await ctx.takeSafetyBackup({
+          createdBy: input.triggeredBy,
+          executionId: input.restoreExecutionId ?? null,
+        });
+      })(),
+    ]);
+    const safetyMs = Math.round(performance.now() - tSafety);
     if (v.status === "rejected") {
       if (sb.status === "fulfilled") await discard(ctx, sb.value, "the restore it protected was refused");
       throw v.reason;
