@@ -82,7 +82,9 @@ const IDLE = 0x49; // 'I': ReadyForQuery's status outside a transaction block
 
 /** Reads message boundaries (type byte, then a length that counts itself) across chunks. */
 class Framing {
-  #header: number[] = [];
+  /** The header being read (type byte and length), reused: one per message would be one per row. */
+  readonly #header = new Uint8Array(5);
+  #have = 0;
   #rest = 0;
   #type = 0;
   #first = false;
@@ -107,15 +109,15 @@ class Framing {
         this.#rest -= take;
         continue;
       }
-      this.#header.push(chunk[i++]);
+      this.#header[this.#have++] = chunk[i++];
       const size = this.startup ? 4 : 5;
-      if (this.#header.length < size) continue;
+      if (this.#have < size) continue;
       const h = this.#header;
       const at = size - 4;
       const length = ((h[at] << 24) | (h[at + 1] << 16) | (h[at + 2] << 8) | h[at + 3]) >>> 0;
       this.#type = this.startup ? 0 : h[0];
       this.startup = false;
-      this.#header = [];
+      this.#have = 0;
       this.#rest = Math.max(0, length - 4);
       this.#first = this.#rest > 0;
       onType(this.#type);
