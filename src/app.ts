@@ -12,7 +12,7 @@ import type { Logger } from "./log.ts";
 import { AppError } from "./errors.ts";
 import { renderError } from "./http/errors.ts";
 import { OutageMonitor, withDatabaseRetry } from "./http/db_outage.ts";
-import { requestContext } from "./http/middleware.ts";
+import { requestContext, resolveRequestId } from "./http/middleware.ts";
 import { createRouter } from "./http/openapi.ts";
 import { docsRoutes } from "./http/docs_routes.ts";
 import { lenientJson } from "./http/lenient_json.ts";
@@ -185,12 +185,18 @@ function refuseUnknownMethods<F extends Fetch>(metrics: Metrics, inner: F): F {
   return ((req: Request, ...rest: any[]) => {
     if (methodLabel(req.method) !== "OTHER") return inner(req, ...rest);
     metrics.httpRequests.inc({ method: "OTHER", route: "unmatched", status: "501" });
+    // The same body and headers as every error (http/errors.ts, http/middleware.ts).
+    const { id, echoed } = resolveRequestId(req.headers.get("x-request-id"), false);
     return Response.json(
       {
         detail: "method not implemented: use GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS",
         code: "NOT_IMPLEMENTED",
+        request_id: id,
       },
-      { status: 501, headers: { "x-content-type-options": "nosniff", "cache-control": "no-store" } },
+      {
+        status: 501,
+        headers: { "x-request-id": echoed, "x-content-type-options": "nosniff", "cache-control": "no-store" },
+      },
     );
   }) as F;
 }

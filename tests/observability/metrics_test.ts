@@ -236,12 +236,17 @@ dbTest(
         async (method, path) => {
           if (/^(CONNECT|TRACE|TRACK)$/i.test(method)) return; // refused by fetch's Request itself
           const res = await app.request(path, { method });
-          await res.body?.cancel();
           // Never a crash (Hono's router looked `constructor` up in a plain object: 500), and any
-          // method outside HTTP's own is 501 before the router.
+          // method outside HTTP's own is 501 before the router, with the usual error body and headers.
           if (!/^(GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS)$/i.test(method)) {
             assert.equal(res.status, 501, method);
-          } else assert.ok(res.status < 500, `${method} ${path}: ${res.status}`);
+            const body = await res.json();
+            assert.equal(body.code, "NOT_IMPLEMENTED");
+            assert.equal(body.request_id, res.headers.get("x-request-id"));
+          } else {
+            assert.ok(res.status < 500, `${method} ${path}: ${res.status}`);
+            await res.body?.cancel();
+          }
         },
       ),
       {
