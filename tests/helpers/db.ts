@@ -112,12 +112,19 @@ interface Baseline {
   sessionSql: string;
 }
 
-const FINGERPRINT =
-  `SELECT md5(coalesce((SELECT string_agg(table_name || '.' || column_name || ':' || data_type || ':' ||
-  coalesce(column_default, ''), ',' ORDER BY table_name, ordinal_position) FROM information_schema.columns
-  WHERE table_schema = current_schema()), '') || (SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema())
+/**
+ * The schema's shape (columns with types and defaults, index and trigger counts), read from pg_catalog by the
+ * schema's OID: information_schema's views scan the whole catalog, which grows with every schema a run makes.
+ */
+const FINGERPRINT = `WITH ns AS (SELECT current_schema()::regnamespace AS oid)
+  SELECT md5(coalesce((SELECT string_agg(c.relname || '.' || a.attname || ':' || format_type(a.atttypid, a.atttypmod)
+  || ':' || coalesce(pg_get_expr(d.adbin, d.adrelid), ''), ',' ORDER BY c.relname, a.attnum)
+  FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+  LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+  WHERE c.relnamespace = (SELECT oid FROM ns) AND c.relkind IN ('r', 'p', 'v')), '')
+  || (SELECT count(*) FROM pg_class WHERE relnamespace = (SELECT oid FROM ns) AND relkind = 'i')
   || '/' || (SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
-  WHERE c.relnamespace = current_schema()::regnamespace)) AS f`;
+  WHERE c.relnamespace = (SELECT oid FROM ns))) AS f`;
 
 const q = (name: string) => `"${name.replaceAll('"', '""')}"`;
 const lit = (text: string) => `'${text.replaceAll("'", "''")}'`;
@@ -355,6 +362,17 @@ async function pgServerShared(): Promise<TestDatabase> {
   await db.run(baseline.resetSql);
   return { db, url, dispose: () => db.close().catch(() => {}) };
 }
+
+// When the file's tests are done: its server schema is dropped (left behind, every run's schemas would grow
+// the catalog that every test's queries read), its embedded Postgres closed.
+Deno.test.afterAll(async () => {
+  const shared = await serverSchema?.catch(() => null);
+  serverSchema = null;
+  if (shared) await dropSchema(shared.schema).catch(() => {});
+  const lite = await pglite?.catch(() => null);
+  pglite = null;
+  await lite?.client.close().catch(() => {});
+});
 
 /** True when Postgres tests share one database that other processes can reach. */
 export const POSTGRES_IS_SERVER = Boolean(PG_URL);

@@ -53,52 +53,79 @@ async function sqliteSnapshot(db: Database): Promise<SchemaSnapshot> {
   return out;
 }
 
+/**
+ * Read from pg_catalog by the schema's OID, one query per kind of object: information_schema's views scan
+ * the whole catalog (every schema of the test run) on every call.
+ */
 async function postgresSnapshot(db: Database): Promise<SchemaSnapshot> {
   const out: SchemaSnapshot = {};
   const schema = (await db.rows<{ s: string }>(sql`SELECT current_schema() AS s`))[0].s;
   const strip = (s: unknown) => norm(s).replaceAll(`${schema}.`, "").replaceAll(`"${schema}".`, "");
-  const tables = await db.rows<{ name: string; type: string }>(
-    sql`SELECT table_name AS name, table_type AS type FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name`,
+  const ns = sql`current_schema()::regnamespace`;
+  const tables = await db.rows<{ name: string; kind: string }>(
+    sql`SELECT relname AS name, relkind AS kind FROM pg_class WHERE relnamespace = ${ns}
+      AND relkind IN ('r', 'p', 'v') ORDER BY relname`,
+  );
+  const byTable = <T extends { table: string }>(rows: T[]) => {
+    const m = new Map<string, Omit<T, "table">[]>();
+    for (const { table, ...rest } of rows) {
+      if (!m.has(table)) m.set(table, []);
+      m.get(table)!.push(rest);
+    }
+    return m;
+  };
+  const columns = byTable(
+    await db.rows<{ table: string }>(sql`
+      SELECT c.relname AS table, a.attname AS column_name, format_type(a.atttypid, a.atttypmod) AS type,
+             a.attnotnull AS not_null, pg_get_expr(d.adbin, d.adrelid) AS column_default,
+             a.attidentity AS identity, a.attgenerated AS generated
+      FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+      LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+      WHERE c.relnamespace = ${ns} AND c.relkind IN ('r', 'p', 'v') ORDER BY c.relname, a.attname`),
+  );
+  const indexes = byTable(
+    (await db.rows<{ table: string; name: string; def: string }>(sql`
+      SELECT t.relname AS table, i.relname AS name, pg_get_indexdef(i.oid) AS def
+      FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
+      WHERE t.relnamespace = ${ns} ORDER BY t.relname, i.relname`)).map((i) => ({ ...i, def: strip(i.def) })),
+  );
+  const constraints = byTable(
+    (await db.rows<{ table: string; name: string; type: string; def: string }>(sql`
+      SELECT r.relname AS table, c.conname AS name, c.contype AS type, pg_get_constraintdef(c.oid) AS def
+      FROM pg_constraint c JOIN pg_class r ON r.oid = c.conrelid
+      WHERE r.relnamespace = ${ns} ORDER BY r.relname, c.conname`)).map((c) => ({ ...c, def: strip(c.def) })),
+  );
+  const triggers = byTable(
+    (await db.rows<{ table: string; name: string; def: string }>(sql`
+      SELECT r.relname AS table, t.tgname AS name, pg_get_triggerdef(t.oid) AS def
+      FROM pg_trigger t JOIN pg_class r ON r.oid = t.tgrelid
+      WHERE r.relnamespace = ${ns} AND NOT t.tgisinternal ORDER BY r.relname, t.tgname`))
+      .map((x) => ({ ...x, def: strip(x.def) })),
   );
   for (const t of tables) {
     if (t.name === MIGRATIONS_TABLE) continue;
-    const columns = await db.rows(sql`
-      SELECT column_name, data_type, udt_name, is_nullable, column_default, is_identity, identity_generation,
-             character_maximum_length, numeric_precision, numeric_scale, is_generated, generation_expression
-      FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ${t.name}
-      ORDER BY column_name`);
-    const indexes = (await db.rows<{ name: string; def: string }>(
-      sql`SELECT indexname AS name, indexdef AS def FROM pg_indexes WHERE schemaname = current_schema() AND tablename = ${t.name} ORDER BY indexname`,
-    )).map((i) => ({ name: i.name, def: strip(i.def) }));
-    const constraints = (await db.rows<{ name: string; type: string; def: string }>(sql`
-      SELECT c.conname AS name, c.contype AS type, pg_get_constraintdef(c.oid) AS def
-      FROM pg_constraint c JOIN pg_class r ON r.oid = c.conrelid JOIN pg_namespace n ON n.oid = r.relnamespace
-      WHERE n.nspname = current_schema() AND r.relname = ${t.name} ORDER BY c.conname`)).map((c) => ({
-      ...c,
-      def: strip(c.def),
-    }));
-    const triggers = (await db.rows<{ name: string; def: string }>(sql`
-      SELECT t.tgname AS name, pg_get_triggerdef(t.oid) AS def
-      FROM pg_trigger t JOIN pg_class r ON r.oid = t.tgrelid JOIN pg_namespace n ON n.oid = r.relnamespace
-      WHERE n.nspname = current_schema() AND r.relname = ${t.name} AND NOT t.tgisinternal ORDER BY t.tgname`))
-      .map((x) => ({ name: x.name, def: strip(x.def) }));
-    out[`${t.type === "VIEW" ? "view" : "table"} ${t.name}`] = { columns, indexes, constraints, triggers };
+    out[`${t.kind === "v" ? "view" : "table"} ${t.name}`] = {
+      columns: columns.get(t.name) ?? [],
+      indexes: indexes.get(t.name) ?? [],
+      constraints: constraints.get(t.name) ?? [],
+      triggers: triggers.get(t.name) ?? [],
+    };
   }
   for (
     const f of await db.rows<{ name: string; def: string }>(sql`
-    SELECT p.proname AS name, pg_get_functiondef(p.oid) AS def FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-    WHERE n.nspname = current_schema() ORDER BY p.proname`)
+    SELECT p.proname AS name, pg_get_functiondef(p.oid) AS def FROM pg_proc p
+    WHERE p.pronamespace = ${ns} ORDER BY p.proname`)
   ) out[`function ${f.name}`] = strip(f.def);
   for (
     const s of await db.rows<{ name: string }>(
-      sql`SELECT sequence_name AS name FROM information_schema.sequences WHERE sequence_schema = current_schema() ORDER BY sequence_name`,
+      sql`SELECT relname AS name FROM pg_class WHERE relnamespace = ${ns} AND relkind = 'S' ORDER BY relname`,
     )
   ) out[`sequence ${s.name}`] = true;
   for (
     const e of await db.rows<{ name: string; labels: string }>(sql`
     SELECT t.typname AS name, string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder) AS labels
-    FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid JOIN pg_namespace n ON n.oid = t.typnamespace
-    WHERE n.nspname = current_schema() GROUP BY t.typname`)
+    FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid
+    WHERE t.typnamespace = ${ns} GROUP BY t.typname`)
   ) out[`enum ${e.name}`] = e.labels;
   return out;
 }
