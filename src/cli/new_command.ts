@@ -235,11 +235,13 @@ function volumeArgs(body: string): string {
  * table it does not fill makes a generated row impossible.
  */
 function volumeOf(s: ModuleSpec): { code: string; note?: string } {
-  if (!s.unique?.length) {
+  // Without a unique key, a text field carries the rows' VOL- mark (volumeKey): a re-run finds them by it.
+  const mark = s.unique?.length ? undefined : keyField(s) ?? s.fields.find((f) => f.type === "text");
+  if (!s.unique?.length && !mark) {
     return {
       code: "",
       note:
-        "no `volume` (--scale rows): it needs a unique key to find its rows again (--unique, docs/modules.md)",
+        "no `volume` (--scale rows): a re-run finds its rows by a unique key (--unique) or a text field carrying VOL-<serial(i)> (volumeKey), and it has neither (docs/modules.md)",
     };
   }
   const unfilled = s.fields.find((f) => f.type === "ref" && !f.optional && !filledByScale(f.references!));
@@ -250,15 +252,20 @@ function volumeOf(s: ModuleSpec): { code: string; note?: string } {
         `no \`volume\` (--scale rows): ${unfilled.column} must reference ${unfilled.references}, which --scale does not fill`,
     };
   }
-  const keys = new Set(s.unique.flat());
+  const keys = new Set(mark ? [mark.prop] : s.unique!.flat());
   const rows = s.fields.filter((f) => f.type !== "ref" || filledByScale(f.references!)).map((f) =>
     `        ${f.prop}: ${sample(f, "volume", keys.has(f.prop))},`
   );
+  const volumeKey = mark
+    ? `
+      // No unique key: --scale finds the rows of an earlier run by ${mark.column} (it carries VOL-<serial(i)>).
+      volumeKey: ${JSON.stringify(mark.prop)},`
+    : "";
   return {
     code: `
       volume: (${volumeArgs(rows.join("\n"))}) => ({
 ${rows.join("\n")}
-      }),`,
+      }),${volumeKey}`,
   };
 }
 

@@ -190,8 +190,17 @@ export interface ResourceInput {
    * the first `unique` key, so a re-run adds nothing.
    */
   readonly demo?: (org: DemoOrganization) => readonly DemoRow[];
-  /** `--scale N`: row `i` of N (its unique key should carry `VOL-` and `i`, so a re-run adds nothing). */
+  /**
+   * `--scale N`: row `i` of N. Its unique key carries `VOL-` and `serial(i)`, so a re-run adds nothing; a
+   * table without a unique key names in `volumeKey` the text field that carries it instead.
+   */
   readonly volume?: (i: number, v: VolumeRow) => Record<string, unknown>;
+  /**
+   * For a `volume` on a table without a `unique` key: the text field whose value in row `i` carries
+   * `VOL-<serial(i)>` (`Name VOL-000042`). `--scale` finds the rows an earlier run wrote by it (the
+   * organization and that value) and adds only the others, so a re-run adds nothing.
+   */
+  readonly volumeKey?: string;
 }
 
 /**

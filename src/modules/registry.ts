@@ -86,10 +86,16 @@ export function resolveRegistry(input: readonly ModuleInput[]): RegistryModule[]
       if (r.demo && !r.unique?.length) {
         throw new Error(`${at}: demo rows need a unique key (unique) to be found again on a re-run`);
       }
-      if (r.volume && !r.unique?.length) {
+      if (r.volume && !r.unique?.length && r.volumeKey === undefined) {
         throw new Error(
-          `${at}: volume rows need a unique key (unique), or a second --scale run adds them again`,
+          `${at}: volume rows need a unique key (unique) or a volumeKey (a text field carrying VOL-<serial(i)>), or a second --scale run adds them again`,
         );
+      }
+      if (r.volumeKey !== undefined && r.fields[r.volumeKey]?.spec.kind !== "text") {
+        throw new Error(`${at}: volumeKey ${r.volumeKey} is no text field`);
+      }
+      if (r.volumeKey !== undefined && !r.volume) {
+        throw new Error(`${at}: volumeKey without a volume factory`);
       }
       for (const u of r.unique ?? []) {
         for (const c of u.columns) {

@@ -167,8 +167,18 @@ Deno.test("registry: a malformed registry is refused, naming the module", () => 
           resources: { things: { ...things, volume: (i) => ({ name: `Thing ${i}` }) } },
         }),
       ]),
-    /module "shop", resource things: volume rows need a unique key \(unique\), or a second --scale run/,
+    /module "shop", resource things: volume rows need a unique key \(unique\) or a volumeKey/,
   );
+  const keyed = (volumeKey: string) =>
+    resolveRegistry([
+      defineModule({
+        key: "shop",
+        licensing: "rbac_only",
+        resources: { things: { ...things, volume: (i) => ({ name: `Thing ${i}` }), volumeKey } },
+      }),
+    ]);
+  assert.equal(keyed("name")[0].resources[0].volumeKey, "name", "no unique key: found again by volumeKey");
+  assert.throws(() => keyed("nope"), /volumeKey nope is no text field/);
   assert.throws(
     () => resolveRegistry([defineModule({ key: "x", licensing: { tiers: [] } })]),
     /module "x": a licensed module needs at least one tier or trial/,
