@@ -83,6 +83,11 @@ async function serve(databaseUrl: string, rows: number) {
     .offset(Math.floor(rows / 2));
 
   const app = createApp(deps);
+  // As a server starts (src/main.ts): under ACCESS_FRESHNESS=lease (the default on Postgres) the process
+  // takes part as a replica, and no request reads the security version. Without this the guarded side read
+  // it once per batch of requests, which a production server does not.
+  await deps.access.startLease();
+  console.error(`access freshness: ${config.access.freshness}`);
   // The baseline: the same page query, the same driver, plain Hono, no authentication.
   const r = t.restaurants;
   const p = (n: string) => sql.placeholder(n) as unknown as number;
