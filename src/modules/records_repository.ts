@@ -15,6 +15,8 @@ import { and, asc, count, eq, getTableColumns, gt, inArray, or, type SQL, sql } 
 import type { Database, Executor } from "../db/client.ts";
 import type { ModuleTables, TenantTable } from "../db/module_tables.ts";
 import { REGISTRY_RESOURCES } from "./registry.ts";
+import { type RawValues, rawValuesOf } from "../db/raw_rows.ts";
+import { type JsonRow, jsonRowMapper } from "./records_json.ts";
 
 /** The tables this repository serves: every module table (all share id, organization_id, an owner), and files. */
 export type RecordTableKey = keyof ModuleTables | "files";
@@ -62,6 +64,10 @@ export class RecordsRepository {
   readonly #prepared = new Map<string, Prepared<Record<string, unknown>>>();
   /** The table's property names in select order (the keys of a row, as drizzle builds it). */
   readonly #columnProps: string[];
+  /** The hot reads' raw-row runners (null: the driver has none, Drizzle's path serves). */
+  readonly #raw = new Map<string, RawValues | null>();
+  /** A raw row of this table (select order) → its JSON object (`toJson` of Drizzle's row). */
+  readonly #json: (raw: ArrayLike<unknown>) => JsonRow;
   constructor(private readonly db: Database, readonly key: RecordTableKey) {
     this.table = (db.t as unknown as Record<string, T>)[key];
     const ownerKey = OWNER_KEYS.get(key);
@@ -71,6 +77,18 @@ export class RecordsRepository {
     if (!this.table || !owner) throw new Error(`records: ${key} is no record table with an owner column`);
     this.owner = owner;
     this.#columnProps = Object.keys(getTableColumns(this.table));
+    this.#json = jsonRowMapper(getTableColumns(this.table));
+  }
+
+  /** The raw-row runner of the prepared `name` query for `scope` (null when the driver has none). */
+  #rawOf(name: "list" | "get", scope: RecordScope["scope"]): RawValues | null {
+    const key = `${name}:${scope}`;
+    let r = this.#raw.get(key);
+    if (r === undefined) {
+      r = rawValuesOf(this.db, this.#prepare(name, scope));
+      this.#raw.set(key, r);
+    }
+    return r;
   }
 
   /**
@@ -171,6 +189,54 @@ export class RecordsRepository {
     return counted > TOTAL_CAP && !page.exactTotal
       ? { items, total: TOTAL_CAP, totalExact: false, nextAfter }
       : { items, total: counted, totalExact: true, nextAfter };
+  }
+
+  /**
+   * `list`, with each item as its JSON object (what `toJson` makes of the row), built from the driver's raw
+   * rows: no Drizzle row and no copy per record. Undefined when the driver offers no raw rows (then use
+   * `list` and `toJson`). The same statement, values and answers as `list`.
+   */
+  async listJson(
+    s: RecordScope,
+    page: Page,
+  ): Promise<{ items: JsonRow[]; total: number; totalExact: boolean; nextAfter: number | null } | undefined> {
+    const raw = this.#rawOf("list", s.scope);
+    if (!raw) return undefined;
+    const after = page.after ?? 0;
+    const cap = page.exactTotal ? Number.MAX_SAFE_INTEGER : TOTAL_CAP + 1;
+    const rows = await raw({
+      org: s.organizationId,
+      user: s.userId,
+      after,
+      limit: page.limit,
+      offset: page.skip,
+      cap,
+    });
+    const totalAt = this.#columnProps.length;
+    let counted = rows.length ? Number(rows[0][totalAt]) : 0;
+    if (!rows.length && (page.skip > 0 || after > 0)) {
+      const [{ n }] = await this.#prepare("count", s.scope).execute({
+        org: s.organizationId,
+        user: s.userId,
+        cap,
+      });
+      counted = Number(n);
+    }
+    const json = this.#json;
+    const items = new Array<JsonRow>(rows.length);
+    for (let i = 0; i < rows.length; i++) items[i] = json(rows[i]);
+    const nextAfter = items.length === page.limit ? items[items.length - 1].id as number : null;
+    return counted > TOTAL_CAP && !page.exactTotal
+      ? { items, total: TOTAL_CAP, totalExact: false, nextAfter }
+      : { items, total: counted, totalExact: true, nextAfter };
+  }
+
+  /** `get` as its JSON object, from the driver's raw row; undefined when the driver offers none. */
+  async getJson(s: RecordScope, id: number): Promise<JsonRow | null | undefined> {
+    const raw = this.#rawOf("get", s.scope);
+    if (!raw) return undefined;
+    const [row] = await raw({ org: s.organizationId, user: s.userId, id });
+    return row === undefined ? null : this.#json(row);
   }
 
   async get(s: RecordScope, id: number, ex: Executor = this.db.db): Promise<RecordRow | null> {

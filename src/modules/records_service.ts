@@ -70,9 +70,16 @@ export class RecordsService {
       );
     }
     const page: Page = { skip: q.skip, limit: q.limit, after, exactTotal: q.total === "exact" };
-    const { items, total, totalExact, nextAfter } = await this.repo.list(this.#readScope(auth), page);
+    const scope = this.#readScope(auth);
+    // The items as JSON straight from the driver's rows; Drizzle's rows and toJson where it has none.
+    let fast = await this.repo.listJson(scope, page);
+    if (fast === undefined) {
+      const r = await this.repo.list(scope, page);
+      fast = { ...r, items: r.items.map(toJson) };
+    }
+    const { items, total, totalExact, nextAfter } = fast;
     return {
-      items: items.map(toJson),
+      items,
       total,
       total_exact: totalExact,
       skip: page.skip,
@@ -82,9 +89,11 @@ export class RecordsService {
   }
 
   async get(auth: AuthContext, id: number) {
-    const row = await this.repo.get(this.#readScope(auth), id);
+    const scope = this.#readScope(auth);
+    const fast = await this.repo.getJson(scope, id);
+    const row = fast !== undefined ? fast : await this.repo.get(scope, id).then((r) => r && toJson(r));
     if (!row) throw notFound(`${this.def.noun} ${id}`);
-    return toJson(row);
+    return row;
   }
 
   async create(auth: AuthContext, body: Record<string, unknown>) {

@@ -176,7 +176,7 @@ export function resourceByType(type: string): ResourceDef | undefined {
 const SNAKE_KEYS = new Map<string, string>();
 const MAX_SNAKE_KEYS = 4096;
 
-function snakeKey(k: string): string {
+export function snakeKey(k: string): string {
   let s = SNAKE_KEYS.get(k);
   if (s === undefined) {
     s = snake(k);

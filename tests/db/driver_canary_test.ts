@@ -16,6 +16,8 @@ import {
 } from "../../src/db/driver_internals.ts";
 import { openCopyIn, postgresJsOfTx } from "../../src/db/pg_copy.ts";
 import { noDelaySocket } from "../../src/db/pg_socket.ts";
+import { rawValuesOf } from "../../src/db/raw_rows.ts";
+import { eq, sql } from "drizzle-orm";
 
 Deno.test("driver canary: deno.json pins exactly the driver versions the internals were read from", async () => {
   const { imports } = JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url)));
@@ -115,3 +117,30 @@ Deno.test("driver canary: a simulated change fails loudly, naming the pinned ver
       err instanceof DriverShapeError && err.message.includes(`drizzle-orm@${PINNED_DRIVERS["drizzle-orm"]}`),
   );
 });
+
+dbTest(
+  "driver canary: a prepared select still yields its rows as raw values (the record reads' fast path)",
+  async (db) => {
+    const t = db.t.organizations;
+    const [org] = await db.db.insert(t).values({ name: "Canary", slug: "canary" }).returning();
+    const q = db.db.select({ id: t.id, name: t.name, createdAt: t.createdAt }).from(t)
+      .where(eq(t.id, sql.placeholder("id"))).prepare("canary_raw_values");
+    const raw = rawValuesOf(db, q);
+    if (db.dialect === "postgres" && !POSTGRES_IS_SERVER) {
+      assert.equal(raw, null, "PGlite: Drizzle's path serves");
+      return;
+    }
+    assert.ok(
+      raw,
+      `drizzle-orm@${
+        PINNED_DRIVERS["drizzle-orm"]
+      }: a prepared query no longer carries values() (libSQL) or client / queryString / params (postgres.js)`,
+    );
+    const rows = await raw({ id: org.id });
+    assert.equal(rows.length, 1);
+    assert.deepEqual([rows[0][0], rows[0][1]], [org.id, "Canary"]);
+    const created = t.createdAt.mapFromDriverValue(rows[0][2] as never) as Date;
+    assert.equal(created.getTime(), org.createdAt.getTime());
+    assert.equal((await raw({ id: -1 })).length, 0);
+  },
+);
