@@ -21,17 +21,33 @@ export const ARGON2_PARAMS = {
   outputLen: 32,
 } as const;
 
+type Argon2Params = { [K in keyof typeof ARGON2_PARAMS]: number };
+
+/** argon2's minimum cost (RFC 9106: m ≥ 8 KiB per lane, t ≥ 1). Never for a real password. */
+const MINIMUM_PARAMS: Argon2Params = { ...ARGON2_PARAMS, memoryCost: 8, timeCost: 1 };
+
+let params: Argon2Params = ARGON2_PARAMS;
+
+/**
+ * Test suites only, as Rails' `SecurePassword.min_cost`: new hashes at argon2's minimum cost and `needsRehash`
+ * judged against it, so a suite's thousands of logins cost microseconds instead of ~25 ms of CPU each. Called
+ * by tests/helpers/db.ts; nothing outside tests/ may call it (tests/auth/password_test.ts checks).
+ */
+export function hashAtMinimumCostForTests(on: boolean): void {
+  params = on ? MINIMUM_PARAMS : ARGON2_PARAMS;
+}
+
 /** Longest password accepted (argon2 itself has no practical limit; this bounds work per request). */
 export const MAX_PASSWORD_LENGTH = 256;
 
-/** Hashes a password with argon2id at ARGON2_PARAMS; returns a PHC string. */
+/** Hashes a password with argon2id at ARGON2_PARAMS (see hashAtMinimumCostForTests); returns a PHC string. */
 export async function hashPassword(plain: string): Promise<string> {
   if (plain.length === 0) throw new Error("password must not be empty");
   if (plain.length > MAX_PASSWORD_LENGTH) {
     throw new Error(`password must be at most ${MAX_PASSWORD_LENGTH} characters`);
   }
   // deno-lint-ignore no-explicit-any
-  return await hash(plain, ARGON2_PARAMS as any);
+  return await hash(plain, params as any);
 }
 
 /**
@@ -52,8 +68,7 @@ export async function verifyPassword(storedHash: string, plain: string): Promise
 export function needsRehash(storedHash: string): boolean {
   const m = /^\$argon2(id|i|d)\$v=(\d+)\$m=(\d+),t=(\d+),p=(\d+)\$/.exec(storedHash);
   if (!m) return true;
-  return m[1] !== "id" || Number(m[3]) < ARGON2_PARAMS.memoryCost ||
-    Number(m[4]) < ARGON2_PARAMS.timeCost;
+  return m[1] !== "id" || Number(m[3]) < params.memoryCost || Number(m[4]) < params.timeCost;
 }
 
 let dummy: Promise<string> | null = null;

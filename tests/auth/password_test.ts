@@ -3,7 +3,49 @@ import { dbTest } from "../helpers/db.ts";
 import { json, testApp } from "../helpers/app.ts";
 import { bearer, createOrg, createUser, login, PASSWORD } from "../helpers/fixtures.ts";
 import { passwordProblems } from "../../src/auth/password_policy.ts";
-import { hashPassword, needsRehash, verifyPassword } from "../../src/auth/passwords.ts";
+import {
+  hashAtMinimumCostForTests,
+  hashPassword,
+  needsRehash,
+  verifyPassword,
+} from "../../src/auth/passwords.ts";
+
+// This file checks the real parameters (tests/helpers/db.ts switches the rest of the suite to argon2's minimum).
+hashAtMinimumCostForTests(false);
+
+Deno.test("passwords: the minimum-cost switch is for tests only — nothing outside tests/ calls it", async () => {
+  const root = new URL("../../", import.meta.url);
+  const callers: string[] = [];
+  const walk = async (dir: string) => {
+    for await (const e of Deno.readDir(new URL(dir, root))) {
+      const path = `${dir}${e.name}`;
+      if (e.isDirectory) await walk(`${path}/`);
+      else if (
+        /\.(ts|js|mjs)$/.test(e.name) &&
+        (await Deno.readTextFile(new URL(path, root))).match(/hashAtMinimumCost/)
+      ) {
+        callers.push(path);
+      }
+    }
+  };
+  for (const dir of ["src/", "seeders/", "modules/", "scripts/", "bench/"]) await walk(dir);
+  assert.deepEqual(callers, ["src/auth/passwords.ts"]);
+  assert.match(await hashPassword("x"), /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+  hashAtMinimumCostForTests(true);
+  try {
+    const cheap = await hashPassword("x");
+    assert.match(cheap, /^\$argon2id\$v=19\$m=8,t=1,p=1\$/);
+    assert.ok(await verifyPassword(cheap, "x"));
+    assert.equal(await verifyPassword(cheap, "y"), false);
+  } finally {
+    hashAtMinimumCostForTests(false);
+  }
+  assert.equal(
+    needsRehash("$argon2id$v=19$m=8,t=1,p=1$abc$def"),
+    true,
+    "a minimum-cost hash is rehashed at login",
+  );
+});
 
 const change = (token: string, body: unknown, contentType = "application/json") => ({
   method: "POST",

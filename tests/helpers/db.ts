@@ -19,6 +19,11 @@ import { type Database, openDatabase, pgliteDatabase } from "../../src/db/client
 import { migrate } from "../../src/db/migrator.ts";
 import type { PGlite } from "@electric-sql/pglite";
 import { sql } from "drizzle-orm";
+import { hashAtMinimumCostForTests } from "../../src/auth/passwords.ts";
+
+// Every test file that opens a database hashes passwords at argon2's minimum cost (a login is then ~0.1 ms of
+// CPU instead of ~25 ms); tests/auth/password_test.ts checks the real parameters with this switched off.
+hashAtMinimumCostForTests(true);
 
 export type TestDialect = "libsql" | "postgres";
 export const DIALECTS: TestDialect[] = ["libsql", "postgres"];
