@@ -7,7 +7,7 @@
  * other text goes through the Date. tests/modules/records_json_test.ts proves both on both databases.
  */
 import type { Column } from "drizzle-orm";
-import { snakeKey } from "./resources.ts";
+import { snake } from "../db/module_tables.ts";
 
 export type JsonRow = Record<string, unknown>;
 
@@ -46,7 +46,7 @@ function converter(col: Column): (v: unknown) => unknown {
 export function jsonRowMapper(
   columns: Readonly<Record<string, Column>>,
 ): (raw: ArrayLike<unknown>) => JsonRow {
-  const keys = Object.keys(columns).map(snakeKey);
+  const keys = Object.keys(columns).map((k) => snake(k));
   const convert = Object.values(columns).map(converter);
   const n = keys.length;
   return (raw) => {

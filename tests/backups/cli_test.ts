@@ -219,7 +219,7 @@ dbTest(
         new RegExp(
           `^Verifying ${k}: [\\d,]+/${
             fmt(total)
-          } rows \\(\\d+ %\\), [\\d,]+ rows/s, about \\d+ s left, [\\d.]+ MiB read$`,
+          } rows \\(\\d+ %\\), [\\d,]+ rows/s, about (\\d+ s|\\d+:\\d\\d) left, [\\d.]+ MiB read$`,
         ),
       );
       assert.match(verified.stderr, new RegExp(`^Verifying ${k}: ${fmt(total)} rows in `, "m"));
@@ -243,7 +243,7 @@ dbTest(
         new RegExp(
           `^Restoring ${k}: [\\d,]+/${
             fmt(total)
-          } rows \\(\\d+ %\\), [\\d,]+ rows/s, about \\d+ s left, [\\d.]+ MiB read$`,
+          } rows \\(\\d+ %\\), [\\d,]+ rows/s, about (\\d+ s|\\d+:\\d\\d) left, [\\d.]+ MiB read$`,
         ),
       );
       assert.match(restored.stderr, new RegExp(`^Restoring ${k}: ${fmt(total)} rows in `, "m"));
