@@ -40,8 +40,42 @@ function pgId(name = "id") {
 function pgBigint(name: string) {
   return pg.bigint(name, { mode: "number" });
 }
+/**
+ * Postgres's text of a `timestamptz` (`2026-12-03 09:26:40.123456+00`, `0999-01-01 00:00:00+00`,
+ * `0001-12-31 23:00:00+00 BC`, `10000-01-01 04:00:00+00`, `2026-12-03 10:26:40+01`, `…+05:30`, `…+00:53:28`)
+ * as a Date, to the millisecond (the microseconds truncated, as `new Date` does). Drizzle's own mapping,
+ * `new Date(text)`, leaves such text to the engine's legacy parser, which reads a year before 1000 as 19xx /
+ * 20xx or as an invalid Date. Anything else (`infinity`) is `new Date(text)`: an invalid Date, as before.
+ */
+const PG_TIMESTAMPTZ =
+  /^(\d{4,})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?([+-])(\d\d)(?::(\d\d))?(?::(\d\d))?( BC)?$/;
+
+export function timestamptzFromText(text: string): Date {
+  const m = PG_TIMESTAMPTZ.exec(text);
+  if (!m) return new Date(text);
+  const year = m[12] === undefined ? Number(m[1]) : 1 - Number(m[1]); // 1 BC is year 0
+  const ms = m[7] === undefined ? 0 : Number(m[7].slice(0, 3).padEnd(3, "0"));
+  const offsetS = Number(m[9]) * 3600 + Number(m[10] ?? 0) * 60 + Number(m[11] ?? 0);
+  // setUTCFullYear, not Date.UTC: Date.UTC reads years 0–99 as 1900–1999.
+  const d = new Date(0);
+  d.setUTCFullYear(year, Number(m[2]) - 1, Number(m[3]));
+  d.setUTCHours(Number(m[4]), Number(m[5]), Number(m[6]), ms);
+  return new Date(d.getTime() - (m[8] === "-" ? -offsetS : offsetS) * 1000);
+}
+
+/** A `timestamptz` column in Date mode whose text is read by `timestamptzFromText` (any year). */
 function pgTs(name: string) {
-  return pg.timestamp(name, { withTimezone: true, mode: "date" });
+  const builder = pg.timestamp(name, { withTimezone: true, mode: "date" });
+  // Drizzle builds the column from its builder when the table is defined (`build`, internal to Drizzle:
+  // tests/db/driver_canary_test.ts checks that every timestamptz column of the schema reads this way).
+  const b = builder as unknown as { build(table: unknown): { mapFromDriverValue: (v: string) => Date } };
+  const build = b.build;
+  b.build = function (table) {
+    const column = build.call(this, table);
+    column.mapFromDriverValue = timestamptzFromText;
+    return column;
+  };
+  return builder;
 }
 
 export const pgKit: SchemaKit = {

@@ -3,20 +3,21 @@
  * select order, each value mapped by its column's own `mapFromDriverValue` (what Drizzle's row would hold),
  * then a Date as its ISO string — exactly what `toJson` makes of Drizzle's row, without that row and its
  * copy. A Postgres `timestamptz` in UTC text (`2026-12-03 09:26:40.123456+00`) becomes its ISO string by
- * rearranging the text, which is what `new Date(text).toISOString()` gives (milliseconds truncated); any
- * other text goes through the Date. tests/modules/records_json_test.ts proves both on both databases.
+ * rearranging the text, which is what the column's own reading of it (`timestamptzFromText`) gives as ISO
+ * (milliseconds truncated); any other text goes through that Date. tests/modules/records_json_test.ts
+ * proves both on both databases.
  */
 import type { Column } from "drizzle-orm";
 import { snake } from "../db/module_tables.ts";
 
 export type JsonRow = Record<string, unknown>;
 
-/** Postgres's text of a UTC timestamptz with a four-digit year from 1000: date, time, optional fraction. */
-const PG_UTC = /^([1-9]\d{3}-\d\d-\d\d) (\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?\+00$/;
+/** Postgres's text of a UTC timestamptz of a four-digit year (AD: 0001–9999): date, time, optional fraction. */
+const PG_UTC = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?\+00$/;
 
 /**
- * `new Date(text).toISOString()` of Postgres's text of a UTC timestamptz, without the Date; undefined for any
- * text it does not recognize (another offset, a year before 1000 or after 9999, BC, infinity).
+ * `timestamptzFromText(text).toISOString()` of Postgres's text of a UTC timestamptz, without the Date;
+ * undefined for any text it does not recognize (another offset, a year after 9999, BC, infinity).
  */
 export function pgUtcIso(text: string): string | undefined {
   const m = PG_UTC.exec(text);

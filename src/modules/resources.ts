@@ -70,6 +70,26 @@ function outputOf(s: FieldSpec): z.ZodType {
   return s.notNull ? t : t.nullable();
 }
 
+/** The first and last instants a timestamp field takes: years 0001–9999 in UTC, what both databases keep. */
+export const TIMESTAMP_MIN = "0001-01-01T00:00:00.000Z";
+export const TIMESTAMP_MAX = "9999-12-31T23:59:59.999Z";
+const TS_MIN_MS = Date.parse(TIMESTAMP_MIN);
+const TS_MAX_MS = Date.parse(TIMESTAMP_MAX);
+const TS_RANGE = `an RFC 3339 date-time from ${TIMESTAMP_MIN} to ${TIMESTAMP_MAX} (in UTC)`;
+
+/**
+ * A timestamp field's input: an RFC 3339 date-time whose instant, in UTC, falls in years 0001–9999, so that
+ * it is stored alike on both databases (Postgres has no year 0; libSQL keeps epoch milliseconds) and read
+ * back as the same four-digit-year ISO string (`0999-06-01T12:00:00+01:00` → `0999-06-01T11:00:00.000Z`);
+ * anything else is a 422 naming the field. Text that is no date-time at all is left to the format check.
+ */
+function timestampInput(): z.ZodType {
+  return z.iso.datetime({ offset: true }).refine((v) => {
+    const t = Date.parse(v);
+    return Number.isNaN(t) || (t >= TS_MIN_MS && t <= TS_MAX_MS);
+  }, { message: `must be ${TS_RANGE}` });
+}
+
 /** A field's value in a create body, before optionality and defaults. */
 function kindInput(s: FieldSpec): z.ZodType {
   switch (s.kind) {
@@ -94,7 +114,7 @@ function kindInput(s: FieldSpec): z.ZodType {
     case "bool":
       return z.boolean();
     case "ts":
-      return z.iso.datetime({ offset: true });
+      return timestampInput();
     case "json":
       // Any JSON value but null (z.json() has no OpenAPI form).
       return z.union([
@@ -110,7 +130,9 @@ function kindInput(s: FieldSpec): z.ZodType {
 /** A field's value in a create body. */
 function inputOf(s: FieldSpec): z.ZodType {
   let t = s.zod ?? kindInput(s);
-  if (s.description) t = t.openapi({ description: s.description });
+  const range = s.kind === "ts" && !s.zod ? `${TS_RANGE[0].toUpperCase()}${TS_RANGE.slice(1)}.` : undefined;
+  const description = [s.description, range].filter(Boolean).join(" ");
+  if (description) t = t.openapi({ description });
   if (s.hasDefault) return t.default(s.default as never);
   return s.notNull ? t : t.nullable().optional();
 }

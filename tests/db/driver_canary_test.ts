@@ -17,7 +17,9 @@ import {
 import { openCopyIn, postgresJsOfTx } from "../../src/db/pg_copy.ts";
 import { noDelaySocket } from "../../src/db/pg_socket.ts";
 import { rawValuesOf } from "../../src/db/raw_rows.ts";
-import { eq, sql } from "drizzle-orm";
+import { eq, getTableColumns, getTableName, isTable, sql } from "drizzle-orm";
+import { pgSchema } from "../../src/db/schema.ts";
+import { timestamptzFromText } from "../../src/db/schema_kit.ts";
 
 Deno.test("driver canary: deno.json pins exactly the driver versions the internals were read from", async () => {
   const { imports } = JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url)));
@@ -144,3 +146,22 @@ dbTest(
     assert.equal((await raw({ id: -1 })).length, 0);
   },
 );
+
+Deno.test("driver canary: every timestamptz column reads Postgres's text with timestamptzFromText (any year)", () => {
+  let columns = 0;
+  for (const table of Object.values(pgSchema)) {
+    if (!isTable(table)) continue;
+    for (const column of Object.values(getTableColumns(table))) {
+      if (column.columnType !== "PgTimestamp") continue;
+      columns++;
+      assert.equal(
+        column.mapFromDriverValue,
+        timestamptzFromText,
+        `${getTableName(table)}.${column.name}: drizzle-orm@${
+          PINNED_DRIVERS["drizzle-orm"]
+        } no longer builds the column through the builder's build() (src/db/schema_kit.ts pgTs)`,
+      );
+    }
+  }
+  assert.ok(columns > 20, `only ${columns} timestamptz columns found`);
+});
