@@ -171,14 +171,19 @@ function makeLogger(
     }${tail}}`;
     out(scrubLine(line), lvl === "error");
   };
-  return {
+  const self: Logger = {
     debug: (e, f) => emit("debug", e, f),
     info: (e, f) => emit("info", e, f),
     warn: (e, f) => emit("warn", e, f),
     error: (e, f) => emit("error", e, f),
-    child: (fields) => makeLogger(min, level, baseFrag + fragment(fields), { ...base, ...fields }, write),
+    // A logger that writes nothing (LOG_LEVEL=silent) is its own child: nothing to bind per request.
+    child: (fields) =>
+      min > ORDER.error
+        ? self
+        : makeLogger(min, level, baseFrag + fragment(fields), { ...base, ...fields }, write),
     enabled: (lvl) => ORDER[lvl] >= min,
   };
+  return self;
 }
 
 /** A logger that drops everything (tests that do not inspect logs). */

@@ -50,6 +50,8 @@ export function requestContext(logger: Logger, options: RequestIdOptions = {}): 
     c.res.headers.set("X-Request-Id", echoed);
     // No response is ever to be sniffed into another type (uploaded text/html served as a download, JSON).
     c.res.headers.set("X-Content-Type-Options", "nosniff");
-    log.info("http_request", httpRequestLine(c.req.method, c.req.path, c.res.status, start));
+    if (log.enabled("info")) {
+      log.info("http_request", httpRequestLine(c.req.method, c.req.path, c.res.status, start));
+    }
   };
 }

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import fc from "fast-check";
+import { IdParam } from "../../src/modules/module_routes.ts";
 import { dbTest } from "../helpers/db.ts";
 import { json, testApp } from "../helpers/app.ts";
 import { bearer, createWorld, login, type World } from "../helpers/fixtures.ts";
@@ -278,4 +280,53 @@ dbTest("manufacturing orders CRUD and the read-only demo modules", async (db) =>
     res = await app.request(`/api/v1/${path}/${list.items[0].id}`, { headers: bearer(tokens.admin) });
     assert.ok(res.status === 404 || res.status === 403, `${path}: ${res.status}`);
   }
+});
+
+dbTest("record routes: the {id} parameter is judged exactly as IdParam judges it", async (db) => {
+  const { w, app, tokens } = await setup(db);
+  const mine = await lead(db, w, w.admin.id, "Mine");
+  const auth = bearer(tokens.admin);
+  const chars = fc.constantFrom(..."0123456789 +-.xXeEob_aZ");
+  const idText = fc.oneof(
+    fc.constantFrom(String(mine.id), ` ${mine.id}`, `0${mine.id}`, `${mine.id}.0`, `+${mine.id}`, "0", "-1"),
+    fc.constantFrom("0x1", "1e0", "1e3", "9007199254740991", "9007199254740993", "999999999999999", "1.5"),
+    fc.integer({ min: 1, max: 2 ** 31 - 1 }).map(String),
+    fc.string({ unit: chars, minLength: 1, maxLength: 18 }).filter((s) =>
+      s.trim() !== "." && !s.includes("..")
+    ),
+  );
+  await fc.assert(
+    fc.asyncProperty(idText, async (text) => {
+      const zod = IdParam.safeParse({ id: text });
+      // An id past Postgres's integer (2^31 - 1) is a 500 there, on the old path as on this one: open.
+      fc.pre(!zod.success || zod.data.id <= 2_147_483_647);
+      const res = await app.request(`/api/v1/crm/leads/${encodeURIComponent(text)}`, { headers: auth });
+      const body = await json(res);
+      if (!zod.success) {
+        assert.equal(res.status, 422, `${JSON.stringify(text)}: ${JSON.stringify(body)}`);
+        assert.deepEqual((body.errors as { field: string }[]).map((e) => e.field), ["id"]);
+      } else if (zod.data.id === mine.id) {
+        assert.equal(res.status, 200, JSON.stringify(text));
+        assert.equal(body.id, mine.id);
+      } else assert.equal(res.status, 404, `${JSON.stringify(text)}: ${JSON.stringify(body)}`);
+    }),
+    { numRuns: 150 },
+  );
+  // On an update the id is judged after the guard and before the body, as before.
+  const patch = (id: string, token: string, body: unknown) =>
+    app.request(`/api/v1/crm/leads/${id}`, {
+      method: "PATCH",
+      headers: { ...bearer(token), "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  let res = await patch("abc", tokens.admin, { nope: 1 });
+  assert.equal(res.status, 422);
+  assert.deepEqual(((await json(res)).errors as { field: string }[]).map((e) => e.field), ["id"]);
+  res = await patch("abc", "not-a-token", { nope: 1 });
+  assert.equal(res.status, 401);
+  res = await patch(String(mine.id), tokens.admin, { nope: 1 });
+  assert.equal(res.status, 422);
+  assert.notDeepEqual(((await json(res)).errors as { field: string }[]).map((e) => e.field), ["id"]);
+  res = await patch(String(mine.id), tokens.admin, { name: "Renamed" });
+  assert.equal((await json(res)).name, "Renamed");
 });
