@@ -10,7 +10,11 @@
  * - libSQL: the prepared query's own `values(placeholders)` (the client's rows, array-like), with Drizzle's
  *   normalization of a value (an ArrayBuffer becomes a Buffer);
  * - postgres.js: the prepared query's `client`, `queryString` and `params`, run as Drizzle runs them
- *   (`client.unsafe(queryString, fillPlaceholders(params, values)).values()`).
+ *   (`client.unsafe(queryString, fillPlaceholders(params, values)).values()`) but as a named prepared
+ *   statement (`prepare: true`): postgres.js sends an unnamed statement with parameters as Parse + Describe,
+ *   waits for the parameter types, then Bind + Execute — two round trips, and a parse and plan on the server,
+ *   per query; a named one is described once per connection and then bound and executed in one round trip
+ *   (Seedbed already needs a session, not a transaction pooler: docs/reliability.md).
  * Anything else (PGlite, a Drizzle upgrade that moved them) answers null and the caller takes Drizzle's path.
  * Drizzle's query logger and result cache are not consulted here: Seedbed configures neither.
  */
@@ -54,5 +58,6 @@ export function rawValuesOf(db: Database, prepared: unknown): RawValues | null {
   ) return null;
   const text: string = q.queryString;
   const params: unknown[] = q.params;
-  return async (values) => await client.unsafe(text, fillPlaceholders(params, values)).values();
+  return async (values) =>
+    await client.unsafe(text, fillPlaceholders(params, values), { prepare: true }).values();
 }

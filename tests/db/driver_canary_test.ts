@@ -144,6 +144,10 @@ dbTest(
     const created = t.createdAt.mapFromDriverValue(rows[0][2] as never) as Date;
     assert.equal(created.getTime(), org.createdAt.getTime());
     assert.equal((await raw({ id: -1 })).length, 0);
+    // On Postgres a named prepared statement, bound again on each connection that has it.
+    for (let i = 0; i < 12; i++) {
+      assert.deepEqual(Array.from((await raw({ id: org.id }))[0]), Array.from(rows[0]));
+    }
   },
 );
 
