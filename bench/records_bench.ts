@@ -1,6 +1,6 @@
 /**
  * `deno task bench:records [--rows 1000,1000000] [--seconds 5] [--rounds 3] [--connections 50]
- *   [--only libsql|postgres]`
+ *   [--only libsql|postgres] [--baseline-statements unnamed|named]`
  *
  * Issue 13's speed check: Seedbed's guarded list and get on a registry module (`restaurants`, Test Corp's
  * admin: token → tenant → entitlement → RBAC → scoped query → JSON) against the fair baseline — the same
@@ -11,9 +11,14 @@
  * disturbs least) with the ratio it implies. Targets: ratio ≥ 0.7, p99 < 10 ms at 50 connections, and the guarded page
  * at the largest size within 1.5× of the page at the smallest. Figures: docs/performance.md.
  *
+ * `--baseline-statements named` runs the baseline's Postgres queries as named prepared statements, as
+ * Seedbed's record reads are (src/db/raw_rows.ts), instead of Drizzle's unnamed ones (two round trips and
+ * a parse per query): the like-for-like figure for what the guarded route itself costs.
+ *
  * Postgres: BENCH_DATABASE_URL or TEST_DATABASE_URL (a fresh schema per size).
  */
 import { Hono } from "hono";
+import type postgres from "postgres";
 import { and, asc, eq, sql } from "drizzle-orm";
 import { type Database, openDatabase } from "../src/db/client.ts";
 import { load, type Result, type Target } from "./http_load.ts";
@@ -50,11 +55,14 @@ async function fill(db: Database, org: number, owner: number, rows: number) {
           `'Bench restaurant', x || ' Main St', 'Pizza', 1 FROM c`,
     );
   }
-  await db.run(db.dialect === "postgres" ? "ANALYZE restaurants" : "ANALYZE");
+  // Postgres: VACUUM as well, which sets the visibility map a filled table has once autovacuum has been by
+  // (after a bulk insert it soon is; this server runs with autovacuum off). Without it the map is empty, no
+  // scan can be index-only, and it would change under the rounds if autovacuum came by during the run.
+  await db.run(db.dialect === "postgres" ? "VACUUM (ANALYZE) restaurants" : "ANALYZE");
 }
 
 // ── server mode ─────────────────────────────────────────────────────────
-async function serve(databaseUrl: string, rows: number) {
+async function serve(databaseUrl: string, rows: number, baselineStatements: string) {
   const { loadConfig } = await import("../src/config.ts");
   const { migrate } = await import("../src/db/migrator.ts");
   const { buildDeps } = await import("../src/deps.ts");
@@ -97,6 +105,22 @@ async function serve(databaseUrl: string, rows: number) {
     .prepare("bench_baseline_list");
   const get = db.db.select().from(r).where(and(eq(r.id, p("id")), eq(r.organizationId, p("org")))).limit(1)
     .prepare("bench_baseline_get");
+  if (baselineStatements === "named" && db.dialect === "postgres") {
+    // `--baseline-statements named`: the baseline's two queries run as named prepared statements, as
+    // Seedbed's record reads do (src/db/raw_rows.ts): Drizzle's postgres.js query runs `client.unsafe(text,
+    // params)`, which postgres.js sends unnamed, with a Describe and a wait for its answer before the Bind —
+    // two round trips and a parse per query. Everything else about the baseline stays as it is.
+    for (const q of [list, get] as unknown as { client: postgres.Sql }[]) {
+      const client = q.client;
+      q.client = new Proxy(client, {
+        get: (target, key) =>
+          key === "unsafe"
+            ? (text: string, params?: unknown[], options?: Record<string, unknown>) =>
+              target.unsafe(text, params as never, { prepare: true, ...options })
+            : Reflect.get(target, key),
+      });
+    }
+  }
   const baseline = new Hono()
     .get(
       "/list",
@@ -183,7 +207,7 @@ async function bench(
       await admin.close();
     };
   }
-  const server = child(["serve", url, String(rows)]);
+  const server = child(["serve", url, String(rows), arg("baseline-statements", "unnamed")]);
   try {
     const info = JSON.parse(await firstLine(server.stdout));
     const auth = { authorization: `Bearer ${info.token}` };
@@ -250,7 +274,7 @@ async function bench(
 
 if (import.meta.main) {
   const [mode] = Deno.args;
-  if (mode === "serve") await serve(Deno.args[1], Number(Deno.args[2]));
+  if (mode === "serve") await serve(Deno.args[1], Number(Deno.args[2]), Deno.args[3]);
   else if (mode === "load") {
     const target = JSON.parse(Deno.args[1]) as Target;
     console.log(JSON.stringify(await load(target, Number(Deno.args[2]), Number(Deno.args[3]), 2)));
@@ -262,7 +286,8 @@ if (import.meta.main) {
     const only = arg("only", "");
     console.log(
       `Seedbed records bench — Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPUs, ` +
-        `${connections} connections, limit=${LIMIT}, medians of ${rounds} rounds × ${seconds} s`,
+        `${connections} connections, limit=${LIMIT}, medians of ${rounds} rounds × ${seconds} s, ` +
+        `Postgres baseline statements ${arg("baseline-statements", "unnamed")}`,
     );
     console.log(
       "| database | rows in the tenant | route | guarded req/s | baseline req/s | ratio | server CPU µs/req guarded / baseline | CPU ratio | guarded p50 / p99 ms | baseline p50 / p99 ms |",
