@@ -19,6 +19,7 @@ import type { BackupService } from "./backup_service.ts";
 import { requireAccess } from "../access/guard.ts";
 import type { AccessService } from "../access/access_service.ts";
 import { presentBucketBackup } from "./restore.ts";
+import { idText } from "../http/input_rules.ts";
 
 /** What the routes need: the service and the access service the guard (`access/guard.ts`) runs on. */
 export interface BackupRouteDeps {
@@ -91,7 +92,7 @@ const ListQuery = z.object({
   kind: z.enum(["execution", "manual", "scheduled", "safety", "reset", "imported"]).optional().openapi({
     param: { name: "kind", in: "query" },
   }),
-  execution_id: z.coerce.number().int().positive().optional().openapi({
+  execution_id: idText().optional().openapi({
     param: { name: "execution_id", in: "query" },
   }),
 });
@@ -132,7 +133,7 @@ const PageQuery = z.object({
   }),
 });
 const IdParam = z.object({
-  id: z.coerce.number().int().positive().openapi({ param: { name: "id", in: "path" }, example: 5 }),
+  id: idText().openapi({ param: { name: "id", in: "path" }, example: 5 }),
 });
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);

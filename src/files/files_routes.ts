@@ -11,6 +11,7 @@ import { AppError, validation } from "../errors.ts";
 import { createRouter, errorResponses, jsonBody, jsonResponse } from "../http/openapi.ts";
 import { FilesService, PRESIGN_MAX_SECONDS } from "./files_service.ts";
 import { requireAccess } from "../access/guard.ts";
+import { idText } from "../http/input_rules.ts";
 
 /** The small part of busboy's API used here (the package ships no types). */
 type MultipartParser = Writable & {
@@ -55,7 +56,7 @@ const Metadata = z.record(z.string().min(1).max(128), z.string().max(1024)).refi
 );
 
 const IdParam = z.object({
-  id: z.coerce.number().int().positive().openapi({ param: { name: "id", in: "path" }, example: 1 }),
+  id: idText().openapi({ param: { name: "id", in: "path" }, example: 1 }),
 });
 const ListQuery = z.object({
   skip: z.coerce.number().int().min(0).default(0),

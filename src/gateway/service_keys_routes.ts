@@ -11,6 +11,7 @@ import { roleKindOf } from "../access/loader.ts";
 import type { AuthContext } from "../http/types.ts";
 import { createRouter, errorResponses, jsonBody, jsonResponse } from "../http/openapi.ts";
 import { SERVICE_KEY_SCOPES, type ServiceKey, type ServiceKeyService } from "./service_keys.ts";
+import { idText } from "../http/input_rules.ts";
 
 const Key = z.object({
   id: z.number().int(),
@@ -38,7 +39,7 @@ const Create = z.object({
   expires_at: z.iso.datetime({ offset: true }).nullable().optional(),
 }).strict().openapi("ServiceKeyCreate");
 const IdParam = z.object({
-  id: z.coerce.number().int().positive().openapi({ param: { name: "id", in: "path" }, example: 1 }),
+  id: idText().openapi({ param: { name: "id", in: "path" }, example: 1 }),
 });
 
 const out = (k: ServiceKey) => ({

@@ -111,3 +111,16 @@ export function jsonTextTooDeep(text: string, maxDepth = DEFAULT_MAX_JSON_DEPTH)
 
 /** A zod string that refuses U+0000 (for schemas outside the routers' hook). */
 export const safeString = () => z.string().refine((s) => !s.includes("\u0000"), NUL_MESSAGE);
+
+/**
+ * Ids and `int` fields are 32-bit integer columns (Postgres `integer`): a larger number is a 422 naming the
+ * field, not the database's out-of-range error (a 500 on Postgres, stored on libSQL).
+ */
+export const MAX_INT32 = 2_147_483_647;
+export const MIN_INT32 = -2_147_483_648;
+
+/** A row id in a JSON body. */
+export const idNumber = () => z.number().int().positive().max(MAX_INT32);
+
+/** A row id in a path or query string (text read as a number). */
+export const idText = () => z.coerce.number().int().positive().max(MAX_INT32);

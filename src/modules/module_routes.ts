@@ -15,6 +15,7 @@ import { TOTAL_CAP } from "./records_repository.ts";
 import { type ResourceDef, RESOURCES } from "./resources.ts";
 import { requireAccess } from "../access/guard.ts";
 import { PageQuery } from "../http/paging.ts";
+import { idText, MAX_INT32 } from "../http/input_rules.ts";
 
 /** A record list's query: the seeds' skip/limit, or a keyset cursor; a bounded total unless asked. */
 const RecordPageQuery = PageQuery.extend({
@@ -27,7 +28,7 @@ const RecordPageQuery = PageQuery.extend({
   }),
 });
 export const IdParam = z.object({
-  id: z.coerce.number().int().positive().openapi({ param: { name: "id", in: "path" }, example: 1 }),
+  id: idText().openapi({ param: { name: "id", in: "path" }, example: 1 }),
 });
 const ORG_HEADER_DOC = z.object({
   "x-organization-id": z.string().optional().openapi({
@@ -42,12 +43,13 @@ const CANONICAL_ID = /^[1-9]\d{0,14}$/;
 
 /**
  * `IdParam`'s validator without zod in the common case: a canonical id becomes `{ id }` at once; any other
- * text (" 7", "0x10", "1e3", "0", "-1", "abc", 16 digits and more) goes through `IdParam` and the router's
+ * text (" 7", "0x10", "1e3", "0", "-1", "abc", past 2^31 - 1) goes through `IdParam` and the router's
  * hook as before, so it gets exactly what zod's validator gave it (the same value, or the same 422).
  */
 const idParam: MiddlewareHandler<HttpEnv> = async (c, next) => {
   const raw = c.req.param("id");
-  if (raw !== undefined && CANONICAL_ID.test(raw)) c.req.addValidatedData("param", { id: Number(raw) });
+  const id = raw !== undefined && CANONICAL_ID.test(raw) ? Number(raw) : 0;
+  if (id > 0 && id <= MAX_INT32) c.req.addValidatedData("param", { id });
   else {
     const value = c.req.param();
     const result = await IdParam.safeParseAsync(value);

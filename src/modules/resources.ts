@@ -10,6 +10,7 @@ import type { Field, FieldSpec } from "./define.ts";
 import { REGISTRY_RESOURCES, type RegistryResource } from "./registry.ts";
 import { camel, snake } from "../db/module_tables.ts";
 import type { RecordTableKey } from "./records_repository.ts";
+import { idNumber, MAX_INT32, MIN_INT32 } from "../http/input_rules.ts";
 
 export interface ResourceDef {
   /** Table key in the schema (`crmLeads`). */
@@ -44,7 +45,7 @@ const base = (ownerColumn: string) => ({
   updated_at: z.string(),
 });
 const owner = () =>
-  z.number().int().positive().optional().openapi({
+  idNumber().optional().openapi({
     description: "Owner (defaults to the caller; must be inside the caller's record scope)",
   });
 
@@ -102,7 +103,8 @@ function kindInput(s: FieldSpec): z.ZodType {
       return z.enum(s.values as [string, ...string[]]);
     case "int":
     case "money": {
-      let n = z.number().int();
+      // int columns are 32-bit; money is a bigint of cents (zod's int() already keeps it a safe integer).
+      let n = s.kind === "int" ? z.number().int().min(MIN_INT32).max(MAX_INT32) : z.number().int();
       if (s.min === 1) n = n.positive();
       else if (s.min !== undefined) n = n.min(s.min);
       if (s.max !== undefined) n = n.max(s.max);
@@ -110,7 +112,7 @@ function kindInput(s: FieldSpec): z.ZodType {
     }
     case "ref":
     case "user":
-      return z.number().int().positive();
+      return idNumber();
     case "bool":
       return z.boolean();
     case "ts":

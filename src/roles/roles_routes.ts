@@ -5,6 +5,7 @@ import { createRouter, errorResponses, jsonBody, jsonResponse } from "../http/op
 import { PageQuery } from "../http/paging.ts";
 import type { RolesService } from "./roles_service.ts";
 import { requireAccess } from "../access/guard.ts";
+import { idText } from "../http/input_rules.ts";
 
 const Role = z.object({
   id: z.number().int(),
@@ -58,7 +59,7 @@ const PermissionList = z.object({
 }).openapi("PermissionList");
 
 const IdParam = z.object({
-  id: z.coerce.number().int().positive().openapi({ param: { name: "id", in: "path" }, example: 1 }),
+  id: idText().openapi({ param: { name: "id", in: "path" }, example: 1 }),
 });
 const PermParam = IdParam.extend({
   permission: z.string().min(1).max(100).openapi({

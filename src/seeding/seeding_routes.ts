@@ -17,6 +17,7 @@ import { createRouter, errorResponses, jsonBody, jsonResponse } from "../http/op
 import type { SeedingService } from "./seeding_service.ts";
 import { requireAccess } from "../access/guard.ts";
 import type { AccessService } from "../access/access_service.ts";
+import { idText } from "../http/input_rules.ts";
 
 /** What the routes need: the service and the access service the guard (`access/guard.ts`) runs on. */
 export interface SeedingRouteDeps {
@@ -169,7 +170,7 @@ const ListQuery = z.object({
   }),
 });
 const IdParam = z.object({
-  id: z.coerce.number().int().positive().openapi({ param: { name: "id", in: "path" }, example: 5 }),
+  id: idText().openapi({ param: { name: "id", in: "path" }, example: 5 }),
 });
 
 const common = { tags: ["seeders"], security: [{ bearer: [] }] };

@@ -5,6 +5,7 @@ import { createRouter, errorResponses, jsonBody, jsonResponse } from "../http/op
 import { PageQuery } from "../http/paging.ts";
 import { organizationJson, type OrganizationsService } from "./organizations_service.ts";
 import { requireAccess } from "../access/guard.ts";
+import { idText } from "../http/input_rules.ts";
 
 const Organization = z.object({
   id: z.number().int(),
@@ -72,7 +73,7 @@ const Entitlements = z.object({
 }).openapi("Entitlements");
 
 const IdParam = z.object({
-  id: z.coerce.number().int().positive().openapi({ param: { name: "id", in: "path" }, example: 1 }),
+  id: idText().openapi({ param: { name: "id", in: "path" }, example: 1 }),
 });
 const ListQuery = PageQuery.extend({
   is_active: z.enum(["true", "false"]).optional().transform((v) =>

@@ -5,6 +5,7 @@ import { createRouter, errorResponses, jsonBody, jsonResponse } from "../http/op
 import { PageQuery } from "../http/paging.ts";
 import type { UsersService } from "./users_service.ts";
 import { requireAccess } from "../access/guard.ts";
+import { idNumber, idText } from "../http/input_rules.ts";
 
 const User = z.object({
   id: z.number().int(),
@@ -44,7 +45,7 @@ const fields = {
   }),
   full_name: z.string().max(200).nullable().optional(),
   username: z.string().regex(/^[A-Za-z0-9_.-]{2,64}$/, "2-64 letters, digits, _ . -").nullable().optional(),
-  reports_to_id: z.number().int().positive().nullable().optional().openapi({
+  reports_to_id: idNumber().nullable().optional().openapi({
     description: "Required for executives: their manager",
   }),
   modules: z.array(z.string().min(1).max(50)).max(50).optional().openapi({
@@ -57,7 +58,7 @@ const fields = {
 };
 const UserCreate = z.object({
   ...fields,
-  organization_id: z.number().int().positive().nullable().optional().openapi({
+  organization_id: idNumber().nullable().optional().openapi({
     description: "Platform super admins only (else the caller's organization)",
   }),
 }).strict().openapi("UserCreate");
@@ -79,7 +80,7 @@ const UserUpdate = z.object({
   .openapi("UserUpdate");
 
 const IdParam = z.object({
-  id: z.coerce.number().int().positive().openapi({ param: { name: "id", in: "path" }, example: 1 }),
+  id: idText().openapi({ param: { name: "id", in: "path" }, example: 1 }),
 });
 const ListQuery = PageQuery.extend({
   is_active: z.enum(["true", "false"]).optional().transform((v) =>

@@ -291,6 +291,8 @@ dbTest("record routes: the {id} parameter is judged exactly as IdParam judges it
     fc.constantFrom(String(mine.id), ` ${mine.id}`, `0${mine.id}`, `${mine.id}.0`, `+${mine.id}`, "0", "-1"),
     fc.constantFrom("0x1", "1e0", "1e3", "9007199254740991", "9007199254740993", "999999999999999", "1.5"),
     fc.integer({ min: 1, max: 2 ** 31 - 1 }).map(String),
+    fc.constantFrom("2147483647", "2147483648", "4294967296", "99999999999"),
+    fc.integer({ min: 2 ** 31, max: Number.MAX_SAFE_INTEGER }).map(String),
     fc.string({ unit: chars, minLength: 1, maxLength: 18 }).filter((s) =>
       s.trim() !== "." && !s.includes("..")
     ),
@@ -298,13 +300,11 @@ dbTest("record routes: the {id} parameter is judged exactly as IdParam judges it
   await fc.assert(
     fc.asyncProperty(idText, async (text) => {
       const zod = IdParam.safeParse({ id: text });
-      // An id past Postgres's integer (2^31 - 1) is a 500 there, on the old path as on this one: open.
-      fc.pre(!zod.success || zod.data.id <= 2_147_483_647);
       const res = await app.request(`/api/v1/crm/leads/${encodeURIComponent(text)}`, { headers: auth });
       const body = await json(res);
       if (!zod.success) {
         assert.equal(res.status, 422, `${JSON.stringify(text)}: ${JSON.stringify(body)}`);
-        assert.deepEqual((body.errors as { field: string }[]).map((e) => e.field), ["id"]);
+        assert.deepEqual([...new Set((body.errors as { field: string }[]).map((e) => e.field))], ["id"]);
       } else if (zod.data.id === mine.id) {
         assert.equal(res.status, 200, JSON.stringify(text));
         assert.equal(body.id, mine.id);
