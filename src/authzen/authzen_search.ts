@@ -20,6 +20,7 @@ import {
   type EvaluationInput,
   isUserSubject,
 } from "./authzen_service.ts";
+import { isInt32Id } from "../http/input_rules.ts";
 
 export interface PageIn {
   token?: string;
@@ -100,10 +101,15 @@ export class AuthzenSearch {
       caller.organizationId;
     const def = resource ? resourceByType(String(resource.type)) : undefined;
     if (def && resource?.id !== undefined && caller.platform) {
-      const attrs = await new RecordsRepository(this.db, def.table).attributes(Number(resource.id));
+      const id = Number(resource.id);
+      const attrs = isInt32Id(id)
+        ? await new RecordsRepository(this.db, def.table).attributes(id)
+        : undefined;
       if (attrs) org = attrs.organizationId;
     }
     if (resource?.type === "organization" && resource.id) org = Number(resource.id);
+    // Ids are 32-bit integer columns: an organization id past them (or not an integer) names no organization.
+    if (org !== null && !isInt32Id(org)) return none();
     const results: Record<string, unknown>[] = [];
     let scanned = 0;
     let more = false;

@@ -27,6 +27,7 @@ import { resourceByType, type ResourceDef } from "../modules/resources.ts";
 import type { AccessRequest, Decision, Layer, ReasonCode } from "../access/decide.ts";
 import type { UserSnapshot } from "../access/loader.ts";
 import type { AccessService } from "../access/access_service.ts";
+import { MAX_INT32 } from "../http/input_rules.ts";
 
 export interface Entity {
   type: string;
@@ -133,7 +134,8 @@ function intOf(v: unknown): number | null | undefined {
   if (v === undefined) return undefined;
   if (v === null) return null;
   const n = typeof v === "number" ? v : typeof v === "string" && /^\d+$/.test(v) ? Number(v) : NaN;
-  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+  // Ids are 32-bit integer columns: a larger one names nothing (on Postgres it was the column's range error, a 500).
+  return Number.isSafeInteger(n) && n > 0 && n <= MAX_INT32 ? n : undefined;
 }
 
 export class AuthzenService {

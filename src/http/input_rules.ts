@@ -124,3 +124,7 @@ export const idNumber = () => z.number().int().positive().max(MAX_INT32);
 
 /** A row id in a path or query string (text read as a number). */
 export const idText = () => z.coerce.number().int().positive().max(MAX_INT32);
+
+/** True for a positive integer an id column can hold. */
+export const isInt32Id = (n: unknown): n is number =>
+  Number.isSafeInteger(n) && (n as number) > 0 && (n as number) <= MAX_INT32;

@@ -43,7 +43,7 @@ export class SplitRouter<T> implements Router<T> {
     if (fast === null) return this.#all.match(method, path);
     const prefixes = this.#prefixes;
     for (let i = 0; i < prefixes.length; i++) {
-      if (path.startsWith(prefixes[i])) return this.#all.match(method, path);
+      if (underPrefix(path, prefixes[i])) return this.#all.match(method, path);
     }
     return fast.match(method, path);
   }
@@ -61,7 +61,7 @@ export class SplitRouter<T> implements Router<T> {
       let current = "";
       try {
         for (const [method, path, handler] of this.#routes) {
-          if (prefixes.some((p) => path.startsWith(p))) continue;
+          if (prefixes.some((p) => underPrefix(path, p))) continue;
           current = path;
           fast.add(method, path, handler);
         }
@@ -77,4 +77,12 @@ export class SplitRouter<T> implements Router<T> {
     this.#prefixes = [];
     return null;
   }
+}
+
+/**
+ * A path under a prefix, the prefix without its trailing slash included: Hono's `/a/b/*` also matches `/a/b`,
+ * so a wildcard route under `/a/b/` must be matched there by the router that holds it.
+ */
+function underPrefix(path: string, prefix: string): boolean {
+  return path.startsWith(prefix) || (prefix.endsWith("/") && path === prefix.slice(0, -1));
 }

@@ -15,6 +15,7 @@ import { type Page, type RecordScope, RecordsRepository, type RecordTableKey } f
 import { REGISTRY_RESOURCES } from "./registry.ts";
 import { snake } from "../db/module_tables.ts";
 import { fromJson, type ResourceDef, toJson } from "./resources.ts";
+import { MAX_INT32 } from "../http/input_rules.ts";
 
 /** A list cursor: opaque to clients (base64url of `{"a": <last id>}`). */
 export function encodeCursor(after: number): string {
@@ -25,7 +26,9 @@ export function encodeCursor(after: number): string {
 export function decodeCursor(cursor: string): number {
   try {
     const v = JSON.parse(atob(cursor.replaceAll("-", "+").replaceAll("_", "/"))) as { a?: unknown };
-    if (Number.isSafeInteger(v.a) && (v.a as number) >= 0) return v.a as number;
+    if (Number.isSafeInteger(v.a) && (v.a as number) >= 0 && (v.a as number) <= MAX_INT32) {
+      return v.a as number;
+    }
   } catch { /* reported below */ }
   throw new AppError("BAD_REQUEST", "cursor: not a cursor of this API (pass a list's next_cursor unchanged)");
 }

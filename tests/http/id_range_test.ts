@@ -51,3 +51,71 @@ dbTest("ids: past 2^31 - 1 in any {id} path or body id field is a 422 naming it,
   assert.equal(res.status, 422, JSON.stringify(await json(res.clone())));
   assert.ok(((await json(res)).errors as { field: string }[]).some((e) => e.field === "organization_id"));
 });
+
+dbTest(
+  "ids: past 2^31 - 1 in X-Organization-Id, a list cursor or an AuthZEN id is refused or names nothing, never a 500",
+  async (db) => {
+    const w = await createWorld(db);
+    const { app } = await testApp(db);
+    const admin = await login(app, "admin@acme.test");
+    const root = await login(app, "root@platform.test");
+    const big = fc.oneof(fc.constant(2 ** 31), fc.integer({ min: 2 ** 31, max: 10 ** 15 - 1 }));
+    const cursorOf = (a: number) => btoa(JSON.stringify({ a })).replaceAll("+", "-").replaceAll("/", "_");
+    await fc.assert(
+      fc.asyncProperty(big, fc.constantFrom(admin, root), async (id, token) => {
+        for (
+          const path of ["/api/v1/crm/leads", "/api/v1/users", "/api/v1/roles", "/api/v1/organizations/1"]
+        ) {
+          const res = await app.request(path, { headers: bearer(token, id) });
+          const body = await json(res);
+          assert.equal(res.status, 422, `${path} X-Organization-Id ${id}: ${JSON.stringify(body)}`);
+          assert.deepEqual((body.errors as { field: string }[]).map((e) => e.field), ["X-Organization-Id"]);
+        }
+        const fa = await app.request("/access/v1/forward-auth", {
+          headers: {
+            ...bearer(token, id),
+            "x-forwarded-method": "GET",
+            "x-forwarded-uri": "/api/v1/crm/leads",
+          },
+        });
+        assert.ok(fa.status === 422 || fa.status === 403, `forward-auth: ${fa.status}`);
+        const list = await app.request(`/api/v1/crm/leads?cursor=${cursorOf(id)}`, {
+          headers: bearer(admin),
+        });
+        assert.equal(list.status, 400, `cursor ${id}: ${list.status}`);
+        for (
+          const body of [
+            {
+              subject: { type: "user", id: String(id) },
+              action: { name: "read" },
+              resource: { type: "crm_lead" },
+            },
+            {
+              subject: { type: "user", id: String(w.admin.id) },
+              action: { name: "read" },
+              resource: { type: "crm_lead", id: String(id) },
+            },
+            {
+              subject: { type: "user", id: String(w.admin.id) },
+              action: { name: "read" },
+              resource: { type: "organization", id: String(id) },
+            },
+          ]
+        ) {
+          for (const endpoint of ["/access/v1/evaluation", "/access/v1/search/resource"]) {
+            const res = await app.request(endpoint, {
+              method: "POST",
+              headers: { ...bearer(token), "content-type": "application/json" },
+              body: JSON.stringify(body),
+            });
+            assert.ok(
+              res.status < 500,
+              `${endpoint} ${JSON.stringify(body)}: ${res.status} ${await res.text()}`,
+            );
+          }
+        }
+      }),
+      { numRuns: 8 },
+    );
+  },
+);

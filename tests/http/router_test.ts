@@ -69,3 +69,24 @@ dbTest("router: the app's routes are matched exactly as by Hono's TrieRouter", a
   assert.equal(res.status, 401);
   assert.deepEqual((app.router as SplitRouter<unknown>).trieRouted, ["/api/v1/backups/"]);
 }, { only: ["libsql"] });
+
+Deno.test("router: a wildcard under a refused prefix also matches the prefix without its slash, as the TrieRouter does", () => {
+  const split = new SplitRouter<string>();
+  const trie = new TrieRouter<string>();
+  for (
+    const [m, p, h] of [
+      ["ALL", "/api/v1/backups/*", "guard"],
+      ["GET", "/api/v1/backups", "list"],
+      ["GET", "/api/v1/backups/bucket", "bucket"],
+      ["GET", "/api/v1/backups/:id", "one"],
+      ["GET", "/api/v1/users", "users"],
+    ] as const
+  ) {
+    split.add(m, p, h);
+    trie.add(m, p, h);
+  }
+  for (const path of ["/api/v1/backups", "/api/v1/backups/", "/api/v1/backups/7", "/api/v1/users"]) {
+    const names = (r: unknown) => (r as [[string, unknown][]])[0].map(([h]) => h);
+    assert.deepEqual(names(split.match("GET", path)), names(trie.match("GET", path)), path);
+  }
+});
