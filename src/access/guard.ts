@@ -14,7 +14,7 @@ import type { AccessService } from "./access_service.ts";
 import type { Decision } from "./decide.ts";
 import { isCatalogAction } from "./actions.ts";
 import type { UserSnapshot } from "./loader.ts";
-import { MAX_INT32 } from "../http/input_rules.ts";
+import { isInt32Id, MAX_INT32 } from "../http/input_rules.ts";
 
 export interface GuardOptions {
   /** Submodule for submodule permissions (`crm_leads_read` → module crm, submodule leads). */
@@ -123,7 +123,7 @@ export function requireAccess(
 /** The organization a request acts on: a super admin's `X-Organization-Id`, else the user's own. */
 export function targetOrganization(raw: string | undefined, user: UserSnapshot): number | null {
   if (raw === undefined || raw.trim() === "") return user.access.organizationId;
-  if (!/^\d{1,15}$/.test(raw.trim()) || Number(raw) <= 0 || Number(raw) > MAX_INT32) {
+  if (!/^\d{1,15}$/.test(raw.trim()) || !isInt32Id(Number(raw))) {
     throw new AppError(
       "VALIDATION_ERROR",
       `${ORG_HEADER}: "${raw}" is not an organization id (a positive integer up to ${MAX_INT32})`,

@@ -27,7 +27,7 @@ import { resourceByType, type ResourceDef } from "../modules/resources.ts";
 import type { AccessRequest, Decision, Layer, ReasonCode } from "../access/decide.ts";
 import type { UserSnapshot } from "../access/loader.ts";
 import type { AccessService } from "../access/access_service.ts";
-import { MAX_INT32 } from "../http/input_rules.ts";
+import { isInt32Id } from "../http/input_rules.ts";
 
 export interface Entity {
   type: string;
@@ -135,7 +135,7 @@ function intOf(v: unknown): number | null | undefined {
   if (v === null) return null;
   const n = typeof v === "number" ? v : typeof v === "string" && /^\d+$/.test(v) ? Number(v) : NaN;
   // Ids are 32-bit integer columns: a larger one names nothing (on Postgres it was the column's range error, a 500).
-  return Number.isSafeInteger(n) && n > 0 && n <= MAX_INT32 ? n : undefined;
+  return isInt32Id(n) ? n : undefined;
 }
 
 export class AuthzenService {

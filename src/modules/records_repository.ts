@@ -148,33 +148,23 @@ export class RecordsRepository {
     page: Page,
     ex: Executor = this.db.db,
   ): Promise<{ items: RecordRow[]; total: number; totalExact: boolean; nextAfter: number | null }> {
-    const after = page.after ?? 0;
+    const params = pageParams(s, page);
+    const { after, cap } = params;
     const prepared = ex === this.db.db;
-    const cap = page.exactTotal ? Number.MAX_SAFE_INTEGER : TOTAL_CAP + 1;
     const t = this.table;
     const countOf = (e: Executor) =>
       e.select({ n: count() }).from(
         e.select({ one: sql`1`.as("one") }).from(t).where(this.scopeCondition(s)).limit(cap).as("matching"),
       );
     const rows = prepared
-      ? await this.#prepare("list", s.scope).execute({
-        org: s.organizationId,
-        user: s.userId,
-        after,
-        limit: page.limit,
-        offset: page.skip,
-        cap,
-      })
+      ? await this.#prepare("list", s.scope).execute(params)
       : await ex.select({ ...getTableColumns(t), __total: sql<number>`(${countOf(ex)})` }).from(t)
         .where(and(this.scopeCondition(s), gt(t.id, after))).orderBy(asc(t.id)).limit(page.limit)
         .offset(page.skip);
     let counted = rows.length ? Number(rows[0].__total) : 0;
     if (!rows.length && (page.skip > 0 || after > 0)) {
       // Past the end: the page has no row to carry the count.
-      const [{ n }] = prepared
-        ? await this.#prepare("count", s.scope).execute({ org: s.organizationId, user: s.userId, cap })
-        : await countOf(ex);
-      counted = Number(n);
+      counted = prepared ? await this.#countPastEnd(s, cap) : Number((await countOf(ex))[0].n);
     }
     // The row without its `__total` column (a plain copy: an object rest was a noticeable part of a page).
     const props = this.#columnProps;
@@ -185,10 +175,17 @@ export class RecordsRepository {
       for (let j = 0; j < props.length; j++) item[props[j]] = row[props[j]];
       items[i] = item as RecordRow;
     }
-    const nextAfter = items.length === page.limit ? items[items.length - 1].id : null;
-    return counted > TOTAL_CAP && !page.exactTotal
-      ? { items, total: TOTAL_CAP, totalExact: false, nextAfter }
-      : { items, total: counted, totalExact: true, nextAfter };
+    return pageOf(items, counted, page, items.length === page.limit ? items[items.length - 1].id : null);
+  }
+
+  /** The bounded count of a scope, for a page past the end (no row carries it). */
+  async #countPastEnd(s: RecordScope, cap: number): Promise<number> {
+    const [{ n }] = await this.#prepare("count", s.scope).execute({
+      org: s.organizationId,
+      user: s.userId,
+      cap,
+    });
+    return Number(n);
   }
 
   /**
@@ -202,33 +199,21 @@ export class RecordsRepository {
   ): Promise<{ items: JsonRow[]; total: number; totalExact: boolean; nextAfter: number | null } | undefined> {
     const raw = this.#rawOf("list", s.scope);
     if (!raw) return undefined;
-    const after = page.after ?? 0;
-    const cap = page.exactTotal ? Number.MAX_SAFE_INTEGER : TOTAL_CAP + 1;
-    const rows = await raw({
-      org: s.organizationId,
-      user: s.userId,
-      after,
-      limit: page.limit,
-      offset: page.skip,
-      cap,
-    });
-    const totalAt = this.#columnProps.length;
-    let counted = rows.length ? Number(rows[0][totalAt]) : 0;
-    if (!rows.length && (page.skip > 0 || after > 0)) {
-      const [{ n }] = await this.#prepare("count", s.scope).execute({
-        org: s.organizationId,
-        user: s.userId,
-        cap,
-      });
-      counted = Number(n);
+    const params = pageParams(s, page);
+    const rows = await raw(params);
+    let counted = rows.length ? Number(rows[0][this.#columnProps.length]) : 0;
+    if (!rows.length && (page.skip > 0 || params.after > 0)) {
+      counted = await this.#countPastEnd(s, params.cap);
     }
     const json = this.#json;
     const items = new Array<JsonRow>(rows.length);
     for (let i = 0; i < rows.length; i++) items[i] = json(rows[i]);
-    const nextAfter = items.length === page.limit ? items[items.length - 1].id as number : null;
-    return counted > TOTAL_CAP && !page.exactTotal
-      ? { items, total: TOTAL_CAP, totalExact: false, nextAfter }
-      : { items, total: counted, totalExact: true, nextAfter };
+    return pageOf(
+      items,
+      counted,
+      page,
+      items.length === page.limit ? items[items.length - 1].id as number : null,
+    );
   }
 
   /** `get` as its JSON object, from the driver's raw row; undefined when the driver offers none. */
@@ -306,4 +291,23 @@ export class RecordsRepository {
       .from(this.table).where(eq(this.table.id, id)).limit(1);
     return row ?? null;
   }
+}
+
+/** A page's statement parameters: the scope, the keyset start, and the count's bound (TOTAL_CAP + 1 unless exact). */
+function pageParams(s: RecordScope, page: Page) {
+  return {
+    org: s.organizationId,
+    user: s.userId,
+    after: page.after ?? 0,
+    limit: page.limit,
+    offset: page.skip,
+    cap: page.exactTotal ? Number.MAX_SAFE_INTEGER : TOTAL_CAP + 1,
+  };
+}
+
+/** A page's answer: the total is exact up to TOTAL_CAP, else TOTAL_CAP and not exact (unless exact was asked). */
+function pageOf<T>(items: T[], counted: number, page: Page, nextAfter: number | null) {
+  return counted > TOTAL_CAP && !page.exactTotal
+    ? { items, total: TOTAL_CAP, totalExact: false, nextAfter }
+    : { items, total: counted, totalExact: true, nextAfter };
 }
