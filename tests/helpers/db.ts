@@ -212,8 +212,8 @@ function pgliteTemplate(kind: "empty" | "migrated"): Promise<Blob> {
 
 const ROOT = new URL("../../", import.meta.url);
 
-/** A hash of what a template's content depends on. */
-async function pgliteTemplateKey(): Promise<string> {
+/** A hash of what a template's content depends on (PGlite data directories and the server's template database). */
+async function templateKey(): Promise<string> {
   const parts: string[] = [
     JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT))).imports[
       "@electric-sql/pglite"
@@ -232,7 +232,7 @@ async function pgliteTemplateKey(): Promise<string> {
 
 async function loadOrMakePgliteTemplate(kind: "empty" | "migrated"): Promise<Blob> {
   const dir = Deno.env.get("TMPDIR") || "/tmp";
-  const path = `${dir}/seedbed-test-pglite-${kind}-${await pgliteTemplateKey()}.tar.gz`;
+  const path = `${dir}/seedbed-test-pglite-${kind}-${await templateKey()}.tar.gz`;
   try {
     return new Blob([await Deno.readFile(path)]);
   } catch { /* not made yet: make it */ }
@@ -348,7 +348,7 @@ let templateDatabase: Promise<string | null> | null = null;
 function pgTemplate(): Promise<string | null> {
   templateDatabase ??= (async () => {
     const base = new URL(PG_URL!).pathname.slice(1) || "postgres";
-    const name = `${base.slice(0, 30)}_tpl_${await pgliteTemplateKey()}`;
+    const name = `${base.slice(0, 30)}_tpl_${await templateKey()}`;
     try {
       return await withAdmin(async (admin) => {
         await admin.run(sql`SELECT pg_advisory_lock(hashtext(${name}))`);
