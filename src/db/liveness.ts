@@ -56,6 +56,14 @@ interface PgClient {
 const KEY = `hashtext($1) & 2147483647`;
 
 /**
+ * How long ending a session may wait for its connection to close. postgres.js's `end({ timeout })` answers
+ * when its connections have closed, or once the timeout has passed; a timeout of 0 answers at once, with
+ * the socket still closing and its `max_lifetime` timer still set (a timer left behind by every release).
+ * Only a hung network waits this long.
+ */
+export const SESSION_END_TIMEOUT_S = 2;
+
+/**
  * Postgres liveness over `query` (the pool, for the read-only check) and
  * `openSession` (a new one-connection client per held lock).
  */
@@ -77,7 +85,7 @@ export function postgresLiveness(
       try {
         [{ got }] = await session.unsafe(take, [key]) as [{ got: boolean }];
       } finally {
-        if (!got) await session.end({ timeout: 1 }).catch(() => {});
+        if (!got) await session.end({ timeout: SESSION_END_TIMEOUT_S }).catch(() => {});
       }
       if (!got) return null;
       let released = false;
@@ -107,7 +115,7 @@ export function postgresLiveness(
             new Promise((r) => (timer = setTimeout(r, 2_000))),
           ]);
           clearTimeout(timer);
-          await session.end({ timeout: 0 }).catch(() => {});
+          await session.end({ timeout: SESSION_END_TIMEOUT_S }).catch(() => {});
         },
       };
     },

@@ -1,6 +1,9 @@
 /** The seeding lock: in process, across handles ("replicas"), stale leases, and Postgres's advisory lock. */
 import assert from "node:assert/strict";
+import net from "node:net";
+import postgres from "postgres";
 import { sql } from "drizzle-orm";
+import { postgresLiveness } from "../../src/db/liveness.ts";
 import { type Database, openDatabase } from "../../src/db/client.ts";
 import { AppError } from "../../src/errors.ts";
 import { peekLock } from "../../src/seeding/lock.ts";
@@ -233,4 +236,35 @@ dbTest(
     assert.equal(lease.executionId, r.execution_id);
   },
   { only: ["postgres"], ignore: !POSTGRES_IS_SERVER },
+);
+
+dbTest(
+  "lock: a released liveness session has closed its connection when release() returns",
+  async (db, { url }) => {
+    // postgres.js's end({ timeout: 0 }) answered before the socket closed, leaving the connection's
+    // max_lifetime timer set after every release (Deno's sanitizer caught it in whichever test ran it).
+    const sockets: net.Socket[] = [];
+    const liveness = postgresLiveness(
+      "lock-test",
+      (text) => db.rows(sql.raw(text)),
+      () =>
+        postgres(url, {
+          max: 1,
+          onnotice: () => {},
+          socket: ({ host, port }: { host: string[]; port: number[] }) => {
+            const s = net.connect(port[0], host[0]);
+            sockets.push(s);
+            return s;
+          },
+        } as never) as never,
+    );
+    for (let i = 0; i < 5; i++) {
+      const held = await liveness.tryAcquire(`released-${i}`);
+      assert.ok(held);
+      assert.ok(await held.check());
+      await held.release();
+      assert.deepEqual(sockets.map((s) => s.destroyed), sockets.map(() => true), `round ${i}`);
+    }
+  },
+  { only: ["postgres"], needsServer: true },
 );
