@@ -19,8 +19,8 @@ A new variable is added to that schema with a description; this page is then reg
 `;
 
 const TAIL = `
-Tests also read \`TEST_DATABASE_URL\` (a Postgres server for the Postgres half of the suite; each test gets a
-schema of its own; without it, an embedded Postgres — PGlite — is used) and \`TEST_S3_ENDPOINT\` (an S3 server
+Tests also read \`TEST_DATABASE_URL\` (a Postgres server for the Postgres half of the suite; each test file gets
+a database of its own; without it, \`deno task test\` starts a throw-away one) and \`TEST_S3_ENDPOINT\` (an S3 server
 instead of the embedded one, with \`TEST_S3_ACCESS_KEY_ID\` / \`TEST_S3_SECRET_ACCESS_KEY\`); see
 [testing.md](testing.md).
 `;
