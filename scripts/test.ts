@@ -22,7 +22,7 @@ if (!Deno.env.get("TEST_DATABASE_URL")) {
     env.TEST_DATABASE_URL = server.url;
     env.TEST_DATABASE_SOCKET_DIR = server.socketDir;
     console.log(
-      `== Postgres for tests: a throw-away ${server.version} at ${server.url} (stopped at the end)`,
+      `== Postgres for tests: a throw-away ${server.version} at ${server.label} (stopped at the end)`,
     );
   } catch (err) {
     console.log(

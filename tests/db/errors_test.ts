@@ -146,12 +146,13 @@ Deno.test({
     const refused = `seedbed_nologin_${suffix}`;
     const full = `seedbed_nolimit_${suffix}`;
     try {
-      await root.run(`CREATE ROLE ${refused} NOLOGIN`);
-      await root.run(`CREATE ROLE ${full} LOGIN CONNECTION LIMIT 0`);
+      // (With passwords, for a server that asks for one: the throw-away server of scripts/test.ts does.)
+      await root.run(`CREATE ROLE ${refused} NOLOGIN PASSWORD 'right-password'`);
+      await root.run(`CREATE ROLE ${full} LOGIN CONNECTION LIMIT 0 PASSWORD 'right-password'`);
       const as = (user: string) => {
         const u = new URL(admin);
         u.username = user;
-        u.password = "";
+        u.password = "right-password";
         return u.toString();
       };
       let err = await openDatabase(as(refused)).catch((e) => e);

