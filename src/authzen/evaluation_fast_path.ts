@@ -168,7 +168,7 @@ export function evaluationFastPath<A extends unknown[]>(
         const read = await readAtMost(req.body, MAX_BODY_BYTES);
         if (read.replay) {
           return await router(
-            new Request(req.url, { method: "POST", headers, body: read.replay, signal: req.signal }),
+            new Request(req.url, { method: "POST", headers, body: read.replay }),
             ...rest,
           );
         }
@@ -176,7 +176,7 @@ export function evaluationFastPath<A extends unknown[]>(
       }
     } catch {
       // The body could not be read (the client went away): the router answers as for no body.
-      return await router(new Request(req.url, { method: "POST", headers, signal: req.signal }), ...rest);
+      return await router(new Request(req.url, { method: "POST", headers }), ...rest);
     }
     // The request context's own rules (the AuthZEN paths echo the incoming id verbatim).
     const { id: requestId, echoed } = resolveRequestId(headers.get("x-request-id"), true);
@@ -192,7 +192,6 @@ export function evaluationFastPath<A extends unknown[]>(
           method: "POST",
           headers,
           body: text === "" ? null : text,
-          signal: req.signal,
         }),
         ...rest,
       );

@@ -78,7 +78,6 @@ export function bodyLimit(options: BodyLimitOptions): MiddlewareHandler<HttpEnv>
       method: raw.method,
       headers: raw.headers,
       body: limitStream(raw.body, maxBytes, () => (exceeded = true)),
-      signal: raw.signal,
     });
     try {
       await next();

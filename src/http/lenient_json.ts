@@ -41,7 +41,6 @@ export function lenientJson(prefixes: string[] = ["/api/"]): MiddlewareHandler<H
       method: raw.method,
       headers,
       body: text === "" ? null : new TextEncoder().encode(text),
-      signal: raw.signal,
     });
     await next();
   };
