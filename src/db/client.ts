@@ -247,6 +247,10 @@ async function openPostgres(
         postgres(parsed.toString(), {
           ...base,
           max: 1,
+          // postgres.js ends a connection after max_lifetime (30-60 min by default, or PGMAX_LIFETIME): here
+          // that would free the lock in the middle of a long run. The session lasts as long as its holder.
+          max_lifetime: null,
+          idle_timeout: 0, // none (and not PGIDLE_TIMEOUT)
           connection: {
             ...connection,
             application_name: "seedbed-lock",

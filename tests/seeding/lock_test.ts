@@ -268,3 +268,34 @@ dbTest(
   },
   { only: ["postgres"], needsServer: true },
 );
+
+dbTest(
+  "lock: a liveness session outlives postgres.js's connection lifetime (the lock is never dropped mid-run)",
+  async (_db, { url }) => {
+    // postgres.js ends every connection after max_lifetime (30-60 min by default), the lock session's too:
+    // a longer run lost its advisory lock to the next holder. PGMAX_LIFETIME=1 (postgres.js reads it where
+    // the option is not given) shortens that to 1 s, in a process of its own.
+    const client = new URL("../../src/db/client.ts", import.meta.url).href;
+    const script = `
+      const { openDatabase } = await import(${JSON.stringify(client)});
+      const [a, b] = [await openDatabase(Deno.args[0]), await openDatabase(Deno.args[0])];
+      const held = await a.liveness.tryAcquire("lifetime");
+      await new Promise((r) => setTimeout(r, 2500));
+      const other = await b.liveness.tryAcquire("lifetime");
+      console.log(JSON.stringify({ held: Boolean(held), stillMine: await held.check(), otherGot: Boolean(other) }));
+      await other?.release();
+      await held.release();
+      await a.close();
+      await b.close();`;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", "--no-check", script, url],
+      env: { PGMAX_LIFETIME: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout).trim();
+    assert.ok(out.success, new TextDecoder().decode(out.stderr));
+    assert.deepEqual(JSON.parse(text.split("\n").at(-1)!), { held: true, stillMine: true, otherGot: false });
+  },
+  { only: ["postgres"], needsServer: true },
+);
