@@ -8,12 +8,32 @@
  * (TMPDIR), deleted at the end, Ctrl-C included; a killed run's folders are swept by the next. Must never touch
  * a database it did not create, and never leave its server running. Story: docs/testing.md.
  */
-import { makeRunFolder, startThrowawayPostgres, sweepOrphans } from "../tests/helpers/throwaway_postgres.ts";
+import {
+  makeRunFolder,
+  StartInterrupted,
+  startThrowawayPostgres,
+  sweepOrphans,
+} from "../tests/helpers/throwaway_postgres.ts";
 
 // `deno task test tests/http/` or `deno task test --filter login`: flags pass through to `deno test`; with no
 // file or folder named, the whole of tests/.
 const named = Deno.args.some((a) => !a.startsWith("-") && exists(a));
 const args = named ? Deno.args : [...Deno.args, "tests/"];
+// Signals from the start: Ctrl-C while the server starts stops it and ends the run (it is not a reason to fall
+// back to PGlite); during the tests they go to `deno test`; a closed terminal (SIGHUP) ends the tests too.
+let interrupted: Deno.Signal | null = null;
+let child: Deno.ChildProcess | null = null;
+const listeners = (["SIGINT", "SIGTERM", "SIGHUP"] as const).map((signal) => {
+  const listener = () => {
+    interrupted ??= signal;
+    try {
+      child?.kill(signal === "SIGHUP" ? "SIGTERM" : signal);
+    } catch { /* already exited */ }
+  };
+  Deno.addSignalListener(signal, listener);
+  return [signal, listener] as const;
+});
+
 await sweepOrphans();
 const runTmp = await makeRunFolder();
 const env: Record<string, string> = { TMPDIR: runTmp };
@@ -22,40 +42,47 @@ let server: Awaited<ReturnType<typeof startThrowawayPostgres>> | null = null;
 if (!Deno.env.get("TEST_DATABASE_URL")) {
   try {
     server = await startThrowawayPostgres();
+    if (server.user?.created) {
+      console.log(
+        `== made the system user ${server.user.name} to run the throw-away Postgres as (root may not)`,
+      );
+    }
     env.TEST_DATABASE_URL = server.url;
     if (server.socketDir) env.TEST_DATABASE_SOCKET_DIR = server.socketDir;
     console.log(
       `== Postgres for tests: a throw-away ${server.version} at ${server.label} (stopped at the end)`,
     );
   } catch (err) {
-    console.log(
-      `== Postgres for tests: embedded PGlite, one per test file (no throw-away server: ${
-        err instanceof Error ? err.message : String(err)
-      })`,
-    );
+    if (!(err instanceof StartInterrupted) && !interrupted) {
+      console.log(
+        `== Postgres for tests: embedded PGlite, one per test file (no throw-away server: ${
+          err instanceof Error ? err.message : String(err)
+        })`,
+      );
+    }
+    interrupted ??= err instanceof StartInterrupted ? "SIGINT" : null;
   }
 }
 
 // Two test files per core: most files wait on their databases, servers and child processes part of the time.
 if (!Deno.env.get("DENO_JOBS")) env.DENO_JOBS = String(2 * navigator.hardwareConcurrency);
 
-const child = new Deno.Command(Deno.execPath(), {
-  args: ["test", "--allow-all", "--no-check", "--parallel", ...args],
-  env,
-  stdin: "inherit",
-  stdout: "inherit",
-  stderr: "inherit",
-}).spawn();
-const forward = (signal: Deno.Signal) => () => child.kill(signal);
-const onInt = forward("SIGINT");
-const onTerm = forward("SIGTERM");
-Deno.addSignalListener("SIGINT", onInt);
-Deno.addSignalListener("SIGTERM", onTerm);
-const { code } = await child.status;
-Deno.removeSignalListener("SIGINT", onInt);
-Deno.removeSignalListener("SIGTERM", onTerm);
+let code = 130;
+if (!interrupted) {
+  child = new Deno.Command(Deno.execPath(), {
+    args: ["test", "--allow-all", "--no-check", "--parallel", ...args],
+    env,
+    stdin: "inherit",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn();
+  code = (await child.status).code;
+} else {
+  console.log(`== interrupted (${interrupted}) before the tests started`);
+}
 await server?.stop();
 await Deno.remove(runTmp, { recursive: true }).catch(() => {});
+for (const [signal, listener] of listeners) Deno.removeSignalListener(signal, listener);
 Deno.exit(code);
 
 function exists(path: string): boolean {

