@@ -103,39 +103,41 @@ Deno.test("deno task test without TEST_DATABASE_URL runs on a throw-away server 
   assert.deepEqual(await leftovers(), before, "no server folder left behind");
 });
 
-Deno.test("deno task test: Ctrl-C (SIGINT to the runner) stops the tests and the server and leaves no folder", async () => {
-  const env: Record<string, string> = { ...Deno.env.toObject(), NO_COLOR: "1" };
-  delete env.TEST_DATABASE_URL;
-  const before = await leftovers();
-  const probe = await probeTest("await new Promise((r) => setTimeout(r, 60_000));");
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "scripts/test.ts", probe.file],
-    clearEnv: true,
-    env,
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!/TMPDIR=\S+\n/.test(text)) {
-    const { value, done } = await lines.read();
-    if (done) break;
-    text += value;
-  }
-  const server = /at postgres:\/\/postgres@127\.0\.0\.1:(\d+)/.exec(text)?.[1];
-  assert.ok(server, text);
-  child.kill("SIGINT");
-  const status = await child.status;
-  await lines.cancel();
-  await Deno.remove(probe.dir, { recursive: true });
-  assert.ok(!status.success, "the run reports the interruption");
-  assert.ok(await gone(/TMPDIR=(\S+)/.exec(text)![1]), "the run's folder is deleted");
-  assert.deepEqual(await leftovers(), before, "no server folder left behind");
-  await assert.rejects(
-    Deno.connect({ hostname: "127.0.0.1", port: Number(server) }),
-    "the server is stopped",
-  );
-});
+for (const signal of ["SIGINT", "SIGHUP"] as const) {
+  Deno.test(`deno task test: ${signal} to the runner (Ctrl-C, a closed terminal) stops the tests and the server and leaves no folder`, async () => {
+    const env: Record<string, string> = { ...Deno.env.toObject(), NO_COLOR: "1" };
+    delete env.TEST_DATABASE_URL;
+    const before = await leftovers();
+    const probe = await probeTest("await new Promise((r) => setTimeout(r, 60_000));");
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-all", "scripts/test.ts", probe.file],
+      clearEnv: true,
+      env,
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    while (!/TMPDIR=\S+\n/.test(text)) {
+      const { value, done } = await lines.read();
+      if (done) break;
+      text += value;
+    }
+    const server = /at postgres:\/\/postgres@127\.0\.0\.1:(\d+)/.exec(text)?.[1];
+    assert.ok(server, text);
+    child.kill(signal);
+    const status = await child.status;
+    await lines.cancel();
+    await Deno.remove(probe.dir, { recursive: true });
+    assert.ok(!status.success, "the run reports the interruption");
+    assert.ok(await gone(/TMPDIR=(\S+)/.exec(text)![1]), "the run's folder is deleted");
+    assert.deepEqual(await leftovers(), before, "no server folder left behind");
+    await assert.rejects(
+      Deno.connect({ hostname: "127.0.0.1", port: Number(server) }),
+      "the server is stopped",
+    );
+  });
+}
 
 Deno.test("deno task test: Ctrl-C while the server starts ends the run (no fallback to PGlite) and leaves nothing", async () => {
   const tmp = await Deno.makeTempDir({ prefix: "runner-" });
