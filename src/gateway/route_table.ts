@@ -179,10 +179,10 @@ export function canonicalPath(target: string): string | null {
   }
   // deno-lint-ignore no-control-regex -- control characters are exactly what is refused
   if (/[;\\%\x00-\x1f\x7f]/.test(decoded)) return null;
-  // One trailing slash names the same route.
-  const path = decoded.length > 1 && decoded.endsWith("/") ? decoded.slice(0, -1) : decoded;
-  if (path !== "/" && path.slice(1).split("/").some((s) => s === "" || s === "." || s === "..")) return null;
-  return path;
+  // No dot segment, and no empty segment but the last: one trailing slash names the same route (`/` too).
+  const segments = decoded.slice(1).split("/");
+  if (segments.some((s, i) => (s === "" && i < segments.length - 1) || s === "." || s === "..")) return null;
+  return decoded.length > 1 && decoded.endsWith("/") ? decoded.slice(0, -1) : decoded;
 }
 
 function matches(segments: readonly string[], path: string[]): boolean {

@@ -74,6 +74,10 @@ Deno.test("canonical paths: dot segments, encoded slashes, empty segments and co
       "/health/%2e%2e/api/v1/users",
       "/api/v1/./users",
       "/api//v1/users",
+      // An empty first segment: the root has one trailing slash at most (a random seed found `//`).
+      "//",
+      "//api/v1/users",
+      "/api/v1/users//",
       "/health%2f..%2fapi",
       "/a\\b",
       "/a%00",
