@@ -17,7 +17,7 @@ import { createRouter, errorResponses, jsonBody, jsonResponse } from "../http/op
 import type { SeedingService } from "./seeding_service.ts";
 import { requireAccess } from "../access/guard.ts";
 import type { AccessService } from "../access/access_service.ts";
-import { idText } from "../http/input_rules.ts";
+import { idNumber, idText } from "../http/input_rules.ts";
 
 /** What the routes need: the service and the access service the guard (`access/guard.ts`) runs on. */
 export interface SeedingRouteDeps {
@@ -71,7 +71,7 @@ const RestoreBody = z.object({
   s3_key: z.string().min(1).max(1024).optional().openapi({
     example: "database-backups/20250115_120000_execution_5.json.gz",
   }),
-  execution_id: z.number().int().positive().optional().openapi({ example: 5 }),
+  execution_id: idNumber().optional().openapi({ example: 5 }),
   trust: z.literal("untrusted").optional().openapi({
     description:
       "Import an object that is neither in the catalog nor signed by a key this server holds (audited; still verified row by row). Without it such an object is refused (422).",

@@ -50,6 +50,38 @@ dbTest("ids: past 2^31 - 1 in any {id} path or body id field is a 422 naming it,
   });
   assert.equal(res.status, 422, JSON.stringify(await json(res.clone())));
   assert.ok(((await json(res)).errors as { field: string }[]).some((e) => e.field === "organization_id"));
+
+  // Every id field of every JSON body in /openapi.json (`id`, `*_id`), alone in its body: a 422 naming it.
+  type Schema = { $ref?: string; properties?: Record<string, Schema>; type?: string | string[] };
+  const components =
+    (spec as unknown as { components: { schemas: Record<string, Schema> } }).components.schemas;
+  const resolve = (x: Schema | undefined): Schema | undefined =>
+    x?.$ref ? resolve(components[x.$ref.split("/").pop()!]) : x;
+  const fields = Object.entries(spec.paths).flatMap(([path, ops]) =>
+    Object.entries(ops as Record<string, { requestBody?: { content?: Record<string, { schema?: Schema }> } }>)
+      .flatMap(([m, op]) =>
+        Object.keys(resolve(op.requestBody?.content?.["application/json"]?.schema)?.properties ?? {})
+          .filter((name) => name === "id" || name.endsWith("_id")).map((name) => ({ path, m, name }))
+      )
+  );
+  assert.ok(fields.some((f) => f.name === "execution_id"), "the restore body's execution_id is among them");
+  await fc.assert(
+    fc.asyncProperty(
+      fc.constantFrom(...fields),
+      fc.integer({ min: 2 ** 31, max: Number.MAX_SAFE_INTEGER }),
+      async ({ path, m, name }, id) => {
+        const r = await app.request(path.replaceAll(/\{[a-z_]+\}/g, "1"), {
+          method: m.toUpperCase(),
+          headers: { ...bearer(token, w.globex.id), "content-type": "application/json" },
+          body: JSON.stringify({ [name]: id }),
+        });
+        const body = await json(r);
+        assert.equal(r.status, 422, `${m} ${path} ${name}=${id}: ${JSON.stringify(body)}`);
+        assert.ok((body.errors as { field: string }[]).some((e) => e.field === name), JSON.stringify(body));
+      },
+    ),
+    { numRuns: 40 },
+  );
 });
 
 dbTest(
