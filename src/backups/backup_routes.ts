@@ -12,6 +12,7 @@
  * Restore is `POST /api/v1/seeders/restore` (the seeding routes), so that it
  * runs under the seeding lock and is recorded in the execution history.
  */
+import { IdParam } from "../http/paging.ts";
 import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter, errorResponses, jsonBody, jsonResponse } from "../http/openapi.ts";
 import type { BackupRecord } from "./catalog.ts";
@@ -131,9 +132,6 @@ const PageQuery = z.object({
     param: { name: "limit", in: "query" },
     example: 50,
   }),
-});
-const IdParam = z.object({
-  id: idText().openapi({ param: { name: "id", in: "path" }, example: 5 }),
 });
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);

@@ -3,6 +3,7 @@
  * `files:read`, `files:update`, `files:delete`. Uploads are multipart and
  * streamed (parsed with busboy, never buffered whole).
  */
+import { IdParam } from "../http/paging.ts";
 import { createRoute, z } from "@hono/zod-openapi";
 import { pipeline, Readable, type Writable } from "node:stream";
 import busboyImport from "busboy";
@@ -11,7 +12,6 @@ import { AppError, validation } from "../errors.ts";
 import { createRouter, errorResponses, jsonBody, jsonResponse } from "../http/openapi.ts";
 import { FilesService, PRESIGN_MAX_SECONDS } from "./files_service.ts";
 import { requireAccess } from "../access/guard.ts";
-import { idText } from "../http/input_rules.ts";
 
 /** The small part of busboy's API used here (the package ships no types). */
 type MultipartParser = Writable & {
@@ -55,9 +55,6 @@ const Metadata = z.record(z.string().min(1).max(128), z.string().max(1024)).refi
   { message: "at most 50 metadata keys" },
 );
 
-const IdParam = z.object({
-  id: idText().openapi({ param: { name: "id", in: "path" }, example: 1 }),
-});
 const ListQuery = z.object({
   skip: z.coerce.number().int().min(0).default(0),
   limit: z.coerce.number().int().min(1).max(500).default(50),

@@ -4,6 +4,7 @@
  * the platform's (no X-Organization-Id) or an organization's (naming it).
  * The secret is in the creation response only. See docs/gateway.md.
  */
+import { IdParam } from "../http/paging.ts";
 import { createRoute, z } from "@hono/zod-openapi";
 import type { AccessService } from "../access/access_service.ts";
 import { requireAccess } from "../access/guard.ts";
@@ -11,7 +12,6 @@ import { roleKindOf } from "../access/loader.ts";
 import type { AuthContext } from "../http/types.ts";
 import { createRouter, errorResponses, jsonBody, jsonResponse } from "../http/openapi.ts";
 import { SERVICE_KEY_SCOPES, type ServiceKey, type ServiceKeyService } from "./service_keys.ts";
-import { idText } from "../http/input_rules.ts";
 
 const Key = z.object({
   id: z.number().int(),
@@ -38,9 +38,6 @@ const Create = z.object({
   }),
   expires_at: z.iso.datetime({ offset: true }).nullable().optional(),
 }).strict().openapi("ServiceKeyCreate");
-const IdParam = z.object({
-  id: idText().openapi({ param: { name: "id", in: "path" }, example: 1 }),
-});
 
 const out = (k: ServiceKey) => ({
   id: k.id,

@@ -14,8 +14,8 @@ import { RecordsService } from "./records_service.ts";
 import { TOTAL_CAP } from "./records_repository.ts";
 import { type ResourceDef, RESOURCES } from "./resources.ts";
 import { requireAccess } from "../access/guard.ts";
-import { PageQuery } from "../http/paging.ts";
-import { idText, MAX_INT32 } from "../http/input_rules.ts";
+import { IdParam, PageQuery } from "../http/paging.ts";
+import { MAX_INT32 } from "../http/input_rules.ts";
 
 /** A record list's query: the seeds' skip/limit, or a keyset cursor; a bounded total unless asked. */
 const RecordPageQuery = PageQuery.extend({
@@ -26,9 +26,6 @@ const RecordPageQuery = PageQuery.extend({
     description:
       `bounded (default): total is exact up to ${TOTAL_CAP} records, else ${TOTAL_CAP} with total_exact false`,
   }),
-});
-export const IdParam = z.object({
-  id: idText().openapi({ param: { name: "id", in: "path" }, example: 1 }),
 });
 const ORG_HEADER_DOC = z.object({
   "x-organization-id": z.string().optional().openapi({

@@ -2,10 +2,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { AccessService } from "../access/access_service.ts";
 import { createRouter, errorResponses, jsonBody, jsonResponse } from "../http/openapi.ts";
-import { PageQuery } from "../http/paging.ts";
+import { IdParam, PageQuery } from "../http/paging.ts";
 import type { RolesService } from "./roles_service.ts";
 import { requireAccess } from "../access/guard.ts";
-import { idText } from "../http/input_rules.ts";
 
 const Role = z.object({
   id: z.number().int(),
@@ -58,9 +57,6 @@ const PermissionList = z.object({
   limit: z.number().int(),
 }).openapi("PermissionList");
 
-const IdParam = z.object({
-  id: idText().openapi({ param: { name: "id", in: "path" }, example: 1 }),
-});
 const PermParam = IdParam.extend({
   permission: z.string().min(1).max(100).openapi({
     param: { name: "permission", in: "path" },

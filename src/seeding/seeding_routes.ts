@@ -12,12 +12,13 @@
  * A run in progress answers 409; a failed run 500 with `run_execution_id` (its
  * record holds the error and stack trace); restore without backup storage 501.
  */
+import { IdParam } from "../http/paging.ts";
 import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter, errorResponses, jsonBody, jsonResponse } from "../http/openapi.ts";
 import type { SeedingService } from "./seeding_service.ts";
 import { requireAccess } from "../access/guard.ts";
 import type { AccessService } from "../access/access_service.ts";
-import { idNumber, idText } from "../http/input_rules.ts";
+import { idNumber } from "../http/input_rules.ts";
 
 /** What the routes need: the service and the access service the guard (`access/guard.ts`) runs on. */
 export interface SeedingRouteDeps {
@@ -168,9 +169,6 @@ const ListQuery = z.object({
     param: { name: "limit", in: "query" },
     example: 50,
   }),
-});
-const IdParam = z.object({
-  id: idText().openapi({ param: { name: "id", in: "path" }, example: 5 }),
 });
 
 const common = { tags: ["seeders"], security: [{ bearer: [] }] };

@@ -2,10 +2,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { AccessService } from "../access/access_service.ts";
 import { createRouter, errorResponses, jsonBody, jsonResponse } from "../http/openapi.ts";
-import { PageQuery } from "../http/paging.ts";
+import { IdParam, PageQuery } from "../http/paging.ts";
 import { organizationJson, type OrganizationsService } from "./organizations_service.ts";
 import { requireAccess } from "../access/guard.ts";
-import { idText } from "../http/input_rules.ts";
 
 const Organization = z.object({
   id: z.number().int(),
@@ -72,9 +71,6 @@ const Entitlements = z.object({
   })),
 }).openapi("Entitlements");
 
-const IdParam = z.object({
-  id: idText().openapi({ param: { name: "id", in: "path" }, example: 1 }),
-});
 const ListQuery = PageQuery.extend({
   is_active: z.enum(["true", "false"]).optional().transform((v) =>
     v === undefined ? undefined : v === "true"

@@ -2,10 +2,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { AccessService } from "../access/access_service.ts";
 import { createRouter, errorResponses, jsonBody, jsonResponse } from "../http/openapi.ts";
-import { PageQuery } from "../http/paging.ts";
+import { IdParam, PageQuery } from "../http/paging.ts";
 import type { UsersService } from "./users_service.ts";
 import { requireAccess } from "../access/guard.ts";
-import { idNumber, idText } from "../http/input_rules.ts";
+import { idNumber } from "../http/input_rules.ts";
 
 const User = z.object({
   id: z.number().int(),
@@ -79,9 +79,6 @@ const UserUpdate = z.object({
 }).strict().refine((o) => Object.keys(o).length > 0, { message: "at least one field is required" })
   .openapi("UserUpdate");
 
-const IdParam = z.object({
-  id: idText().openapi({ param: { name: "id", in: "path" }, example: 1 }),
-});
 const ListQuery = PageQuery.extend({
   is_active: z.enum(["true", "false"]).optional().transform((v) =>
     v === undefined ? undefined : v === "true"

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { IdParam } from "../../src/modules/module_routes.ts";
+import { IdParam } from "../../src/http/paging.ts";
 import { dbTest } from "../helpers/db.ts";
 import { json, testApp } from "../helpers/app.ts";
 import { bearer, createWorld, login, type World } from "../helpers/fixtures.ts";
