@@ -57,7 +57,7 @@ const idParam: MiddlewareHandler<HttpEnv> = async (c, next) => {
 };
 
 /**
- * The route for `app.openapi`, its inputs documented as declared but checked more cheaply per request.
+ * The route for `app.openapi` (`createRoute(spec)`), its inputs documented as declared but checked more cheaply.
  * It registers the route as `app.openapi` would (the same object, in the same place: the OpenAPI document
  * is unchanged) and hands back a hidden copy in which
  * - `headers` are not validated: the one header documented, X-Organization-Id, is read and checked by the
@@ -67,7 +67,8 @@ const idParam: MiddlewareHandler<HttpEnv> = async (c, next) => {
  * - the `{id}` parameter is checked by `idParam`, right after the route's middleware (the guard), where
  *   zod's validator ran: before the body's.
  */
-function checkedCheaply<R extends RouteConfig>(app: Router, route: R): R {
+function checkedCheaply<R extends RouteConfig>(app: Router, spec: R): R {
+  const route = createRoute(spec);
   const { middleware, ...documented } = route;
   app.openAPIRegistry.registerPath(documented);
   const params = route.request?.params;
@@ -102,85 +103,73 @@ function resourceRoutes(def: ResourceDef, db: Database, access: AccessService) {
   const common = { tags: [def.tag], security: [{ bearer: [] }] };
 
   app.openapi(
-    checkedCheaply(
-      app,
-      createRoute({
-        ...common,
-        method: "get",
-        path: def.path,
-        summary: `List ${def.noun}s`,
-        description: perm(def, "read"),
-        middleware: guard("read"),
-        request: { query: RecordPageQuery, headers: ORG_HEADER_DOC },
-        responses: {
-          200: jsonResponse(List, `A page of ${def.noun}s`),
-          ...errorResponses(400, 401, 403, 404, 422),
-        },
-      }),
-    ),
+    checkedCheaply(app, {
+      ...common,
+      method: "get",
+      path: def.path,
+      summary: `List ${def.noun}s`,
+      description: perm(def, "read"),
+      middleware: guard("read"),
+      request: { query: RecordPageQuery, headers: ORG_HEADER_DOC },
+      responses: {
+        200: jsonResponse(List, `A page of ${def.noun}s`),
+        ...errorResponses(400, 401, 403, 404, 422),
+      },
+    }),
     async (c) => c.json(await svc.list(c.get("auth"), c.req.valid("query")) as z.infer<typeof List>, 200),
   );
 
   app.openapi(
-    checkedCheaply(
-      app,
-      createRoute({
-        ...common,
-        method: "get",
-        path: `${def.path}/{id}`,
-        summary: `Get a ${def.noun}`,
-        description: perm(def, "read"),
-        middleware: guard("read"),
-        request: { params: IdParam, headers: ORG_HEADER_DOC },
-        responses: {
-          200: jsonResponse(def.output, `The ${def.noun}`),
-          ...errorResponses(400, 401, 403, 404, 422),
-        },
-      }),
-    ),
+    checkedCheaply(app, {
+      ...common,
+      method: "get",
+      path: `${def.path}/{id}`,
+      summary: `Get a ${def.noun}`,
+      description: perm(def, "read"),
+      middleware: guard("read"),
+      request: { params: IdParam, headers: ORG_HEADER_DOC },
+      responses: {
+        200: jsonResponse(def.output, `The ${def.noun}`),
+        ...errorResponses(400, 401, 403, 404, 422),
+      },
+    }),
     async (c) => c.json(await svc.get(c.get("auth"), c.req.valid("param").id) as never, 200),
   );
 
   if (def.create && def.update) {
     app.openapi(
-      checkedCheaply(
-        app,
-        createRoute({
-          ...common,
-          method: "post",
-          path: def.path,
-          summary: `Create a ${def.noun}`,
-          description: perm(def, "create"),
-          middleware: guard("create"),
-          request: { body: jsonBody(def.create), headers: ORG_HEADER_DOC },
-          responses: {
-            201: jsonResponse(def.output, `The new ${def.noun}`),
-            ...errorResponses(400, 401, 403, 409, 422),
-          },
-        }),
-      ),
+      checkedCheaply(app, {
+        ...common,
+        method: "post",
+        path: def.path,
+        summary: `Create a ${def.noun}`,
+        description: perm(def, "create"),
+        middleware: guard("create"),
+        request: { body: jsonBody(def.create), headers: ORG_HEADER_DOC },
+        responses: {
+          201: jsonResponse(def.output, `The new ${def.noun}`),
+          ...errorResponses(400, 401, 403, 409, 422),
+        },
+      }),
       async (c) =>
         c.json(await svc.create(c.get("auth"), c.req.valid("json") as Record<string, unknown>) as never, 201),
     );
 
     for (const method of ["patch", "put"] as const) {
       app.openapi(
-        checkedCheaply(
-          app,
-          createRoute({
-            ...common,
-            method,
-            path: `${def.path}/{id}`,
-            summary: `Update a ${def.noun}${method === "put" ? " (same as PATCH)" : ""}`,
-            description: perm(def, "update"),
-            middleware: guard("update"),
-            request: { params: IdParam, body: jsonBody(def.update), headers: ORG_HEADER_DOC },
-            responses: {
-              200: jsonResponse(def.output, `The updated ${def.noun}`),
-              ...errorResponses(400, 401, 403, 404, 409, 422),
-            },
-          }),
-        ),
+        checkedCheaply(app, {
+          ...common,
+          method,
+          path: `${def.path}/{id}`,
+          summary: `Update a ${def.noun}${method === "put" ? " (same as PATCH)" : ""}`,
+          description: perm(def, "update"),
+          middleware: guard("update"),
+          request: { params: IdParam, body: jsonBody(def.update), headers: ORG_HEADER_DOC },
+          responses: {
+            200: jsonResponse(def.output, `The updated ${def.noun}`),
+            ...errorResponses(400, 401, 403, 404, 409, 422),
+          },
+        }),
         async (c) =>
           c.json(
             await svc.update(
@@ -194,19 +183,16 @@ function resourceRoutes(def: ResourceDef, db: Database, access: AccessService) {
     }
 
     app.openapi(
-      checkedCheaply(
-        app,
-        createRoute({
-          ...common,
-          method: "delete",
-          path: `${def.path}/{id}`,
-          summary: `Delete a ${def.noun}`,
-          description: perm(def, "delete"),
-          middleware: guard("delete"),
-          request: { params: IdParam, headers: ORG_HEADER_DOC },
-          responses: { 204: { description: "Deleted" }, ...errorResponses(400, 401, 403, 404, 422) },
-        }),
-      ),
+      checkedCheaply(app, {
+        ...common,
+        method: "delete",
+        path: `${def.path}/{id}`,
+        summary: `Delete a ${def.noun}`,
+        description: perm(def, "delete"),
+        middleware: guard("delete"),
+        request: { params: IdParam, headers: ORG_HEADER_DOC },
+        responses: { 204: { description: "Deleted" }, ...errorResponses(400, 401, 403, 404, 422) },
+      }),
       async (c) => {
         await svc.delete(c.get("auth"), c.req.valid("param").id);
         return c.body(null, 204);
