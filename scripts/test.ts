@@ -13,6 +13,7 @@ import {
   StartInterrupted,
   startThrowawayPostgres,
   sweepOrphans,
+  type ThrowawayPostgres,
 } from "../tests/helpers/throwaway_postgres.ts";
 
 // `deno task test tests/http/` or `deno task test --filter login`: flags pass through to `deno test`; with no
@@ -39,7 +40,7 @@ const listeners = (["SIGINT", "SIGTERM", "SIGHUP"] as const).map((signal) => {
 await sweepOrphans();
 const runTmp = await makeRunFolder();
 const env: Record<string, string> = { TMPDIR: runTmp };
-let server: Awaited<ReturnType<typeof startThrowawayPostgres>> | null = null;
+let server: ThrowawayPostgres | null = null;
 
 if (!Deno.env.get("TEST_DATABASE_URL")) {
   try {

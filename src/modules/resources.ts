@@ -200,7 +200,7 @@ export function resourceByType(type: string): ResourceDef | undefined {
 const SNAKE_KEYS = new Map<string, string>();
 const MAX_SNAKE_KEYS = 4096;
 
-export function snakeKey(k: string): string {
+function snakeKey(k: string): string {
   let s = SNAKE_KEYS.get(k);
   if (s === undefined) {
     s = snake(k);

@@ -82,6 +82,15 @@ export async function startThrowawayPostgres(
       await Deno.chmod(native, 0o750);
     }
     user = asUser.name === null ? null : { name: asUser.name, created: asUser.created };
+    // initdb and postgres: as the server's user, with an environment of their own.
+    const command = (
+      bin: string,
+      args: string[],
+      io: Pick<Deno.CommandOptions, "stdin" | "stdout" | "stderr">,
+    ) => {
+      const [program, ...rest] = [...asUser.prefix, `${native}/bin/${bin}`, ...args];
+      return new Deno.Command(program, { args: rest, clearEnv: true, env: SERVER_ENV, ...io });
+    };
     const data = `${dir}/data`;
     // A Unix socket's path has room for about 100 bytes: under a long TMPDIR, TCP only.
     const socketDir = `${dir}/socket`.length + "/.s.PGSQL.65535".length <= 100 ? `${dir}/socket` : null;
@@ -95,25 +104,17 @@ export async function startThrowawayPostgres(
     const pwfile = `${dir}/pwfile`;
     await Deno.writeTextFile(pwfile, `${password}\n`, { mode: 0o600 });
     if (asUser.uid !== null) await Deno.chown(pwfile, asUser.uid, asUser.gid);
-    const init = await new Deno.Command(asUser.prefix[0] ?? `${native}/bin/initdb`, {
-      args: [
-        ...asUser.prefix.slice(1),
-        ...(asUser.prefix.length ? [`${native}/bin/initdb`] : []),
-        "-D",
-        data,
-        "-U",
-        "postgres",
-        "--auth=scram-sha-256",
-        `--pwfile=${pwfile}`,
-        "--encoding=UTF8",
-        "--locale=C",
-        "--no-sync",
-      ],
-      clearEnv: true,
-      env: SERVER_ENV,
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    const init = command("initdb", [
+      "-D",
+      data,
+      "-U",
+      "postgres",
+      "--auth=scram-sha-256",
+      `--pwfile=${pwfile}`,
+      "--encoding=UTF8",
+      "--locale=C",
+      "--no-sync",
+    ], { stdout: "piped", stderr: "piped" }).spawn();
     // Bounded, and ended by the caller's abort: a stopped initdb (SIGSTOP) must not hang the run.
     const initOutput = init.output();
     const halt = () => stopChild(init, 1_000);
@@ -130,45 +131,33 @@ export async function startThrowawayPostgres(
     await Deno.remove(pwfile);
     if (options.signal?.aborted) throw new StartInterrupted("initdb", "aborted");
     if (ended.signal) throw new StartInterrupted("initdb", ended.signal);
-    const initResult = ended;
-    if (!initResult.success) {
+    if (!ended.success) {
       throw new Error(
-        `initdb failed: ${
-          new TextDecoder().decode(initResult.stderr).trim().split("\n").slice(-3).join(" ")
-        }`,
+        `initdb failed: ${new TextDecoder().decode(ended.stderr).trim().split("\n").slice(-3).join(" ")}`,
       );
     }
     const port = freePort();
     const log = await Deno.open(`${dir}/postgres.log`, { write: true, create: true, mode: 0o600 });
-    process = new Deno.Command(asUser.prefix[0] ?? `${native}/bin/postgres`, {
-      args: [
-        ...asUser.prefix.slice(1),
-        ...(asUser.prefix.length ? [`${native}/bin/postgres`] : []),
-        "-D",
-        data,
-        "-p",
-        String(port),
-        "-c",
-        "listen_addresses=127.0.0.1",
-        "-c",
-        `unix_socket_directories=${socketDir ?? ""}`,
-        // A cluster deleted at the end of the run: nothing needs to survive a crash.
-        "-c",
-        "fsync=off",
-        "-c",
-        "synchronous_commit=off",
-        "-c",
-        "full_page_writes=off",
-        // Parallel test files, each with a few pools, sessions and replicas.
-        "-c",
-        "max_connections=400",
-      ],
-      clearEnv: true,
-      env: SERVER_ENV,
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
+    process = command("postgres", [
+      "-D",
+      data,
+      "-p",
+      String(port),
+      "-c",
+      "listen_addresses=127.0.0.1",
+      "-c",
+      `unix_socket_directories=${socketDir ?? ""}`,
+      // A cluster deleted at the end of the run: nothing needs to survive a crash.
+      "-c",
+      "fsync=off",
+      "-c",
+      "synchronous_commit=off",
+      "-c",
+      "full_page_writes=off",
+      // Parallel test files, each with a few pools, sessions and replicas.
+      "-c",
+      "max_connections=400",
+    ], { stdin: "null", stdout: "null", stderr: "piped" }).spawn();
     const started = process;
     const kill = () => stopChild(started, 1_000);
     options.signal?.addEventListener("abort", kill, { once: true });
@@ -206,7 +195,7 @@ const RUN_PREFIX = "seedbed-test-run-";
  */
 export async function makeRunFolder(): Promise<string> {
   const dir = await Deno.makeTempDir({ dir: await safeTempParent(), prefix: RUN_PREFIX });
-  // Others may pass through (a throw-away server started inside it runs as `nobody`), not list it.
+  // Others may pass through (a throw-away server started inside it runs as a user of its own), not list it.
   await Deno.chmod(dir, 0o711);
   await Deno.writeTextFile(`${dir}/owner.pid`, ownerLine());
   return dir;
@@ -222,7 +211,7 @@ export async function makeRunFolder(): Promise<string> {
  * server-writable `postmaster.pid`. A folder whose owner still runs is never touched.
  */
 export async function sweepOrphans(
-  tmp = Deno.env.get("TMPDIR") ?? "/tmp",
+  tmp = Deno.env.get("TMPDIR") || "/tmp",
   options: { graceMs?: number } = {},
 ): Promise<string[]> {
   const swept: string[] = [];
