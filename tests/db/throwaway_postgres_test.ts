@@ -1,5 +1,6 @@
 /** The throw-away Postgres that `deno task test` starts when no TEST_DATABASE_URL is given (scripts/test.ts). */
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { sql } from "drizzle-orm";
 import { openDatabase } from "../../src/db/client.ts";
 import {
@@ -368,4 +369,30 @@ Deno.test({
     await assert.rejects(start, StartInterrupted);
     assert.ok(await gone(`/proc/${initdb}`), "initdb is ended");
   },
+});
+
+Deno.test("throw-away Postgres (property): a TMPDIR is used iff its owner is this user or root and no one else may write in it, or it is sticky", async () => {
+  const base = await Deno.makeTempDir();
+  try {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 0o7777 }),
+        fc.constantFrom(Deno.uid(), 0, 65534),
+        async (mode, owner) => {
+          await Deno.chmod(base, mode | 0o700); // this process keeps its way in
+          if (Deno.uid() === 0) await Deno.chown(base, owner, owner);
+          const info = await Deno.stat(base);
+          const safe = (info.uid === 0 || info.uid === Deno.uid()) &&
+            ((info.mode! & 0o022) === 0 || (info.mode! & 0o1000) !== 0);
+          const used = await safeTempParent(base).then(() => true, () => false);
+          assert.equal(used, safe, `mode ${(info.mode! & 0o7777).toString(8)}, owner ${info.uid}`);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  } finally {
+    if (Deno.uid() === 0) await Deno.chown(base, 0, 0);
+    await Deno.chmod(base, 0o700);
+    await Deno.remove(base, { recursive: true });
+  }
 });
