@@ -175,7 +175,7 @@ export class RecordsRepository {
       for (let j = 0; j < props.length; j++) item[props[j]] = row[props[j]];
       items[i] = item as RecordRow;
     }
-    return pageOf(items, counted, page, items.length === page.limit ? items[items.length - 1].id : null);
+    return pageOf(items, counted, page, (item) => item.id);
   }
 
   /** The bounded count of a scope, for a page past the end (no row carries it). */
@@ -208,12 +208,7 @@ export class RecordsRepository {
     const json = this.#json;
     const items = new Array<JsonRow>(rows.length);
     for (let i = 0; i < rows.length; i++) items[i] = json(rows[i]);
-    return pageOf(
-      items,
-      counted,
-      page,
-      items.length === page.limit ? items[items.length - 1].id as number : null,
-    );
+    return pageOf(items, counted, page, (item) => item.id as number);
   }
 
   /** `get` as its JSON object, from the driver's raw row; undefined when the driver offers none. */
@@ -305,8 +300,12 @@ function pageParams(s: RecordScope, page: Page) {
   };
 }
 
-/** A page's answer: the total is exact up to TOTAL_CAP, else TOTAL_CAP and not exact (unless exact was asked). */
-function pageOf<T>(items: T[], counted: number, page: Page, nextAfter: number | null) {
+/**
+ * A page's answer: the total is exact up to TOTAL_CAP, else TOTAL_CAP and not exact (unless exact was asked);
+ * a full page continues after its last item's id.
+ */
+function pageOf<T>(items: T[], counted: number, page: Page, idOf: (item: T) => number) {
+  const nextAfter = items.length === page.limit ? idOf(items[items.length - 1]) : null;
   return counted > TOTAL_CAP && !page.exactTotal
     ? { items, total: TOTAL_CAP, totalExact: false, nextAfter }
     : { items, total: counted, totalExact: true, nextAfter };
