@@ -6,7 +6,6 @@
  * live as files under a folder (`S3_EMBEDDED_DIR`, default `.data/s3`).
  */
 import { join } from "node:path";
-import S3rver from "s3rver";
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
 import { createS3Client, type S3Config } from "./s3_client.ts";
@@ -34,6 +33,9 @@ export interface EmbeddedS3Options {
 export async function startEmbeddedS3(options: EmbeddedS3Options): Promise<EmbeddedS3> {
   await Deno.mkdir(options.directory, { recursive: true });
   const address = options.address ?? "127.0.0.1";
+  // Loaded here, not at the top: s3rver and Koa cost ~0.2 s of start-up, and most processes (every CLI
+  // command, a server with S3_ENDPOINT or none) never start it.
+  const { default: S3rver } = await import("s3rver");
   const server = new S3rver({
     address,
     port: options.port ?? 0,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { dbTest } from "../helpers/db.ts";
+import { singleDialectTest } from "../helpers/db.ts";
 import { json, testApp } from "../helpers/app.ts";
 import {
   bearer,
@@ -18,7 +18,7 @@ const post = (body: unknown, headers: Record<string, string> = {}) => ({
   body: JSON.stringify(body),
 });
 
-dbTest("login returns a bearer token and /auth/me describes the user", async (db) => {
+singleDialectTest("login returns a bearer token and /auth/me describes the user", async (db) => {
   await seedProfiles(db);
   const org = await createOrg(db, { name: "Acme", tier: "starter" });
   const u = await createUser(db, {
@@ -58,38 +58,41 @@ dbTest("login returns a bearer token and /auth/me describes the user", async (db
   assert.ok(!JSON.stringify(logger.records).includes(body.access_token as string));
 });
 
-dbTest("login: unknown email, wrong password and inactive accounts get the same 401", async (db) => {
-  const org = await createOrg(db, { name: "Acme" });
-  const off = await createOrg(db, { name: "Closed", isActive: false });
-  await createUser(db, { email: "a@acme.test", role: "admin", organizationId: org.id });
-  await createUser(db, { email: "gone@acme.test", role: "admin", organizationId: org.id, isActive: false });
-  await createUser(db, { email: "x@closed.test", role: "admin", organizationId: off.id });
-  const { app } = await testApp(db);
-  const bodies: unknown[] = [];
-  for (
-    const [email, password] of [
-      ["nobody@acme.test", PASSWORD],
-      ["a@acme.test", "wrong-password"],
-      ["gone@acme.test", PASSWORD],
-      ["x@closed.test", PASSWORD],
-    ]
-  ) {
-    const res = await app.request("/api/v1/auth/login", post({ email, password }));
-    assert.equal(res.status, 401, email);
-    const b = await json(res);
-    delete b.request_id;
-    bodies.push(b);
-  }
-  for (const b of bodies) assert.deepEqual(b, bodies[0]);
-  assert.deepEqual(bodies[0], { detail: "Incorrect email or password", code: "UNAUTHORIZED" });
-  const events = await db.db.select().from(db.t.auditLogs);
-  assert.deepEqual(
-    events.map((e) => (e.details as { reason: string }).reason),
-    ["unknown_email", "wrong_password", "user_inactive", "organization_inactive"],
-  );
-});
+singleDialectTest(
+  "login: unknown email, wrong password and inactive accounts get the same 401",
+  async (db) => {
+    const org = await createOrg(db, { name: "Acme" });
+    const off = await createOrg(db, { name: "Closed", isActive: false });
+    await createUser(db, { email: "a@acme.test", role: "admin", organizationId: org.id });
+    await createUser(db, { email: "gone@acme.test", role: "admin", organizationId: org.id, isActive: false });
+    await createUser(db, { email: "x@closed.test", role: "admin", organizationId: off.id });
+    const { app } = await testApp(db);
+    const bodies: unknown[] = [];
+    for (
+      const [email, password] of [
+        ["nobody@acme.test", PASSWORD],
+        ["a@acme.test", "wrong-password"],
+        ["gone@acme.test", PASSWORD],
+        ["x@closed.test", PASSWORD],
+      ]
+    ) {
+      const res = await app.request("/api/v1/auth/login", post({ email, password }));
+      assert.equal(res.status, 401, email);
+      const b = await json(res);
+      delete b.request_id;
+      bodies.push(b);
+    }
+    for (const b of bodies) assert.deepEqual(b, bodies[0]);
+    assert.deepEqual(bodies[0], { detail: "Incorrect email or password", code: "UNAUTHORIZED" });
+    const events = await db.db.select().from(db.t.auditLogs);
+    assert.deepEqual(
+      events.map((e) => (e.details as { reason: string }).reason),
+      ["unknown_email", "wrong_password", "user_inactive", "organization_inactive"],
+    );
+  },
+);
 
-dbTest("login accepts a JSON body sent without a JSON content type (curl -d)", async (db) => {
+singleDialectTest("login accepts a JSON body sent without a JSON content type (curl -d)", async (db) => {
   const org = await createOrg(db, { name: "Acme" });
   await createUser(db, { email: "a@acme.test", role: "admin", organizationId: org.id });
   const { app } = await testApp(db);
@@ -101,7 +104,7 @@ dbTest("login accepts a JSON body sent without a JSON content type (curl -d)", a
   assert.equal(res.status, 200);
 });
 
-dbTest("login validation names the missing field", async (db) => {
+singleDialectTest("login validation names the missing field", async (db) => {
   const { app } = await testApp(db);
   const res = await app.request("/api/v1/auth/login", post({ email: "a@b.c" }));
   assert.equal(res.status, 422);
@@ -109,26 +112,29 @@ dbTest("login validation names the missing field", async (db) => {
   assert.match(b.detail as string, /password/);
 });
 
-dbTest("login is throttled per account: 429 with Retry-After, for unknown emails too", async (db) => {
-  const org = await createOrg(db, { name: "Acme" });
-  await createUser(db, { email: "a@acme.test", role: "admin", organizationId: org.id });
-  const { app } = await testApp(db);
-  for (const email of ["a@acme.test", "ghost@acme.test"]) {
-    for (let i = 0; i < 5; i++) {
-      const r = await app.request("/api/v1/auth/login", post({ email, password: "nope" }));
-      assert.equal(r.status, 401);
+singleDialectTest(
+  "login is throttled per account: 429 with Retry-After, for unknown emails too",
+  async (db) => {
+    const org = await createOrg(db, { name: "Acme" });
+    await createUser(db, { email: "a@acme.test", role: "admin", organizationId: org.id });
+    const { app } = await testApp(db);
+    for (const email of ["a@acme.test", "ghost@acme.test"]) {
+      for (let i = 0; i < 5; i++) {
+        const r = await app.request("/api/v1/auth/login", post({ email, password: "nope" }));
+        assert.equal(r.status, 401);
+      }
+      const r = await app.request("/api/v1/auth/login", post({ email, password: PASSWORD }));
+      assert.equal(r.status, 429, email);
+      const after = Number(r.headers.get("retry-after"));
+      assert.ok(after > 0 && after <= 15 * 60, `Retry-After ${after}`);
+      assert.equal((await json(r)).code, "RATE_LIMITED");
     }
-    const r = await app.request("/api/v1/auth/login", post({ email, password: PASSWORD }));
-    assert.equal(r.status, 429, email);
-    const after = Number(r.headers.get("retry-after"));
-    assert.ok(after > 0 && after <= 15 * 60, `Retry-After ${after}`);
-    assert.equal((await json(r)).code, "RATE_LIMITED");
-  }
-  const events = (await db.db.select().from(db.t.auditLogs)).map((e) => e.event);
-  assert.ok(events.includes("auth.login_throttled"));
-});
+    const events = (await db.db.select().from(db.t.auditLogs)).map((e) => e.event);
+    assert.ok(events.includes("auth.login_throttled"));
+  },
+);
 
-dbTest(
+singleDialectTest(
   "login is throttled per client address; X-Forwarded-For only counts behind a trusted proxy",
   async (db) => {
     const org = await createOrg(db, { name: "Acme" });
@@ -165,7 +171,7 @@ dbTest(
   },
 );
 
-dbTest(
+singleDialectTest(
   "a successful login is not counted as a failure (and erases none: tests/security/throttling_test.ts)",
   async (db) => {
     const org = await createOrg(db, { name: "Acme" });
@@ -182,11 +188,14 @@ dbTest(
   },
 );
 
-dbTest("/auth/me: a platform super admin has no entitled modules of his own (null)", async (db) => {
-  await createWorld(db);
-  const { app } = await testApp(db);
-  const token = await login(app, "root@platform.test");
-  const me = await json(await app.request("/api/v1/auth/me", { headers: bearer(token) }));
-  assert.equal(me.role_kind, "super_admin");
-  assert.equal(me.entitled_modules, null);
-});
+singleDialectTest(
+  "/auth/me: a platform super admin has no entitled modules of his own (null)",
+  async (db) => {
+    await createWorld(db);
+    const { app } = await testApp(db);
+    const token = await login(app, "root@platform.test");
+    const me = await json(await app.request("/api/v1/auth/me", { headers: bearer(token) }));
+    assert.equal(me.role_kind, "super_admin");
+    assert.equal(me.entitled_modules, null);
+  },
+);

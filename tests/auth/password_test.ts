@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { dbTest } from "../helpers/db.ts";
+import { singleDialectTest } from "../helpers/db.ts";
 import { json, testApp } from "../helpers/app.ts";
 import { bearer, createOrg, createUser, login, PASSWORD } from "../helpers/fixtures.ts";
 import { passwordProblems } from "../../src/auth/password_policy.ts";
@@ -86,7 +86,7 @@ Deno.test("password policy: length, character classes, email, well-known", () =>
   ]);
 });
 
-dbTest(
+singleDialectTest(
   "password change: seed 002's curl (no content type), older tokens refused, fresh token works",
   async (db) => {
     const org = await createOrg(db, { name: "Acme", enabledModules: { crm: true } });
@@ -141,7 +141,7 @@ dbTest(
   },
 );
 
-dbTest(
+singleDialectTest(
   "must_change_password: only me, password change and login until the password is changed",
   async (db) => {
     const org = await createOrg(db, { name: "Acme", enabledModules: { crm: true } });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { eq } from "drizzle-orm";
 import { exportPKCS8, exportSPKI, generateKeyPair, SignJWT, UnsecuredJWT } from "jose";
-import { dbTest } from "../helpers/db.ts";
+import { singleDialectTest } from "../helpers/db.ts";
 import { json, testApp, testConfig } from "../helpers/app.ts";
 import { bearer, createOrg, createUser, login } from "../helpers/fixtures.ts";
 import { InvalidTokenError, TokenService } from "../../src/auth/tokens.ts";
@@ -15,7 +15,7 @@ function claims(userId: number, orgId: number | null, pwv: number) {
   );
 }
 
-dbTest("tokens: every refused token gets the same 401 body", async (db) => {
+singleDialectTest("tokens: every refused token gets the same 401 body", async (db) => {
   const org = await createOrg(db, { name: "Acme", enabledModules: { crm: true } });
   const u = await createUser(db, {
     email: "a@acme.test",

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { dbTest } from "../helpers/db.ts";
+import { singleDialectTest } from "../helpers/db.ts";
 import { testApp } from "../helpers/app.ts";
 import { createRole, createUser, createWorld, login } from "../helpers/fixtures.ts";
 import { defaultRouteTable } from "../../src/gateway/default_routes.ts";
@@ -78,7 +78,7 @@ const traefik = (port: number, method: string, uri: string, token?: string) =>
 const envoy = (port: number, method: string, uri: string, token?: string) =>
   raw(port, method, FA + uri, auth(token));
 
-dbTest(
+singleDialectTest(
   "forward-auth (A7): `;`, double encoding and Envoy's parsed path are refused as not canonical",
   async (db) => {
     await createWorld(db);
@@ -190,7 +190,7 @@ const pathArb = fc.record({
   return { segments, bad, path: "/" + segments.join("/") + (trailing ? "/" : "") };
 });
 
-dbTest(
+singleDialectTest(
   "forward-auth (property): a path is refused, or answered as its canonical form; a path not canonical is refused",
   async (db) => {
     await createWorld(db);
@@ -233,7 +233,7 @@ dbTest(
   },
 );
 
-dbTest(
+singleDialectTest(
   "forward-auth: an `authenticated` route refuses an account that must change its password, as REST does",
   async (db) => {
     const w = await createWorld(db);
@@ -274,7 +274,7 @@ dbTest(
  * 403 names the module and action it requires (or the route lets any user through). The default route
  * table must require exactly the same for the same method and path.
  */
-dbTest(
+singleDialectTest(
   "forward-auth: the default route table requires what every REST route's guard requires",
   async (db) => {
     const w = await createWorld(db);

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { eq } from "drizzle-orm";
-import { dbTest } from "../helpers/db.ts";
+import { dbTest, singleDialectTest } from "../helpers/db.ts";
 import { json, testApp } from "../helpers/app.ts";
 import { bearer, createWorld, login } from "../helpers/fixtures.ts";
 import { openDatabase } from "../../src/db/client.ts";
@@ -31,127 +31,135 @@ const evaluation = (subject: string) =>
     resource: { type: "module", id: "crm" },
   });
 
-dbTest("service keys: an admin creates one, the secret is shown once and stored hashed", async (db) => {
-  const w = await createWorld(db);
-  const { app } = await testApp(db);
-  const admin = await login(app, "admin@acme.test");
-  const { res, body } = await createKey(app, admin, { name: "edge gateway", scopes: ["forward-auth"] });
-  assert.equal(res.status, 201);
-  assert.equal(res.headers.get("cache-control"), "no-store");
-  const secret = body.key as string;
-  assert.match(secret, /^sbk_[A-Za-z0-9_-]{43}$/);
-  assert.equal(body.organization_id, w.acme.id);
-  assert.equal(body.prefix, secret.slice(0, 12));
-  const [row] = await db.db.select().from(db.t.serviceKeys).where(eq(db.t.serviceKeys.id, body.id as number));
-  assert.equal(row.keyHash, await hashSecret(secret));
-  assert.ok(!JSON.stringify(row).includes(secret.slice(12)));
+singleDialectTest(
+  "service keys: an admin creates one, the secret is shown once and stored hashed",
+  async (db) => {
+    const w = await createWorld(db);
+    const { app } = await testApp(db);
+    const admin = await login(app, "admin@acme.test");
+    const { res, body } = await createKey(app, admin, { name: "edge gateway", scopes: ["forward-auth"] });
+    assert.equal(res.status, 201);
+    assert.equal(res.headers.get("cache-control"), "no-store");
+    const secret = body.key as string;
+    assert.match(secret, /^sbk_[A-Za-z0-9_-]{43}$/);
+    assert.equal(body.organization_id, w.acme.id);
+    assert.equal(body.prefix, secret.slice(0, 12));
+    const [row] = await db.db.select().from(db.t.serviceKeys).where(
+      eq(db.t.serviceKeys.id, body.id as number),
+    );
+    assert.equal(row.keyHash, await hashSecret(secret));
+    assert.ok(!JSON.stringify(row).includes(secret.slice(12)));
 
-  // Lists and gets never show it again.
-  const list = await app.request("/api/v1/service-keys", { headers: bearer(admin) });
-  const text = await list.text();
-  assert.equal(list.status, 200);
-  assert.ok(!text.includes(secret.slice(12)));
-  assert.equal(JSON.parse(text).length, 1);
+    // Lists and gets never show it again.
+    const list = await app.request("/api/v1/service-keys", { headers: bearer(admin) });
+    const text = await list.text();
+    assert.equal(list.status, 200);
+    assert.ok(!text.includes(secret.slice(12)));
+    assert.equal(JSON.parse(text).length, 1);
 
-  // Bad input is named.
-  const bad = await createKey(app, admin, { name: "x", scopes: ["root"] });
-  assert.equal(bad.res.status, 422);
-  assert.match(bad.body.detail as string, /scopes/);
-  const past = await createKey(app, admin, {
-    name: "x",
-    scopes: ["forward-auth"],
-    expires_at: "2001-01-01T00:00:00Z",
-  });
-  assert.equal(past.res.status, 422);
-  assert.match(past.body.detail as string, /expires_at: must be in the future/);
+    // Bad input is named.
+    const bad = await createKey(app, admin, { name: "x", scopes: ["root"] });
+    assert.equal(bad.res.status, 422);
+    assert.match(bad.body.detail as string, /scopes/);
+    const past = await createKey(app, admin, {
+      name: "x",
+      scopes: ["forward-auth"],
+      expires_at: "2001-01-01T00:00:00Z",
+    });
+    assert.equal(past.res.status, 422);
+    assert.match(past.body.detail as string, /expires_at: must be in the future/);
 
-  // Only admins: an executive or manager may not; Globex's admin does not see Acme's keys.
-  for (const email of ["exec@acme.test", "manager@acme.test"]) {
-    const t = await login(app, email);
-    assert.equal((await createKey(app, t, { name: "x", scopes: ["forward-auth"] })).res.status, 403);
-  }
-  const globex = await login(app, "admin@globex.test");
-  assert.deepEqual(await json(await app.request("/api/v1/service-keys", { headers: bearer(globex) })), []);
-  const other = await app.request(`/api/v1/service-keys/${body.id}`, {
-    method: "DELETE",
-    headers: bearer(globex),
-  });
-  assert.equal(other.status, 404);
-});
+    // Only admins: an executive or manager may not; Globex's admin does not see Acme's keys.
+    for (const email of ["exec@acme.test", "manager@acme.test"]) {
+      const t = await login(app, email);
+      assert.equal((await createKey(app, t, { name: "x", scopes: ["forward-auth"] })).res.status, 403);
+    }
+    const globex = await login(app, "admin@globex.test");
+    assert.deepEqual(await json(await app.request("/api/v1/service-keys", { headers: bearer(globex) })), []);
+    const other = await app.request(`/api/v1/service-keys/${body.id}`, {
+      method: "DELETE",
+      headers: bearer(globex),
+    });
+    assert.equal(other.status, 404);
+  },
+);
 
-dbTest("service keys: call AuthZEN about their organization's users, never log in as a user", async (db) => {
-  const w = await createWorld(db);
-  const { app } = await testApp(db);
-  const admin = await login(app, "admin@acme.test");
-  const { body } = await createKey(app, admin, { name: "pep", scopes: ["access.evaluate"] });
-  const key = body.key as string;
+singleDialectTest(
+  "service keys: call AuthZEN about their organization's users, never log in as a user",
+  async (db) => {
+    const w = await createWorld(db);
+    const { app } = await testApp(db);
+    const admin = await login(app, "admin@acme.test");
+    const { body } = await createKey(app, admin, { name: "pep", scopes: ["access.evaluate"] });
+    const key = body.key as string;
 
-  let res = await app.request("/access/v1/evaluation", {
-    method: "POST",
-    headers: { ...bearer(key), ...JSON_HEADERS },
-    body: evaluation("manager@acme.test"),
-  });
-  assert.equal(res.status, 200);
-  assert.equal((await json(res)).decision, true);
-  // A user of another organization is invisible to an organization's key.
-  res = await app.request("/access/v1/evaluation", {
-    method: "POST",
-    headers: { ...bearer(key), ...JSON_HEADERS },
-    body: evaluation("admin@globex.test"),
-  });
-  assert.equal((await json(res)).decision, false);
-  // Batches and searches take it too.
-  res = await app.request("/access/v1/search/subject", {
-    method: "POST",
-    headers: { ...bearer(key), ...JSON_HEADERS },
-    body: JSON.stringify({
-      subject: { type: "user" },
-      action: { name: "crm.read" },
-      resource: { type: "module", id: "crm" },
-    }),
-  });
-  assert.equal(res.status, 200);
-  const ids = ((await json(res)).results as { id: string }[]).map((r) => Number(r.id));
-  assert.ok(ids.includes(w.admin.id) && !ids.includes(w.otherAdmin.id));
+    let res = await app.request("/access/v1/evaluation", {
+      method: "POST",
+      headers: { ...bearer(key), ...JSON_HEADERS },
+      body: evaluation("manager@acme.test"),
+    });
+    assert.equal(res.status, 200);
+    assert.equal((await json(res)).decision, true);
+    // A user of another organization is invisible to an organization's key.
+    res = await app.request("/access/v1/evaluation", {
+      method: "POST",
+      headers: { ...bearer(key), ...JSON_HEADERS },
+      body: evaluation("admin@globex.test"),
+    });
+    assert.equal((await json(res)).decision, false);
+    // Batches and searches take it too.
+    res = await app.request("/access/v1/search/subject", {
+      method: "POST",
+      headers: { ...bearer(key), ...JSON_HEADERS },
+      body: JSON.stringify({
+        subject: { type: "user" },
+        action: { name: "crm.read" },
+        resource: { type: "module", id: "crm" },
+      }),
+    });
+    assert.equal(res.status, 200);
+    const ids = ((await json(res)).results as { id: string }[]).map((r) => Number(r.id));
+    assert.ok(ids.includes(w.admin.id) && !ids.includes(w.otherAdmin.id));
 
-  // Not a user: every user-token path refuses it, and it is no password.
-  for (const path of ["/api/v1/auth/me", "/api/v1/users", "/api/v1/crm/leads"]) {
-    res = await app.request(path, { headers: bearer(key) });
-    assert.equal(res.status, 401, path);
-  }
-  res = await app.request("/api/v1/auth/login", {
-    method: "POST",
-    headers: JSON_HEADERS,
-    body: JSON.stringify({ email: "admin@acme.test", password: key }),
-  });
-  assert.equal(res.status, 401);
+    // Not a user: every user-token path refuses it, and it is no password.
+    for (const path of ["/api/v1/auth/me", "/api/v1/users", "/api/v1/crm/leads"]) {
+      res = await app.request(path, { headers: bearer(key) });
+      assert.equal(res.status, 401, path);
+    }
+    res = await app.request("/api/v1/auth/login", {
+      method: "POST",
+      headers: JSON_HEADERS,
+      body: JSON.stringify({ email: "admin@acme.test", password: key }),
+    });
+    assert.equal(res.status, 401);
 
-  // A key without the scope: 403 naming it.
-  const fwd = (await createKey(app, admin, { name: "gw", scopes: ["forward-auth"] })).body.key as string;
-  res = await app.request("/access/v1/evaluation", {
-    method: "POST",
-    headers: { ...bearer(fwd), ...JSON_HEADERS },
-    body: evaluation("manager@acme.test"),
-  });
-  assert.equal(res.status, 403);
-  assert.match((await json(res)).detail as string, /lacks the scope access\.evaluate/);
+    // A key without the scope: 403 naming it.
+    const fwd = (await createKey(app, admin, { name: "gw", scopes: ["forward-auth"] })).body.key as string;
+    res = await app.request("/access/v1/evaluation", {
+      method: "POST",
+      headers: { ...bearer(fwd), ...JSON_HEADERS },
+      body: evaluation("manager@acme.test"),
+    });
+    assert.equal(res.status, 403);
+    assert.match((await json(res)).detail as string, /lacks the scope access\.evaluate/);
 
-  // A platform key (super admin, no X-Organization-Id) sees every organization.
-  const root = await login(app, "root@platform.test");
-  const platform = await createKey(app, root, { name: "platform pep", scopes: ["access.evaluate"] });
-  assert.equal(platform.body.organization_id, null);
-  res = await app.request("/access/v1/evaluation", {
-    method: "POST",
-    headers: { ...bearer(platform.body.key as string), ...JSON_HEADERS },
-    body: evaluation("admin@globex.test"),
-  });
-  assert.equal((await json(res)).decision, true);
-  // An org admin cannot make a platform key, and a super admin can make one for an organization.
-  const forAcme = await createKey(app, root, { name: "acme", scopes: ["forward-auth"] }, w.acme.id);
-  assert.equal(forAcme.body.organization_id, w.acme.id);
-});
+    // A platform key (super admin, no X-Organization-Id) sees every organization.
+    const root = await login(app, "root@platform.test");
+    const platform = await createKey(app, root, { name: "platform pep", scopes: ["access.evaluate"] });
+    assert.equal(platform.body.organization_id, null);
+    res = await app.request("/access/v1/evaluation", {
+      method: "POST",
+      headers: { ...bearer(platform.body.key as string), ...JSON_HEADERS },
+      body: evaluation("admin@globex.test"),
+    });
+    assert.equal((await json(res)).decision, true);
+    // An org admin cannot make a platform key, and a super admin can make one for an organization.
+    const forAcme = await createKey(app, root, { name: "acme", scopes: ["forward-auth"] }, w.acme.id);
+    assert.equal(forAcme.body.organization_id, w.acme.id);
+  },
+);
 
-dbTest(
+singleDialectTest(
   "service keys: forward-auth with a gateway key; an organization's key admits only its organization",
   async (db) => {
     const w = await createWorld(db);
@@ -186,7 +194,7 @@ dbTest(
   },
 );
 
-dbTest(
+singleDialectTest(
   "service keys: revocation and expiry take effect on every replica at the next request",
   async (db, ctx) => {
     await createWorld(db);
@@ -232,7 +240,7 @@ dbTest(
   { needsServer: true },
 );
 
-dbTest("invariant: no string but the issued secret authenticates as the key", async (db) => {
+singleDialectTest("invariant: no string but the issued secret authenticates as the key", async (db) => {
   await createWorld(db);
   const { app, deps } = await testApp(db);
   const admin = await login(app, "admin@acme.test");
@@ -254,7 +262,7 @@ dbTest("invariant: no string but the issued secret authenticates as the key", as
     ),
     { numRuns: 60 },
   );
-}, { only: ["libsql"] });
+});
 
 dbTest(
   "service keys: no audit, no change — creating or revoking a key whose audit row fails changes nothing",

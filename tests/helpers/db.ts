@@ -498,6 +498,19 @@ export interface DbTestOptions {
   sanitize?: boolean;
 }
 
+/**
+ * A test whose subject is not the database (HTTP input, tokens, service keys, the OpenAPI document): on libSQL
+ * only, the cheaper dialect. What it stands on in the database runs on both in tests/db/store_contract_test.ts;
+ * tests of the three layers, backups, seeding and anything dialect-specific stay on both (`dbTest`).
+ */
+export function singleDialectTest(
+  name: string,
+  fn: Parameters<typeof dbTest>[1],
+  options: Omit<DbTestOptions, "only"> = {},
+): void {
+  dbTest(name, fn, { ...options, only: ["libsql"] });
+}
+
 /** Registers `name [libsql]` and `name [postgres]`, each with its own just-migrated database. */
 export function dbTest(
   name: string,

@@ -50,6 +50,8 @@ export async function startThrowawayPostgres(
     stopGraceMs?: number;
     /** Aborting it (the runner's Ctrl-C) kills initdb or the starting server: StartInterrupted. */
     signal?: AbortSignal;
+    /** As root, the system user to run it as: TEST_POSTGRES_USER, or `seedbed-test`. */
+    user?: string;
   } = {},
 ): Promise<ThrowawayPostgres> {
   const platform = `${Deno.build.os}-${Deno.build.arch === "aarch64" ? "arm64" : "x64"}`;
@@ -61,6 +63,7 @@ export async function startThrowawayPostgres(
     throw new Error(`${specifier} could not be loaded (${err instanceof Error ? err.message : err})`);
   }
   await sweepOrphans();
+  if (Deno.uid() === 0) serverUserName(options.user);
   const dir = await Deno.makeTempDir({ dir: await safeTempParent(), prefix: PREFIX });
   await Deno.writeTextFile(`${dir}/owner.pid`, ownerLine());
   let process: Deno.ChildProcess | null = null;
@@ -75,7 +78,7 @@ export async function startThrowawayPostgres(
     const native = `${dir}/native`;
     await copyTree(binaries.postgres.replace(/\/bin\/postgres(\.exe)?$/, ""), native);
     await hydrateSymlinks(native);
-    const asUser = await unprivilegedPrefix(dir);
+    const asUser = await unprivilegedPrefix(dir, options.user);
     if (asUser.gid !== null) {
       // Only the server's user may run these binaries (another user's copy would pass the sweep's exe check).
       await Deno.chown(native, 0, asUser.gid);
@@ -393,18 +396,25 @@ export const SERVER_USER = "seedbed-test";
  * (whatever else runs as it could edit the cluster's files); made when missing. The folder must be passable
  * to it: 0711, so others can reach what they are given a path to, not list it.
  */
-async function unprivilegedPrefix(
-  dir: string,
-): Promise<
-  { prefix: string[]; uid: number | null; gid: number | null; name: string | null; created: boolean }
-> {
-  if (Deno.uid() !== 0) return { prefix: [], uid: null, gid: null, name: null, created: false };
-  const name = Deno.env.get("TEST_POSTGRES_USER") || SERVER_USER;
+/** The user root runs the server as, refused unless it could only be one of its own (checked before any work). */
+function serverUserName(requested: string | undefined): string {
+  const name = requested ?? (Deno.env.get("TEST_POSTGRES_USER") || SERVER_USER);
   if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(name) || ["nobody", "root", "daemon", "postgres"].includes(name)) {
     throw new Error(
       `TEST_POSTGRES_USER ${JSON.stringify(name)} must name a user of its own for the test server`,
     );
   }
+  return name;
+}
+
+async function unprivilegedPrefix(
+  dir: string,
+  requested: string | undefined,
+): Promise<
+  { prefix: string[]; uid: number | null; gid: number | null; name: string | null; created: boolean }
+> {
+  if (Deno.uid() !== 0) return { prefix: [], uid: null, gid: null, name: null, created: false };
+  const name = serverUserName(requested);
   const id = async (flag: string) => {
     const out = await new Deno.Command("id", { args: [flag, "--", name], stdout: "piped", stderr: "null" })
       .output();

@@ -6,10 +6,10 @@ import { memoryLogger, silentLogger } from "../../src/log.ts";
 import { createRouter, jsonBody } from "../../src/http/openapi.ts";
 import { renderError } from "../../src/http/errors.ts";
 import { requestContext } from "../../src/http/middleware.ts";
-import { dbTest } from "../helpers/db.ts";
+import { singleDialectTest } from "../helpers/db.ts";
 import { json, testApp, testConfig } from "../helpers/app.ts";
 
-dbTest("http: /health answers 200 with status and version", async (db) => {
+singleDialectTest("http: /health answers 200 with status and version", async (db) => {
   const { app } = await testApp(db);
   const res = await app.request("/health");
   assert.equal(res.status, 200);
@@ -18,7 +18,7 @@ dbTest("http: /health answers 200 with status and version", async (db) => {
   assert.equal(typeof body.version, "string");
 });
 
-dbTest(
+singleDialectTest(
   "http: /ready is 200 when migrated and 503 naming migrations when not",
   async (db) => {
     const { app } = await testApp(db);
@@ -31,7 +31,7 @@ dbTest(
   },
 );
 
-dbTest("http: /ready is 503 naming pending migrations", async (db) => {
+singleDialectTest("http: /ready is 503 naming pending migrations", async (db) => {
   const { app } = await testApp(db);
   const res = await app.request("/ready");
   assert.equal(res.status, 503);
@@ -46,7 +46,7 @@ dbTest("http: /ready is 503 naming pending migrations", async (db) => {
   assert.equal(full.request_id, res.headers.get("x-request-id"));
 }, { migrated: false });
 
-dbTest(
+singleDialectTest(
   "http: /ready is 503 naming the database when it is gone",
   async (db) => {
     const { app } = await testApp(db);
@@ -57,7 +57,7 @@ dbTest(
   },
 );
 
-dbTest(
+singleDialectTest(
   "http: request ids are honoured when sane, generated otherwise, echoed back",
   async (db) => {
     const { app } = await testApp(db);
@@ -74,7 +74,7 @@ dbTest(
   },
 );
 
-dbTest("http: unknown routes answer 404 in the error shape", async (db) => {
+singleDialectTest("http: unknown routes answer 404 in the error shape", async (db) => {
   const { app } = await testApp(db);
   const res = await app.request("/nope", {
     headers: { "X-Request-Id": "rid-1" },
@@ -86,7 +86,7 @@ dbTest("http: unknown routes answer 404 in the error shape", async (db) => {
   assert.match(body.detail as string, /GET \/nope/);
 });
 
-dbTest("http: a known path with another method answers 405 with Allow", async (db) => {
+singleDialectTest("http: a known path with another method answers 405 with Allow", async (db) => {
   const { app } = await testApp(db);
   const res = await app.request("/api/v1/auth/login");
   assert.equal(res.status, 405);
@@ -107,7 +107,7 @@ dbTest("http: a known path with another method answers 405 with Allow", async (d
   assert.equal((await app.request("/api/v1/auth/login/", { method: "POST" })).status, 404);
 });
 
-dbTest("http: one JSON log line per request, without secrets", async (db) => {
+singleDialectTest("http: one JSON log line per request, without secrets", async (db) => {
   const logger = memoryLogger();
   const { app } = await testApp(db, { logger });
   await app.request("/health?token=supersecret", {
@@ -162,7 +162,7 @@ Deno.test("http: malformed JSON and failed validation answer 422 naming the fiel
   assert.deepEqual(b2.errors.map((e) => e.field), ["email"]);
 });
 
-dbTest("http: unexpected errors answer 500 without internals", async (db) => {
+singleDialectTest("http: unexpected errors answer 500 without internals", async (db) => {
   const config = testConfig();
   const app = createApp(await buildDeps({ config, db, logger: memoryLogger() }));
   app.get("/boom", () => {

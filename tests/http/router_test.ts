@@ -10,7 +10,7 @@ import type { Result } from "hono/router";
 import { TrieRouter } from "hono/router/trie-router";
 import { SplitRouter } from "../../src/http/router.ts";
 import { testApp } from "../helpers/app.ts";
-import { dbTest } from "../helpers/db.ts";
+import { singleDialectTest } from "../helpers/db.ts";
 
 type Route = { method: string; path: string; handler: unknown };
 type Entry = [unknown, Route];
@@ -25,7 +25,7 @@ function normalized(result: Result<Entry>): [Route, Record<string, string>][] {
   });
 }
 
-dbTest("router: the app's routes are matched exactly as by Hono's TrieRouter", async (db) => {
+singleDialectTest("router: the app's routes are matched exactly as by Hono's TrieRouter", async (db) => {
   const { app } = await testApp(db);
   const routes = app.routes as Route[];
   const split = new SplitRouter<Entry>();
@@ -68,7 +68,7 @@ dbTest("router: the app's routes are matched exactly as by Hono's TrieRouter", a
   const res = await app.request("/api/v1/restaurants/1");
   assert.equal(res.status, 401);
   assert.deepEqual((app.router as SplitRouter<unknown>).trieRouted, ["/api/v1/backups/"]);
-}, { only: ["libsql"] });
+});
 
 Deno.test("router: a wildcard under a refused prefix also matches the prefix without its slash, as the TrieRouter does", () => {
   const split = new SplitRouter<string>();

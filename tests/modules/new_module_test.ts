@@ -398,7 +398,6 @@ dbTest("e2e: a fresh seeder writes nothing; --unique is a 409, no --unique is no
           `tests/modules/${books}_${bookings}_e2e_test.ts`,
           "tests/modules/registry_test.ts",
           "tests/modules/owner_column_test.ts",
-          "tests/modules/restaurants_test.ts",
           "tests/seeding/seeders_test.ts",
           "tests/seeding/volume_test.ts",
         ],

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { dbTest } from "../helpers/db.ts";
+import { dbTest, singleDialectTest } from "../helpers/db.ts";
 import { json, testApp } from "../helpers/app.ts";
 import { startTestS3 } from "../helpers/s3.ts";
 import { memoryLogger } from "../../src/log.ts";
@@ -184,7 +184,7 @@ dbTest("metrics: a scrape after a seeding run, backups and denials shows every s
   }
 });
 
-dbTest("metrics: /metrics is off unless a token or a port is configured", async (db) => {
+singleDialectTest("metrics: /metrics is off unless a token or a port is configured", async (db) => {
   let { app } = await testApp(db);
   let res = await app.request("/metrics");
   assert.equal(res.status, 404);
@@ -192,7 +192,7 @@ dbTest("metrics: /metrics is off unless a token or a port is configured", async 
   ({ app } = await testApp(db, { env: { METRICS_TOKEN: TOKEN, METRICS_PORT: "9464" } }));
   res = await app.request("/metrics", { headers: { authorization: `Bearer ${TOKEN}` } });
   assert.equal(res.status, 404, "served on the metrics port only");
-}, { only: ["libsql"] });
+});
 
 Deno.test("decision log: off / deny / all and sampled allows; every decision counted whatever the mode", () => {
   fc.assert(fc.property(
@@ -222,7 +222,7 @@ Deno.test("decision log: off / deny / all and sampled allows; every decision cou
   ));
 });
 
-dbTest(
+singleDialectTest(
   "metrics: made-up request methods cannot mint series (attack report 2026-12-03, finding 3)",
   async (db) => {
     const { app } = await testApp(db, { env: { METRICS_TOKEN: TOKEN } });
@@ -262,5 +262,4 @@ dbTest(
     for (const m of methods) assert.match(m, /^(GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS|OTHER)$/);
     assert.ok(methods.has("OTHER"), [...methods].join());
   },
-  { only: ["libsql"] },
 );

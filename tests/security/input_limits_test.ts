@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { dbTest } from "../helpers/db.ts";
+import { dbTest, singleDialectTest } from "../helpers/db.ts";
 import { json, testApp } from "../helpers/app.ts";
 import { bearer, createWorld, login } from "../helpers/fixtures.ts";
 import { startTestS3 } from "../helpers/s3.ts";
@@ -59,7 +59,7 @@ async function send(
   );
 }
 
-dbTest(
+singleDialectTest(
   "limits: a 150 MiB streamed body answers 413 having pulled at most the limit, on every route",
   async (db) => {
     await createWorld(db);
@@ -86,7 +86,7 @@ dbTest(
   },
 );
 
-dbTest("limits: a declared Content-Length over the limit is refused unread", async (db) => {
+singleDialectTest("limits: a declared Content-Length over the limit is refused unread", async (db) => {
   await createWorld(db);
   const { app } = await testApp(db);
   const token = await login(app, "admin@acme.test");
@@ -100,7 +100,7 @@ dbTest("limits: a declared Content-Length over the limit is refused unread", asy
   }
 });
 
-dbTest(
+singleDialectTest(
   "limits: over real HTTP, a streamed oversized login gets 413 and the server stops reading",
   async (db) => {
     await createWorld(db);
@@ -134,7 +134,7 @@ dbTest(
   },
 );
 
-dbTest("limits: MAX_BODY_BYTES is configurable; a body within it is read as usual", async (db) => {
+singleDialectTest("limits: MAX_BODY_BYTES is configurable; a body within it is read as usual", async (db) => {
   await createWorld(db);
   const { app } = await testApp(db, { env: { MAX_BODY_BYTES: "4096" } });
   const small = JSON.stringify({ email: "admin@acme.test", password: "Fixture-Passw0rd!" });
@@ -157,7 +157,7 @@ dbTest("limits: MAX_BODY_BYTES is configurable; a body within it is read as usua
   assert.equal(sniffed.status, 413);
 });
 
-dbTest("limits: uploads keep MAX_UPLOAD_BYTES, above the body limit", async (db) => {
+singleDialectTest("limits: uploads keep MAX_UPLOAD_BYTES, above the body limit", async (db) => {
   const s3 = await startTestS3();
   try {
     await createWorld(db);

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { z } from "@hono/zod-openapi";
 import { createRoute } from "@hono/zod-openapi";
-import { dbTest } from "../helpers/db.ts";
+import { singleDialectTest } from "../helpers/db.ts";
 import { json, testApp } from "../helpers/app.ts";
 import { bearer, createWorld, login } from "../helpers/fixtures.ts";
 import { createRouter, jsonBody } from "../../src/http/openapi.ts";
@@ -25,7 +25,7 @@ const evaluation = (context: string, where: "context" | "subject" = "context") =
     ? `{"subject":{"type":"user","id":"${me}"},"action":{"name":"crm.read"},"resource":{"type":"module","id":"crm"},"context":${context}}`
     : `{"subject":{"type":"user","id":"${me}","properties":${context}},"action":{"name":"crm.read"},"resource":{"type":"module","id":"crm"}}`;
 
-dbTest(
+singleDialectTest(
   "input (A11/A12): JSON nested deeper than JSON_MAX_DEPTH is a 400 on AuthZEN naming the field, at once",
   async (db) => {
     const w = await createWorld(db);
@@ -65,7 +65,7 @@ dbTest(
   },
 );
 
-dbTest(
+singleDialectTest(
   "input: JSON_MAX_DEPTH is configurable; the same rule on REST answers 422 naming the field",
   async (db) => {
     me = String((await createWorld(db)).executive.id);

@@ -4,7 +4,7 @@
  * evaluation fast path and forward-auth. Both databases.
  */
 import assert from "node:assert/strict";
-import { dbTest } from "../helpers/db.ts";
+import { singleDialectTest } from "../helpers/db.ts";
 import { json, testApp } from "../helpers/app.ts";
 import fc from "fast-check";
 import { bearer, createWorld, login } from "../helpers/fixtures.ts";
@@ -74,7 +74,7 @@ export async function statuses(
   return out;
 }
 
-dbTest("tokens: token responses are never cached; every response carries nosniff", async (db) => {
+singleDialectTest("tokens: token responses are never cached; every response carries nosniff", async (db) => {
   const w = await createWorld(db);
   const { app } = await testApp(db);
   const res = await app.request("/api/v1/auth/login", {
@@ -103,7 +103,7 @@ dbTest("tokens: token responses are never cached; every response carries nosniff
   await me.body?.cancel();
 });
 
-dbTest(
+singleDialectTest(
   "tokens: a deactivated organization's tokens are refused on /api/v1/* and every /access/v1/* path",
   async (db) => {
     const w = await createWorld(db);
@@ -147,60 +147,68 @@ function assertAll(got: Record<string, number>, status: 200 | 401, label: string
   if (status === 200) assert.equal(got["GET /api/v1/auth/me"], 200, label);
 }
 
-dbTest("tokens: logout revokes the token it is called with, on every path; others stay valid", async (db) => {
-  const w = await createWorld(db);
-  const { app } = await testApp(db);
-  const a = await login(app, "manager@acme.test");
-  const b = await login(app, "manager@acme.test");
-  assertAll(await statuses(app, a, w.manager.id), 200, "before");
-  const out = await app.request("/api/v1/auth/logout", postJson(a));
-  assert.equal(out.status, 200);
-  assert.equal(out.headers.get("cache-control"), "no-store");
-  assert.match((await json(out)).detail as string, /logged out/);
-  assertAll(await statuses(app, a, w.manager.id), 401, "after logout");
-  // Logging out again with it: the one 401.
-  assert.equal((await app.request("/api/v1/auth/logout", postJson(a))).status, 401);
-  // The user's other token still works; logout everywhere revokes it too.
-  assertAll(await statuses(app, b, w.manager.id), 200, "other token");
-  const c = await login(app, "manager@acme.test");
-  assert.equal((await app.request("/api/v1/auth/logout?everywhere=true", postJson(c))).status, 200);
-  assertAll(await statuses(app, b, w.manager.id), 401, "after logout everywhere");
-  // He logs in again as usual.
-  assertAll(await statuses(app, await login(app, "manager@acme.test"), w.manager.id), 200, "new login");
-  const events = (await db.db.select().from(db.t.auditLogs)).map((e) => e.event);
-  assert.equal(events.filter((e) => e === "auth.logout").length, 2);
-});
+singleDialectTest(
+  "tokens: logout revokes the token it is called with, on every path; others stay valid",
+  async (db) => {
+    const w = await createWorld(db);
+    const { app } = await testApp(db);
+    const a = await login(app, "manager@acme.test");
+    const b = await login(app, "manager@acme.test");
+    assertAll(await statuses(app, a, w.manager.id), 200, "before");
+    const out = await app.request("/api/v1/auth/logout", postJson(a));
+    assert.equal(out.status, 200);
+    assert.equal(out.headers.get("cache-control"), "no-store");
+    assert.match((await json(out)).detail as string, /logged out/);
+    assertAll(await statuses(app, a, w.manager.id), 401, "after logout");
+    // Logging out again with it: the one 401.
+    assert.equal((await app.request("/api/v1/auth/logout", postJson(a))).status, 401);
+    // The user's other token still works; logout everywhere revokes it too.
+    assertAll(await statuses(app, b, w.manager.id), 200, "other token");
+    const c = await login(app, "manager@acme.test");
+    assert.equal((await app.request("/api/v1/auth/logout?everywhere=true", postJson(c))).status, 200);
+    assertAll(await statuses(app, b, w.manager.id), 401, "after logout everywhere");
+    // He logs in again as usual.
+    assertAll(await statuses(app, await login(app, "manager@acme.test"), w.manager.id), 200, "new login");
+    const events = (await db.db.select().from(db.t.auditLogs)).map((e) => e.event);
+    assert.equal(events.filter((e) => e === "auth.logout").length, 2);
+  },
+);
 
-dbTest("tokens: an admin revokes every token of a user of his organization, and of no other", async (db) => {
-  const w = await createWorld(db);
-  const { app } = await testApp(db);
-  const admin = await login(app, "admin@acme.test");
-  const other = await login(app, "admin@globex.test");
-  const manager = await login(app, "manager@acme.test");
-  const exec = await login(app, "exec@acme.test");
-  const revoke = (token: string, id: number) =>
-    app.request(`/api/v1/users/${id}/revoke-tokens`, postJson(token));
-  // Another organization's admin: the user does not exist for him.
-  assert.equal((await revoke(other, w.executive.id)).status, 404);
-  // A manager cannot revoke his admin's tokens (he may not manage him).
-  assert.equal((await revoke(manager, w.admin.id)).status, 403);
-  assertAll(await statuses(app, exec, w.executive.id), 200, "before");
-  const res = await revoke(admin, w.executive.id);
-  assert.equal(res.status, 200);
-  assert.equal((await json(res)).user_id, w.executive.id);
-  for (const [name, s] of Object.entries(await statuses(app, exec, w.executive.id))) {
-    assert.equal(s, 401, name);
-  }
-  // Nobody else's tokens are touched; the user logs in again.
-  assertAll(await statuses(app, admin, w.admin.id), 200, "admin");
-  assertAll(await statuses(app, await login(app, "exec@acme.test"), w.executive.id), 200, "new login");
-  const audit = (await db.db.select().from(db.t.auditLogs)).filter((e) => e.event === "user.tokens_revoked");
-  assert.equal(audit.length, 1);
-  assert.equal(audit[0].actorUserId, w.admin.id);
-});
+singleDialectTest(
+  "tokens: an admin revokes every token of a user of his organization, and of no other",
+  async (db) => {
+    const w = await createWorld(db);
+    const { app } = await testApp(db);
+    const admin = await login(app, "admin@acme.test");
+    const other = await login(app, "admin@globex.test");
+    const manager = await login(app, "manager@acme.test");
+    const exec = await login(app, "exec@acme.test");
+    const revoke = (token: string, id: number) =>
+      app.request(`/api/v1/users/${id}/revoke-tokens`, postJson(token));
+    // Another organization's admin: the user does not exist for him.
+    assert.equal((await revoke(other, w.executive.id)).status, 404);
+    // A manager cannot revoke his admin's tokens (he may not manage him).
+    assert.equal((await revoke(manager, w.admin.id)).status, 403);
+    assertAll(await statuses(app, exec, w.executive.id), 200, "before");
+    const res = await revoke(admin, w.executive.id);
+    assert.equal(res.status, 200);
+    assert.equal((await json(res)).user_id, w.executive.id);
+    for (const [name, s] of Object.entries(await statuses(app, exec, w.executive.id))) {
+      assert.equal(s, 401, name);
+    }
+    // Nobody else's tokens are touched; the user logs in again.
+    assertAll(await statuses(app, admin, w.admin.id), 200, "admin");
+    assertAll(await statuses(app, await login(app, "exec@acme.test"), w.executive.id), 200, "new login");
+    const audit = (await db.db.select().from(db.t.auditLogs)).filter((e) =>
+      e.event === "user.tokens_revoked"
+    );
+    assert.equal(audit.length, 1);
+    assert.equal(audit[0].actorUserId, w.admin.id);
+  },
+);
 
 for (const freshness of ["read", "lease"] as const) {
-  dbTest(
+  singleDialectTest(
     `tokens: a revoked token is refused at once on another replica (ACCESS_FRESHNESS=${freshness})`,
     async (db, { url }) => {
       const w = await createWorld(db);
@@ -265,7 +273,7 @@ Deno.test("tokens: the revocation rule refuses exactly other epochs, older revok
   );
 });
 
-dbTest(
+singleDialectTest(
   "tokens: a restore refuses every token issued before it, a revoked one included (issue 12 F3)",
   async (db) => {
     const t = await setup(db);
@@ -322,7 +330,7 @@ dbTest(
   },
 );
 
-dbTest("tokens: a reset refuses every token issued before it", async (db) => {
+singleDialectTest("tokens: a reset refuses every token issued before it", async (db) => {
   const t = await setup(db);
   try {
     const before = t.tokens.root;
@@ -346,7 +354,7 @@ function sameSnapshot(cached: unknown, fresh: unknown, what: string) {
 }
 
 for (const freshness of ["read", "lease"] as const) {
-  dbTest(
+  singleDialectTest(
     `tokens: a logout empties no cache; any other change still does, on every replica (property, ACCESS_FRESHNESS=${freshness})`,
     async (db, { url }) => {
       const w = await createWorld(db);
