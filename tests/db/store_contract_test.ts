@@ -139,6 +139,15 @@ dbTest(
       (e) => e instanceof AppError && e.status === 401,
     );
     assert.equal((await keys.authenticate(b.secret, "access.evaluate")).id, b.key.id);
+    // Last use is written beside the request, not in it: it lands, for both keys (and the test leaves no write
+    // in flight behind it).
+    for (let i = 0; i < 200; i++) {
+      const rows = await db.db.select({ at: db.t.serviceKeys.lastUsedAt }).from(db.t.serviceKeys);
+      if (rows.every((r) => r.at instanceof Date)) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const used = await db.db.select({ at: db.t.serviceKeys.lastUsedAt }).from(db.t.serviceKeys);
+    assert.ok(used.every((r) => r.at instanceof Date), "last use written for every key used");
     const events = await db.db.select().from(db.t.auditLogs).where(
       eq(db.t.auditLogs.organizationId, w.acme.id),
     );

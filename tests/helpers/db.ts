@@ -1,6 +1,7 @@
 /**
  * Test databases. Every test gets its own database in its just-migrated state,
- * on libSQL and on Postgres (`dbTest` registers one Deno.test per dialect):
+ * on libSQL and on Postgres (`dbTest` registers one Deno.test per dialect; `singleDialectTest`, for tests
+ * whose subject is not the database, libSQL only):
  *
  * - libSQL: a copy of a file migrated once per test file;
  * - Postgres: one database per test file on TEST_DATABASE_URL's server, copied from a migrated template
