@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { singleDialectTest } from "../helpers/db.ts";
+import { dbTest, singleDialectTest } from "../helpers/db.ts";
 import { json, testApp } from "../helpers/app.ts";
 import {
   bearer,
@@ -188,7 +188,7 @@ singleDialectTest(
   },
 );
 
-singleDialectTest(
+dbTest(
   "/auth/me: a platform super admin has no entitled modules of his own (null)",
   async (db) => {
     await createWorld(db);

@@ -155,6 +155,7 @@ dbTest(
     for (const bad of ["pdp.example.com", "ftp://x", "https://x/?a=1", "https://u:p@x"]) {
       assert.throws(() => testConfig({ PUBLIC_URL: bad }), /PUBLIC_URL/, bad);
     }
+    // One dialect: the metadata document is built from PUBLIC_URL; no database work.
   },
   { only: ["libsql"] },
 );

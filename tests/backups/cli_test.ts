@@ -158,6 +158,7 @@ dbTest(
     } finally {
       await s3.close();
     }
+    // One dialect: the schedule is read from the configuration; no database work.
   },
   { only: ["libsql"] },
 );

@@ -117,6 +117,7 @@ dbTest("sweep: against the embedded S3 server (s3rver), rows are swept and uploa
   } finally {
     await s3.close();
   }
+  // One dialect: the subject is the S3 side of the sweep; its database rows are swept on both in the tests above.
 }, { only: ["libsql"] });
 
 dbTest(

@@ -33,6 +33,9 @@ dbTest(
     assert.equal(await readTokenEpoch(db), 2);
     assert.ok((await readVersions(db)).version > v0.version, "an epoch bump is a security change");
 
+    // From here every write is a revocation: the access version moves by exactly the revocation count (a
+    // replica that sees both move alike re-reads token states only, and keeps its snapshots).
+    const v1 = await readVersions(db);
     const hour = new Date(Date.now() + 3_600_000);
     await revokeToken(db, { userId: w.admin.id, jti: "jti-1", expiresAt: hour });
     await revokeToken(db, { userId: w.manager.id, jti: "jti-2", expiresAt: hour });
@@ -59,6 +62,9 @@ dbTest(
       eq(db.t.tokenRevocations.userId, w.executive.id),
     );
     assert.deepEqual(rows.map((r) => r.jti), ["new"]);
+    const v2 = await readVersions(db);
+    assert.equal(v2.revocations - v1.revocations, 5);
+    assert.equal(v2.version - v1.version, v2.revocations - v1.revocations, "a revocation moves nothing else");
   },
 );
 
@@ -132,11 +138,19 @@ dbTest(
       (await keys.get(admin, w.acme.id, b.key.id)).expiresAt?.getTime(),
       b.key.expiresAt?.getTime(),
     );
+    // A second replica (its own key cache) that has already let the key in.
+    const other = (await testApp(db)).deps.serviceKeys;
+    assert.equal((await other.authenticate(a.secret, "forward-auth")).id, a.key.id);
     const revoked = await keys.revoke(admin, w.acme.id, a.key.id);
     assert.ok(revoked.revokedAt instanceof Date);
     await assert.rejects(
       keys.authenticate(a.secret, "forward-auth"),
       (e) => e instanceof AppError && e.status === 401,
+    );
+    await assert.rejects(
+      other.authenticate(a.secret, "forward-auth"),
+      (e) => e instanceof AppError && e.status === 401,
+      "the revocation reaches the other replica through the database, not its cache",
     );
     assert.equal((await keys.authenticate(b.secret, "access.evaluate")).id, b.key.id);
     // Last use is written beside the request, not in it: it lands, for both keys (and the test leaves no write

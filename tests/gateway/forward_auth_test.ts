@@ -130,6 +130,7 @@ dbTest("forward-auth: a route table file replaces the defaults; a bad one stops 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+  // One dialect: the route table file is read at start-up; no database work differs.
 }, { only: ["libsql"] });
 
 dbTest("forward-auth: a logged-out token is refused at the gateway at once", async (db) => {
@@ -177,6 +178,7 @@ dbTest(
     // Presented to Seedbed as a bearer token: refused everywhere.
     assert.equal((await app.request("/api/v1/auth/me", { headers: bearer(identity) })).status, 401);
     assert.equal((await app.request(FA, nginx("GET", "/api/v1/crm/leads", bearer(identity)))).status, 401);
+    // One dialect: the identity token is signed from the configuration; the decision's reads run on both above.
   },
   { only: ["libsql"] },
 );

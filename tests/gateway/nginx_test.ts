@@ -185,6 +185,7 @@ dbTest(
       await Deno.remove(dir, { recursive: true }).catch(() => {});
       assert.ok(status.signal === "SIGTERM" || status.success, `nginx exited with ${JSON.stringify(status)}`);
     }
+    // One dialect: the subject is nginx's auth_request; forward-auth's decisions run on both in forward_auth_test.
   },
   { only: ["libsql"], ignore: NGINX === null },
 );

@@ -84,7 +84,7 @@ singleDialectTest(
   },
 );
 
-singleDialectTest(
+dbTest(
   "service keys: call AuthZEN about their organization's users, never log in as a user",
   async (db) => {
     const w = await createWorld(db);
@@ -159,7 +159,7 @@ singleDialectTest(
   },
 );
 
-singleDialectTest(
+dbTest(
   "service keys: forward-auth with a gateway key; an organization's key admits only its organization",
   async (db) => {
     const w = await createWorld(db);
@@ -194,7 +194,7 @@ singleDialectTest(
   },
 );
 
-singleDialectTest(
+dbTest(
   "service keys: revocation and expiry take effect on every replica at the next request",
   async (db, ctx) => {
     await createWorld(db);

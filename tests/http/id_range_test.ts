@@ -4,11 +4,11 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { singleDialectTest } from "../helpers/db.ts";
+import { dbTest } from "../helpers/db.ts";
 import { json, testApp } from "../helpers/app.ts";
 import { bearer, createWorld, login } from "../helpers/fixtures.ts";
 
-singleDialectTest(
+dbTest(
   "ids: past 2^31 - 1 in any {id} path or body id field is a 422 naming it, never a 500",
   async (db) => {
     const w = await createWorld(db);
@@ -91,7 +91,7 @@ singleDialectTest(
   },
 );
 
-singleDialectTest(
+dbTest(
   "ids: past 2^31 - 1 in X-Organization-Id, a list cursor or an AuthZEN id is refused or names nothing, never a 500",
   async (db) => {
     const w = await createWorld(db);

@@ -4,7 +4,7 @@
  * evaluation fast path and forward-auth. Both databases.
  */
 import assert from "node:assert/strict";
-import { singleDialectTest } from "../helpers/db.ts";
+import { dbTest, singleDialectTest } from "../helpers/db.ts";
 import { json, testApp } from "../helpers/app.ts";
 import fc from "fast-check";
 import { bearer, createWorld, login } from "../helpers/fixtures.ts";
@@ -103,7 +103,7 @@ singleDialectTest("tokens: token responses are never cached; every response carr
   await me.body?.cancel();
 });
 
-singleDialectTest(
+dbTest(
   "tokens: a deactivated organization's tokens are refused on /api/v1/* and every /access/v1/* path",
   async (db) => {
     const w = await createWorld(db);
@@ -174,7 +174,7 @@ singleDialectTest(
   },
 );
 
-singleDialectTest(
+dbTest(
   "tokens: an admin revokes every token of a user of his organization, and of no other",
   async (db) => {
     const w = await createWorld(db);
@@ -208,7 +208,7 @@ singleDialectTest(
 );
 
 for (const freshness of ["read", "lease"] as const) {
-  singleDialectTest(
+  dbTest(
     `tokens: a revoked token is refused at once on another replica (ACCESS_FRESHNESS=${freshness})`,
     async (db, { url }) => {
       const w = await createWorld(db);
@@ -273,7 +273,7 @@ Deno.test("tokens: the revocation rule refuses exactly other epochs, older revok
   );
 });
 
-singleDialectTest(
+dbTest(
   "tokens: a restore refuses every token issued before it, a revoked one included (issue 12 F3)",
   async (db) => {
     const t = await setup(db);
@@ -330,7 +330,7 @@ singleDialectTest(
   },
 );
 
-singleDialectTest("tokens: a reset refuses every token issued before it", async (db) => {
+dbTest("tokens: a reset refuses every token issued before it", async (db) => {
   const t = await setup(db);
   try {
     const before = t.tokens.root;
@@ -354,7 +354,7 @@ function sameSnapshot(cached: unknown, fresh: unknown, what: string) {
 }
 
 for (const freshness of ["read", "lease"] as const) {
-  singleDialectTest(
+  dbTest(
     `tokens: a logout empties no cache; any other change still does, on every replica (property, ACCESS_FRESHNESS=${freshness})`,
     async (db, { url }) => {
       const w = await createWorld(db);
