@@ -132,8 +132,9 @@ dbTest(
         sweepAbandonedBackups({ db, store, logger: memoryLogger(), staleAfterMs: HOUR, graceMs: 0 });
       assert.deepEqual((await sweep()).failed, [], "a live writer's backup is never failed");
       assert.deepEqual(aborted, [], "nor its upload aborted, however old");
-      // The writer dies: its session, and the lock, go with it.
-      await db.run(sql`SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'
+      // The writer dies: its session, and the lock, go with it (waited for: the signal alone returns before the
+      // backend has exited, and under load the sweep could still see the lock held).
+      await db.run(sql`SELECT pg_terminate_backend(pid, 10000) FROM pg_locks WHERE locktype = 'advisory'
         AND classid = ${ADVISORY_CLASS} AND objid = (hashtext(${`seedbed:${db.namespace}:backup-${row.id}`}) & 2147483647)::oid`);
       assert.deepEqual((await sweep()).failed, [row.id]);
       assert.deepEqual(aborted, [row.key]);
