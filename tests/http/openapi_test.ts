@@ -64,6 +64,25 @@ singleDialectTest("docs: /docs serves Swagger UI with its assets, pointed at /op
   assert.equal(page.status, 200);
   const html = await page.text();
   assert.match(html, /swagger-ui-bundle\.js/);
+  // A strict policy the page itself never trips: every script and stylesheet is one of its own files.
+  const csp = new Map(
+    (page.headers.get("content-security-policy") ?? "").split(";").map((d) => {
+      const [name, ...values] = d.trim().split(/\s+/);
+      return [name, values] as const;
+    }),
+  );
+  assert.deepEqual(csp.get("default-src"), ["'none'"]);
+  assert.deepEqual(csp.get("script-src"), ["'self'"], "no inline or evaluated script");
+  assert.deepEqual(csp.get("frame-ancestors"), ["'none'"]);
+  assert.deepEqual(csp.get("connect-src"), ["'self'"]);
+  const scripts = [...html.matchAll(/<script([^>]*)>([\s\S]*?)<\/script>/g)];
+  assert.ok(scripts.length >= 3);
+  for (const [, attrs, body] of scripts) {
+    assert.match(attrs, /^ src="\/docs\/[^"]+"$/, "a script of its own, by path");
+    assert.equal(body.trim(), "", "no inline script");
+  }
+  for (const [, href] of html.matchAll(/<link[^>]*href="([^"]+)"/g)) assert.match(href, /^\/docs\//);
+  assert.doesNotMatch(html, /\sstyle=|<style|\son\w+=/, "no inline style or handler in the page itself");
   const init = await (await app.request("/docs/init.js")).text();
   assert.match(init, /\/openapi\.json/);
   for (const asset of ["swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js"]) {
