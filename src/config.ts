@@ -241,6 +241,14 @@ export const envSchema = z.object({
           "S3-compatible endpoint, e.g. `http://localhost:9000` for MinIO. Unset in development: Seedbed starts an embedded S3 server.",
       },
     ),
+  S3_PUBLIC_ENDPOINT: z.url({ error: "must be a URL such as http://localhost:9000" })
+    .optional().meta(
+      {
+        description:
+          "The S3 endpoint as clients reach it, when it is not `S3_ENDPOINT`: presigned download URLs (`GET /api/v1/files/{id}/presigned-url`) are signed for it. Compose: `S3_ENDPOINT=http://minio:9000` inside, `S3_PUBLIC_ENDPOINT=http://localhost:9000` from the host.",
+        defaultText: "`S3_ENDPOINT`",
+      },
+    ),
   S3_FORCE_PATH_STYLE: bool.optional().meta(
     { description: "Path-style addressing (MinIO needs it).", defaultText: "`true` with an endpoint" },
   ),
@@ -458,6 +466,8 @@ export interface Config {
     accessKeyId?: string;
     secretAccessKey?: string;
     endpoint?: string;
+    /** S3_PUBLIC_ENDPOINT: what presigned URLs are signed for (clients reach S3 there). */
+    publicEndpoint?: string;
     forcePathStyle: boolean;
     sse?: "AES256" | "aws:kms";
     sseKmsKeyId?: string;
@@ -689,6 +699,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       accessKeyId: e.AWS_ACCESS_KEY_ID,
       secretAccessKey: e.AWS_SECRET_ACCESS_KEY,
       endpoint: e.S3_ENDPOINT,
+      publicEndpoint: e.S3_PUBLIC_ENDPOINT,
       forcePathStyle: e.S3_FORCE_PATH_STYLE ??
         (e.S3_ENDPOINT !== undefined || embedded),
       sse: e.S3_SSE,

@@ -115,6 +115,10 @@ export async function buildDeps(opts: BuildOptions): Promise<AppDeps> {
       s3Client,
       { s3: config.s3, maxUploadBytes: config.http.maxUploadBytes },
       logger,
+      // Presigned URLs are signed for the host clients use (S3_PUBLIC_ENDPOINT), not the internal one.
+      config.s3.publicEndpoint
+        ? createS3Client({ ...config.s3, endpoint: config.s3.publicEndpoint })
+        : s3Client,
     ),
     storage,
     backups,

@@ -164,6 +164,8 @@ export class FilesService {
     private readonly s3: S3Client,
     private readonly cfg: FilesConfig,
     private readonly logger: Logger,
+    /** Signs presigned URLs: the client for the endpoint clients reach (S3_PUBLIC_ENDPOINT), else `s3`. */
+    private readonly presigner: S3Client = s3,
   ) {
     this.repo = new RecordsRepository(db, "files" as RecordTableKey);
   }
@@ -383,7 +385,7 @@ export class FilesService {
     }
     const row = await this.#find(auth, id);
     const url = await getSignedUrl(
-      this.s3,
+      this.presigner,
       new GetObjectCommand({
         Bucket: this.#bucket,
         Key: row.s3Key,
