@@ -654,6 +654,11 @@ dbTest(
   },
 );
 
+/** The test S3 server has a second name (localhost / 127.0.0.1) to stand for a public endpoint. */
+const S3_ON_LOOPBACK = /^(127\.0\.0\.1|localhost)$/.test(
+  new URL(Deno.env.get("TEST_S3_ENDPOINT") ?? "http://127.0.0.1").hostname,
+);
+
 dbTest(
   "files: presigned URLs are signed for S3_PUBLIC_ENDPOINT when set (the host clients reach), and work there",
   async (db) => {
@@ -696,10 +701,5 @@ dbTest(
     }
     // One dialect: the subject is the URL's signature; the files' rows are read on both dialects above.
   },
-  {
-    only: ["libsql"],
-    ignore: !/^(127\.0\.0\.1|localhost)$/.test(
-      new URL(Deno.env.get("TEST_S3_ENDPOINT") ?? "http://127.0.0.1").hostname,
-    ),
-  },
+  { only: ["libsql"], ignore: !S3_ON_LOOPBACK },
 );
