@@ -42,6 +42,12 @@ export const SECRET_VARIABLES = new Set([
   "BACKUP_ENCRYPTION_KEYS_PREVIOUS",
 ]);
 
+/** An S3 endpoint: http(s) only (the SDK fails at the first request otherwise), no credentials in it. */
+const s3Url = z.url({ protocol: /^https?$/, error: "must be an http(s) URL such as http://localhost:9000" })
+  .refine((u) => !URL.canParse(u) || (!new URL(u).username && !new URL(u).password), {
+    error: "must not carry credentials (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)",
+  });
+
 const bool = z.enum(["true", "false", "1", "0", "yes", "no"], {
   error: "must be true or false",
 }).transform((v) => v === "true" || v === "1" || v === "yes");
@@ -234,14 +240,14 @@ export const envSchema = z.object({
   AWS_SECRET_ACCESS_KEY: z.string().optional().meta(
     { description: "S3 secret access key (set both keys or neither)." },
   ),
-  S3_ENDPOINT: z.url({ error: "must be a URL such as http://localhost:9000" })
+  S3_ENDPOINT: s3Url
     .optional().meta(
       {
         description:
           "S3-compatible endpoint, e.g. `http://localhost:9000` for MinIO. Unset in development: Seedbed starts an embedded S3 server.",
       },
     ),
-  S3_PUBLIC_ENDPOINT: z.url({ error: "must be a URL such as http://localhost:9000" })
+  S3_PUBLIC_ENDPOINT: s3Url
     .optional().meta(
       {
         description:
@@ -466,8 +472,9 @@ export interface Config {
     accessKeyId?: string;
     secretAccessKey?: string;
     endpoint?: string;
-    /** S3_PUBLIC_ENDPOINT: what presigned URLs are signed for (clients reach S3 there). */
+    /** S3_PUBLIC_ENDPOINT: what presigned URLs are signed for (clients reach S3 there), and its addressing. */
     publicEndpoint?: string;
+    publicForcePathStyle: boolean;
     forcePathStyle: boolean;
     sse?: "AES256" | "aws:kms";
     sseKmsKeyId?: string;
@@ -700,6 +707,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       secretAccessKey: e.AWS_SECRET_ACCESS_KEY,
       endpoint: e.S3_ENDPOINT,
       publicEndpoint: e.S3_PUBLIC_ENDPOINT,
+      // A public endpoint is a host of its own (MinIO's published port, a proxy): the bucket goes in the path.
+      publicForcePathStyle: e.S3_FORCE_PATH_STYLE ?? true,
       forcePathStyle: e.S3_FORCE_PATH_STYLE ??
         (e.S3_ENDPOINT !== undefined || embedded),
       sse: e.S3_SSE,

@@ -15,7 +15,7 @@ import { TokenService } from "./auth/tokens.ts";
 import type { BackupPort } from "./seeding/backup_port.ts";
 import { SeedingService } from "./seeding/seeding_service.ts";
 import { FilesService } from "./files/files_service.ts";
-import { createS3Client } from "./storage/s3_client.ts";
+import { createPresignClient, createS3Client } from "./storage/s3_client.ts";
 import { ObjectStore } from "./storage/object_store.ts";
 import { BackupService } from "./backups/backup_service.ts";
 import { AuthzenService } from "./authzen/authzen_service.ts";
@@ -116,9 +116,7 @@ export async function buildDeps(opts: BuildOptions): Promise<AppDeps> {
       { s3: config.s3, maxUploadBytes: config.http.maxUploadBytes },
       logger,
       // Presigned URLs are signed for the host clients use (S3_PUBLIC_ENDPOINT), not the internal one.
-      config.s3.publicEndpoint
-        ? createS3Client({ ...config.s3, endpoint: config.s3.publicEndpoint })
-        : s3Client,
+      createPresignClient(config.s3, s3Client),
     ),
     storage,
     backups,

@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
 import { ConfigError, loadConfig } from "../src/config.ts";
+import { GetObjectCommand } from "@aws-sdk/client-s3";
+import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import { createPresignClient, createS3Client } from "../src/storage/s3_client.ts";
 
 /** A production SECRET_KEY as `openssl rand -hex 20` would give. */
 const PROD_KEY = "7f3a9c1e5b2d8f4a6c0e9b3d7a1f5c2e84d6b0a3";
@@ -163,4 +166,45 @@ Deno.test("config: production refuses unsafe settings, naming each (attack repor
   loadConfig({ ...base, SECRET_KEY: PROD_KEY, METRICS_PORT: "9464", METRICS_TOKEN: "t".repeat(32) });
   loadConfig({ ...base, SECRET_KEY: PROD_KEY, METRICS_PORT: "9464", METRICS_HOST: "127.0.0.1" });
   loadConfig({ SECRET_KEY: "a".repeat(32), LOG_PERSONAL_DATA: "true", METRICS_PORT: "9464" });
+});
+
+Deno.test("config: S3 endpoints are http(s) URLs without credentials, named when not, the secret never echoed", () => {
+  for (const name of ["S3_ENDPOINT", "S3_PUBLIC_ENDPOINT"]) {
+    for (const bad of ["localhost:9000", "minio:9000", "ftp://files.example.com", "not a url"]) {
+      assert.match(
+        issues({ [name]: bad }).join("\n"),
+        new RegExp(`^${name}: must be an http\\(s\\) URL`, "m"),
+        bad,
+      );
+    }
+    const leak = issues({ [name]: "https://user:S3cr3tPW@files.example.com" }).join("\n");
+    assert.match(leak, new RegExp(`^${name}: must not carry credentials`, "m"));
+    assert.ok(!leak.includes("S3cr3tPW"));
+    assert.ok(
+      loadConfig({ [name]: "https://files.example.com/prefix/" }).s3,
+      "a path and a trailing slash are fine",
+    );
+  }
+});
+
+Deno.test("config: presigned URLs on S3_PUBLIC_ENDPOINT put the bucket in the path, with or without S3_ENDPOINT", async () => {
+  const keys = { AWS_ACCESS_KEY_ID: "a", AWS_SECRET_ACCESS_KEY: "b", S3_BUCKET_NAME: "bkt" };
+  for (const env of [{}, { S3_ENDPOINT: "http://minio:9000" }]) {
+    const s3 = loadConfig({ ...keys, ...env, S3_PUBLIC_ENDPOINT: "https://files.example.com" }).s3;
+    const url = await getSignedUrl(
+      createPresignClient(s3, createS3Client(s3)),
+      new GetObjectCommand({ Bucket: "bkt", Key: "files/k" }),
+      { expiresIn: 60 },
+    );
+    assert.match(url, /^https:\/\/files\.example\.com\/bkt\/files\/k\?/, JSON.stringify(env));
+  }
+  // S3_FORCE_PATH_STYLE=false asks for the bucket in the host name, and gets it.
+  const vhost =
+    loadConfig({ ...keys, S3_PUBLIC_ENDPOINT: "https://files.example.com", S3_FORCE_PATH_STYLE: "false" }).s3;
+  const url = await getSignedUrl(
+    createPresignClient(vhost, createS3Client(vhost)),
+    new GetObjectCommand({ Bucket: "bkt", Key: "k" }),
+    { expiresIn: 60 },
+  );
+  assert.match(url, /^https:\/\/bkt\.files\.example\.com\/k\?/);
 });

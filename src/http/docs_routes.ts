@@ -36,6 +36,7 @@ const INIT = `window.ui = SwaggerUIBundle({
   url: "/openapi.json",
   dom_id: "#swagger-ui",
   deepLinking: true,
+  validatorUrl: null,
   persistAuthorization: true,
   presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
   layout: "StandaloneLayout",
@@ -43,13 +44,15 @@ const INIT = `window.ui = SwaggerUIBundle({
 
 /**
  * The page runs its own files only: no inline or evaluated script, no other origin (Swagger UI's online
- * validator badge included), never inside another site's frame. Inline styles stay: Swagger UI sets them.
+ * validator, which init.js turns off, included), never inside another site's frame. Inline styles stay:
+ * Swagger UI sets them; `blob:` images and media are how "Try it out" shows a downloaded file.
  */
 const CSP = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data:",
+  "img-src 'self' data: blob:",
+  "media-src 'self' blob:",
   "connect-src 'self'",
   "font-src 'self'",
   "base-uri 'none'",

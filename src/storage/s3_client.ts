@@ -18,6 +18,15 @@ import { AppError } from "../errors.ts";
 /** The `config.s3` section. */
 export type S3Config = Config["s3"];
 
+/**
+ * The client presigned URLs are signed with: one for S3_PUBLIC_ENDPOINT, path-style unless
+ * S3_FORCE_PATH_STYLE says otherwise (the bucket in the path of a host of its own); `shared` without one.
+ */
+export function createPresignClient(s3: S3Config, shared: S3Client): S3Client {
+  if (!s3.publicEndpoint) return shared;
+  return createS3Client({ ...s3, endpoint: s3.publicEndpoint, forcePathStyle: s3.publicForcePathStyle });
+}
+
 /** Builds the shared S3 client. */
 export function createS3Client(s3: S3Config): S3Client {
   const credentials = s3.accessKeyId && s3.secretAccessKey

@@ -75,6 +75,9 @@ singleDialectTest("docs: /docs serves Swagger UI with its assets, pointed at /op
   assert.deepEqual(csp.get("script-src"), ["'self'"], "no inline or evaluated script");
   assert.deepEqual(csp.get("frame-ancestors"), ["'none'"]);
   assert.deepEqual(csp.get("connect-src"), ["'self'"]);
+  // "Try it out" shows a downloaded image or sound through a blob: URL.
+  assert.deepEqual(csp.get("img-src"), ["'self'", "data:", "blob:"]);
+  assert.deepEqual(csp.get("media-src"), ["'self'", "blob:"]);
   const scripts = [...html.matchAll(/<script([^>]*)>([\s\S]*?)<\/script>/g)];
   assert.ok(scripts.length >= 3);
   for (const [, attrs, body] of scripts) {
@@ -85,6 +88,8 @@ singleDialectTest("docs: /docs serves Swagger UI with its assets, pointed at /op
   assert.doesNotMatch(html, /\sstyle=|<style|\son\w+=/, "no inline style or handler in the page itself");
   const init = await (await app.request("/docs/init.js")).text();
   assert.match(init, /\/openapi\.json/);
+  // Swagger UI's online validator would load an image from validator.swagger.io: off (the policy forbids it).
+  assert.match(init, /validatorUrl: null/);
   for (const asset of ["swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js"]) {
     const r = await app.request(`/docs/assets/${asset}`);
     assert.equal(r.status, 200, asset);
