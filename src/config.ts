@@ -44,7 +44,10 @@ export const SECRET_VARIABLES = new Set([
 
 /** An S3 endpoint: http(s) only (the SDK fails at the first request otherwise), no credentials in it. */
 const s3Url = z.url({ protocol: /^https?$/, error: "must be an http(s) URL such as http://localhost:9000" })
-  .refine((u) => !URL.canParse(u) || (!new URL(u).username && !new URL(u).password), {
+  .refine((u) => {
+    const url = URL.parse(u);
+    return !url || (!url.username && !url.password);
+  }, {
     error: "must not carry credentials (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)",
   });
 
@@ -473,8 +476,7 @@ export interface Config {
     secretAccessKey?: string;
     endpoint?: string;
     /** S3_PUBLIC_ENDPOINT: what presigned URLs are signed for (clients reach S3 there), and its addressing. */
-    publicEndpoint?: string;
-    publicForcePathStyle: boolean;
+    public?: { endpoint: string; forcePathStyle: boolean };
     forcePathStyle: boolean;
     sse?: "AES256" | "aws:kms";
     sseKmsKeyId?: string;
@@ -706,9 +708,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       accessKeyId: e.AWS_ACCESS_KEY_ID,
       secretAccessKey: e.AWS_SECRET_ACCESS_KEY,
       endpoint: e.S3_ENDPOINT,
-      publicEndpoint: e.S3_PUBLIC_ENDPOINT,
       // A public endpoint is a host of its own (MinIO's published port, a proxy): the bucket goes in the path.
-      publicForcePathStyle: e.S3_FORCE_PATH_STYLE ?? true,
+      public: e.S3_PUBLIC_ENDPOINT
+        ? { endpoint: e.S3_PUBLIC_ENDPOINT, forcePathStyle: e.S3_FORCE_PATH_STYLE ?? true }
+        : undefined,
       forcePathStyle: e.S3_FORCE_PATH_STYLE ??
         (e.S3_ENDPOINT !== undefined || embedded),
       sse: e.S3_SSE,

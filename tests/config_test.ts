@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { ConfigError, loadConfig } from "../src/config.ts";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
@@ -207,4 +208,30 @@ Deno.test("config: presigned URLs on S3_PUBLIC_ENDPOINT put the bucket in the pa
     { expiresIn: 60 },
   );
   assert.match(url, /^https:\/\/bkt\.files\.example\.com\/k\?/);
+});
+
+Deno.test("config (property): an S3 endpoint with any credentials in it is refused, and they are never echoed", () => {
+  const part = fc.string({ minLength: 1, maxLength: 20 });
+  fc.assert(
+    fc.property(
+      fc.constantFrom("S3_ENDPOINT", "S3_PUBLIC_ENDPOINT"),
+      fc.constantFrom("http", "https"),
+      part,
+      part,
+      fc.webPath(),
+      (name, scheme, user, password, path) => {
+        const secret = `${password}-S3cr3t`;
+        const url = `${scheme}://${encodeURIComponent(user)}:${
+          encodeURIComponent(secret)
+        }@files.example.com${path}`;
+        const text = issues({ [name]: url }).join("\n");
+        assert.match(text, new RegExp(`^${name}: must not carry credentials`, "m"));
+        assert.ok(!text.includes(secret) && !text.includes(encodeURIComponent(secret)), text);
+        // The same endpoint without them is accepted.
+        const bare = `${scheme}://files.example.com${path}`;
+        if (URL.canParse(bare)) assert.ok(loadConfig({ [name]: bare }).s3);
+      },
+    ),
+    { numRuns: 200 },
+  );
 });

@@ -164,8 +164,8 @@ export class FilesService {
     private readonly s3: S3Client,
     private readonly cfg: FilesConfig,
     private readonly logger: Logger,
-    /** Signs presigned URLs: the client for the endpoint clients reach (S3_PUBLIC_ENDPOINT), else `s3`. */
-    private readonly presigner: S3Client = s3,
+    /** Signs presigned URLs: the client for the endpoint clients reach (`createPresignClient`). */
+    private readonly presigner: S3Client,
   ) {
     this.repo = new RecordsRepository(db, "files" as RecordTableKey);
   }

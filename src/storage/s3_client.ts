@@ -23,8 +23,7 @@ export type S3Config = Config["s3"];
  * S3_FORCE_PATH_STYLE says otherwise (the bucket in the path of a host of its own); `shared` without one.
  */
 export function createPresignClient(s3: S3Config, shared: S3Client): S3Client {
-  if (!s3.publicEndpoint) return shared;
-  return createS3Client({ ...s3, endpoint: s3.publicEndpoint, forcePathStyle: s3.publicForcePathStyle });
+  return s3.public ? createS3Client({ ...s3, ...s3.public }) : shared;
 }
 
 /** Builds the shared S3 client. */
