@@ -4,6 +4,7 @@
  * one of its tests on both. Story: docs/testing.md.
  */
 import assert from "node:assert/strict";
+import { readdir } from "node:fs/promises";
 
 const ROOT = new URL("../../", import.meta.url);
 
@@ -28,13 +29,10 @@ const BOTH_DIALECTS = [
   "tests/gateway/nginx_test.ts",
 ];
 
-async function testFiles(dir: URL, prefix = "tests/"): Promise<string[]> {
-  const out: string[] = [];
-  for await (const e of Deno.readDir(dir)) {
-    if (e.isDirectory) out.push(...await testFiles(new URL(`${e.name}/`, dir), `${prefix}${e.name}/`));
-    else if (e.name.endsWith("_test.ts")) out.push(`${prefix}${e.name}`);
-  }
-  return out;
+/** Every test file, as `tests/<path>`. */
+async function testFiles(): Promise<string[]> {
+  const paths = await readdir(new URL("tests/", ROOT), { recursive: true });
+  return paths.filter((p) => p.endsWith("_test.ts")).map((p) => `tests/${p}`);
 }
 
 /** Words that say a test's subject is a layer, backups, seeding or several replicas. */
@@ -43,7 +41,7 @@ const BOTH_DIALECT_SUBJECTS =
 
 Deno.test("dialects: no test of a layer, backups or seeding runs on one dialect only", async () => {
   const offenders: string[] = [];
-  for (const file of await testFiles(new URL("tests/", ROOT))) {
+  for (const file of await testFiles()) {
     const text = await Deno.readTextFile(new URL(file, ROOT));
     const listed = BOTH_DIALECTS.some((p) => file === p || (p.endsWith("/") && file.startsWith(p)));
     // By place: not in the folders and files of the layers, backups and seeding.

@@ -19,6 +19,7 @@ import {
   revokeToken,
 } from "../../src/auth/revocation.ts";
 import { AppError } from "../../src/errors.ts";
+import { waitFor } from "../faults/helpers.ts";
 
 const meta = { address: "192.0.2.7", requestId: "contract" };
 
@@ -155,13 +156,10 @@ dbTest(
     assert.equal((await keys.authenticate(b.secret, "access.evaluate")).id, b.key.id);
     // Last use is written beside the request, not in it: it lands, for both keys (and the test leaves no write
     // in flight behind it).
-    for (let i = 0; i < 200; i++) {
+    await waitFor("last use written for every key used", async () => {
       const rows = await db.db.select({ at: db.t.serviceKeys.lastUsedAt }).from(db.t.serviceKeys);
-      if (rows.every((r) => r.at instanceof Date)) break;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    const used = await db.db.select({ at: db.t.serviceKeys.lastUsedAt }).from(db.t.serviceKeys);
-    assert.ok(used.every((r) => r.at instanceof Date), "last use written for every key used");
+      return rows.every((r) => r.at instanceof Date) ? true : undefined;
+    }, { timeoutMs: 5_000, everyMs: 10 });
     const events = await db.db.select().from(db.t.auditLogs).where(
       eq(db.t.auditLogs.organizationId, w.acme.id),
     );
