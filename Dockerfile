@@ -7,12 +7,15 @@ ENV APP_ENV=production \
     DENO_NO_UPDATE_CHECK=1 \
     DENO_DIR=/app/.deno-cache
 
-# Dependencies first, in their own layer: only deno.json / deno.lock invalidate it.
+# Dependencies first, in their own layer: only deno.json / deno.lock and the patched postgres.js
+# (vendor/, deno.json's links) invalidate it.
 COPY deno.json deno.lock ./
+COPY vendor/ vendor/
 RUN deno install --frozen
 
 # Then the code (a code change rebuilds from here on), with its module graph cached.
 COPY src/ src/
+COPY modules/ modules/
 COPY seeders/ seeders/
 COPY migrations/ migrations/
 RUN deno cache --frozen src/main.ts src/cli.ts \

@@ -32,6 +32,34 @@ Deno.test("driver canary: deno.json pins exactly the driver versions the interna
   }
 });
 
+Deno.test("driver canary: the postgres.js in use is vendor/postgres, with Seedbed's patch applied", async () => {
+  const vendored = JSON.parse(
+    await Deno.readTextFile(new URL("../../vendor/postgres/package.json", import.meta.url)),
+  );
+  assert.equal(
+    vendored.version,
+    PINNED_DRIVERS.postgres,
+    `vendor/postgres is ${vendored.version}, deno.json pins ${PINNED_DRIVERS.postgres}: deno.json's links would not apply`,
+  );
+  // Every line the patch adds is in the files postgres.js is loaded from (node_modules, copied from vendor/).
+  const patch = await Deno.readTextFile(new URL("../../vendor/postgres/seedbed.patch", import.meta.url));
+  const loaded = new URL(".", import.meta.resolve("postgres"));
+  let file = "";
+  let added = 0;
+  for (const line of patch.split("\n")) {
+    if (line.startsWith("+++ b/src/")) {
+      file = await Deno.readTextFile(new URL(line.slice("+++ b/src/".length), loaded));
+    } else if (line.startsWith("+") && line.trim() !== "+") {
+      added++;
+      assert.ok(
+        file.includes(line.slice(1)),
+        `postgres.js is loaded without Seedbed's patch (${line.slice(1).trim()})`,
+      );
+    }
+  }
+  assert.ok(added > 10, "the patch adds its lines");
+});
+
 dbTest("driver canary: a Drizzle transaction still carries its raw connection", async (db, { url }) => {
   await db.transaction(async (tx) => {
     const run = requireTransactionDriver(db, tx);

@@ -1,0 +1,93 @@
+/**
+ * A transaction whose Postgres session dies under it (a restart, a failover, pg_terminate_backend): every
+ * later statement of that transaction fails, none runs on the reconnected connection outside it, and nothing
+ * throws where no caller can catch it. postgres.js 3.4.9 did both (porsager/postgres#1155, #1208): Seedbed runs
+ * it with the patch in vendor/postgres/seedbed.patch (deno.json `links`). Story: docs/reliability.md.
+ */
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { sql } from "drizzle-orm";
+import { openDatabase } from "../../src/db/client.ts";
+import { dbTest } from "../helpers/db.ts";
+
+/** Uncaught errors and unhandled rejections while `fn` runs (each would end a Seedbed process). */
+async function escaped(fn: () => Promise<void>): Promise<string[]> {
+  const seen: string[] = [];
+  const onError = (e: ErrorEvent) => (seen.push(`uncaught: ${e.message}`), e.preventDefault());
+  const onRejection = (e: PromiseRejectionEvent) => (
+    seen.push(`unhandled rejection: ${(e.reason as Error)?.message ?? e.reason}`), e.preventDefault()
+  );
+  addEventListener("error", onError);
+  addEventListener("unhandledrejection", onRejection);
+  try {
+    await fn();
+    await new Promise((r) => setTimeout(r, 50)); // an immediate or a late rejection lands here
+  } finally {
+    removeEventListener("error", onError);
+    removeEventListener("unhandledrejection", onRejection);
+  }
+  return seen;
+}
+
+dbTest(
+  "closed session (property): a transaction's statement after its session died fails, never runs outside it, and nothing escapes",
+  async (_db, { url }) => {
+    // One connection, so a query waiting for it makes postgres.js reconnect that very connection object.
+    const db = await openDatabase(url, { maxConnections: 1 });
+    const admin = await openDatabase(url, { maxConnections: 1 });
+    try {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 0, max: 120 }),
+          fc.integer({ min: 0, max: 2 }),
+          async (waitMs, queued) => {
+            const name = `closed-session-${crypto.randomUUID()}`;
+            let write: "landed in the transaction" | "failed" | "not reached" = "not reached";
+            const seen = await escaped(async () => {
+              await db.transaction(async (tx) => {
+                const [{ pid }] = await db.rows<{ pid: number }>(sql`SELECT pg_backend_pid() AS pid`, tx);
+                const others = Array.from(
+                  { length: queued },
+                  () => db.rows(sql`SELECT pg_sleep(0.02)`).catch(() => null),
+                );
+                await admin.run(sql`SELECT pg_terminate_backend(${pid}, 5000)`);
+                await new Promise((r) => setTimeout(r, waitMs));
+                write = await db.run(
+                  sql`INSERT INTO sms_templates (name, body, variables, created_at, updated_at)
+                    VALUES (${name}, 'b', '[]', now(), now())`,
+                  tx,
+                ).then(() => "landed in the transaction" as const, () => "failed" as const);
+                await Promise.all(others);
+                throw new Error("roll back");
+              }).catch(() => {});
+            });
+            assert.deepEqual(seen, [], "nothing escapes to the process");
+            assert.notEqual(
+              write,
+              "landed in the transaction",
+              "the session was gone: the write cannot succeed",
+            );
+            // The statement may still be on its way when the transaction gives up: wait for it either way.
+            await new Promise((r) => setTimeout(r, 150));
+            const [{ n }] = await admin.rows<{ n: number }>(
+              sql`SELECT count(*)::int AS n FROM sms_templates WHERE name = ${name}`,
+            );
+            assert.equal(
+              Number(n),
+              0,
+              `the write ran outside its transaction (${write}, after ${waitMs} ms)`,
+            );
+          },
+        ),
+        { numRuns: 10 },
+      );
+      // The pool works on afterwards.
+      assert.deepEqual(await db.rows(sql`SELECT 1 AS one`), [{ one: 1 }]);
+    } finally {
+      await db.close();
+      await admin.close();
+    }
+  },
+  // postgres.js keeps the killed connections' timers (not ours to clear).
+  { only: ["postgres"], needsServer: true, sanitize: false },
+);
