@@ -7,8 +7,8 @@ ENV APP_ENV=production \
     DENO_NO_UPDATE_CHECK=1 \
     DENO_DIR=/app/.deno-cache
 
-# Dependencies first, in their own layer: only deno.json / deno.lock and the patched postgres.js
-# (vendor/, deno.json's links) invalidate it.
+# Dependencies first, in their own layer: only deno.json / deno.lock and vendor/ (the patched
+# postgres.js) invalidate it.
 COPY deno.json deno.lock ./
 COPY vendor/ vendor/
 RUN deno install --frozen

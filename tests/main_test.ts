@@ -33,7 +33,11 @@ async function startServing(env: Record<string, string> = {}, watch = false) {
     if (done) break;
     log += value;
   }
-  assert.match(log, /"event":"listening"/);
+  if (!log.includes('"event":"listening"')) {
+    // It exited before listening: say how, with what it wrote.
+    const [status, stderr] = await Promise.all([child.status, new Response(child.stderr).text()]);
+    assert.fail(`the service exited (${status.code}, ${status.signal}) before listening:\n${log}\n${stderr}`);
+  }
   return {
     port,
     child,

@@ -218,7 +218,9 @@ async function openPostgres(
     }
     await client.unsafe(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
   }
-  const db = drizzlePostgres(client, { schema: pgSchema }) as unknown as Db;
+  // The client is vendor/postgres (patched postgres.js 3.4.9); Drizzle's types name npm's copy of that version.
+  const toDrizzle = drizzlePostgres as (client: unknown, config: { schema: typeof pgSchema }) => unknown;
+  const db = toDrizzle(client, { schema: pgSchema }) as Db;
   const name = parsed.pathname.replace(/^\//, "") || "postgres";
   const label = `postgres://${parsed.hostname}:${parsed.port || 5432}/${name}${
     schema ? `?schema=${schema}` : ""
