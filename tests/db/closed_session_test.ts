@@ -10,6 +10,17 @@ import { sql } from "drizzle-orm";
 import { openDatabase } from "../../src/db/client.ts";
 import { dbTest } from "../helpers/db.ts";
 
+class Hung extends Error {}
+
+/** `p`, or a Hung error once `ms` have passed without it settling. */
+function within<T>(ms: number, p: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout>;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Hung(`the transaction had not settled after ${ms} ms`)), ms);
+  });
+  return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
+}
+
 /** Uncaught errors and unhandled rejections while `fn` runs (each would end a Seedbed process). */
 async function escaped(fn: () => Promise<void>): Promise<string[]> {
   const seen: string[] = [];
@@ -44,22 +55,37 @@ dbTest(
             const name = `closed-session-${crypto.randomUUID()}`;
             let write: "landed in the transaction" | "failed" | "not reached" = "not reached";
             const seen = await escaped(async () => {
-              await db.transaction(async (tx) => {
-                const [{ pid }] = await db.rows<{ pid: number }>(sql`SELECT pg_backend_pid() AS pid`, tx);
-                const others = Array.from(
-                  { length: queued },
-                  () => db.rows(sql`SELECT pg_sleep(0.02)`).catch(() => null),
-                );
-                await admin.run(sql`SELECT pg_terminate_backend(${pid}, 5000)`);
-                await new Promise((r) => setTimeout(r, waitMs));
-                write = await db.run(
-                  sql`INSERT INTO sms_templates (name, body, variables, created_at, updated_at)
-                    VALUES (${name}, 'b', '[]', now(), now())`,
-                  tx,
-                ).then(() => "landed in the transaction" as const, () => "failed" as const);
-                await Promise.all(others);
-                throw new Error("roll back");
-              }).catch(() => {});
+              // A statement that never settles is a failure here, not a hung test.
+              await within(
+                5_000,
+                db.transaction(async (tx) => {
+                  const [{ pid }] = await db.rows<{ pid: number }>(sql`SELECT pg_backend_pid() AS pid`, tx);
+                  const others = Array.from(
+                    { length: queued },
+                    () => db.rows(sql`SELECT pg_sleep(0.02)`).catch(() => null),
+                  );
+                  await admin.run(sql`SELECT pg_terminate_backend(${pid}, 5000)`);
+                  await new Promise((r) => setTimeout(r, waitMs));
+                  const insert = (suffix: string) =>
+                    db.run(
+                      sql`INSERT INTO sms_templates (name, body, variables, created_at, updated_at)
+                      VALUES (${name + suffix}, 'b', '[]', now(), now())`,
+                      tx,
+                    ).then(() => "landed in the transaction" as const, () => "failed" as const);
+                  // Several statements of the transaction at once (pipelined), as concurrent work sends them.
+                  const writes = await Promise.all([
+                    insert(""),
+                    ...Array.from({ length: queued }, (_, i) => insert(`-${i}`)),
+                  ]);
+                  write = writes.includes("landed in the transaction")
+                    ? "landed in the transaction"
+                    : "failed";
+                  await Promise.all(others);
+                  throw new Error("roll back");
+                }),
+              ).catch((err) => {
+                if (err instanceof Hung) throw err;
+              });
             });
             assert.deepEqual(seen, [], "nothing escapes to the process");
             assert.notEqual(
@@ -70,7 +96,7 @@ dbTest(
             // The statement may still be on its way when the transaction gives up: wait for it either way.
             await new Promise((r) => setTimeout(r, 150));
             const [{ n }] = await admin.rows<{ n: number }>(
-              sql`SELECT count(*)::int AS n FROM sms_templates WHERE name = ${name}`,
+              sql`SELECT count(*)::int AS n FROM sms_templates WHERE name LIKE ${name + "%"}`,
             );
             assert.equal(
               Number(n),
