@@ -1,5 +1,6 @@
 /**
- * A transaction whose Postgres session dies under it (a restart, a failover, pg_terminate_backend): every
+ * A transaction (or a reserved connection) whose Postgres session dies under it (a restart, a failover,
+ * pg_terminate_backend): every
  * later statement of that transaction fails, none runs on the reconnected connection outside it, and nothing
  * throws where no caller can catch it. postgres.js 3.4.9 did both (porsager/postgres#1155, #1208): Seedbed runs
  * it with the patch in vendor/postgres/seedbed.patch (deno.json `links`). Story: docs/reliability.md.
@@ -8,7 +9,8 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { sql } from "drizzle-orm";
 import { openDatabase } from "../../src/db/client.ts";
-import { dbTest } from "../helpers/db.ts";
+import postgres from "postgres";
+import { dbTest, POSTGRES_IS_SERVER } from "../helpers/db.ts";
 
 class Hung extends Error {}
 
@@ -117,3 +119,39 @@ dbTest(
   // postgres.js keeps the killed connections' timers (not ours to clear).
   { only: ["postgres"], needsServer: true, sanitize: false },
 );
+
+Deno.test({
+  name:
+    "closed session: a reserved connection's statement after its session died fails alone; the query the pool reconnects that connection for still runs",
+  ignore: !POSTGRES_IS_SERVER,
+  // postgres.js keeps the killed connection's timers (not ours to clear).
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const url = Deno.env.get("TEST_DATABASE_URL")!;
+    const admin = postgres(url, { max: 1, onnotice: () => {} });
+    try {
+      for (let i = 0; i < 3; i++) {
+        const pool = postgres(url, { max: 1, backoff: () => 0.5, onnotice: () => {} });
+        try {
+          const seen = await escaped(async () => {
+            const reserved = await pool.reserve();
+            const [{ pid }] = await reserved`SELECT pg_backend_pid() AS pid`;
+            await admin`SELECT pg_terminate_backend(${pid}, 5000)`;
+            await new Promise((r) => setTimeout(r, 50));
+            // The pool's only connection is closed: this query makes the pool reconnect it.
+            const other = within(5_000, pool`SELECT 'other' AS v`.then((r) => r[0].v as string));
+            await new Promise((r) => setTimeout(r, 10));
+            await assert.rejects(within(5_000, reserved`SELECT 1`), /CONNECTION_CLOSED/);
+            assert.equal(await other, "other", "another caller's query is not failed with it");
+          });
+          assert.deepEqual(seen, [], "nothing escapes to the process");
+        } finally {
+          await pool.end({ timeout: 1 });
+        }
+      }
+    } finally {
+      await admin.end();
+    }
+  },
+});

@@ -255,7 +255,11 @@ function Connection(options, queues = {}, { onopen = noop, onend = noop, onclose
     if (!socket) { // Seedbed: a write after close settles its query, never throws from an immediate (postgres#1208)
       nextWriteTimer !== null && clearImmediate(nextWriteTimer)
       chunk = nextWriteTimer = null
-      error(Errors.connection('CONNECTION_CLOSED', options, options))
+      // Only this connection's own queries: `initial` is another caller's, for which it is reconnecting.
+      const err = Errors.connection('CONNECTION_CLOSED', options, options)
+      query && queryError(query, err)
+      while (sent.length)
+        queryError(sent.shift(), err)
       return false
     }
     const x = socket.write(chunk, fn)
