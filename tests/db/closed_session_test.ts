@@ -1,9 +1,9 @@
 /**
  * A transaction (or a reserved connection) whose Postgres session dies under it (a restart, a failover,
- * pg_terminate_backend): every
- * later statement of that transaction fails, none runs on the reconnected connection outside it, and nothing
- * throws where no caller can catch it. postgres.js 3.4.9 did both (porsager/postgres#1155, #1208): Seedbed runs
- * it with the patch in vendor/postgres/seedbed.patch (deno.json `links`). Story: docs/reliability.md.
+ * pg_terminate_backend): its later statements fail, none runs on the reconnected connection outside it, no
+ * other caller's query fails with it, and nothing throws where no caller can catch it. postgres.js 3.4.9 did
+ * the opposite (porsager/postgres#1155, #1208): Seedbed imports it from vendor/postgres with the fix in
+ * vendor/postgres/seedbed.patch. Story: docs/reliability.md.
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
