@@ -11,7 +11,10 @@
  */
 import type { Database, Executor } from "./client.ts";
 
-/** The driver versions these shapes were read from (deno.json pins the same; the canary compares). */
+/**
+ * The driver versions these shapes were read from (deno.json pins the same, postgres.js as vendor/postgres;
+ * the canary compares).
+ */
 export const PINNED_DRIVERS = {
   "drizzle-orm": "0.44.7",
   "postgres": "3.4.9",

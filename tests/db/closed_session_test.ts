@@ -11,17 +11,7 @@ import { sql } from "drizzle-orm";
 import { openDatabase } from "../../src/db/client.ts";
 import postgres from "postgres";
 import { dbTest, POSTGRES_IS_SERVER } from "../helpers/db.ts";
-
-class Hung extends Error {}
-
-/** `p`, or a Hung error once `ms` have passed without it settling. */
-function within<T>(ms: number, p: Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout>;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Hung(`the transaction had not settled after ${ms} ms`)), ms);
-  });
-  return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
-}
+import { StillWaiting, within } from "../faults/helpers.ts";
 
 /** Uncaught errors and unhandled rejections while `fn` runs (each would end a Seedbed process). */
 async function escaped(fn: () => Promise<void>): Promise<string[]> {
@@ -86,7 +76,7 @@ dbTest(
                   throw new Error("roll back");
                 }),
               ).catch((err) => {
-                if (err instanceof Hung) throw err;
+                if (err instanceof StillWaiting) throw err;
               });
             });
             assert.deepEqual(seen, [], "nothing escapes to the process");

@@ -14,22 +14,10 @@ import { liftStatementTimeout, openDatabase, responseTimeoutOf } from "../../src
 import { responseWatches } from "../../src/db/pg_socket.ts";
 import { AppError } from "../../src/errors.ts";
 import { loadConfig } from "../../src/config.ts";
-import { CuttableProxy } from "../faults/helpers.ts";
+import { CuttableProxy, within } from "../faults/helpers.ts";
 
 const PG_URL = Deno.env.get("TEST_DATABASE_URL");
 const opts = { ignore: !PG_URL, sanitizeOps: false, sanitizeResources: false };
-
-/** Settles within `ms`, or rejects saying the promise hung (so a missing deadline fails, not hangs). */
-function within<T>(ms: number, p: Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout>;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<T>((
-      _,
-      reject,
-    ) => (timer = setTimeout(() => reject(new Error(`still waiting after ${ms} ms`)), ms))),
-  ]);
-}
 
 async function proxied(timeouts: { statementTimeoutMs: number; responseTimeoutMs?: number }) {
   const target = new URL(PG_URL!);

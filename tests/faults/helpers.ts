@@ -176,6 +176,18 @@ export async function waitFor<T>(
   }
 }
 
+/** A promise given to `within` had not settled in time. */
+export class StillWaiting extends Error {}
+
+/** Settles as `p` does within `ms`, or rejects with StillWaiting (so a missing deadline fails, not hangs). */
+export function within<T>(ms: number, p: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout>;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new StillWaiting(`still waiting after ${ms} ms`)), ms);
+  });
+  return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
+}
+
 /**
  * A TCP proxy in front of a server, that a test can cut (every connection
  * reset, new ones refused) and restore: a database or S3 outage on demand
