@@ -14,7 +14,7 @@ const TEST_NAME = /(^|[._])test\.(ts|tsx|mts|js|mjs|jsx)$/;
 Deno.test("deno test: tests live in tests/ only; no other file is taken for a test module", async () => {
   const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)));
   assert.deepEqual(config.test?.include, ["tests/"], "deno.json: test.include is tests/");
-  // What the include keeps out today: every file outside tests/ that Deno would take for a test module.
+  // A test written outside tests/ would never run (the include leaves it out): the only such name is the runner.
   const skipped = new Set([
     "node_modules",
     ".git",
