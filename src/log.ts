@@ -128,11 +128,6 @@ function overlaps(base: LogFields, fields: LogFields): boolean {
 
 let flushStdout: () => void = () => {};
 
-/** Writes the log lines still queued (before the process ends without an `unload` event, e.g. by a signal). */
-export function flushLogs(): void {
-  flushStdout();
-}
-
 /** A line for the person at the terminal (stderr), after the log lines queued before it. */
 export function printErr(text: string): void {
   flushStdout();

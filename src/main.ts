@@ -1,16 +1,15 @@
 /**
  * Service entry point: load config → open database → migrate → build deps →
  * serve. SIGTERM/SIGINT stop accepting, let in-flight requests finish
- * (bounded by SHUTDOWN_TIMEOUT_SECONDS), close the database and exit 0 — or,
- * under `deno task dev` (`--watch`, SEEDBED_WATCH=1), end by the same signal:
- * deno's watcher outlives the program and would otherwise keep the process.
+ * (bounded by SHUTDOWN_TIMEOUT_SECONDS), close the database and exit 0.
+ * `deno task dev` runs it under scripts/dev.ts, which restarts it on changes.
  */
 import { type Config, ConfigError, loadConfig } from "./config.ts";
 import { EnvFileError, withEnvFile } from "./env_file.ts";
 import { openDatabase } from "./db/client.ts";
 import { migrate } from "./db/migrator.ts";
 import { awaitReplicas } from "./access/lease.ts";
-import { createLogger, flushLogs, type Logger, logPersonalData, printErr } from "./log.ts";
+import { createLogger, type Logger, logPersonalData, printErr } from "./log.ts";
 import { createApp } from "./app.ts";
 import { metricsHandler } from "./observability/metrics_routes.ts";
 import type { Metrics } from "./observability/metrics.ts";
@@ -202,23 +201,6 @@ function serveMetrics(config: Config, logger: Logger, metrics: Metrics) {
   };
 }
 
-/** The signal that stopped the server, with its listener (re-raised under `--watch`). */
-const stopSignal: { signal: Deno.Signal | null; listeners: [Deno.Signal, () => void][] } = {
-  signal: null,
-  listeners: [],
-};
-
-/**
- * Ends the process by `signal`, as if it had no handler. Under `deno run --watch` the program's end only
- * ends one run ("Restarting on file change…"), so a SIGTERM to `deno task dev` would leave it running.
- */
-async function reraise(signal: Deno.Signal): Promise<void> {
-  for (const [s, l] of stopSignal.listeners) Deno.removeSignalListener(s, l);
-  flushLogs();
-  Deno.kill(Deno.pid, signal);
-  await new Promise((r) => setTimeout(r, 1000));
-}
-
 /** Serves `app` until SIGTERM/SIGINT, draining requests in flight. */
 async function listen(
   config: Config,
@@ -236,7 +218,6 @@ async function listen(
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    stopSignal.signal = signal as Deno.Signal;
     logger.info("shutdown_started", { signal });
     const budgetMs = config.http.shutdownTimeoutSeconds * 1000;
     // Finish what is in flight (bounded), refusing new work with 503; then close.
@@ -254,11 +235,7 @@ async function listen(
       server!.shutdown().finally(() => clearTimeout(timeout));
     });
   };
-  for (const s of ["SIGTERM", "SIGINT"] as const) {
-    const listener = () => stop(s);
-    Deno.addSignalListener(s, listener);
-    stopSignal.listeners.push([s, listener]);
-  }
+  for (const s of ["SIGTERM", "SIGINT"] as const) Deno.addSignalListener(s, () => stop(s));
 
   // Listening is announced only once a SIGTERM would be a graceful stop (not the default kill).
   server = Deno.serve({
@@ -287,7 +264,5 @@ async function listen(
 }
 
 if (import.meta.main) {
-  const code = await main();
-  if (stopSignal.signal && Deno.env.get("SEEDBED_WATCH") === "1") await reraise(stopSignal.signal);
-  Deno.exit(code);
+  Deno.exit(await main());
 }

@@ -5,10 +5,9 @@ import { openDatabase } from "../src/db/client.ts";
 
 const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
 
-function spawnMain(env: Record<string, string>, watch = false) {
+function spawnMain(env: Record<string, string>) {
   return new Deno.Command(Deno.execPath(), {
-    // `watch`: as `deno task dev` runs it (deno.json sets SEEDBED_WATCH=1 there).
-    args: watch ? ["run", "--watch", "-A", MAIN] : ["run", "-A", MAIN],
+    args: ["run", "-A", MAIN],
     env: { LOG_LEVEL: "info", SEED_DEMO: "false", ...env },
     stdout: "piped",
     stderr: "piped",
@@ -23,9 +22,9 @@ function freePort(): number {
 }
 
 /** Starts the service on a free port and waits for its "listening" line; `finish` collects the rest. */
-async function startServing(env: Record<string, string> = {}, watch = false) {
+async function startServing(env: Record<string, string> = {}) {
   const port = freePort();
-  const child = spawnMain({ PORT: String(port), HOST: "127.0.0.1", DATABASE_URL: ":memory:", ...env }, watch);
+  const child = spawnMain({ PORT: String(port), HOST: "127.0.0.1", DATABASE_URL: ":memory:", ...env });
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let log = "";
   while (!log.includes('"event":"listening"')) {
@@ -141,30 +140,6 @@ Deno.test({
     for (const line of log.split("\n").filter(Boolean)) {
       assert.doesNotThrow(() => JSON.parse(line), `a log line that is not JSON: ${line}`);
     }
-  },
-});
-
-Deno.test({
-  name: "main: under `deno task dev` (--watch) SIGTERM ends the process after the clean shutdown",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    // deno's watcher outlives the program ("Restarting on file change…"): the server must re-raise the signal.
-    const { child, finish } = await startServing({ SEEDBED_WATCH: "1" }, true);
-    child.kill("SIGTERM");
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const hung = new Promise<"hung">((r) => timer = setTimeout(() => r("hung"), 20_000));
-    const outcome = await Promise.race([child.status, hung]);
-    clearTimeout(timer);
-    if (outcome === "hung") child.kill("SIGKILL");
-    const { signal, log } = await finish();
-    assert.notEqual(outcome, "hung", "the watcher kept running after SIGTERM");
-    assert.match(
-      log,
-      /"event":"shutdown_completed"/,
-      `the shutdown was the graceful one:\n${log.slice(-800)}`,
-    );
-    assert.equal(signal, "SIGTERM", "ended by the signal it was sent, as a shell expects");
   },
 });
 
