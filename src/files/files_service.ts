@@ -453,8 +453,7 @@ export class FilesService {
     const row = await this.#find(auth, id);
     const scope = this.#scope(auth);
     await this.db.transaction(async (tx) => {
-      const gone = await this.repo.delete(scope, id, tx);
-      if (!gone) throw notFound(`file ${id}`);
+      if ((await this.repo.delete(scope, id, undefined, tx)) !== "deleted") throw notFound(`file ${id}`);
       try {
         await this.s3.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: row.s3Key }));
       } catch (err) {

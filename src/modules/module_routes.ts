@@ -90,7 +90,7 @@ function perm(def: ResourceDef, action: string) {
 
 function resourceRoutes(def: ResourceDef, db: Database, access: AccessService) {
   const app = createRouter();
-  const svc = new RecordsService(db, def);
+  const svc = new RecordsService(db, def, access);
   const guard = (action: string) => requireAccess(access, def.module, action, { submodule: def.submodule });
   const List = z.object({
     items: z.array(def.output),
@@ -188,10 +188,12 @@ function resourceRoutes(def: ResourceDef, db: Database, access: AccessService) {
         method: "delete",
         path: `${def.path}/{id}`,
         summary: `Delete a ${def.noun}`,
-        description: perm(def, "delete"),
+        description: `${
+          perm(def, "delete")
+        } Records that reference it are deleted with it (or lose the reference) only where the caller could delete (or update) them himself; otherwise 409.`,
         middleware: guard("delete"),
         request: { params: IdParam, headers: ORG_HEADER_DOC },
-        responses: { 204: { description: "Deleted" }, ...errorResponses(400, 401, 403, 404, 422) },
+        responses: { 204: { description: "Deleted" }, ...errorResponses(400, 401, 403, 404, 409, 422) },
       }),
       async (c) => {
         await svc.delete(c.get("auth"), c.req.valid("param").id);

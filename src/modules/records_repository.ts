@@ -11,7 +11,7 @@
  *
  * A record outside the organization or the scope is simply not found.
  */
-import { and, asc, count, eq, getTableColumns, gt, inArray, or, type SQL, sql } from "drizzle-orm";
+import { and, asc, count, eq, getTableColumns, gt, inArray, notExists, or, type SQL, sql } from "drizzle-orm";
 import type { Database, Executor } from "../db/client.ts";
 import type { ModuleTables, TenantTable } from "../db/module_tables.ts";
 import { REGISTRY_RESOURCES } from "./registry.ts";
@@ -20,6 +20,16 @@ import { type JsonRow, jsonRowMapper } from "./records_json.ts";
 
 /** The tables this repository serves: every module table (all share id, organization_id, an owner), and files. */
 export type RecordTableKey = keyof ModuleTables | "files";
+
+/** A reference field of a module table to another: what deleting the referenced record does to its rows. */
+export interface Dependent {
+  key: string;
+  prop: string;
+  sqlTable: string;
+  module: string;
+  submodule: string;
+  onDelete: "cascade" | "set null" | "restrict";
+}
 
 /** Who reads or writes: the organization acted on, the record scope and the user. */
 export interface RecordScope {
@@ -68,6 +78,8 @@ export class RecordsRepository {
   readonly #raw = new Map<string, RawValues | null>();
   /** A raw row of this table (select order) → its JSON object (`toJson` of Drizzle's row). */
   readonly #json: (raw: ArrayLike<unknown>) => JsonRow;
+  /** The module tables' reference fields that point at this table (what a delete would cascade through). */
+  readonly referencedBy: readonly Dependent[];
   constructor(private readonly db: Database, readonly key: RecordTableKey) {
     this.table = (db.t as unknown as Record<string, T>)[key];
     const ownerKey = OWNER_KEYS.get(key);
@@ -78,6 +90,18 @@ export class RecordsRepository {
     this.owner = owner;
     this.#columnProps = Object.keys(getTableColumns(this.table));
     this.#json = jsonRowMapper(getTableColumns(this.table));
+    const sqlTable = REGISTRY_RESOURCES.find((r) => r.key === key)?.table;
+    this.referencedBy = REGISTRY_RESOURCES.flatMap((r) =>
+      Object.entries(r.fields).filter(([, f]) => f.spec.kind === "ref" && f.spec.references === sqlTable)
+        .map(([prop, f]) => ({
+          key: r.key,
+          prop,
+          sqlTable: r.table,
+          module: r.module,
+          submodule: r.submodule,
+          onDelete: f.spec.onDelete ?? "set null",
+        }))
+    );
   }
 
   /** The raw-row runner of the prepared `name` query for `scope` (null when the driver has none). */
@@ -262,10 +286,42 @@ export class RecordsRepository {
     return (row as unknown as RecordRow) ?? null;
   }
 
-  async delete(s: RecordScope, id: number, ex: Executor = this.db.db): Promise<boolean> {
-    const rows = await ex.delete(this.table).where(and(eq(this.table.id, id), this.scopeCondition(s)))
-      .returning({ id: this.table.id });
-    return rows.length > 0;
+  /**
+   * Deletes a record in scope unless a record referencing it (a `ref()` field of a module table) lies
+   * outside what the delete may carry along: `through(dependent)` is the scope in which the caller may
+   * delete (cascade) or change (`set null`) that table's records, null when in none. The check is in the
+   * DELETE itself. Returns the referencing tables when that is why nothing was deleted; null when no such
+   * record is in scope.
+   */
+  async delete(
+    s: RecordScope,
+    id: number,
+    through: (dependent: Dependent) => RecordScope | null = () => null,
+    ex: Executor = this.db.db,
+  ): Promise<"deleted" | string[] | null> {
+    const blocking = (d: Dependent, ref: SQL | number) => {
+      const repo = new RecordsRepository(this.db, d.key as RecordTableKey);
+      const scope = d.onDelete === "restrict" ? null : through(d);
+      const refs = eq((repo.table as unknown as Record<string, T["id"]>)[d.prop], ref);
+      return ex.select({ one: sql`1` }).from(repo.table).where(
+        scope ? and(refs, sql`NOT (${repo.scopeCondition(scope)})`) : refs,
+      );
+    };
+    const rows = await ex.delete(this.table).where(
+      and(
+        eq(this.table.id, id),
+        this.scopeCondition(s),
+        ...this.referencedBy.map((d) => notExists(blocking(d, sql`${this.table.id}`))),
+      ),
+    ).returning({ id: this.table.id });
+    if (rows.length > 0) return "deleted";
+    if (!this.referencedBy.length || !(await this.get(s, id, ex))) return null;
+    const referencing = new Set<string>();
+    for (const d of this.referencedBy) {
+      if ((await blocking(d, id).limit(1)).length) referencing.add(d.sqlTable);
+    }
+    // Blocked a moment ago, no longer: the caller may simply ask again.
+    return referencing.size ? [...referencing] : null;
   }
 
   /** Ids of records matching a scope (AuthZEN resource search), paginated. */

@@ -5,14 +5,22 @@
  * is read organization-wide; writes always stay within the caller's scope.
  * A reference field (`ref()`, `user()`) must name a record of the same
  * organization inside the caller's scope, or an active member: never another
- * tenant's row (422 naming the field).
+ * tenant's row (422 naming the field). A delete takes along only referencing records the caller could
+ * delete or change himself (else 409).
  */
 import { and, eq, or } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
 import { AppError, notFound } from "../errors.ts";
 import type { AuthContext } from "../http/types.ts";
-import { type Page, type RecordScope, RecordsRepository, type RecordTableKey } from "./records_repository.ts";
+import {
+  type Dependent,
+  type Page,
+  type RecordScope,
+  RecordsRepository,
+  type RecordTableKey,
+} from "./records_repository.ts";
 import { REGISTRY_RESOURCES } from "./registry.ts";
+import type { AccessService } from "../access/access_service.ts";
 import { snake } from "../db/module_tables.ts";
 import { fromJson, type ResourceDef, toJson } from "./resources.ts";
 import { MAX_INT32 } from "../http/input_rules.ts";
@@ -35,7 +43,12 @@ export function decodeCursor(cursor: string): number {
 
 export class RecordsService {
   readonly repo: RecordsRepository;
-  constructor(private readonly db: Database, readonly def: ResourceDef) {
+  /** `access`: to hold a reference to what the caller may read (without it, only the organization counts). */
+  constructor(
+    private readonly db: Database,
+    readonly def: ResourceDef,
+    private readonly access: AccessService,
+  ) {
     this.repo = new RecordsRepository(db, def.table);
   }
 
@@ -114,7 +127,7 @@ export class RecordsService {
       );
     }
     values[ownerKey] = await this.#owner(s, (values[ownerKey] as number | undefined) ?? auth.user.id);
-    await this.#references(s, values);
+    await this.#references(auth, s, values);
     return toJson(await this.repo.insert(s, values));
   }
 
@@ -123,18 +136,44 @@ export class RecordsService {
     const values = fromJson(body, this.def);
     const { ownerKey } = this.def.source;
     if (values[ownerKey] !== undefined) values[ownerKey] = await this.#owner(s, values[ownerKey] as number);
-    await this.#references(s, values);
+    await this.#references(auth, s, values);
     const row = await this.repo.update(s, id, values);
     if (!row) throw notFound(`${this.def.noun} ${id}`);
     return toJson(row);
   }
 
+  /**
+   * Deletes a record in the caller's scope. Records that reference it go with it (cascade) or lose the
+   * reference (`set null`) only where the caller could delete or update them himself (permission and record
+   * scope on their module); otherwise the delete is refused (409), as a user who owns records is: chef 1
+   * cannot take chef 2's menus down with his restaurant.
+   */
   async delete(auth: AuthContext, id: number) {
-    if (!(await this.repo.delete(RecordsService.scopeOf(auth), id))) throw notFound(`${this.def.noun} ${id}`);
+    const s = RecordsService.scopeOf(auth);
+    const scopes = new Map<Dependent, RecordScope | null>();
+    for (const d of this.repo.referencedBy) {
+      const scope = await this.#scopeOn(auth, s, d, d.onDelete === "cascade" ? "delete" : "update");
+      scopes.set(d, scope === null ? null : { ...s, scope });
+    }
+    const outcome = await this.repo.delete(s, id, (d) => scopes.get(d) ?? null);
+    if (outcome === null) throw notFound(`${this.def.noun} ${id}`);
+    if (outcome !== "deleted") {
+      throw new AppError(
+        "CONFLICT",
+        `${this.def.noun} ${id} is referenced by ${
+          outcome.join(", ")
+        } records you may not delete or change: delete or move them first`,
+        { extra: { referenced_by: outcome } },
+      );
+    }
   }
 
-  /** Every reference field set in `values` must point inside the organization (and the caller's scope). */
-  async #references(s: RecordScope, values: Record<string, unknown>) {
+  /**
+   * Every reference field set in `values` must name a record the caller could GET: of the organization,
+   * of a module he may read (permission and entitlement) and inside his record scope there — else he
+   * could probe which ids exist, or hang his records on ones he cannot see.
+   */
+  async #references(auth: AuthContext, s: RecordScope, values: Record<string, unknown>) {
     for (const [prop, f] of Object.entries(this.def.source.fields)) {
       const id = values[prop];
       if (id === undefined || id === null) continue;
@@ -147,12 +186,12 @@ export class RecordsService {
         ).limit(1)).length > 0;
       } else if (f.spec.kind === "ref") {
         const target = REGISTRY_RESOURCES.find((r) => r.table === f.spec.references)!;
-        const readScope = target.shared ? { ...s, scope: "all" as const } : s;
-        found = (await new RecordsRepository(this.db, target.key as RecordTableKey).get(
-          readScope,
-          id as number,
-        )) !==
-          null;
+        const scope = await this.#scopeOn(auth, s, target, "read");
+        found = scope !== null &&
+          (await new RecordsRepository(this.db, target.key as RecordTableKey).get(
+              { ...s, scope: target.shared ? "all" : scope },
+              id as number,
+            )) !== null;
       } else continue;
       if (!found) {
         const what = f.spec.kind === "user" ? "an active user of the organization" : f.spec.references!;
@@ -170,6 +209,24 @@ export class RecordsService {
         );
       }
     }
+  }
+
+  /** The caller's record scope for `action` on a resource's module; null when he may not. */
+  async #scopeOn(
+    auth: AuthContext,
+    s: RecordScope,
+    target: { module: string; submodule: string },
+    action: "read" | "update" | "delete",
+  ): Promise<RecordScope["scope"] | null> {
+    const user = await this.access.user(auth.user.id);
+    if (!user) return null;
+    const d = await this.access.evaluate(user, {
+      module: target.module,
+      action,
+      submodule: target.submodule,
+      organizationId: s.organizationId,
+    });
+    return d.allowed ? d.scope : null;
   }
 
   /** An owner must be an active user of the organization inside the caller's scope. */

@@ -8,7 +8,7 @@ import { eq } from "drizzle-orm";
 import fc from "fast-check";
 import { dbTest } from "../helpers/db.ts";
 import { json, testApp } from "../helpers/app.ts";
-import { bearer, createUser, login } from "../helpers/fixtures.ts";
+import { bearer, createRole, createUser, login } from "../helpers/fixtures.ts";
 import { service } from "../seeding/helpers.ts";
 import { DEMO_PASSWORD } from "../../seeders/demo_data.ts";
 import type { Database } from "../../src/db/client.ts";
@@ -212,3 +212,136 @@ dbTest("restaurants: the entitlement layer guards the module; OpenAPI and AuthZE
   assert.equal(found.results.length, menus.length);
   assert.ok(found.results.every((r) => r.type === "menu"));
 });
+
+dbTest(
+  "restaurants: a delete takes along only menus the caller could delete himself; otherwise 409 and none is lost",
+  async (db) => {
+    const { app, tc, tokens } = await setup(db);
+    // Custom roles: two own-scope chefs with full rights on both modules (the security review's case), and
+    // a restaurants-only role with scope all.
+    const chef = await createRole(db, {
+      name: "chef",
+      organizationId: tc.id,
+      permissions: ["restaurants.*", "menus.*"],
+      recordScope: "own",
+    });
+    const keeper = await createRole(db, {
+      name: "keeper",
+      organizationId: tc.id,
+      permissions: ["restaurants.*"],
+      recordScope: "all",
+    });
+    for (const email of ["chef1@testcorp.test", "chef2@testcorp.test"]) {
+      await createUser(db, { email, role: "chef", roleId: chef.id, organizationId: tc.id });
+    }
+    await createUser(db, {
+      email: "keeper@testcorp.test",
+      role: "keeper",
+      roleId: keeper.id,
+      organizationId: tc.id,
+    });
+    const people = {
+      admin: tokens.admin,
+      chef1: await login(app, "chef1@testcorp.test"),
+      chef2: await login(app, "chef2@testcorp.test"),
+      keeper: await login(app, "keeper@testcorp.test"),
+    };
+    const created = async (token: string, path: string, body: unknown) => {
+      const res = await app.request(path, send("POST", token, body));
+      assert.equal(res.status, 201, await res.clone().text());
+      return (await json<{ id: number }>(res)).id;
+    };
+    const menusOf = async (restaurantId: number) =>
+      (await db.db.select().from(db.t.menus).where(eq(db.t.menus.restaurantId, restaurantId))).length;
+
+    // Menus by any of admin, chef1, chef2 under chef1's restaurant; then chef1, the keeper or the admin deletes it.
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.subarray(["admin", "chef1", "chef2"] as const),
+        fc.constantFrom("chef1", "keeper", "admin") as fc.Arbitrary<"chef1" | "keeper" | "admin">,
+        async (owners, deleter) => {
+          const r = await created(people.chef1, "/api/v1/restaurants", { name: `Chef1 Place ${++n}` });
+          for (const who of owners) {
+            await created(people[who], "/api/v1/menus", { restaurant_id: r, name: `${who} menu` });
+          }
+          // The admin may delete every menu; chef1 only his own; the keeper none.
+          const may = deleter === "admin" || owners.length === 0 ||
+            (deleter === "chef1" && owners.every((o) => o === "chef1"));
+          const res = await app.request(`/api/v1/restaurants/${r}`, send("DELETE", people[deleter]));
+          if (may) {
+            assert.equal(res.status, 204, await res.clone().text());
+            assert.equal(await menusOf(r), 0, "its menus went with it");
+            return;
+          }
+          assert.equal(res.status, 409);
+          const body = await json<{ detail: string; referenced_by: string[] }>(res);
+          assert.match(body.detail, /is referenced by menus records you may not delete or change/);
+          assert.deepEqual(body.referenced_by, ["menus"]);
+          assert.equal(await menusOf(r), owners.length, "no menu cascaded away");
+          assert.equal(
+            (await app.request(`/api/v1/restaurants/${r}`, send("DELETE", tokens.admin))).status,
+            204,
+          );
+        },
+      ),
+      { numRuns: 12 },
+    );
+    // Out of scope stays not found, referenced or not.
+    const other = await created(tokens.admin, "/api/v1/restaurants", { name: "Admin Place" });
+    await created(tokens.admin, "/api/v1/menus", { restaurant_id: other, name: "admin menu" });
+    assert.equal(
+      (await app.request(`/api/v1/restaurants/${other}`, send("DELETE", people.chef2))).status,
+      404,
+    );
+  },
+);
+
+dbTest(
+  "menus: restaurant_id must name a restaurant the caller may read (permission, entitlement, scope)",
+  async (db) => {
+    const { app, tc, tokens } = await setup(db);
+    const menusOnly = await createRole(db, {
+      name: "menus_only",
+      organizationId: tc.id,
+      permissions: ["menus.*"],
+      recordScope: "all",
+    });
+    await createUser(db, {
+      email: "mo@testcorp.test",
+      role: "menus_only",
+      roleId: menusOnly.id,
+      organizationId: tc.id,
+    });
+    const mo = await login(app, "mo@testcorp.test");
+    const ours =
+      (await db.db.select().from(db.t.restaurants).where(eq(db.t.restaurants.organizationId, tc.id)))
+        .map((r) => r.id);
+    assert.equal((await app.request(`/api/v1/restaurants/${ours[0]}`, send("GET", mo))).status, 403);
+    const before = (await db.db.select().from(db.t.menus)).length;
+    // No restaurant can be named: existing or not, the same 422 (no probing which ids exist).
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(fc.constantFrom(...ours), fc.integer({ min: 1, max: 10_000 })),
+        async (id) => {
+          const res = await app.request("/api/v1/menus", send("POST", mo, { restaurant_id: id, name: "m" }));
+          assert.equal(res.status, 422);
+          assert.match(
+            (await json<{ detail: string }>(res)).detail,
+            /is not a record of restaurants you can see/,
+          );
+        },
+      ),
+      { numRuns: 15 },
+    );
+    assert.equal((await db.db.select().from(db.t.menus)).length, before);
+    // Those who may read restaurants still can (the seed 002 roles, the admin).
+    for (const token of [tokens.admin, tokens.owner, tokens.manager]) {
+      const res = await app.request(
+        "/api/v1/menus",
+        send("POST", token, { restaurant_id: ours[0], name: "ok" }),
+      );
+      assert.notEqual(res.status, 422, await res.clone().text());
+    }
+  },
+);
