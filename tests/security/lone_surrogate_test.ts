@@ -98,6 +98,16 @@ dbTest(
       await assertRefused(await upload(`{"k":"${LONE}"}`), "metadata.k", "files metadata");
       await assertRefused(await upload(`{"k\\udfffx":"v"}`), "metadata.k\\udfffx", "files metadata key");
 
+      // Query strings and path parameters are percent-decoded UTF-8: the bytes a surrogate would take
+      // (CESU-8, ED A0 80) are not UTF-8, so they never decode to a lone surrogate — and were they to, the
+      // router's hook would refuse it as it refuses a NUL there. Headers are byte strings (no surrogate).
+      for (const q of ["search=%ED%A0%80", "search=a%ED%B0%80b", "search=%ED%A0"]) {
+        const res = await app.request(`/api/v1/crm/leads?${q}`, { headers: bearer(admin) });
+        assert.equal(res.status, 200, q);
+        await res.body?.cancel();
+      }
+      assert.throws(() => new Headers({ "x-a": "\ud800" }), TypeError);
+
       // Nothing was stored, nothing failed: no 500, no error log line.
       assert.equal((await db.db.select().from(db.t.menus)).length, 0);
       assert.equal((await db.db.select().from(db.t.crmLeads)).length, 0);
