@@ -22,7 +22,7 @@ import {
 import type { AuthzenSearch } from "./authzen_search.ts";
 import type { AccessService } from "../access/access_service.ts";
 import { requireActiveOrganization } from "../access/guard.ts";
-import { DEFAULT_MAX_JSON_DEPTH, inputRuleViolations } from "../http/input_rules.ts";
+import { breaksInputRules, DEFAULT_MAX_JSON_DEPTH, inputRuleViolations } from "../http/input_rules.ts";
 import { inputRuleFieldErrors } from "../http/errors.ts";
 import { bearerSecret, isServiceKeySecret, type ServiceKeyService } from "../gateway/service_keys.ts";
 
@@ -182,7 +182,7 @@ const badRequest = (
   // The input rules every route shares (src/http/input_rules.ts), answered as the binding wants: 400.
   const max = c.get("maxJsonDepth") ?? DEFAULT_MAX_JSON_DEPTH;
   const found = inputRuleViolations((result as { data?: unknown }).data, max);
-  if (found.tooDeep !== null || found.nul.length) {
+  if (breaksInputRules(found)) {
     const errors = inputRuleFieldErrors(found, max, "json");
     throw new AppError(
       "BAD_REQUEST",

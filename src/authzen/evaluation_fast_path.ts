@@ -19,6 +19,9 @@ export const EVALUATION_PATH = "/access/v1/evaluation";
 /** The largest declared body the fast path takes; larger ones go to the router. */
 export const MAX_BODY_BYTES = 64 * 1024;
 
+/** A `\uD800`…`\uDFFF` escape in JSON text (either case). */
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+
 type Fetch<A extends unknown[]> = (req: Request, ...rest: A) => Response | Promise<Response>;
 
 type Obj = Record<string, unknown>;
@@ -77,8 +80,10 @@ export class ParseCache {
   get(text: string): EvaluationInput | null {
     const hit = this.#map.get(text);
     if (hit) return hit;
-    // U+0000 can only be spelled `\u0000` in JSON: the router refuses it (src/http/input_rules.ts).
-    if (text.includes("\\u0000")) return null;
+    // U+0000 can only be spelled `\u0000` in JSON, and a lone surrogate only `\ud800`…`\udfff` (the body
+    // was decoded from UTF-8): the router refuses both (src/http/input_rules.ts). Any surrogate escape, a
+    // pair's included, goes to the router, which answers it as it must.
+    if (text.includes("\\u") && (text.includes("\\u0000") || SURROGATE_ESCAPE.test(text))) return null;
     // Nested deeper than JSON_MAX_DEPTH: the router refuses it too (one linear pass, no recursion).
     if (jsonTextTooDeep(text, this.maxDepth)) return null;
     let body: unknown;

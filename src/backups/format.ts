@@ -20,6 +20,7 @@
  * as null.
  */
 import type { BackupColumn, BackupTable, ColumnKind } from "./tables.ts";
+import { inputRuleViolations, SURROGATE_MESSAGE } from "../http/input_rules.ts";
 
 export const FORMAT_NAME = "seedbed-backup";
 export const FORMAT_VERSION = 1;
@@ -161,9 +162,27 @@ export function invalidValue(column: BackupColumn, v: unknown): string | null {
 }
 
 /**
+ * A `\uD800`…`\uDFFF` escape: the only way a row line (decoded from UTF-8) can spell a lone surrogate,
+ * so only a line holding one has its strings checked for them.
+ */
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+
+/**
+ * Where a text or JSON value holds a lone UTF-16 surrogate: "" for the value itself, the path inside a
+ * JSON value (keys included), or null when it is well-formed Unicode. The input rule every request obeys
+ * (src/http/input_rules.ts): Postgres refuses one in JSON and both databases turn one into U+FFFD in text.
+ */
+export function loneSurrogateAt(kind: ColumnKind, v: unknown): string | null {
+  if (typeof v === "string") return v.isWellFormed() ? null : "";
+  if (kind !== "json" || v === null || typeof v !== "object") return null;
+  return inputRuleViolations(v, Infinity).surrogate[0] ?? null;
+}
+
+/**
  * Parses and checks one row line against the table: every column present,
- * no unknown keys, every value of its column's kind. Returns the object, or
- * throws with the table, row number and column named.
+ * no unknown keys, every value of its column's kind, every string
+ * well-formed Unicode. Returns the object, or throws with the table, row
+ * number and column named.
  */
 export function parseRow(table: BackupTable, line: string, rowNumber: number): Record<string, unknown> {
   let row: unknown;
@@ -180,6 +199,16 @@ export function parseRow(table: BackupTable, line: string, rowNumber: number): R
     if (!(c.name in obj)) throw new Error(`${table.name} row ${rowNumber} lacks column "${c.name}"`);
     const why = invalidValue(c, obj[c.name]);
     if (why) throw new Error(`${table.name} row ${rowNumber}: "${c.name}" ${why}`);
+  }
+  if (SURROGATE_ESCAPE.test(line)) {
+    for (const c of table.columns) {
+      const at = loneSurrogateAt(c.kind, obj[c.name]);
+      if (at !== null) {
+        throw new Error(
+          `${table.name} row ${rowNumber}: "${c.name}"${at ? ` at ${at}` : ""} ${SURROGATE_MESSAGE}`,
+        );
+      }
+    }
   }
   let keys = 0;
   for (const _ in obj) keys++;

@@ -113,6 +113,25 @@ export function translateDbError(err: unknown): unknown {
         { cause: err, extra: { errors: [{ field: "body", message: "must not contain U+0000" }] } },
       );
     }
+    if (code === "22P02" && /surrogate/i.test(`${msg} ${e.detail ?? ""}`)) {
+      // A lone UTF-16 surrogate (`\ud800`) in a JSON value: Postgres refuses it ("invalid input syntax for
+      // type json", DETAIL "Unicode low surrogate must follow a high surrogate") where libSQL stores it.
+      // The input's fault, like U+0000 above: the input rule (src/http/input_rules.ts) refuses it first
+      // wherever a schema reads it. Other invalid input syntax (a query's own text) stays a 500.
+      return new AppError(
+        "VALIDATION_ERROR",
+        "a value is not well-formed Unicode (a lone surrogate U+D800–U+DFFF): the database cannot store it",
+        {
+          cause: err,
+          extra: {
+            errors: [{
+              field: "body",
+              message: "must be well-formed Unicode (no lone surrogate U+D800–U+DFFF)",
+            }],
+          },
+        },
+      );
+    }
     if (code === "3D000") {
       return new AppError(
         "DATABASE_UNAVAILABLE",

@@ -10,6 +10,8 @@ import busboyImport from "busboy";
 import type { AccessService } from "../access/access_service.ts";
 import { AppError, validation } from "../errors.ts";
 import { createRouter, errorResponses, jsonBody, jsonResponse } from "../http/openapi.ts";
+import { inputRuleError } from "../http/errors.ts";
+import { breaksInputRules, inputRuleViolations } from "../http/input_rules.ts";
 import { FilesService, PRESIGN_MAX_SECONDS } from "./files_service.ts";
 import { requireAccess } from "../access/guard.ts";
 
@@ -82,7 +84,10 @@ const UploadForm = z.object({
   file: z.string().openapi({ type: "string", format: "binary" }),
 }).openapi("FileUpload");
 
-/** Parses the `metadata` form field (a JSON object of strings). */
+/**
+ * Parses the `metadata` form field (a JSON object of strings). Read outside the router's hook, so it
+ * applies the input rules itself (src/http/input_rules.ts: no U+0000, no lone surrogate, keys included).
+ */
 function parseMetadata(raw: string | undefined): Record<string, string> {
   if (raw === undefined || raw.trim() === "") return {};
   let parsed: unknown;
@@ -99,6 +104,8 @@ function parseMetadata(raw: string | undefined): Record<string, string> {
       errors: [{ field: "metadata", message: r.error.issues[0].message }],
     });
   }
+  const found = inputRuleViolations({ metadata: r.data }, Infinity);
+  if (breaksInputRules(found)) throw inputRuleError(found, Infinity, "form");
   return r.data;
 }
 

@@ -12,7 +12,7 @@ import { isConnectionLoss, translateDbError } from "../db/errors.ts";
 import { errorMessage } from "../log.ts";
 import { CONNECTION_LOST_HEADER } from "./db_outage.ts";
 import type { HttpEnv } from "./types.ts";
-import { depthMessage, type InputRuleViolations, NUL_MESSAGE } from "./input_rules.ts";
+import { depthMessage, type InputRuleViolations, NUL_MESSAGE, SURROGATE_MESSAGE } from "./input_rules.ts";
 
 export interface FieldError {
   field: string;
@@ -43,10 +43,13 @@ export function validationError(error: ZodError, where: string): AppError {
 
 /** The 422 for strings holding U+0000, naming each field (`src/http/input_rules.ts`). */
 export function nulError(fields: string[], where: string): AppError {
-  return inputRuleError({ nul: fields, tooDeep: null }, Infinity, where);
+  return inputRuleError({ nul: fields, surrogate: [], tooDeep: null }, Infinity, where);
 }
 
-/** The field errors of the input rules (`src/http/input_rules.ts`): too deep first, then U+0000. */
+/**
+ * The field errors of the input rules (`src/http/input_rules.ts`): too deep first, then U+0000, then lone
+ * surrogates.
+ */
 export function inputRuleFieldErrors(
   found: InputRuleViolations,
   maxDepth: number,
@@ -56,6 +59,7 @@ export function inputRuleFieldErrors(
   return [
     ...(found.tooDeep === null ? [] : [{ field: name(found.tooDeep), message: depthMessage(maxDepth) }]),
     ...found.nul.map((f) => ({ field: name(f), message: NUL_MESSAGE })),
+    ...found.surrogate.map((f) => ({ field: name(f), message: SURROGATE_MESSAGE })),
   ];
 }
 

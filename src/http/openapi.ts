@@ -5,13 +5,14 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { inputRuleError, validationError } from "./errors.ts";
-import { DEFAULT_MAX_JSON_DEPTH, inputRuleViolations } from "./input_rules.ts";
+import { breaksInputRules, DEFAULT_MAX_JSON_DEPTH, inputRuleViolations } from "./input_rules.ts";
 import type { HttpEnv } from "./types.ts";
 import { SplitRouter } from "./router.ts";
 
 /**
  * What every validated input goes through after zod (`createRouter`'s default hook): a zod failure is the
- * service's 422, then the rules for every validated input — not too deep, no U+0000 (src/http/input_rules.ts).
+ * service's 422, then the rules for every validated input — not too deep, no U+0000, no lone surrogate
+ * (src/http/input_rules.ts).
  */
 export function validationHook(
   result: { success: true; data: unknown; target: string } | {
@@ -24,7 +25,7 @@ export function validationHook(
   if (!result.success) throw validationError(result.error, result.target);
   const max = c.get("maxJsonDepth") ?? DEFAULT_MAX_JSON_DEPTH;
   const found = inputRuleViolations(result.data, max);
-  if (found.tooDeep !== null || found.nul.length) throw inputRuleError(found, max, result.target);
+  if (breaksInputRules(found)) throw inputRuleError(found, max, result.target);
 }
 
 /** A router whose validation failures become the service's 422 body (routing: src/http/router.ts). */

@@ -318,6 +318,10 @@ dbTest("fast path: arbitrary bodies get the router's answer (property)", async (
       "crm.read",
       "crm_leads_read",
       "",
+      // A lone surrogate (JSON.stringify spells it `\ud800`: the router refuses it) and a pair.
+      "\ud800",
+      "x\udfff",
+      "😀",
     ),
     fc.constant(String(w.admin.id)),
     fc.constant(String(w.executive.id)),

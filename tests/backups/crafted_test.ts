@@ -3,14 +3,16 @@
  * valid rows) served from real S3 must be refused with a 422 naming the
  * table and line, while /health keeps answering over real HTTP — and an
  * overwritten catalogued backup is refused as soon as it passes its
- * recorded size.
+ * recorded size. A row holding a lone UTF-16 surrogate (`\ud800`, in text
+ * or JSON, value or key) is refused naming table, row and column — not a
+ * 500 on Postgres nor U+FFFD stored in its place (src/http/input_rules.ts).
  */
 import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
 import { json } from "../helpers/app.ts";
 import { dbTest } from "../helpers/db.ts";
 import { insertSampleData, snapshot } from "./fixtures.ts";
-import { downloadText, plant } from "./helpers.ts";
+import { downloadText, gzip, plant } from "./helpers.ts";
 import { setup } from "./http.ts";
 
 const ROWS = 40_000;
@@ -107,6 +109,71 @@ dbTest(
       assert.deepEqual(await snapshot(db), before);
     } finally {
       await server.shutdown();
+      await t.s3.close();
+    }
+  },
+);
+
+dbTest(
+  "crafted lone surrogates: refused naming table, row and column; a surrogate pair restores as written",
+  async (db) => {
+    const t = await setup(db);
+    try {
+      await insertSampleData(db);
+      const good = await t.deps.backups.create({ kind: "manual", createdBy: "test" });
+      const text = await downloadText(t.s3, good.s3Key);
+      const before = await snapshot(db);
+      const restore = (key: string) =>
+        t.call("POST", "/api/v1/seeders/restore", t.tokens.root, { s3_key: key, trust: "untrusted" });
+      /** `text` with `from` replaced by `to` (which must be there; jsonb's text may space its JSON). */
+      const edit = (from: string | RegExp, to: string) => {
+        assert.ok(typeof from === "string" ? text.includes(from) : from.test(text), String(from));
+        return text.replace(from, to);
+      };
+      const cases: [string, string, RegExp][] = [
+        [
+          "text",
+          edit('"name":"Lead a 1"', '"name":"Lead \\ud800a 1"'),
+          /crm_leads row \d+: "name" must be well-formed Unicode \(no lone surrogate U\+D800–U\+DFFF\)/,
+        ],
+        [
+          "json-value",
+          edit('"Zoë"', '"\\udc00Zoë"'),
+          /files row 1: "metadata" at author must be well-formed Unicode/,
+        ],
+        [
+          "json-key",
+          edit(/"hr":( ?)"2030/, '"h\\uD800r":$1"2030'),
+          /organizations row \d+: "trial_ends" at h\\ud800r must be well-formed Unicode/,
+        ],
+      ];
+      for (const [name, crafted, pattern] of cases) {
+        const key = `database-backups/surrogate_${name}.json.gz`;
+        await plant(t.s3, key, gzip(crafted));
+        const res = await restore(key);
+        const body = await json<{ code: string; detail: string }>(res);
+        assert.equal(res.status, 422, `${name}: ${JSON.stringify(body)}`);
+        assert.equal(body.code, "BACKUP_INVALID", name);
+        assert.match(body.detail, pattern, name);
+      }
+      assert.deepEqual(await snapshot(db), before);
+      // Refusals, not failures: no 500, every failed restore logged as the invalid backup it is.
+      assert.ok(!t.logger.records.some((r) => r.event === "request_failed"));
+      const failed = t.logger.records.filter((r) => r.event === "restore_failed");
+      assert.equal(failed.length, cases.length);
+      assert.ok(failed.every((r) => r.code === "BACKUP_INVALID"), JSON.stringify(failed));
+
+      // Escaped surrogate pairs are well-formed: restored, as the characters they spell.
+      await plant(
+        t.s3,
+        "database-backups/surrogate_pair.json.gz",
+        gzip(edit('"name":"Lead a 1"', '"name":"Lead \\ud83d\\ude00 1"')),
+      );
+      const ok = await restore("database-backups/surrogate_pair.json.gz");
+      assert.equal(ok.status, 200, await ok.clone().text());
+      const names = (await db.db.select().from(db.t.crmLeads)).map((l) => l.name);
+      assert.ok(names.includes("Lead 😀 1"), JSON.stringify(names));
+    } finally {
       await t.s3.close();
     }
   },

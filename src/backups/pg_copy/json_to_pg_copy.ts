@@ -143,7 +143,8 @@ export class JsonRowToCopy {
               p += 6;
             }
           }
-          if (cp >= 0xd800 && cp <= 0xdfff) cp = 0xfffd; // a lone surrogate, as TextEncoder writes it
+          // A lone surrogate, as TextEncoder writes it (verification refuses one first: format.ts).
+          if (cp >= 0xd800 && cp <= 0xdfff) cp = 0xfffd;
           writeCodePoint(out, w, cp);
           break;
         }
