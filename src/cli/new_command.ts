@@ -562,7 +562,8 @@ export async function runNew(args: string[], root: string, out: (line: string) =
     out(`wrote modules/${spec.name}.ts, seeders/${spec.name}.ts, tests/modules/${spec.name}_test.ts`);
     out(`registered ${spec.name} in modules/mod.ts and ${cap(spec.name)}Seeder in seeders/mod.ts`);
     out(
-      `next:\n  deno task db:generate --name add_${spec.name}   # up and down migrations for libSQL and Postgres\n  deno task migrate`,
+      `next:\n  deno task db:generate --name add_${spec.name}   # up and down migrations for libSQL and Postgres\n` +
+        `  deno task migrate   # DATABASE_URL's database; or (re)start deno task dev: it migrates and seeds`,
     );
     return 0;
   }
