@@ -103,8 +103,31 @@ function parseName(args: string[]): string {
   return name;
 }
 
+/**
+ * Why the schema cannot be read as drizzle-kit reads it (a module file that does not load, a `ref` to a table
+ * that does not exist), or null. drizzle-kit prints such an error with its stack trace, finds no change and
+ * exits 0; checked first, it is a one-line error and exit 1 instead of "nothing generated".
+ */
+export async function schemaProblem(): Promise<string | null> {
+  try {
+    const { pgSchema, sqliteSchema } = await import("../src/db/schema.ts");
+    const api = await import("drizzle-kit/api");
+    // What drizzle-kit does with the tables: every column, index and foreign key resolved.
+    await api.generateDrizzleJson({ ...pgSchema });
+    await api.generateSQLiteDrizzleJson({ ...sqliteSchema });
+    return null;
+  } catch (e) {
+    return (e instanceof Error ? e.message : String(e)).trim().split("\n")[0];
+  }
+}
+
 async function generate(args: string[], custom: boolean): Promise<number> {
   const name = parseName(args);
+  const problem = await schemaProblem();
+  if (problem) {
+    console.error(`seedbed: the schema cannot be loaded, so no migration was generated: ${problem}`);
+    return 1;
+  }
   const added: Record<string, string[]> = {};
   for (const folder of DIALECT_FOLDERS) {
     const before = new Set((await journal(folder)).entries.map((e) => e.tag));

@@ -7,7 +7,8 @@
  * writes is formatted with `deno fmt`. Never overwrites a file. Story: docs/modules.md.
  *
  * Field types: text, integer, money (cents), boolean, timestamp, enum:a,b,c, json, ref:<table>, user;
- * a trailing `?` makes the field optional (nullable).
+ * a trailing `?` makes the field optional (nullable). A `ref:` names a module table of the registry or the
+ * module's own: anything else is refused before a file is written (no migration could create the table).
  */
 import { UsageError } from "./context.ts";
 import { REGISTRY_RESOURCES } from "../modules/registry.ts";
@@ -508,11 +509,31 @@ async function writeNew(path: string, text: string): Promise<void> {
   }
 }
 
+/**
+ * Refuses a `ref:` to a table that is neither a registry table (`tables`, the module tables of
+ * `modules/mod.ts`) nor the table of the module being created: drizzle-kit could not build it, so no
+ * migration would create the module's table.
+ */
+export function checkReferences(spec: ModuleSpec, tables: readonly string[]): void {
+  for (const f of spec.fields) {
+    if (f.type !== "ref" || f.references === spec.name || tables.includes(f.references!)) continue;
+    const what = `--field ${f.column}:ref:${f.references}: no module table is named ${f.references}`;
+    if (f.references === "users") {
+      throw new UsageError(`${what}; a user of the organization is a user field: --field ${f.column}:user`);
+    }
+    throw new UsageError(
+      `${what}. Known tables: ${tables.join(", ")} (and ${spec.name} itself). ` +
+        `Create the module of ${f.references} first, then this one.`,
+    );
+  }
+}
+
 /** Runs `new …` in `root` (the repository); returns the exit code. */
 export async function runNew(args: string[], root: string, out: (line: string) => void = console.log) {
   const [what, ...rest] = args;
   if (what === "module") {
     const spec = parseModuleArgs(rest);
+    checkReferences(spec, REGISTRY_RESOURCES.map((r) => r.table));
     const registry = `${root}/modules/mod.ts`;
     const mod = await Deno.readTextFile(registry);
     if (new RegExp(`from "\\./${spec.name}\\.ts"`).test(mod)) {
@@ -541,7 +562,8 @@ export async function runNew(args: string[], root: string, out: (line: string) =
     out(`wrote modules/${spec.name}.ts, seeders/${spec.name}.ts, tests/modules/${spec.name}_test.ts`);
     out(`registered ${spec.name} in modules/mod.ts and ${cap(spec.name)}Seeder in seeders/mod.ts`);
     out(
-      `next:\n  deno task db:generate --name add_${spec.name}   # up and down migrations for libSQL and Postgres\n  deno task migrate`,
+      `next:\n  deno task db:generate --name add_${spec.name}   # up and down migrations for libSQL and Postgres\n` +
+        `  deno task migrate   # DATABASE_URL's database; or (re)start deno task dev: it migrates and seeds`,
     );
     return 0;
   }

@@ -18,7 +18,7 @@ export const SEED_USAGE = `usage: deno task seed [options]
   --only NAME [NAME ...]  run only these seeders, and the seeders they depend on
   --dry-run               run everything, report the counts it would produce, roll back
   --env ENV               seed for development | test | production (default: APP_ENV)
-  --scale N               add N deterministic rows to every module table (volume data)
+  --scale N               add N deterministic rows to every module table with a volume factory
   --random-seed S         seed of the generator used by --scale (default 1)
   --demo | --no-demo      force the demo seeders on or off (default: on outside production)
   --no-backup             do not back up before seeding
@@ -309,7 +309,9 @@ export async function runSeed(ctx: CliContext, args: string[]): Promise<number> 
       }
       return 0;
     }
-    // --scale N: a progress bar (terminal) or a line every few seconds (logs) while the rows go in.
+    // --scale N: a progress bar (terminal) or a line every few seconds (logs) while the rows go in. It counts
+    // the rows the VolumeSeeder writes (its `created`); the total is what a fresh run writes, N per table with
+    // a volume factory (a re-run writes only the rows not there yet).
     const progress = a.scale && !a.json
       ? createProgress({
         label: `Volume data (--scale ${a.scale})`,

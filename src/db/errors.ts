@@ -5,6 +5,7 @@
  * Messages name the constraint, never the parameters (which may be secrets).
  */
 import { AppError } from "../errors.ts";
+import { migrationCreatesTable } from "./migration_files.ts";
 
 interface DriverError {
   code?: string;
@@ -151,11 +152,17 @@ export function translateDbError(err: unknown): unknown {
     ) {
       const table = /no such table: (?:main\.)?([\w.]+)/.exec(msg)?.[1] ??
         /relation "([^"]+)" does not exist/.exec(msg)?.[1];
+      // A table of the schema that no migration creates (a module added by `deno task new module`, no
+      // `db:generate` yet): migrating would not help.
+      const ungenerated = table !== undefined && migrationCreatesTable(table) === false;
       return new AppError(
         "DATABASE_NOT_MIGRATED",
-        `the database is not migrated${
-          table ? ` (table ${table} is missing)` : ""
-        }: run \`deno task migrate\` first`,
+        ungenerated
+          ? `the database is not migrated (table ${table} is missing) and no migration creates it yet: run ` +
+            `\`deno task db:generate --name add_${table}\` first, then \`deno task migrate\``
+          : `the database is not migrated${
+            table ? ` (table ${table} is missing)` : ""
+          }: run \`deno task migrate\` first`,
         { cause: err },
       );
     }

@@ -161,3 +161,36 @@ export async function checkMigrationFiles(root: URL = DEFAULT_MIGRATIONS_ROOT): 
   }
   return problems;
 }
+
+/** Per migrations root: the journals' modification times when last read, and the tables the up files create. */
+const createdTablesCache = new Map<string, { stamp: string; tables: Set<string> }>();
+
+/**
+ * Whether an up migration of either dialect creates table `name` (`CREATE TABLE`, or a rebuilt table renamed
+ * to it); null when the files cannot be read. Synchronous, for the database error translator: a table the
+ * schema has but no migration creates needs `deno task db:generate`, not `deno task migrate`. Read again only
+ * when a journal changed (`db:generate` while the server runs).
+ */
+export function migrationCreatesTable(name: string, root: URL = DEFAULT_MIGRATIONS_ROOT): boolean | null {
+  try {
+    const journals = DIALECT_FOLDERS.map((f) => new URL(`${f}/meta/_journal.json`, root));
+    const stamp = journals.map((j) => Deno.statSync(j).mtime?.getTime()).join();
+    let cached = createdTablesCache.get(root.href);
+    if (cached?.stamp !== stamp) {
+      const tables = new Set<string>();
+      const created = /(?:CREATE TABLE(?: IF NOT EXISTS)?|RENAME TO)\s+(?:[`"]?public[`"]?\.)?[`"]?(\w+)/gi;
+      DIALECT_FOLDERS.forEach((folder, i) => {
+        const { entries } = JSON.parse(Deno.readTextFileSync(journals[i])) as { entries: JournalEntry[] };
+        for (const e of entries) {
+          const text = Deno.readTextFileSync(new URL(`${folder}/${e.tag}.sql`, root));
+          for (const m of text.matchAll(created)) tables.add(m[1]);
+        }
+      });
+      cached = { stamp, tables };
+      createdTablesCache.set(root.href, cached);
+    }
+    return cached.tables.has(name);
+  } catch {
+    return null;
+  }
+}

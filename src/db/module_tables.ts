@@ -82,8 +82,17 @@ export type ModuleTables = {
     : never;
 };
 
-/** The column a field becomes (Drizzle builder; `resolve` finds a referenced table's id column). */
-function column(k: SchemaKit, name: string, s: FieldSpec, resolve: (table: string) => () => PgColumn) {
+/**
+ * The column a field becomes (Drizzle builder; `resolve` finds a referenced table's id column when drizzle
+ * asks for it, `where` naming the referring column).
+ */
+function column(
+  k: SchemaKit,
+  name: string,
+  s: FieldSpec,
+  resolve: (table: string, where: string) => () => PgColumn,
+  where: string,
+) {
   // deno-lint-ignore no-explicit-any
   let c: any;
   switch (s.kind) {
@@ -108,7 +117,7 @@ function column(k: SchemaKit, name: string, s: FieldSpec, resolve: (table: strin
       break;
     case "ref":
     case "user":
-      c = k.int(name).references(resolve(s.kind === "user" ? "users" : s.references!), {
+      c = k.int(name).references(resolve(s.kind === "user" ? "users" : s.references!, where), {
         onDelete: s.onDelete ?? "set null",
       });
       break;
@@ -132,9 +141,15 @@ export function defineModuleTables(
 ): ModuleTables {
   const out: Record<string, { id: PgColumn }> = {};
   const bySql = new Map<string, { id: PgColumn }>();
-  const resolve = (table: string) => () => {
+  const resolve = (table: string, where: string) => () => {
     const t = table === "users" ? core.users : bySql.get(table);
-    if (!t) throw new Error(`module tables: reference to unknown table "${table}"`);
+    if (!t) {
+      throw new Error(
+        `module tables: ${where} references unknown table "${table}" (module tables: ${
+          [...bySql.keys()].join(", ")
+        })`,
+      );
+    }
     return t.id;
   };
   for (const m of modules) {
@@ -155,7 +170,7 @@ export function defineModuleTables(
       };
       for (const [prop, f] of Object.entries(r.fields)) {
         if (prop in columns) throw new Error(`module tables: ${name}.${prop} is a tenant column`);
-        columns[prop] = column(k, snake(prop), f.spec, resolve);
+        columns[prop] = column(k, snake(prop), f.spec, resolve, `${name}.${snake(prop)}`);
       }
       // deno-lint-ignore no-explicit-any
       const table = k.table(name, columns as any, (t: any) => [

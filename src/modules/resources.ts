@@ -49,13 +49,24 @@ const owner = () =>
     description: "Owner (defaults to the caller; must be inside the caller's record scope)",
   });
 
+/**
+ * What a money field holds, said in OpenAPI (every module's `money()`): whole cents, within its bounds — a
+ * negative amount is refused on input (`money()` is ≥ 0 unless the module says otherwise).
+ */
+function moneyDescription(s: FieldSpec): string {
+  const bounds = s.min !== undefined ? `, ≥ ${s.min}` : "";
+  return `Amount in cents (integer${bounds})`;
+}
+
 /** A field's value in a record (what the database may hold, so enums are plain strings). */
 function outputOf(s: FieldSpec): z.ZodType {
   let t: z.ZodType;
   if (s.zod) return s.notNull ? s.zod : s.zod.nullable();
   switch (s.kind) {
-    case "int":
     case "money":
+      t = z.number().int().openapi({ description: "Amount in cents (integer)" });
+      break;
+    case "int":
     case "ref":
     case "user":
       t = z.number().int();
@@ -132,7 +143,13 @@ function kindInput(s: FieldSpec): z.ZodType {
 /** A field's value in a create body. */
 function inputOf(s: FieldSpec): z.ZodType {
   let t = s.zod ?? kindInput(s);
-  const range = s.kind === "ts" && !s.zod ? `${TS_RANGE[0].toUpperCase()}${TS_RANGE.slice(1)}.` : undefined;
+  const range = s.zod
+    ? undefined
+    : s.kind === "ts"
+    ? `${TS_RANGE[0].toUpperCase()}${TS_RANGE.slice(1)}.`
+    : s.kind === "money"
+    ? `${moneyDescription(s)}.`
+    : undefined;
   const description = [s.description, range].filter(Boolean).join(" ");
   if (description) t = t.openapi({ description });
   if (s.hasDefault) return t.default(s.default as never);

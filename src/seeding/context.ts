@@ -26,7 +26,10 @@ export interface RunScope {
   hashCache: Map<string, Promise<string>>;
   /** "generic": bulk inserts use the query builder only (tests compare both paths). */
   paths?: Paths;
-  /** Called with the number of rows after each bulk-insert slice (progress for long runs). */
+  /**
+   * Called with the rows each bulk-insert slice wrote (progress for long runs): rows a re-run finds already
+   * there are not counted, so the sum is the seeder's `created`.
+   */
   progress?: (rows: number) => void;
 }
 
@@ -213,7 +216,7 @@ export function createSeedContext(scope: RunScope, seeder: string): SeedContext 
         }
       }
       stats.created += inserted;
-      scope.progress?.(rows.length);
+      scope.progress?.(inserted);
       return inserted;
     },
 

@@ -72,7 +72,11 @@ export async function runPlan(
       await lockTransaction(db, tx, executionId);
       if (opts.before) await opts.before(tx);
       for (const seeder of plan) {
-        const ctx = createSeedContext({ ...scope, tx }, seeder.name);
+        // Progress (`seed --scale`'s "Volume data" line) counts the volume seeders' rows only.
+        const ctx = createSeedContext(
+          { ...scope, tx, progress: seeder.volume ? scope.progress : undefined },
+          seeder.name,
+        );
         const started = performance.now();
         logger.info("seeder_started", { ...base, seeder: seeder.name });
         let stats: SeedStats;

@@ -61,7 +61,7 @@ export interface ExecuteOptions {
   requestId?: string;
   /** Overrides the service's `announce` for this run. */
   announce?: (message: string) => void;
-  /** Called with the rows each bulk insert adds (the CLI's progress for `--scale`). */
+  /** Called with the rows each bulk insert of a volume seeder writes (the CLI's progress for `--scale`). */
   progress?: (rows: number) => void;
   /** Production reset: the database name, as confirmation (src/seeding/confirm.ts). */
   confirm?: string;

@@ -3,6 +3,7 @@ import { AppError } from "../../src/errors.ts";
 import { openDatabase } from "../../src/db/client.ts";
 import { isConnectionLoss, translateDbError } from "../../src/db/errors.ts";
 import { dbTest } from "../helpers/db.ts";
+import { DIALECT_FOLDERS, migrationCreatesTable } from "../../src/db/migration_files.ts";
 
 dbTest(
   "db errors: unique and foreign-key violations become CONFLICT",
@@ -85,10 +86,64 @@ dbTest(
     );
     assert.ok(err instanceof AppError, String(err));
     assert.equal(err.code, "DATABASE_NOT_MIGRATED");
-    assert.match(err.message, /table organizations is missing.*deno task migrate/);
+    assert.match(err.message, /table organizations is missing\): run `deno task migrate` first$/);
+    assert.doesNotMatch(err.message, /db:generate/, "a migration creates it: migrating is the way");
   },
   { migrated: false },
 );
+
+dbTest(
+  "db errors: a table no migration creates (a new module before db:generate) says to run db:generate first",
+  async (db) => {
+    // Every migration applied; the schema has a table none of them creates (`deno task new module bookings`).
+    const err = translateDbError(await db.run("SELECT id FROM bookings").catch((e) => e));
+    assert.ok(err instanceof AppError, String(err));
+    assert.equal(err.code, "DATABASE_NOT_MIGRATED");
+    assert.equal(
+      err.message,
+      "the database is not migrated (table bookings is missing) and no migration creates it yet: run " +
+        "`deno task db:generate --name add_bookings` first, then `deno task migrate`",
+    );
+  },
+);
+
+Deno.test("db errors: which tables the migrations create is read again when a journal changes", async () => {
+  const root = await Deno.makeTempDir({ prefix: "seedbed-created-tables-" });
+  const url = new URL(`file://${root}/`);
+  const write = async (tables: string[]) => {
+    for (const folder of DIALECT_FOLDERS) {
+      await Deno.mkdir(`${root}/${folder}/meta`, { recursive: true });
+      const entries = tables.map((t, idx) => ({ idx, tag: `000${idx}_add_${t}`, when: 0 }));
+      for (const [i, t] of tables.entries()) {
+        const q = folder === "sqlite" ? "`" : '"';
+        const sql = i % 2
+          ? `CREATE TABLE ${q}__new_${t}${q} (id integer);\nALTER TABLE ${q}__new_${t}${q} RENAME TO ${q}${t}${q};`
+          : `CREATE TABLE ${q}${t}${q} (id integer);`;
+        await Deno.writeTextFile(`${root}/${folder}/${entries[i].tag}.sql`, sql);
+      }
+      await Deno.writeTextFile(`${root}/${folder}/meta/_journal.json`, JSON.stringify({ entries }));
+      // A journal written in the same millisecond as the last one would keep the cache.
+      await Deno.utime(
+        `${root}/${folder}/meta/_journal.json`,
+        new Date(),
+        new Date(Date.now() + tables.length),
+      );
+    }
+  };
+  try {
+    assert.equal(migrationCreatesTable("bookings", url), null, "no migrations to read");
+    await write(["organizations"]);
+    assert.equal(migrationCreatesTable("organizations", url), true);
+    assert.equal(migrationCreatesTable("bookings", url), false);
+    await write(["organizations", "bookings"]);
+    assert.equal(migrationCreatesTable("bookings", url), true, "a rebuilt table renamed to it counts");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+  // The shipped migrations create every module table of the registry.
+  assert.equal(migrationCreatesTable("restaurants"), true);
+  assert.equal(migrationCreatesTable("crm_leads"), true);
+});
 
 Deno.test({
   name: "db errors: a database that does not exist is named as such, not as unreachable",

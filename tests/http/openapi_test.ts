@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { singleDialectTest } from "../helpers/db.ts";
 import { json, testApp } from "../helpers/app.ts";
+import { RESOURCES } from "../../src/modules/resources.ts";
 
 type Doc = {
   openapi: string;
@@ -97,3 +98,38 @@ singleDialectTest("docs: /docs serves Swagger UI with its assets, pointed at /op
   }
   assert.equal((await app.request("/docs/assets/../../etc/passwd")).status, 404);
 });
+
+singleDialectTest(
+  "openapi: every module's money field says it is an amount in integer cents, ≥ 0 on input",
+  async (db) => {
+    const { app } = await testApp(db);
+    const doc = await json<{ components: { schemas: Record<string, Schema> } }>(
+      await app.request("/openapi.json"),
+    );
+    const schemas = doc.components.schemas;
+    let seen = 0;
+    for (const r of RESOURCES) {
+      for (const [prop, f] of Object.entries(r.source.fields)) {
+        if (f.spec.kind !== "money" || f.spec.zod) continue;
+        const column = prop.replace(/[A-Z]/g, (m) => `_${m.toLowerCase()}`);
+        const where = `${r.source.schemaName}.${column}`;
+        assert.match(
+          schemas[r.source.schemaName].properties[column].description ?? "",
+          /cents \(integer\)/,
+          where,
+        );
+        for (const body of r.create ? ["Create", "Update"] : []) {
+          const p = schemas[`${r.source.schemaName}${body}`].properties[column];
+          assert.match(p.description ?? "", /^Amount in cents \(integer, ≥ 0\)\.$/, `${where} (${body})`);
+          assert.equal(p.minimum, 0, `${where} (${body})`);
+        }
+        seen++;
+      }
+    }
+    assert.ok(seen >= 4, "the shipped modules have money fields (crm, hr, marketing, asset)");
+  },
+);
+
+interface Schema {
+  properties: Record<string, { description?: string; minimum?: number }>;
+}

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
+  checkReferences,
   parseField,
   parseModuleArgs,
   renderModule,
@@ -73,6 +74,64 @@ Deno.test("new module: --scale rows draw references from tables --scale fills; n
   // A table --scale does not fill: left out when optional; no factory at all when required.
   assert.doesNotMatch(volume("x_id:ref:not_filled?")!, /xId/);
   assert.equal(volume("x_id:ref:not_filled"), null);
+});
+
+Deno.test("new module: a ref to a table that is no module table is refused (exit 2), and nothing is written", async () => {
+  // A scratch repository holding what `new module` reads and writes.
+  const dir = await Deno.makeTempDir({ prefix: "seedbed-new-ref-" });
+  try {
+    for (const d of ["modules", "seeders", "tests/modules"]) {
+      await Deno.mkdir(`${dir}/${d}`, { recursive: true });
+    }
+    for (const f of ["modules/mod.ts", "seeders/mod.ts"]) await Deno.copyFile(`${ROOT}${f}`, `${dir}/${f}`);
+    const before = async () =>
+      [...Deno.readDirSync(`${dir}/modules`), ...Deno.readDirSync(`${dir}/seeders`)].length +
+      await Deno.readTextFile(`${dir}/modules/mod.ts`) + await Deno.readTextFile(`${dir}/seeders/mod.ts`);
+    const untouched = await before();
+    const r = await run(
+      [
+        "run",
+        "-A",
+        "--config",
+        `${ROOT}deno.json`,
+        `${ROOT}src/cli.ts`,
+        "new",
+        "module",
+        "payments",
+        "--field",
+        "customer_id:ref:customers",
+      ],
+      dir,
+    );
+    assert.equal(r.code, 2, r.text);
+    assert.match(
+      r.text,
+      /customer_id:ref:customers: no module table is named customers\. Known tables: crm_leads, /,
+    );
+    assert.match(r.text, /\brestaurants\b.*\(and payments itself\)/);
+    assert.doesNotMatch(r.text, /\n\s+at /, "no stack trace");
+    assert.equal(await before(), untouched, "no file written, no registry changed");
+    assert.deepEqual([...Deno.readDirSync(`${dir}/tests/modules`)], []);
+    await assert.rejects(
+      runNew(["module", "payments", "--field", "payer_id:ref:users"], dir, () => {}),
+      (e) =>
+        e instanceof UsageError &&
+        /a user of the organization is a user field: --field payer_id:user/.test(e.message),
+    );
+    assert.equal(await before(), untouched);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  // A registry table, and the module's own table (a tree of tasks), are fine.
+  const tables = REGISTRY_RESOURCES.map((r) => r.table);
+  checkReferences(
+    parseModuleArgs(["tasks", "--field", "title:text", "--field", "shop_id:ref:restaurants"]),
+    tables,
+  );
+  checkReferences(
+    parseModuleArgs(["tasks", "--field", "title:text", "--field", "parent_id:ref:tasks?"]),
+    tables,
+  );
 });
 
 /** docs/modules.md's `deno task new module bookings …`, as a user copies it (without the module name). */
@@ -154,7 +213,7 @@ async function run(cmd: string[], cwd: string, env: Record<string, string> = {})
   })
     .output();
   const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-  return { ok: out.success, text };
+  return { ok: out.success, code: out.code, text };
 }
 
 /** A copy of the working tree as the user has it: tracked files and new ones (a module of their own too). */
@@ -425,3 +484,59 @@ dbTest("e2e: a fresh seeder writes nothing; --unique is a 409, no --unique is no
     }
   },
 });
+
+Deno.test({
+  name:
+    "db:generate: a schema drizzle-kit cannot read (a hand-written ref to no table) is a one-line error, exit 1 — never 'nothing generated'",
+  sanitizeResources: false,
+  async fn() {
+    const dir = await copyWorkingTree();
+    try {
+      const name = await freeModule(dir, "payments");
+      await Deno.writeTextFile(
+        `${dir}/modules/${name}.ts`,
+        `import { defineModule, ref, text } from "../src/modules/define.ts";
+
+export default defineModule({
+  key: "${name}",
+  licensing: { tiers: ["starter"] },
+  resources: {
+    ${name}: {
+      table: "${name}",
+      type: "${name}_record",
+      path: "/api/v1/${name}",
+      noun: "payment",
+      schemaName: "PaymentRecord",
+      fields: { label: text(), customerId: ref("no_such_table") },
+    },
+  },
+});
+`,
+      );
+      const mod = await Deno.readTextFile(`${dir}/modules/mod.ts`);
+      await Deno.writeTextFile(
+        `${dir}/modules/mod.ts`,
+        mod.replace(/(export const MODULES = \[)/, `import ${name} from "./${name}.ts";\n$1`)
+          .replace(/\n\] as const;/, `\n  ${name},\n] as const;`),
+      );
+      const files = () => DIALECTS.map((d) => [...Deno.readDirSync(`${dir}/migrations/${d}`)].length).join();
+      const before = files();
+      const g = await run(["task", "db:generate", "--name", `add_${name}`], dir);
+      assert.equal(g.code, 1, g.text);
+      assert.match(
+        g.text,
+        new RegExp(
+          `^seedbed: the schema cannot be loaded, so no migration was generated: module tables: ${name}\\.customer_id references unknown table "no_such_table" \\(module tables: crm_leads, .*\\)$`,
+          "m",
+        ),
+      );
+      assert.doesNotMatch(g.text, /\n\s+at /, "no stack trace");
+      assert.doesNotMatch(g.text, /nothing generated|No schema changes/);
+      assert.equal(files(), before, "no migration file written");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+const DIALECTS = ["sqlite", "postgres"];

@@ -5,7 +5,9 @@ import type { Database } from "../../src/db/client.ts";
 import { createRandom } from "../../src/seeding/random.ts";
 import { dbTest, openTestDatabase } from "../helpers/db.ts";
 import { rowCount, service } from "./helpers.ts";
-import { VOLUME_RESOURCES } from "../../seeders/volume.ts";
+import { VOLUME_RESOURCES, volumeSeeder } from "../../seeders/volume.ts";
+import { SEEDERS } from "../../seeders/mod.ts";
+import { defineSeeder } from "../../src/seeding/types.ts";
 
 const SCALE = 250;
 
@@ -62,6 +64,47 @@ dbTest("volume: --scale N adds N rows to every module table; a second run adds n
   assert.deepEqual(again.results.total, { created: 0, updated: 0, deleted: 0 });
   assert.equal(await rowCount(db, t.crmLeads), SCALE + 10);
 });
+
+dbTest(
+  "volume: seed --scale's progress counts the rows the VolumeSeeder wrote — on a fresh run, a re-run at a larger scale, beside another seeder's bulk insert",
+  async (db) => {
+    // A seeder of the user's that bulk-inserts too: its rows are no volume data.
+    const templates = defineSeeder({
+      name: "BulkTemplatesSeeder",
+      description: "t",
+      dependsOn: [],
+      environments: ["test"],
+      async seed(ctx) {
+        await ctx.bulkInsert(ctx.t.smsTemplates, [{ name: "bulk-a", body: "a" }, {
+          name: "bulk-b",
+          body: "b",
+        }]);
+        return ctx.stats;
+      },
+    });
+    const svc = service(db, {
+      seeders: [...SEEDERS.filter((s) => s.name !== "VolumeSeeder"), templates, volumeSeeder],
+    });
+    const run = async (scale: number) => {
+      let progress = 0;
+      const r = await svc.execute({
+        triggeredBy: "t",
+        createBackup: false,
+        scale,
+        randomSeed: 5,
+        progress: (n) => progress += n,
+      });
+      return { progress, created: r.results.seeders.VolumeSeeder.created };
+    };
+    const fresh = await run(3);
+    // What the CLI's progress line expects (its total) is what a fresh run writes.
+    assert.deepEqual(fresh, { progress: 3 * VOLUME_RESOURCES.length, created: 3 * VOLUME_RESOURCES.length });
+    const larger = await run(5); // the rows 1–3 of each table exist: only the others are written
+    assert.ok(larger.created < 5 * VOLUME_RESOURCES.length, JSON.stringify(larger));
+    assert.equal(larger.progress, larger.created, "the progress line says the rows written");
+    assert.deepEqual(await run(5), { progress: 0, created: 0 }, "a re-run writes nothing and says so");
+  },
+);
 
 dbTest(
   "volume: the same random seed gives the same rows on a fresh database; another seed does not",
