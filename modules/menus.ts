@@ -35,11 +35,13 @@ export default defineModule({
         isActive: boolean().notNull().default(true),
       },
       unique: [{ columns: ["restaurantId", "name"], name: "menus_org_restaurant_name_uq" }],
+      // The restaurant is drawn from a pool that grows with --scale: find earlier runs' rows by name.
+      volumeKey: "name",
       volume: (i, { r, refs }) => {
         const restaurants = refs("restaurants");
         return {
           restaurantId: r.pick(restaurants),
-          name: `VOL-MENU-${serial(i)}`,
+          name: `Menu VOL-${serial(i)}`,
           items: [
             { name: r.pick(DISHES), price_cents: r.int(300, 3000) },
             { name: r.pick(DISHES), price_cents: r.int(300, 3000) },

@@ -109,14 +109,17 @@ export function createVolumeSeeder(
           });
           rows.push({ organizationId, [res.ownerKey]: ownerId, ...row });
         }
-        const fresh = res.unique?.length ? rows : await unwritten(res, tables[res.key], rows);
+        // By volumeKey when declared (a unique key holding a drawn reference would differ at another scale).
+        const fresh = res.volumeKey === undefined && res.unique?.length
+          ? rows
+          : await unwritten(res, tables[res.key], rows);
         await ctx.bulkInsert(tables[res.key] as AnyTable, fresh as never[]);
       }
       return ctx.stats;
 
       /**
-       * The rows of a table without a unique key that no earlier run wrote: found by (organization,
-       * `volumeKey`), whose value in row i carries `VOL-<serial(i)>`.
+       * The rows that no earlier run wrote, for a table with a `volumeKey` or without a unique key: found
+       * by (organization, `volumeKey`), whose value in row i carries `VOL-<serial(i)>`.
        */
       async function unwritten(
         res: RegistryResource,

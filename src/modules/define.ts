@@ -196,9 +196,10 @@ export interface ResourceInput {
    */
   readonly volume?: (i: number, v: VolumeRow) => Record<string, unknown>;
   /**
-   * For a `volume` on a table without a `unique` key: the text field whose value in row `i` carries
-   * `VOL-<serial(i)>` (`Name VOL-000042`). `--scale` finds the rows an earlier run wrote by it (the
-   * organization and that value) and adds only the others, so a re-run adds nothing.
+   * The text field whose value in row `i` carries `VOL-<serial(i)>` (`Name VOL-000042`): `--scale` finds
+   * the rows an earlier run wrote by it (the organization and that value) and adds only the others, so a
+   * re-run adds nothing. Required without a `unique` key; with one, declare it when the unique key holds a
+   * drawn reference (menus: restaurant and name), whose value for row `i` changes with the scale.
    */
   readonly volumeKey?: string;
 }

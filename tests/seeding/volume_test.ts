@@ -184,3 +184,18 @@ dbTest(
     }
   },
 );
+
+dbTest(
+  "volume: a larger --scale adds exactly the difference, menus (whose restaurant is drawn) included",
+  async (db) => {
+    const svc = service(db);
+    const menus = async () =>
+      (await db.db.select().from(db.t.menus).where(like(db.t.menus.name, "%VOL-%"))).length;
+    const first = await svc.execute({ triggeredBy: "t", createBackup: false, scale: 6, randomSeed: 3 });
+    assert.equal(first.results.seeders.VolumeSeeder.created, 6 * VOLUME_RESOURCES.length);
+    assert.equal(await menus(), 6);
+    const larger = await svc.execute({ triggeredBy: "t", createBackup: false, scale: 10, randomSeed: 3 });
+    assert.equal(larger.results.seeders.VolumeSeeder.created, 4 * VOLUME_RESOURCES.length);
+    assert.equal(await menus(), 10, "rows 1–6 found by name, wherever their restaurant was drawn");
+  },
+);
