@@ -106,6 +106,15 @@ export const DEFAULT_TIMEOUTS: DatabaseTimeouts = {
 };
 
 /**
+ * Locks the rows `query` selects until the transaction ends: `SELECT … FOR UPDATE` on Postgres, where a
+ * concurrent insert referencing them then waits (and fails once they are gone). SQLite runs one writer at
+ * a time, so the statements of a write transaction see no concurrent insert: the query runs as it is.
+ */
+export function lockForUpdate<Q extends PromiseLike<unknown>>(db: Database, query: Q): Q {
+  return db.dialect === "postgres" ? (query as unknown as { for(s: "update"): Q }).for("update") : query;
+}
+
+/**
  * Inside a transaction of bulk work (seeding, restore, backup snapshot,
  * migrations): no statement timeout, since one COPY or index build of a
  * large table may take minutes. A no-op on libSQL.

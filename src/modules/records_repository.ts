@@ -11,8 +11,8 @@
  *
  * A record outside the organization or the scope is simply not found.
  */
-import { and, asc, count, eq, getTableColumns, gt, inArray, notExists, or, type SQL, sql } from "drizzle-orm";
-import type { Database, Executor } from "../db/client.ts";
+import { and, asc, count, eq, getTableColumns, gt, inArray, or, type SQL, sql } from "drizzle-orm";
+import { type Database, type Executor, lockForUpdate } from "../db/client.ts";
 import type { ModuleTables, TenantTable } from "../db/module_tables.ts";
 import { REGISTRY_RESOURCES } from "./registry.ts";
 import { type RawValues, rawValuesOf } from "../db/raw_rows.ts";
@@ -289,39 +289,65 @@ export class RecordsRepository {
   /**
    * Deletes a record in scope unless a record referencing it (a `ref()` field of a module table) lies
    * outside what the delete may carry along: `through(dependent)` is the scope in which the caller may
-   * delete (cascade) or change (`set null`) that table's records, null when in none. The check is in the
-   * DELETE itself. Returns the referencing tables when that is why nothing was deleted; null when no such
-   * record is in scope.
+   * delete (cascade) or change (`set null`) that table's records, null when in none. A cascade is followed
+   * down the chain (the menus' dishes); a chain that comes back to a table already on it carries nothing
+   * along. The record is locked first (`lockForUpdate`: an insert referencing it waits, then fails), the
+   * check is in the DELETE itself. Returns the referencing tables when that is why nothing was deleted;
+   * null when no such record is in scope.
    */
   async delete(
     s: RecordScope,
     id: number,
     through: (dependent: Dependent) => RecordScope | null = () => null,
-    ex: Executor = this.db.db,
+    ex?: Executor,
   ): Promise<"deleted" | string[] | null> {
-    const blocking = (d: Dependent, ref: SQL | number) => {
-      const repo = new RecordsRepository(this.db, d.key as RecordTableKey);
-      const scope = d.onDelete === "restrict" ? null : through(d);
-      const refs = eq((repo.table as unknown as Record<string, T["id"]>)[d.prop], ref);
-      return ex.select({ one: sql`1` }).from(repo.table).where(
-        scope ? and(refs, sql`NOT (${repo.scopeCondition(scope)})`) : refs,
-      );
-    };
-    const rows = await ex.delete(this.table).where(
-      and(
-        eq(this.table.id, id),
-        this.scopeCondition(s),
-        ...this.referencedBy.map((d) => notExists(blocking(d, sql`${this.table.id}`))),
-      ),
-    ).returning({ id: this.table.id });
-    if (rows.length > 0) return "deleted";
-    if (!this.referencedBy.length || !(await this.get(s, id, ex))) return null;
-    const referencing = new Set<string>();
-    for (const d of this.referencedBy) {
-      if ((await blocking(d, id).limit(1)).length) referencing.add(d.sqlTable);
+    if (!this.referencedBy.length) {
+      const rows = await (ex ?? this.db.db).delete(this.table).where(
+        and(eq(this.table.id, id), this.scopeCondition(s)),
+      )
+        .returning({ id: this.table.id });
+      return rows.length ? "deleted" : null;
     }
-    // Blocked a moment ago, no longer: the caller may simply ask again.
-    return referencing.size ? [...referencing] : null;
+    const blocking = (tx: Executor, d: Dependent, ref: SQL | number, path: readonly string[]): SQL => {
+      const repo = new RecordsRepository(this.db, d.key as RecordTableKey);
+      const refs = eq((repo.table as unknown as Record<string, T["id"]>)[d.prop], ref);
+      const deeper = d.onDelete === "cascade" ? repo.referencedBy : [];
+      const cycle = deeper.some((dd) => path.includes(dd.key));
+      const scope = d.onDelete === "restrict" || cycle ? null : through(d);
+      const outside = scope
+        ? or(
+          sql`NOT (${repo.scopeCondition(scope)})`,
+          ...deeper.map((dd) => exists(blocking(tx, dd, sql`${repo.table.id}`, [...path, dd.key]))),
+        )
+        : undefined;
+      return sql`${tx.select({ one: sql`1` }).from(repo.table).where(and(refs, outside))}`;
+    };
+    const exists = (q: SQL) => sql`EXISTS ${q}`; // q is a subquery: drizzle puts it in parentheses
+    const run = async (tx: Executor): Promise<"deleted" | string[] | null> => {
+      const mine = and(eq(this.table.id, id), this.scopeCondition(s));
+      if (
+        !(await lockForUpdate(this.db, tx.select({ id: this.table.id }).from(this.table).where(mine))).length
+      ) {
+        return null;
+      }
+      const rows = await tx.delete(this.table).where(
+        and(
+          mine,
+          ...this.referencedBy.map((d) => sql`NOT ${exists(blocking(tx, d, id, [this.key, d.key]))}`),
+        ),
+      ).returning({ id: this.table.id });
+      if (rows.length > 0) return "deleted";
+      const referencing = new Set<string>();
+      for (const d of this.referencedBy) {
+        const [{ hit }] = await this.db.rows<{ hit: unknown }>(
+          sql`SELECT ${exists(blocking(tx, d, id, [this.key, d.key]))} AS hit`,
+          tx,
+        );
+        if (hit === true || Number(hit) === 1) referencing.add(d.sqlTable);
+      }
+      return [...referencing];
+    };
+    return ex ? await run(ex) : await this.db.transaction(run);
   }
 
   /** Ids of records matching a scope (AuthZEN resource search), paginated. */

@@ -150,12 +150,21 @@ export class RecordsService {
    */
   async delete(auth: AuthContext, id: number) {
     const s = RecordsService.scopeOf(auth);
-    const scopes = new Map<Dependent, RecordScope | null>();
-    for (const d of this.repo.referencedBy) {
-      const scope = await this.#scopeOn(auth, s, d, d.onDelete === "cascade" ? "delete" : "update");
-      scopes.set(d, scope === null ? null : { ...s, scope });
-    }
-    const outcome = await this.repo.delete(s, id, (d) => scopes.get(d) ?? null);
+    // The caller's scope on every table the delete could reach (the menus, their dishes…), decided first.
+    const scopes = new Map<string, RecordScope | null>();
+    const visit = async (deps: readonly Dependent[]) => {
+      for (const d of deps) {
+        const key = `${d.key}.${d.prop}`;
+        if (scopes.has(key)) continue;
+        const scope = await this.#scopeOn(auth, s, d, d.onDelete === "cascade" ? "delete" : "update");
+        scopes.set(key, scope === null ? null : { ...s, scope });
+        if (d.onDelete === "cascade") {
+          await visit(new RecordsRepository(this.db, d.key as RecordTableKey).referencedBy);
+        }
+      }
+    };
+    await visit(this.repo.referencedBy);
+    const outcome = await this.repo.delete(s, id, (d) => scopes.get(`${d.key}.${d.prop}`) ?? null);
     if (outcome === null) throw notFound(`${this.def.noun} ${id}`);
     if (outcome !== "deleted") {
       throw new AppError(

@@ -330,6 +330,18 @@ Deno.test({
         ),
       );
       await assert.rejects(runNew(["seeder", "welcome"], dir, () => {}), /PascalCase name ending in Seeder/);
+      // A module two levels below restaurants (dishes → menus → restaurants, each ON DELETE CASCADE): a delete
+      // must follow the chain (the security review's case), tested in the e2e file below.
+      const dishes = await freeModule(dir, "dishes");
+      await runNew(
+        ["module", dishes, "--field", "title:text", "--field", "menu_id:ref:menus"],
+        dir,
+        () => {},
+      );
+      const dishesFile = `${dir}/modules/${dishes}.ts`;
+      const dishesSrc = await Deno.readTextFile(dishesFile);
+      assert.match(dishesSrc, /ref\("menus"\)/);
+      await Deno.writeTextFile(dishesFile, dishesSrc.replace(/ref\("menus"\)/, 'ref("menus", "cascade")'));
 
       // What the generator wrote passes the repository's own checks (`deno task ok`, CI) as it stands.
       const written = [
@@ -414,9 +426,45 @@ export const ${extra.variable} = defineSeeder({
         `import assert from "node:assert/strict";
 import { dbTest } from "../helpers/db.ts";
 import { json, testApp } from "../helpers/app.ts";
-import { bearer, login } from "../helpers/fixtures.ts";
+import { eq } from "drizzle-orm";
+import { bearer, createRole, createUser, login } from "../helpers/fixtures.ts";
 import { service } from "../seeding/helpers.ts";
 import { DEMO_PASSWORD } from "../../seeders/demo_data.ts";
+
+dbTest("e2e: a delete never cascades two levels down into records the caller may not delete", async (db) => {
+  await service(db).execute({ triggeredBy: "t", createBackup: false });
+  const { app } = await testApp(db);
+  const [tc] = await db.db.select().from(db.t.organizations).where(eq(db.t.organizations.slug, "test-corp"));
+  const chef = await createRole(db, {
+    name: "chef",
+    organizationId: tc.id,
+    permissions: ["restaurants.*", "menus.*", "${dishes}.*"],
+    recordScope: "own",
+  });
+  for (const email of ["chef1@testcorp.test", "chef2@testcorp.test"]) {
+    await createUser(db, { email, role: "chef", roleId: chef.id, organizationId: tc.id });
+  }
+  const chef1 = await login(app, "chef1@testcorp.test");
+  const chef2 = await login(app, "chef2@testcorp.test");
+  const req = (token: string, method: string, path: string, body?: unknown) =>
+    app.request(path, {
+      method,
+      headers: { ...bearer(token), "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  const r = await json<{ id: number }>(await req(chef1, "POST", "/api/v1/restaurants", { name: "Chef1 Place" }));
+  const m = await json<{ id: number }>(await req(chef1, "POST", "/api/v1/menus", { restaurant_id: r.id, name: "Lunch" }));
+  const dish = await req(chef2, "POST", "/api/v1/${dishes}", { menu_id: m.id, title: "Soup" });
+  assert.equal(dish.status, 201, await dish.clone().text());
+  assert.equal((await req(chef1, "DELETE", \`/api/v1/menus/\${m.id}\`)).status, 409);
+  assert.equal((await req(chef1, "DELETE", \`/api/v1/restaurants/\${r.id}\`)).status, 409, "nor through the menus");
+  const count = async () => (await db.db.select().from(db.t.${dishes})).length;
+  assert.equal(await count(), 1, "chef2's dish is still there");
+  // The admin may delete everything below: the cascade goes through.
+  const admin = await login(app, "admin@testcorp.com", DEMO_PASSWORD);
+  assert.equal((await req(admin, "DELETE", \`/api/v1/restaurants/\${r.id}\`)).status, 204);
+  assert.equal(await count(), 0);
+});
 
 dbTest("e2e: a fresh seeder writes nothing; --unique is a 409, no --unique is none", async (db) => {
   const smsBefore = (await db.db.select().from(db.t.smsTemplates)).length;

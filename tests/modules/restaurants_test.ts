@@ -122,7 +122,7 @@ dbTest(
 
     // Deleting a restaurant deletes its menus.
     res = await app.request(`/api/v1/restaurants/${curry.id}`, send("DELETE", tokens.admin));
-    assert.equal(res.status, 204);
+    assert.equal(res.status, 204, await res.clone().text());
     res = await app.request(`/api/v1/menus/${menu.id}`, { headers: bearer(tokens.admin) });
     assert.equal(res.status, 404);
   },
@@ -342,6 +342,40 @@ dbTest(
         send("POST", token, { restaurant_id: ours[0], name: "ok" }),
       );
       assert.notEqual(res.status, 422, await res.clone().text());
+    }
+  },
+);
+
+dbTest(
+  "restaurants: a menu added while its restaurant is being deleted is never taken along (the row is locked first)",
+  async (db) => {
+    const { app, tc } = await setup(db);
+    const chef = await createRole(db, {
+      name: "chef",
+      organizationId: tc.id,
+      permissions: ["restaurants.*", "menus.*"],
+      recordScope: "own",
+    });
+    for (const email of ["chef1@testcorp.test", "chef2@testcorp.test"]) {
+      await createUser(db, { email, role: "chef", roleId: chef.id, organizationId: tc.id });
+    }
+    const chef1 = await login(app, "chef1@testcorp.test");
+    const chef2 = await login(app, "chef2@testcorp.test");
+    for (let i = 0; i < 40; i++) {
+      const res = await app.request("/api/v1/restaurants", send("POST", chef1, { name: `Race ${i}` }));
+      const { id } = await json<{ id: number }>(res);
+      // chef2's menu and chef1's delete at the same moment: either the menu lands first (the delete is a 409)
+      // or the delete does (the menu is refused); never both, which would lose chef2's menu.
+      const [post, del] = await Promise.all([
+        app.request("/api/v1/menus", send("POST", chef2, { restaurant_id: id, name: "chef2 menu" })),
+        app.request(`/api/v1/restaurants/${id}`, send("DELETE", chef1)),
+      ]);
+      assert.ok([201, 409, 422].includes(post.status), `${post.status} ${await post.text()}`);
+      assert.ok([204, 409].includes(del.status), `${del.status} ${await del.text()}`);
+      assert.ok(
+        !(post.status === 201 && del.status === 204),
+        `run ${i}: chef2's menu was deleted with the restaurant`,
+      );
     }
   },
 );
