@@ -37,13 +37,14 @@ export function truncateUtf8(s: string, maxBytes: number): string {
 
 /**
  * Makes a client-supplied filename safe to store and to echo back: no path
- * parts, no control characters, no leading dots, at most `maxBytes` bytes of
+ * parts, no control characters, no lone surrogates, no leading dots, at most `maxBytes` bytes of
  * UTF-8 (255 by default). A long name is shortened before its extension,
  * which is kept, and never inside a character.
  */
 export function sanitizeFilename(raw: string, maxBytes = MAX_FILENAME_BYTES): string {
-  // Keep only the last path segment, whichever separator the client used.
-  let name = raw.split(/[/\\]/).pop() ?? "";
+  // Keep only the last path segment, whichever separator the client used; a lone UTF-16 surrogate (a
+  // multipart `filename*=utf-16le''…` can carry one) becomes U+FFFD, as the S3 key and JSON need.
+  let name = (raw.split(/[/\\]/).pop() ?? "").toWellFormed();
   // Control characters (C0, DEL, C1) and bidi overrides go.
   // deno-lint-ignore no-control-regex
   name = name.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, "");

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { createHash } from "node:crypto";
 import {
   HeadObjectCommand,
@@ -703,3 +704,14 @@ dbTest(
   },
   { only: ["libsql"], ignore: !S3_ON_LOOPBACK },
 );
+
+Deno.test("files: a filename with a lone surrogate (multipart's filename*=utf-16le) is stored well-formed, never a 502", () => {
+  assert.equal(sanitizeFilename("a\uD800.txt"), "a\uFFFD.txt");
+  assert.equal(sanitizeFilename("\uDC00"), "\uFFFD");
+  assert.equal(sanitizeFilename("😀.png"), "😀.png", "a surrogate pair is a character");
+  fc.assert(
+    fc.property(fc.string({ unit: "binary" }), fc.integer({ min: 8, max: 300 }), (raw, max) => {
+      assert.ok(sanitizeFilename(raw, max).isWellFormed());
+    }),
+  );
+});
