@@ -182,8 +182,11 @@ function builder(f: FieldArg): string {
     timestamp: "timestamp()",
     enum: `enumOf([${f.values?.map((v) => JSON.stringify(v)).join(", ")}])`,
     json: "json()",
-    ref: `ref(${JSON.stringify(f.references)})`,
-    user: "user()",
+    // A required reference cannot be nulled when its record goes: the delete is refused while it exists.
+    ref: f.optional
+      ? `ref(${JSON.stringify(f.references)})`
+      : `ref(${JSON.stringify(f.references)}, "restrict")`,
+    user: f.optional ? "user()" : `user("restrict")`,
   }[f.type];
   if (f.optional) return base;
   if (f.type === "enum") return `${base}.notNull().default(${JSON.stringify(f.values![0])})`;

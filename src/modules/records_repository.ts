@@ -330,22 +330,26 @@ export class RecordsRepository {
       ) {
         return null;
       }
-      const rows = await tx.delete(this.table).where(
-        and(
-          mine,
-          ...this.referencedBy.map((d) => sql`NOT ${exists(blocking(tx, d, id, [this.key, d.key]))}`),
-        ),
-      ).returning({ id: this.table.id });
-      if (rows.length > 0) return "deleted";
-      const referencing = new Set<string>();
-      for (const d of this.referencedBy) {
-        const [{ hit }] = await this.db.rows<{ hit: unknown }>(
-          sql`SELECT ${exists(blocking(tx, d, id, [this.key, d.key]))} AS hit`,
-          tx,
-        );
-        if (hit === true || Number(hit) === 1) referencing.add(d.sqlTable);
+      // A blocking record can go between the DELETE and the look at why (another caller deleted it): then
+      // the DELETE runs again, a few times at most.
+      for (let attempt = 0;; attempt++) {
+        const rows = await tx.delete(this.table).where(
+          and(
+            mine,
+            ...this.referencedBy.map((d) => sql`NOT ${exists(blocking(tx, d, id, [this.key, d.key]))}`),
+          ),
+        ).returning({ id: this.table.id });
+        if (rows.length > 0) return "deleted";
+        const referencing = new Set<string>();
+        for (const d of this.referencedBy) {
+          const [{ hit }] = await this.db.rows<{ hit: unknown }>(
+            sql`SELECT ${exists(blocking(tx, d, id, [this.key, d.key]))} AS hit`,
+            tx,
+          );
+          if (hit === true || Number(hit) === 1) referencing.add(d.sqlTable);
+        }
+        if (referencing.size || attempt >= 3) return [...referencing];
       }
-      return [...referencing];
     };
     return ex ? await run(ex) : await this.db.transaction(run);
   }

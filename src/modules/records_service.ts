@@ -167,6 +167,9 @@ export class RecordsService {
     const outcome = await this.repo.delete(s, id, (d) => scopes.get(`${d.key}.${d.prop}`) ?? null);
     if (outcome === null) throw notFound(`${this.def.noun} ${id}`);
     if (outcome !== "deleted") {
+      if (!outcome.length) {
+        throw new AppError("CONFLICT", `${this.def.noun} ${id}: its references kept changing; try again`);
+      }
       throw new AppError(
         "CONFLICT",
         `${this.def.noun} ${id} is referenced by ${

@@ -97,6 +97,19 @@ export function resolveRegistry(input: readonly ModuleInput[]): RegistryModule[]
       if (r.volumeKey !== undefined && !r.volume) {
         throw new Error(`${at}: volumeKey without a volume factory`);
       }
+      for (const [p, f] of Object.entries(r.fields)) {
+        const kind = f.spec.kind;
+        if (
+          (kind === "ref" || kind === "user") && f.spec.notNull &&
+          (f.spec.onDelete ?? "set null") === "set null"
+        ) {
+          throw new Error(
+            `${at}: ${
+              snake(p)
+            } is required (notNull) but would be set to null when what it references is deleted: give ${kind}() "cascade" or "restrict"`,
+          );
+        }
+      }
       for (const u of r.unique ?? []) {
         for (const c of u.columns) {
           if (!(c in r.fields) && c !== ownerKey) throw new Error(`${at}: unique column ${c} is no field`);

@@ -134,6 +134,28 @@ Deno.test("new module: a ref to a table that is no module table is refused (exit
   );
 });
 
+Deno.test("new module: a required reference is generated restrict (never set to null), an optional one set null", () => {
+  const src = renderModule(
+    parseModuleArgs([
+      "tables",
+      "--field",
+      "label:text",
+      "--field",
+      "menu_id:ref:menus",
+      "--field",
+      "shop_id:ref:restaurants?",
+      "--field",
+      "checker:user",
+      "--field",
+      "editor:user?",
+    ]),
+  );
+  assert.match(src, /menuId: ref\("menus", "restrict"\)\.notNull\(\)/);
+  assert.match(src, /shopId: ref\("restaurants"\),/);
+  assert.match(src, /checker: user\("restrict"\)\.notNull\(\)/);
+  assert.match(src, /editor: user\(\),/);
+});
+
 /** docs/modules.md's `deno task new module bookings …`, as a user copies it (without the module name). */
 async function docsExample(): Promise<string[]> {
   const doc = await Deno.readTextFile(`${ROOT}docs/modules.md`);
@@ -340,8 +362,12 @@ Deno.test({
       );
       const dishesFile = `${dir}/modules/${dishes}.ts`;
       const dishesSrc = await Deno.readTextFile(dishesFile);
-      assert.match(dishesSrc, /ref\("menus"\)/);
-      await Deno.writeTextFile(dishesFile, dishesSrc.replace(/ref\("menus"\)/, 'ref("menus", "cascade")'));
+      // A required reference is generated "restrict" (a required column cannot be nulled); made a cascade here.
+      assert.match(dishesSrc, /ref\("menus", "restrict"\)/);
+      await Deno.writeTextFile(
+        dishesFile,
+        dishesSrc.replace('ref("menus", "restrict")', 'ref("menus", "cascade")'),
+      );
 
       // What the generator wrote passes the repository's own checks (`deno task ok`, CI) as it stands.
       const written = [

@@ -15,7 +15,7 @@ import {
   resolveRegistry,
   tierModules,
 } from "../../src/modules/registry.ts";
-import { defineModule, type ModuleInput, text } from "../../src/modules/define.ts";
+import { defineModule, type ModuleInput, ref, text, user } from "../../src/modules/define.ts";
 import { resourceByType, RESOURCES } from "../../src/modules/resources.ts";
 import { backupTables } from "../../src/backups/tables.ts";
 import { ALL_PERMISSIONS, SEED_002_PERMISSIONS } from "../../seeders/catalog.ts";
@@ -169,6 +169,31 @@ Deno.test("registry: a malformed registry is refused, naming the module", () => 
       ]),
     /module "shop", resource things: volume rows need a unique key \(unique\) or a volumeKey/,
   );
+  // A required reference that a delete would set to null: refused (the delete would fail on NOT NULL, a
+  // misleading 422 even for the admin); "cascade" and "restrict" resolve.
+  for (
+    const [field, ok] of [
+      [ref("shop_things").notNull(), false],
+      [user().notNull(), false],
+      [ref("shop_things", "restrict").notNull(), true],
+      [ref("shop_things", "cascade").notNull(), true],
+      [user("restrict").notNull(), true],
+      [ref("shop_things"), true],
+    ] as const
+  ) {
+    const mod = defineModule({
+      key: "shop",
+      licensing: "rbac_only",
+      resources: { things: { ...things, fields: { name: text(), partId: field } } },
+    });
+    if (ok) resolveRegistry([mod]);
+    else {
+      assert.throws(
+        () => resolveRegistry([mod]),
+        /module "shop", resource things: part_id is required \(notNull\) but would be set to null/,
+      );
+    }
+  }
   const keyed = (volumeKey: string) =>
     resolveRegistry([
       defineModule({
