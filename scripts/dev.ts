@@ -39,7 +39,9 @@ function say(text: string) {
 function startServer(): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", "--v8-flags=--max-semi-space-size=4,--expose-gc", `${ROOT}src/main.ts`],
-    stdin: "inherit",
+    // The lifeline: the server stops when this pipe closes, so a killed supervisor leaves no server behind.
+    env: { SEEDBED_DEV_LIFELINE: "1" },
+    stdin: "piped",
     stdout: "inherit",
     stderr: "inherit",
   }).spawn();

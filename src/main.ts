@@ -263,6 +263,20 @@ async function listen(
   idle.stop();
 }
 
+/**
+ * Under `deno task dev` (scripts/dev.ts sets SEEDBED_DEV_LIFELINE=1) the supervisor holds this process's
+ * stdin and never writes: its end closes it, even when the supervisor is killed outright, and the server
+ * stops as on SIGTERM instead of living on with old code on the port.
+ */
+function followSupervisor(): void {
+  if (Deno.env.get("SEEDBED_DEV_LIFELINE") !== "1") return;
+  (async () => {
+    for await (const _ of Deno.stdin.readable) { /* nothing is sent */ }
+    Deno.kill(Deno.pid, "SIGTERM");
+  })();
+}
+
 if (import.meta.main) {
+  followSupervisor();
   Deno.exit(await main());
 }

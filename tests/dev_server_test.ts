@@ -144,3 +144,44 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "dev: a supervisor killed outright (SIGKILL) leaves no server behind on the port",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "seedbed-dev-kill-" });
+    const port = freePort();
+    await Deno.writeTextFile(`${dir}/.env`, "DATABASE_URL=:memory:\nSEED_DEMO=false\n");
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", DEV],
+      cwd: dir,
+      env: { PORT: String(port), HOST: "127.0.0.1", LOG_LEVEL: "info", NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    const health = () =>
+      fetch(`http://127.0.0.1:${port}/health`).then(async (r) => (await r.text(), r.ok), () => false);
+    try {
+      const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      let out = "";
+      while (!out.includes('"event":"listening"')) {
+        const { value, done } = await reader.read();
+        if (done) assert.fail(`dev ended before listening:\n${out}`);
+        out += value;
+      }
+      assert.ok(await health());
+      child.kill("SIGKILL");
+      await child.status;
+      const end = Date.now() + 15_000;
+      while (await health()) {
+        if (Date.now() > end) assert.fail("the server still answers 15 s after its supervisor was killed");
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await reader.cancel();
+    } finally {
+      await child.status;
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

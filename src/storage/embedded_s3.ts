@@ -55,6 +55,17 @@ export async function startEmbeddedS3(options: EmbeddedS3Options): Promise<Embed
     abortMultipartUpload(options.directory),
     listMultipartUploads(options.directory),
   );
+  // s3rver's listen reports a busy port as an 'error' event nobody listens to (an uncaught exception that
+  // ends the process): with a callback it returns the http.Server at once, so the error can be caught.
+  const inst = server as unknown as { listen: (...args: unknown[]) => unknown };
+  const listen = inst.listen.bind(server);
+  inst.listen = (...args: unknown[]) =>
+    new Promise((resolve, reject) => {
+      const http = listen(...args, () => resolve(http)) as {
+        once(event: "error", fn: (err: Error) => void): void;
+      };
+      http.once("error", reject);
+    });
   const info = await server.run() as { port: number };
   let closed = false;
   return {
@@ -256,9 +267,13 @@ export async function withEmbeddedS3(
 ): Promise<{ config: Config; close: () => Promise<void> }> {
   if (!config.s3.embedded || config.s3.endpoint) return { config, close: () => Promise.resolve() };
   const preferred = options.port ?? DEFAULT_EMBEDDED_PORT;
-  // s3rver reports a busy port as an uncaught error event, not a rejection: probe first.
+  // The usual port when it is free, else any: taken between the probe and the bind, the bind fails and
+  // a free port is used instead.
   const port = preferred === 0 || portFree(preferred) ? preferred : 0;
-  const server = await startEmbeddedS3({ directory: config.s3.embeddedDir, port });
+  const server = await startEmbeddedS3({ directory: config.s3.embeddedDir, port }).catch((err) => {
+    if (port === 0 || (err as { code?: string }).code !== "EADDRINUSE") throw err;
+    return startEmbeddedS3({ directory: config.s3.embeddedDir, port: 0 });
+  });
   const s3 = embeddedS3Config(config.s3, server);
   const store = new ObjectStore(createS3Client(s3), s3);
   try {

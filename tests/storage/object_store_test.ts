@@ -3,7 +3,7 @@ import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { loadConfig } from "../../src/config.ts";
 import { AppError } from "../../src/errors.ts";
 import { createLogger, memoryLogger } from "../../src/log.ts";
-import { withEmbeddedS3 } from "../../src/storage/embedded_s3.ts";
+import { startEmbeddedS3, withEmbeddedS3 } from "../../src/storage/embedded_s3.ts";
 import { ObjectStore } from "../../src/storage/object_store.ts";
 import { createS3Client, describeEndpoint, sseParams } from "../../src/storage/s3_client.ts";
 import { startTestS3 } from "../helpers/s3.ts";
@@ -205,4 +205,30 @@ test("object store: incomplete multipart uploads are listed (by prefix) and abor
   } finally {
     await s3.close();
   }
+});
+
+Deno.test({
+  name:
+    "embedded S3: a port taken at bind time is an error to handle (and dev falls back to a free port), not a crash",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (taken.addr as Deno.NetAddr).port;
+    const dir = await Deno.makeTempDir({ prefix: "seedbed-s3-busy-" });
+    try {
+      await assert.rejects(startEmbeddedS3({ directory: dir, port }), (e: Error & { code?: string }) => {
+        assert.equal(e.code, "EADDRINUSE");
+        return true;
+      });
+      // dev's start-up with that port preferred: another one, and it serves.
+      const config = loadConfig({ APP_ENV: "development", DATABASE_URL: ":memory:", S3_EMBEDDED_DIR: dir });
+      const s3 = await withEmbeddedS3(config, memoryLogger(), { port });
+      assert.notEqual(new URL(s3.config.s3.endpoint!).port, String(port));
+      await s3.close();
+    } finally {
+      taken.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });
