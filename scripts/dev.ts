@@ -67,6 +67,11 @@ async function stopServer(child: Deno.ChildProcess): Promise<Deno.CommandStatus>
   return await child.status;
 }
 
+/** Closes the lifeline of a server that has ended (one pipe per server, else one leaks per restart). */
+function release(child: Deno.ChildProcess): void {
+  child.stdin.close().catch(() => {});
+}
+
 async function dev(): Promise<never> {
   let server = startServer();
   let exited = false;
@@ -75,6 +80,7 @@ async function dev(): Promise<never> {
   const stopped = new WeakSet<Deno.ChildProcess>();
   const watch = (child: Deno.ChildProcess) =>
     child.status.then((s) => {
+      release(child);
       if (stopped.has(child) || stopping) return;
       exited = true;
       say(`the server exited (${s.signal ?? `code ${s.code}`}); restarting on the next change…`);

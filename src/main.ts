@@ -263,13 +263,18 @@ async function listen(
   idle.stop();
 }
 
+/** Whether stdin is a dev supervisor's lifeline: never in production, whatever the environment says. */
+export function followsSupervisor(env: Record<string, string | undefined>): boolean {
+  return env.SEEDBED_DEV_LIFELINE === "1" && env.APP_ENV !== "production";
+}
+
 /**
  * Under `deno task dev` (scripts/dev.ts sets SEEDBED_DEV_LIFELINE=1) the supervisor holds this process's
  * stdin and never writes: its end closes it, even when the supervisor is killed outright, and the server
  * stops as on SIGTERM instead of living on with old code on the port.
  */
 function followSupervisor(): void {
-  if (Deno.env.get("SEEDBED_DEV_LIFELINE") !== "1") return;
+  if (!followsSupervisor(Deno.env.toObject())) return;
   (async () => {
     for await (const _ of Deno.stdin.readable) { /* nothing is sent */ }
     Deno.kill(Deno.pid, "SIGTERM");

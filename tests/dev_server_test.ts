@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { restartsOn } from "../scripts/dev.ts";
+import { followsSupervisor } from "../src/main.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const DEV = `${ROOT}scripts/dev.ts`;
@@ -104,6 +105,16 @@ Deno.test({
     try {
       await until("listening", () => count(/"event":"listening"/) === 1);
       assert.match(await health(), /"status":"ok"/);
+      // The supervisor's pipes (one lifeline per server): counted again after three servers more.
+      const pipes = () =>
+        [...Deno.readDirSync(`/proc/${child.pid}/fd`)].filter((e) => {
+          try {
+            return Deno.readLinkSync(`/proc/${child.pid}/fd/${e.name}`).startsWith("pipe:");
+          } catch {
+            return false;
+          }
+        }).length;
+      const pipesAtStart = pipes();
 
       // A change: the server stops gracefully and a new one serves.
       await Deno.writeTextFile(`${dir}/.env`, "DATABASE_URL=:memory:\nSEED_DEMO=false\nLOG_LEVEL=info\n");
@@ -123,6 +134,7 @@ Deno.test({
       await until("back after the fix", () => count(/"event":"listening"/) === 3);
       assert.match(await health(), /"status":"ok"/);
       assert.doesNotMatch(out, /the server exited \(SIGTERM\)|exited \(code 0\)/, "restarts are not news");
+      assert.ok(pipes() - pipesAtStart < 2, `a pipe per restart leaks: ${pipesAtStart} → ${pipes()}`);
 
       // A real SIGTERM: the server drains, and dev ends by that signal, as a shell expects.
       child.kill("SIGTERM");
@@ -184,4 +196,12 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("dev: the lifeline is never followed in production, whatever the environment says", () => {
+  assert.equal(followsSupervisor({ SEEDBED_DEV_LIFELINE: "1" }), true);
+  assert.equal(followsSupervisor({ SEEDBED_DEV_LIFELINE: "1", APP_ENV: "development" }), true);
+  assert.equal(followsSupervisor({ SEEDBED_DEV_LIFELINE: "1", APP_ENV: "production" }), false);
+  assert.equal(followsSupervisor({ APP_ENV: "development" }), false);
+  assert.equal(followsSupervisor({ SEEDBED_DEV_LIFELINE: "true" }), false);
 });

@@ -183,9 +183,8 @@ function builder(f: FieldArg): string {
     enum: `enumOf([${f.values?.map((v) => JSON.stringify(v)).join(", ")}])`,
     json: "json()",
     // A required reference cannot be nulled when its record goes: the delete is refused while it exists.
-    ref: f.optional
-      ? `ref(${JSON.stringify(f.references)})`
-      : `ref(${JSON.stringify(f.references)}, "restrict")`,
+    // Indexed: a delete of the referenced record looks its referencing rows up by this column.
+    ref: `ref(${JSON.stringify(f.references)}${f.optional ? "" : ', "restrict"'}).index()`,
     user: f.optional ? "user()" : `user("restrict")`,
   }[f.type];
   if (f.optional) return base;

@@ -110,6 +110,11 @@ export const DEFAULT_TIMEOUTS: DatabaseTimeouts = {
  * concurrent insert referencing them then waits (and fails once they are gone). SQLite runs one writer at
  * a time, so the statements of a write transaction see no concurrent insert: the query runs as it is.
  */
+/** Whether concurrent writers need row locks (Postgres); SQLite runs one writer at a time. */
+export function needsRowLocks(db: Database): boolean {
+  return db.dialect === "postgres";
+}
+
 export function lockForUpdate<Q extends PromiseLike<unknown>>(db: Database, query: Q): Q {
   return db.dialect === "postgres" ? (query as unknown as { for(s: "update"): Q }).for("update") : query;
 }

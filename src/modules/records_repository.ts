@@ -12,7 +12,7 @@
  * A record outside the organization or the scope is simply not found.
  */
 import { and, asc, count, eq, getTableColumns, gt, inArray, or, type SQL, sql } from "drizzle-orm";
-import { type Database, type Executor, lockForUpdate } from "../db/client.ts";
+import { type Database, type Executor, lockForUpdate, needsRowLocks } from "../db/client.ts";
 import type { ModuleTables, TenantTable } from "../db/module_tables.ts";
 import { REGISTRY_RESOURCES } from "./registry.ts";
 import { type RawValues, rawValuesOf } from "../db/raw_rows.ts";
@@ -308,21 +308,65 @@ export class RecordsRepository {
         .returning({ id: this.table.id });
       return rows.length ? "deleted" : null;
     }
+    const repoOf = (key: string) => new RecordsRepository(this.db, key as RecordTableKey);
+    /**
+     * Whether nothing reachable from `key` down its cascades can block: every cascading or unlinking
+     * dependent there is in the caller's "all" scope (restrict is the database's to refuse, not a loss).
+     */
+    const open = (key: string, seen = new Set<string>()): boolean => {
+      seen.add(key);
+      return repoOf(key).referencedBy.every((d) =>
+        d.onDelete === "restrict" ||
+        (through(d)?.scope === "all" && (d.onDelete !== "cascade" || seen.has(d.key) || open(d.key, seen)))
+      );
+    };
+    /** The rows of `d` referencing `ref` that the delete may not take along (or unlink), down the chain. */
     const blocking = (tx: Executor, d: Dependent, ref: SQL | number, path: readonly string[]): SQL => {
-      const repo = new RecordsRepository(this.db, d.key as RecordTableKey);
+      const repo = repoOf(d.key);
       const refs = eq((repo.table as unknown as Record<string, T["id"]>)[d.prop], ref);
+      const scope = d.onDelete === "restrict" ? null : through(d);
       const deeper = d.onDelete === "cascade" ? repo.referencedBy : [];
-      const cycle = deeper.some((dd) => path.includes(dd.key));
-      const scope = d.onDelete === "restrict" || cycle ? null : through(d);
-      const outside = scope
-        ? or(
-          sql`NOT (${repo.scopeCondition(scope)})`,
-          ...deeper.map((dd) => exists(blocking(tx, dd, sql`${repo.table.id}`, [...path, dd.key]))),
-        )
-        : undefined;
+      const below = deeper.flatMap((dd) => {
+        if (!path.includes(dd.key)) {
+          return [exists(blocking(tx, dd, sql`${repo.table.id}`, [...path, dd.key]))];
+        }
+        // Back to a table on the path (a tree: parent_id): open below, nothing blocks; else any reference
+        // does — read through an alias, as the table's own name means the row of the enclosing query.
+        if (through(dd) !== null && dd.onDelete !== "restrict" && open(dd.key)) return [];
+        const column =
+          (getTableColumns(repoOf(dd.key).table) as Record<string, { name: string }>)[dd.prop].name;
+        return [
+          sql`EXISTS (SELECT 1 FROM ${sql.identifier(dd.sqlTable)} AS "seedbed_self" WHERE "seedbed_self".${
+            sql.identifier(column)
+          } = ${repo.table.id})`,
+        ];
+      });
+      const outside = scope ? or(sql`NOT (${repo.scopeCondition(scope)})`, ...below) : undefined;
       return sql`${tx.select({ one: sql`1` }).from(repo.table).where(and(refs, outside))}`;
     };
     const exists = (q: SQL) => sql`EXISTS ${q}`; // q is a subquery: drizzle puts it in parentheses
+    // A dependent in the caller's "all" scope with nothing closed below it cannot block: no check at all.
+    const checked = this.referencedBy.filter((d) =>
+      !(d.onDelete !== "restrict" && through(d)?.scope === "all" && (d.onDelete !== "cascade" || open(d.key)))
+    );
+    /**
+     * Postgres: the rows a cascade will reach are locked too, so that nothing is inserted under them while
+     * the delete runs (an insert referencing a locked row waits, then fails); SQLite has one writer.
+     */
+    const lockBelow = async (tx: Executor, key: string, ids: number[], seen: Set<string>): Promise<void> => {
+      if (!ids.length || !needsRowLocks(this.db)) return;
+      for (const d of repoOf(key).referencedBy.filter((d) => d.onDelete === "cascade")) {
+        const repo = repoOf(d.key);
+        const col = (repo.table as unknown as Record<string, T["id"]>)[d.prop];
+        const rows = await lockForUpdate(
+          this.db,
+          tx.select({ id: repo.table.id }).from(repo.table).where(inArray(col, ids)),
+        );
+        const fresh = rows.map((r) => r.id).filter((x) => !seen.has(`${d.key}:${x}`));
+        fresh.forEach((x) => seen.add(`${d.key}:${x}`));
+        await lockBelow(tx, d.key, fresh, seen);
+      }
+    };
     const run = async (tx: Executor): Promise<"deleted" | string[] | null> => {
       const mine = and(eq(this.table.id, id), this.scopeCondition(s));
       if (
@@ -330,18 +374,19 @@ export class RecordsRepository {
       ) {
         return null;
       }
+      await lockBelow(tx, this.key, [id], new Set([`${this.key}:${id}`]));
       // A blocking record can go between the DELETE and the look at why (another caller deleted it): then
       // the DELETE runs again, a few times at most.
       for (let attempt = 0;; attempt++) {
         const rows = await tx.delete(this.table).where(
           and(
             mine,
-            ...this.referencedBy.map((d) => sql`NOT ${exists(blocking(tx, d, id, [this.key, d.key]))}`),
+            ...checked.map((d) => sql`NOT ${exists(blocking(tx, d, id, [this.key, d.key]))}`),
           ),
         ).returning({ id: this.table.id });
         if (rows.length > 0) return "deleted";
         const referencing = new Set<string>();
-        for (const d of this.referencedBy) {
+        for (const d of checked) {
           const [{ hit }] = await this.db.rows<{ hit: unknown }>(
             sql`SELECT ${exists(blocking(tx, d, id, [this.key, d.key]))} AS hit`,
             tx,

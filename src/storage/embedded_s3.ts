@@ -61,8 +61,12 @@ export async function startEmbeddedS3(options: EmbeddedS3Options): Promise<Embed
   const listen = inst.listen.bind(server);
   inst.listen = (...args: unknown[]) =>
     new Promise((resolve, reject) => {
-      const http = listen(...args, () => resolve(http)) as {
+      const http = listen(...args, () => {
+        http.off("error", reject);
+        resolve(http);
+      }) as {
         once(event: "error", fn: (err: Error) => void): void;
+        off(event: "error", fn: (err: Error) => void): void;
       };
       http.once("error", reject);
     });

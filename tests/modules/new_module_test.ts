@@ -150,8 +150,8 @@ Deno.test("new module: a required reference is generated restrict (never set to 
       "editor:user?",
     ]),
   );
-  assert.match(src, /menuId: ref\("menus", "restrict"\)\.notNull\(\)/);
-  assert.match(src, /shopId: ref\("restaurants"\),/);
+  assert.match(src, /menuId: ref\("menus", "restrict"\)\.index\(\)\.notNull\(\)/);
+  assert.match(src, /shopId: ref\("restaurants"\)\.index\(\),/);
   assert.match(src, /checker: user\("restrict"\)\.notNull\(\)/);
   assert.match(src, /editor: user\(\),/);
 });
@@ -356,7 +356,16 @@ Deno.test({
       // must follow the chain (the security review's case), tested in the e2e file below.
       const dishes = await freeModule(dir, "dishes");
       await runNew(
-        ["module", dishes, "--field", "title:text", "--field", "menu_id:ref:menus"],
+        [
+          "module",
+          dishes,
+          "--field",
+          "title:text",
+          "--field",
+          "menu_id:ref:menus",
+          "--field",
+          `parent_id:ref:${dishes}?`,
+        ],
         dir,
         () => {},
       );
@@ -366,7 +375,8 @@ Deno.test({
       assert.match(dishesSrc, /ref\("menus", "restrict"\)/);
       await Deno.writeTextFile(
         dishesFile,
-        dishesSrc.replace('ref("menus", "restrict")', 'ref("menus", "cascade")'),
+        dishesSrc.replace('ref("menus", "restrict")', 'ref("menus", "cascade")')
+          .replace(`ref("${dishes}").index()`, `ref("${dishes}", "cascade").index()`), // and a tree of dishes
       );
 
       // What the generator wrote passes the repository's own checks (`deno task ok`, CI) as it stands.
@@ -490,6 +500,31 @@ dbTest("e2e: a delete never cascades two levels down into records the caller may
   const admin = await login(app, "admin@testcorp.com", DEMO_PASSWORD);
   assert.equal((await req(admin, "DELETE", \`/api/v1/restaurants/\${r.id}\`)).status, 204);
   assert.equal(await count(), 0);
+  // Chef 2 adds a dish under chef 1's menu while chef 1 deletes the restaurant: never both (a lost dish).
+  for (let i = 0; i < 25; i++) {
+    const r2 = await json<{ id: number }>(await req(chef1, "POST", "/api/v1/restaurants", { name: \`Race \${i}\` }));
+    const m2 = await json<{ id: number }>(
+      await req(chef1, "POST", "/api/v1/menus", { restaurant_id: r2.id, name: "Lunch" }),
+    );
+    const [post, del] = await Promise.all([
+      req(chef2, "POST", "/api/v1/${dishes}", { menu_id: m2.id, title: "Soup" }),
+      req(chef1, "DELETE", \`/api/v1/restaurants/\${r2.id}\`),
+    ]);
+    await post.body?.cancel();
+    await del.body?.cancel();
+    assert.ok(!(post.status === 201 && del.status === 204), \`run \${i}: chef 2's dish went with the restaurant\`);
+  }
+  // A tree of dishes (parent_id, cascade): the admin deletes a dish with its sub-dishes.
+  const r3 = await json<{ id: number }>(await req(admin, "POST", "/api/v1/restaurants", { name: "Tree Place" }));
+  const m3 = await json<{ id: number }>(await req(admin, "POST", "/api/v1/menus", { restaurant_id: r3.id, name: "Tree" }));
+  const top = await json<{ id: number }>(await req(admin, "POST", "/api/v1/${dishes}", { menu_id: m3.id, title: "Top" }));
+  const mid = await json<{ id: number }>(
+    await req(admin, "POST", "/api/v1/${dishes}", { menu_id: m3.id, title: "Mid", parent_id: top.id }),
+  );
+  await req(admin, "POST", "/api/v1/${dishes}", { menu_id: m3.id, title: "Leaf", parent_id: mid.id });
+  const before = await count();
+  assert.equal((await req(admin, "DELETE", \`/api/v1/${dishes}/\${top.id}\`)).status, 204);
+  assert.equal(await count(), before - 3, "the dish and its sub-dishes");
 });
 
 dbTest("e2e: a fresh seeder writes nothing; --unique is a 409, no --unique is none", async (db) => {
