@@ -290,9 +290,10 @@ export class RecordsRepository {
    * Deletes a record in scope unless a record referencing it (a `ref()` field of a module table) lies
    * outside what the delete may carry along: `through(dependent)` is the scope in which the caller may
    * delete (cascade) or change (`set null`) that table's records, null when in none. A cascade is followed
-   * down the chain (the menus' dishes); a chain that comes back to a table already on it carries nothing
-   * along. The record is locked first (`lockForUpdate`: an insert referencing it waits, then fails), the
-   * check is in the DELETE itself. Returns the referencing tables when that is why nothing was deleted;
+   * down the chain (the menus' dishes); where it comes back to a table already on it (a tree: parent_id),
+   * it goes on only when the caller's scope covers everything below, else any reference there blocks. The
+   * record and, on Postgres, every row the cascade will reach are locked first (an insert referencing them
+   * waits, then fails); the check is in the DELETE itself. Returns the referencing tables when that is why nothing was deleted;
    * null when no such record is in scope.
    */
   async delete(
