@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { restartsOn } from "../scripts/dev.ts";
 import { followsSupervisor } from "../src/main.ts";
+import { freePort } from "./helpers/ports.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const DEV = `${ROOT}scripts/dev.ts`;
@@ -67,11 +68,19 @@ Deno.test("dev: deno.json's dev task runs the watcher of scripts/dev.ts, not `de
   assert.doesNotMatch(tasks.dev, /--watch/);
 });
 
-function freePort(): number {
-  const l = Deno.listen({ port: 0, hostname: "127.0.0.1" });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
+/** `deno task dev`'s watcher in a new folder whose .env names an in-memory database, on a free port. */
+async function startDev(stderr: "piped" | "null") {
+  const dir = await Deno.makeTempDir({ prefix: "seedbed-dev-" });
+  const port = freePort();
+  await Deno.writeTextFile(`${dir}/.env`, "DATABASE_URL=:memory:\nSEED_DEMO=false\n");
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", DEV],
+    cwd: dir,
+    env: { PORT: String(port), HOST: "127.0.0.1", LOG_LEVEL: "info", NO_COLOR: "1" },
+    stdout: "piped",
+    stderr,
+  }).spawn();
+  return { dir, port, child };
 }
 
 Deno.test({
@@ -79,16 +88,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const dir = await Deno.makeTempDir({ prefix: "seedbed-dev-" });
-    const port = freePort();
-    await Deno.writeTextFile(`${dir}/.env`, "DATABASE_URL=:memory:\nSEED_DEMO=false\n");
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", DEV],
-      cwd: dir,
-      env: { PORT: String(port), HOST: "127.0.0.1", LOG_LEVEL: "info", NO_COLOR: "1" },
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    const { dir, port, child } = await startDev("piped");
     let out = "";
     const pump = (s: ReadableStream<Uint8Array>) =>
       s.pipeThrough(new TextDecoderStream()).pipeTo(new WritableStream({ write: (t) => void (out += t) }));
@@ -162,16 +162,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const dir = await Deno.makeTempDir({ prefix: "seedbed-dev-kill-" });
-    const port = freePort();
-    await Deno.writeTextFile(`${dir}/.env`, "DATABASE_URL=:memory:\nSEED_DEMO=false\n");
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", DEV],
-      cwd: dir,
-      env: { PORT: String(port), HOST: "127.0.0.1", LOG_LEVEL: "info", NO_COLOR: "1" },
-      stdout: "piped",
-      stderr: "null",
-    }).spawn();
+    const { dir, port, child } = await startDev("null");
     const health = () =>
       fetch(`http://127.0.0.1:${port}/health`).then(async (r) => (await r.text(), r.ok), () => false);
     try {

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { sql } from "drizzle-orm";
 import { openDatabase } from "../src/db/client.ts";
+import { freePort } from "./helpers/ports.ts";
 
 const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
 
@@ -12,13 +13,6 @@ function spawnMain(env: Record<string, string>) {
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-}
-
-function freePort(): number {
-  const l = Deno.listen({ port: 0, hostname: "127.0.0.1" });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 /** Starts the service on a free port and waits for its "listening" line; `finish` collects the rest. */

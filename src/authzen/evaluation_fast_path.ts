@@ -11,16 +11,13 @@ import type { Metrics } from "../observability/metrics.ts";
 import type { Logger } from "../log.ts";
 import { httpRequestLine, resolveRequestId } from "../http/middleware.ts";
 import { readAtMost } from "../http/body_limit.ts";
-import { DEFAULT_MAX_JSON_DEPTH, jsonTextTooDeep } from "../http/input_rules.ts";
+import { DEFAULT_MAX_JSON_DEPTH, jsonTextTooDeep, SURROGATE_ESCAPE } from "../http/input_rules.ts";
 import type { AuthzenService, EvaluationInput } from "./authzen_service.ts";
 import type { AccessService } from "../access/access_service.ts";
 
 export const EVALUATION_PATH = "/access/v1/evaluation";
 /** The largest declared body the fast path takes; larger ones go to the router. */
 export const MAX_BODY_BYTES = 64 * 1024;
-
-/** A `\uD800`…`\uDFFF` escape in JSON text (either case). */
-const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
 
 type Fetch<A extends unknown[]> = (req: Request, ...rest: A) => Response | Promise<Response>;
 

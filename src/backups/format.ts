@@ -20,7 +20,7 @@
  * as null.
  */
 import type { BackupColumn, BackupTable, ColumnKind } from "./tables.ts";
-import { inputRuleViolations, SURROGATE_MESSAGE } from "../http/input_rules.ts";
+import { inputRuleViolations, SURROGATE_ESCAPE, SURROGATE_MESSAGE } from "../http/input_rules.ts";
 
 export const FORMAT_NAME = "seedbed-backup";
 export const FORMAT_VERSION = 1;
@@ -160,12 +160,6 @@ export function invalidValue(column: BackupColumn, v: unknown): string | null {
       return null;
   }
 }
-
-/**
- * A `\uD800`…`\uDFFF` escape: the only way a row line (decoded from UTF-8) can spell a lone surrogate,
- * so only a line holding one has its strings checked for them.
- */
-const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
 
 /**
  * Where a text or JSON value holds a lone UTF-16 surrogate: "" for the value itself, the path inside a

@@ -22,6 +22,12 @@ export const NUL_MESSAGE = "must not contain the NUL character (U+0000)";
 
 export const SURROGATE_MESSAGE = "must be well-formed Unicode (no lone surrogate U+D800–U+DFFF)";
 
+/**
+ * A `\uD800`…`\uDFFF` escape in JSON text (either case): the only way text decoded from UTF-8 can spell a
+ * lone surrogate, so text without one needs no check for them (a pair's escapes match too).
+ */
+export const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+
 /** JSON_MAX_DEPTH's default: objects and arrays nested deeper than this are refused. */
 export const DEFAULT_MAX_JSON_DEPTH = 32;
 

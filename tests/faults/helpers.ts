@@ -6,6 +6,8 @@
  * Story: docs/reliability.md.
  */
 import assert from "node:assert/strict";
+import { freePort } from "../helpers/ports.ts";
+export { freePort };
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
@@ -16,13 +18,6 @@ async function startFlags(): Promise<string[]> {
   const task: string = config.tasks.start;
   const args = task.split(/\s+/);
   return args.slice(args.indexOf("run") + 1, args.indexOf("src/main.ts"));
-}
-
-export function freePort(): number {
-  const l = Deno.listen({ port: 0, hostname: "127.0.0.1" });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 export const ADMIN = { email: "admin@foodfleet.com", password: "SuperAdmin@123" };

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { dbTest } from "../helpers/db.ts";
 import { testApp } from "../helpers/app.ts";
 import { bearer, createWorld, login } from "../helpers/fixtures.ts";
+import { freePort } from "../helpers/ports.ts";
 
 function findNginx(): string | null {
   for (const p of ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx", "/usr/local/bin/nginx"]) {
@@ -22,13 +23,6 @@ if (!NGINX) {
   console.warn(
     "nginx_test: SKIPPED — nginx is not installed (apt-get install -y nginx); the gateway test did not run",
   );
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 /** The nginx configuration of docs/gateway.md, on test ports and a private prefix. */

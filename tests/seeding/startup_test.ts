@@ -1,15 +1,9 @@
 /** `deno task dev` seeds at startup and prints the credentials; a production start seeds nothing. */
 import assert from "node:assert/strict";
 import { openDatabase } from "../../src/db/client.ts";
+import { freePort } from "../helpers/ports.ts";
 
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
-
-function freePort(): number {
-  const l = Deno.listen({ port: 0, hostname: "127.0.0.1" });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
 
 /** Starts main.ts, waits for "listening", runs `fn`, then stops it with SIGTERM. */
 async function withServer(
