@@ -43,6 +43,27 @@ const send = (method: string, token: string, body?: unknown) => ({
   body: body === undefined ? undefined : JSON.stringify(body),
 });
 
+/**
+ * A custom role of Test Corp and one user per e-mail holding it, logged in: their tokens. `chef` is the
+ * security review's case: own scope, full rights on restaurants and menus.
+ */
+async function roleUsers(
+  db: Database,
+  app: Awaited<ReturnType<typeof setup>>["app"],
+  organizationId: number,
+  role: { name: string; permissions: string[]; recordScope: string },
+  emails: string[],
+): Promise<string[]> {
+  const r = await createRole(db, { ...role, organizationId });
+  const tokens: string[] = [];
+  for (const email of emails) {
+    await createUser(db, { email, role: role.name, roleId: r.id, organizationId });
+    tokens.push(await login(app, email));
+  }
+  return tokens;
+}
+const CHEF = { name: "chef", permissions: ["restaurants.*", "menus.*"], recordScope: "own" };
+
 dbTest("restaurants: seeded per demo organization by get_or_create; a re-run creates none", async (db) => {
   const { first } = await setup(db);
   assert.equal(first.results.seeders.RestaurantsSeeder.created, 6, "3 restaurants × 2 organizations");
@@ -217,35 +238,17 @@ dbTest(
   "restaurants: a delete takes along only menus the caller could delete himself; otherwise 409 and none is lost",
   async (db) => {
     const { app, tc, tokens } = await setup(db);
-    // Custom roles: two own-scope chefs with full rights on both modules (the security review's case), and
-    // a restaurants-only role with scope all.
-    const chef = await createRole(db, {
-      name: "chef",
-      organizationId: tc.id,
-      permissions: ["restaurants.*", "menus.*"],
-      recordScope: "own",
-    });
-    const keeper = await createRole(db, {
+    // Custom roles: two own-scope chefs and a restaurants-only role with scope all.
+    const [chef1, chef2] = await roleUsers(db, app, tc.id, CHEF, [
+      "chef1@testcorp.test",
+      "chef2@testcorp.test",
+    ]);
+    const [keeper] = await roleUsers(db, app, tc.id, {
       name: "keeper",
-      organizationId: tc.id,
       permissions: ["restaurants.*"],
       recordScope: "all",
-    });
-    for (const email of ["chef1@testcorp.test", "chef2@testcorp.test"]) {
-      await createUser(db, { email, role: "chef", roleId: chef.id, organizationId: tc.id });
-    }
-    await createUser(db, {
-      email: "keeper@testcorp.test",
-      role: "keeper",
-      roleId: keeper.id,
-      organizationId: tc.id,
-    });
-    const people = {
-      admin: tokens.admin,
-      chef1: await login(app, "chef1@testcorp.test"),
-      chef2: await login(app, "chef2@testcorp.test"),
-      keeper: await login(app, "keeper@testcorp.test"),
-    };
+    }, ["keeper@testcorp.test"]);
+    const people = { admin: tokens.admin, chef1, chef2, keeper };
     const created = async (token: string, path: string, body: unknown) => {
       const res = await app.request(path, send("POST", token, body));
       assert.equal(res.status, 201, await res.clone().text());
@@ -301,19 +304,11 @@ dbTest(
   "menus: restaurant_id must name a restaurant the caller may read (permission, entitlement, scope)",
   async (db) => {
     const { app, tc, tokens } = await setup(db);
-    const menusOnly = await createRole(db, {
+    const [mo] = await roleUsers(db, app, tc.id, {
       name: "menus_only",
-      organizationId: tc.id,
       permissions: ["menus.*"],
       recordScope: "all",
-    });
-    await createUser(db, {
-      email: "mo@testcorp.test",
-      role: "menus_only",
-      roleId: menusOnly.id,
-      organizationId: tc.id,
-    });
-    const mo = await login(app, "mo@testcorp.test");
+    }, ["mo@testcorp.test"]);
     const ours =
       (await db.db.select().from(db.t.restaurants).where(eq(db.t.restaurants.organizationId, tc.id)))
         .map((r) => r.id);
@@ -350,17 +345,10 @@ dbTest(
   "restaurants: a menu added while its restaurant is being deleted is never taken along (the row is locked first)",
   async (db) => {
     const { app, tc } = await setup(db);
-    const chef = await createRole(db, {
-      name: "chef",
-      organizationId: tc.id,
-      permissions: ["restaurants.*", "menus.*"],
-      recordScope: "own",
-    });
-    for (const email of ["chef1@testcorp.test", "chef2@testcorp.test"]) {
-      await createUser(db, { email, role: "chef", roleId: chef.id, organizationId: tc.id });
-    }
-    const chef1 = await login(app, "chef1@testcorp.test");
-    const chef2 = await login(app, "chef2@testcorp.test");
+    const [chef1, chef2] = await roleUsers(db, app, tc.id, CHEF, [
+      "chef1@testcorp.test",
+      "chef2@testcorp.test",
+    ]);
     for (let i = 0; i < 40; i++) {
       const res = await app.request("/api/v1/restaurants", send("POST", chef1, { name: `Race ${i}` }));
       const { id } = await json<{ id: number }>(res);
