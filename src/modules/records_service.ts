@@ -170,12 +170,17 @@ export class RecordsService {
       if (!outcome.length) {
         throw new AppError("CONFLICT", `${this.def.noun} ${id}: its references kept changing; try again`);
       }
+      // Only modules the caller may read are named; the others are "other records".
+      const named: string[] = [];
+      for (const table of outcome) {
+        const r = REGISTRY_RESOURCES.find((r) => r.table === table);
+        if (r && await this.#scopeOn(auth, s, r, "read") !== null) named.push(table);
+      }
+      const what = [...named, ...(named.length < outcome.length ? ["other"] : [])].join(", ");
       throw new AppError(
         "CONFLICT",
-        `${this.def.noun} ${id} is referenced by ${
-          outcome.join(", ")
-        } records you may not delete or change: delete or move them first`,
-        { extra: { referenced_by: outcome } },
+        `${this.def.noun} ${id} is referenced by ${what} records you may not delete or change: delete or move them first`,
+        { extra: { referenced_by: named } },
       );
     }
   }
