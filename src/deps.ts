@@ -77,7 +77,8 @@ export async function buildDeps(opts: BuildOptions): Promise<AppDeps> {
     config.observability.decisionLogSample,
   );
   const s3Client = createS3Client(config.s3);
-  const storage = new ObjectStore(s3Client, config.s3);
+  // Presigned URLs are signed for the host clients use (S3_PUBLIC_ENDPOINT), not the internal one.
+  const storage = new ObjectStore(s3Client, config.s3, createPresignClient(config.s3, s3Client));
   const backups = new BackupService({
     db,
     store: storage,
@@ -110,14 +111,7 @@ export async function buildDeps(opts: BuildOptions): Promise<AppDeps> {
       seeders: SEEDERS,
       backupPort: opts.backupPort ?? (storageConfigured ? backups : undefined),
     }),
-    files: new FilesService(
-      db,
-      s3Client,
-      { s3: config.s3, maxUploadBytes: config.http.maxUploadBytes },
-      logger,
-      // Presigned URLs are signed for the host clients use (S3_PUBLIC_ENDPOINT), not the internal one.
-      createPresignClient(config.s3, s3Client),
-    ),
+    files: new FilesService(db, storage, { maxUploadBytes: config.http.maxUploadBytes }, logger),
     storage,
     backups,
     organizations: new OrganizationsService(security),

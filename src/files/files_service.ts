@@ -2,7 +2,7 @@
  * Files on S3 (seed 002's Files module), tenant-scoped: objects live under
  * `files/org-<id>/…`, records in the `files` table, both always together.
  *
- * - Uploads stream to S3 through `@aws-sdk/lib-storage` (multipart), hashed
+ * - Uploads stream to S3 through the shared `ObjectStore` (multipart), hashed
  *   and counted on the way. The moment the count passes `MAX_UPLOAD_BYTES`
  *   the upload fails with 413 (the caller stops reading the request) while
  *   the multipart upload is aborted behind it; nothing is recorded, and no
@@ -19,9 +19,6 @@
  *   as every tenant-scoped table (`RecordsRepository`).
  */
 import { createHash } from "node:crypto";
-import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { Upload } from "@aws-sdk/lib-storage";
-import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { and, asc, count, eq, like, type SQL } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
 import { AppError, notFound } from "../errors.ts";
@@ -29,14 +26,13 @@ import type { AuthContext } from "../http/types.ts";
 import type { Logger } from "../log.ts";
 import { type RecordScope, RecordsRepository, type RecordTableKey } from "../modules/records_repository.ts";
 import { RecordsService } from "../modules/records_service.ts";
-import { type S3Config, sseParams, storageError } from "../storage/s3_client.ts";
+import type { ObjectStore } from "../storage/object_store.ts";
 import { sanitizeFilename } from "./sanitize.ts";
 
 /** UTF-8 bytes of the file name kept in an object key (the record keeps up to 255). */
 export const KEY_NAME_BYTES = 128;
 
 export interface FilesConfig {
-  s3: S3Config;
   maxUploadBytes: number;
 }
 
@@ -161,11 +157,10 @@ export class FilesService {
   readonly repo: RecordsRepository;
   constructor(
     private readonly db: Database,
-    private readonly s3: S3Client,
+    /** The bucket, shared with backups (presigned URLs signed for S3_PUBLIC_ENDPOINT). */
+    private readonly store: ObjectStore,
     private readonly cfg: FilesConfig,
     private readonly logger: Logger,
-    /** Signs presigned URLs: the client for the endpoint clients reach (`createPresignClient`). */
-    private readonly presigner: S3Client,
   ) {
     this.repo = new RecordsRepository(db, "files" as RecordTableKey);
   }
@@ -183,14 +178,6 @@ export class FilesService {
   /** A fresh object key for `name` (already sanitised) in the organization's prefix. */
   #key(organizationId: number, name: string): string {
     return `files/org-${organizationId}/${crypto.randomUUID()}/${sanitizeFilename(name, KEY_NAME_BYTES)}`;
-  }
-
-  get #bucket(): string {
-    return this.cfg.s3.bucket;
-  }
-
-  #sse() {
-    return sseParams(this.cfg.s3);
   }
 
   /**
@@ -228,20 +215,10 @@ export class FilesService {
         },
       }),
     );
-    const upload = new Upload({
-      client: this.s3,
-      params: {
-        Bucket: this.#bucket,
-        Key: key,
-        Body: counted,
-        ContentType: input.contentType,
-        ...this.#sse(),
-      },
-      queueSize: 2,
+    const done = this.store.upload(key, counted, {
+      contentType: input.contentType,
       partSize: 5 * 1024 * 1024,
-      leavePartsOnError: false,
     });
-    const done = upload.done();
     try {
       await Promise.race([done, tooLarge]);
     } catch (err) {
@@ -253,12 +230,8 @@ export class FilesService {
             if (e !== err) this.logger.warn("file_upload_abort_failed", { key, error: String(e) });
           },
         );
-        throw err;
       }
-      if (err instanceof AppError) throw err;
-      const cause = (err as { cause?: unknown })?.cause;
-      if (cause instanceof AppError) throw cause;
-      throw storageError(err, this.cfg.s3);
+      throw err;
     }
     try {
       const metadata = typeof input.metadata === "function" ? await input.metadata() : input.metadata;
@@ -283,7 +256,7 @@ export class FilesService {
   /** Deletes an object that must not outlive a failed operation; a failure is logged, not thrown. */
   async #deleteQuietly(key: string, why: string): Promise<void> {
     try {
-      await this.s3.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: key }));
+      await this.store.delete(key);
     } catch (err) {
       this.logger.warn("file_object_cleanup_failed", { key, reason: why, error: String(err) });
     }
@@ -332,38 +305,32 @@ export class FilesService {
     if (range === "unsatisfiable") throw unsatisfiable();
     let out;
     try {
-      out = await this.s3.send(
-        new GetObjectCommand({
-          Bucket: this.#bucket,
-          Key: row.s3Key,
-          Range: range ? `bytes=${range.start}-${range.end}` : undefined,
-        }),
-      );
+      out = await this.store.download(row.s3Key, range ?? undefined);
     } catch (err) {
-      const name = (err as { name?: string }).name;
-      if (
-        name === "InvalidRange" ||
-        (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 416
-      ) {
-        throw unsatisfiable();
-      }
-      throw storageError(err, this.cfg.s3);
+      if (err instanceof AppError && err.code === "RANGE_NOT_SATISFIABLE") throw unsatisfiable();
+      throw err;
     }
     const headers: Record<string, string> = {
       "Content-Type": row.contentType,
       "Content-Disposition": contentDisposition(row.name),
       "Accept-Ranges": "bytes",
-      "Content-Length": String(range ? range.end - range.start + 1 : out.ContentLength ?? size),
+      "Content-Length": String(range ? range.end - range.start + 1 : out.size || size),
       "ETag": `"${row.sha256}"`,
     };
-    let body = out.Body!.transformToWebStream() as ReadableStream<Uint8Array>;
+    let body = out.body;
     if (range) {
       headers["Content-Range"] = `bytes ${range.start}-${range.end}/${size}`;
       // Exactly the bytes announced, even from a store that answers a range loosely
       // (s3rver reads `bytes=0-0` as `bytes=0-`).
-      const from = Number(/^bytes (\d+)-/.exec(out.ContentRange ?? "")?.[1] ?? 0);
-      if (from > range.start) throw storageError(new Error(`S3 answered ${out.ContentRange}`), this.cfg.s3);
-      if (from !== range.start || out.ContentLength !== range.end - range.start + 1) {
+      const from = Number(/^bytes (\d+)-/.exec(out.contentRange ?? "")?.[1] ?? 0);
+      if (from > range.start) {
+        await body.cancel().catch(() => {});
+        throw new AppError(
+          "STORAGE_ERROR",
+          `S3 answered ${out.contentRange} for bytes ${range.start}-${range.end}`,
+        );
+      }
+      if (from !== range.start || out.size !== range.end - range.start + 1) {
         body = body.pipeThrough(sliceBytes(range.start - from, range.end - range.start + 1));
       }
     }
@@ -384,16 +351,11 @@ export class FilesService {
       );
     }
     const row = await this.#find(auth, id);
-    const url = await getSignedUrl(
-      this.presigner,
-      new GetObjectCommand({
-        Bucket: this.#bucket,
-        Key: row.s3Key,
-        ResponseContentDisposition: contentDisposition(row.name),
-        ResponseContentType: row.contentType,
-      }),
-      { expiresIn },
-    );
+    const url = await this.store.presignGet(row.s3Key, {
+      expiresIn,
+      contentDisposition: contentDisposition(row.name),
+      contentType: row.contentType,
+    });
     return { url, expires_in: expiresIn, expires_at: new Date(Date.now() + expiresIn * 1000).toISOString() };
   }
 
@@ -418,18 +380,7 @@ export class FilesService {
     const scope = this.#scope(auth);
     const name = opts.name !== undefined ? sanitizeFilename(opts.name) : src.name;
     const key = this.#key(scope.organizationId, name);
-    try {
-      await this.s3.send(
-        new CopyObjectCommand({
-          Bucket: this.#bucket,
-          Key: key,
-          CopySource: `${this.#bucket}/${src.s3Key.split("/").map(encodeURIComponent).join("/")}`,
-          ...this.#sse(),
-        }),
-      );
-    } catch (err) {
-      throw storageError(err, this.cfg.s3);
-    }
+    await this.store.copy(src.s3Key, key);
     try {
       const [row] = await this.db.db.insert(this.db.t.files).values({
         organizationId: scope.organizationId,
@@ -454,11 +405,7 @@ export class FilesService {
     const scope = this.#scope(auth);
     await this.db.transaction(async (tx) => {
       if ((await this.repo.delete(scope, id, undefined, tx)) !== "deleted") throw notFound(`file ${id}`);
-      try {
-        await this.s3.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: row.s3Key }));
-      } catch (err) {
-        throw storageError(err, this.cfg.s3);
-      }
+      await this.store.delete(row.s3Key);
     });
     this.logger.info("file_deleted", { file_id: id, organization_id: scope.organizationId });
   }

@@ -1,8 +1,8 @@
 /**
- * A bucket, as the backup module uses it: streamed multipart uploads
- * (`@aws-sdk/lib-storage` — the object is never held whole in memory),
- * streamed downloads, metadata, listing and deletion. Every failure is an
- * AppError from `storageError` (bucket and endpoint named, no credentials).
+ * A bucket, as the backups and files modules use it (the only place that speaks the S3 API): streamed
+ * multipart uploads (`@aws-sdk/lib-storage` — the object is never held whole in memory), streamed and
+ * ranged downloads, presigned GETs, copies, metadata, listing and deletion. Every failure is an AppError
+ * from `storageError` (bucket and endpoint named, no credentials).
  */
 import {
   AbortMultipartUploadCommand,
@@ -18,6 +18,8 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
+import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import { AppError } from "../errors.ts";
 import { type S3Config, sseParams, storageError } from "./s3_client.ts";
 
 export interface UploadOptions {
@@ -45,11 +47,18 @@ export interface IncompleteUpload {
 
 export interface ObjectDownload extends ObjectInfo {
   body: ReadableStream<Uint8Array>;
+  /** With a range: S3's `Content-Range` (`bytes <first>-<last>/<size>`). */
+  contentRange?: string;
 }
 
 /** One bucket of the shared S3 client. */
 export class ObjectStore {
-  constructor(readonly client: S3Client, readonly s3: S3Config) {}
+  constructor(
+    readonly client: S3Client,
+    readonly s3: S3Config,
+    /** Signs presigned URLs: the client for the endpoint clients reach (`createPresignClient`). */
+    private readonly presigner: S3Client = client,
+  ) {}
 
   get bucket(): string {
     return this.s3.bucket;
@@ -104,14 +113,25 @@ export class ObjectStore {
     try {
       await upload.done();
     } catch (err) {
-      throw storageError(err, this.s3, key);
+      // The body's own error (a size limit, say) is the caller's, not S3's.
+      const cause = (err as { cause?: unknown })?.cause;
+      throw storageError(cause instanceof AppError ? cause : err, this.s3, key);
     }
   }
 
-  /** Opens `key` as a stream. A missing object is NOT_FOUND naming the key. */
-  async download(key: string): Promise<ObjectDownload> {
+  /**
+   * Opens `key` as a stream, or the bytes `range` names (both ends inclusive). A missing object is
+   * NOT_FOUND naming the key; a range S3 cannot satisfy is RANGE_NOT_SATISFIABLE.
+   */
+  async download(key: string, range?: { start: number; end: number }): Promise<ObjectDownload> {
     try {
-      const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      const r = await this.client.send(
+        new GetObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Range: range ? `bytes=${range.start}-${range.end}` : undefined,
+        }),
+      );
       const body = r.Body as { transformToWebStream(): ReadableStream<Uint8Array> } | undefined;
       if (!body) throw new Error("S3 returned no body");
       return {
@@ -121,9 +141,60 @@ export class ObjectStore {
         contentType: r.ContentType,
         lastModified: r.LastModified,
         body: body.transformToWebStream(),
+        contentRange: r.ContentRange,
       };
     } catch (err) {
+      const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+      if (range && (e.name === "InvalidRange" || e.$metadata?.httpStatusCode === 416)) {
+        throw new AppError(
+          "RANGE_NOT_SATISFIABLE",
+          `bytes ${range.start}-${range.end} are outside "${key}"`,
+          {
+            cause: err,
+          },
+        );
+      }
       throw storageError(err, this.s3, key);
+    }
+  }
+
+  /**
+   * A presigned GET URL for `key`, valid `expiresIn` seconds, signed for the endpoint clients reach; the
+   * response carries the given `Content-Disposition` and `Content-Type`.
+   */
+  async presignGet(
+    key: string,
+    options: { expiresIn: number; contentDisposition?: string; contentType?: string },
+  ): Promise<string> {
+    try {
+      return await getSignedUrl(
+        this.presigner,
+        new GetObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          ResponseContentDisposition: options.contentDisposition,
+          ResponseContentType: options.contentType,
+        }),
+        { expiresIn: options.expiresIn },
+      );
+    } catch (err) {
+      throw storageError(err, this.s3, key);
+    }
+  }
+
+  /** Copies `from` to `to` inside the bucket (server-side; the bytes do not travel). */
+  async copy(from: string, to: string): Promise<void> {
+    try {
+      await this.client.send(
+        new CopyObjectCommand({
+          Bucket: this.bucket,
+          Key: to,
+          CopySource: copySource(this.bucket, from),
+          ...sseParams(this.s3),
+        }),
+      );
+    } catch (err) {
+      throw storageError(err, this.s3, from);
     }
   }
 
@@ -207,7 +278,7 @@ export class ObjectStore {
         new CopyObjectCommand({
           Bucket: this.bucket,
           Key: key,
-          CopySource: `${this.bucket}/${key.split("/").map(encodeURIComponent).join("/")}`,
+          CopySource: copySource(this.bucket, key),
           MetadataDirective: "REPLACE",
           Metadata: metadata,
           ContentType: contentType,
@@ -292,4 +363,9 @@ export class ObjectStore {
       throw storageError(err, this.s3, key);
     }
   }
+}
+
+/** `CopySource`: bucket and key, each key segment URL-encoded. */
+function copySource(bucket: string, key: string): string {
+  return `${bucket}/${key.split("/").map(encodeURIComponent).join("/")}`;
 }
