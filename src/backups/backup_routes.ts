@@ -188,36 +188,34 @@ export function backupRoutes(deps: BackupRouteDeps) {
     },
   );
 
-  for (const path of ["/api/v1/backups", "/api/v1/backups/"]) {
-    app.openapi(
-      createRoute({
-        ...common,
-        method: "get",
-        path,
-        summary: "The backup catalog, newest first",
-        description: "Requires `seeders:read`. Filters: `status`, `kind`, `execution_id`.",
-        middleware: canRead,
-        request: { query: ListQuery },
-        responses: { 200: jsonResponse(BackupList, "A page of backups"), ...errorResponses(401, 403, 422) },
-      }),
-      async (c) => {
-        const q = c.req.valid("query");
-        const page = await backups.list({
-          limit: q.limit,
-          offset: q.skip,
-          status: q.status,
-          kind: q.kind,
-          executionId: q.execution_id,
-        });
-        return c.json({
-          items: page.items.map((r) => present(r, bucket)),
-          total: page.total,
-          skip: q.skip,
-          limit: q.limit,
-        }, 200);
-      },
-    );
-  }
+  app.openapi(
+    createRoute({
+      ...common,
+      method: "get",
+      path: "/api/v1/backups",
+      summary: "The backup catalog, newest first",
+      description: "Requires `seeders:read`. Filters: `status`, `kind`, `execution_id`.",
+      middleware: canRead,
+      request: { query: ListQuery },
+      responses: { 200: jsonResponse(BackupList, "A page of backups"), ...errorResponses(401, 403, 422) },
+    }),
+    async (c) => {
+      const q = c.req.valid("query");
+      const page = await backups.list({
+        limit: q.limit,
+        offset: q.skip,
+        status: q.status,
+        kind: q.kind,
+        executionId: q.execution_id,
+      });
+      return c.json({
+        items: page.items.map((r) => present(r, bucket)),
+        total: page.total,
+        skip: q.skip,
+        limit: q.limit,
+      }, 200);
+    },
+  );
 
   // Before /{id}: "bucket" is no id.
   app.openapi(

@@ -65,7 +65,6 @@ export function docsRoutes() {
   const app = new Hono<HttpEnv>();
   const cache = new Map<string, Uint8Array>();
   app.get("/docs", (c) => c.html(PAGE, 200, { "Content-Security-Policy": CSP }));
-  app.get("/docs/", (c) => c.redirect("/docs", 301));
   app.get(
     "/docs/init.js",
     (c) => c.body(INIT, 200, { "Content-Type": "application/javascript; charset=utf-8" }),

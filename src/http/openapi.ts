@@ -28,9 +28,14 @@ export function validationHook(
   if (breaksInputRules(found)) throw inputRuleError(found, max, result.target);
 }
 
-/** A router whose validation failures become the service's 422 body (routing: src/http/router.ts). */
+/**
+ * A router whose validation failures become the service's 422 body (routing: src/http/router.ts). Not strict:
+ * one trailing slash names the same route (`/api/v1/seeders/`, as seed 002 writes it, is `/api/v1/seeders`),
+ * as the gateway's canonical path has it (src/gateway/route_table.ts).
+ */
 export function createRouter(): OpenAPIHono<HttpEnv> {
   return new OpenAPIHono<HttpEnv>({
+    strict: false,
     router: new SplitRouter(),
     defaultHook: (result, c) => validationHook(result, c),
   });

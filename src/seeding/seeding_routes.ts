@@ -267,24 +267,22 @@ export function seedingRoutes(deps: SeedingRouteDeps) {
     },
   );
 
-  for (const path of ["/api/v1/seeders/", "/api/v1/seeders"]) {
-    app.openapi(
-      createRoute({
-        ...common,
-        method: "get",
-        path,
-        summary: "Execution history, newest first",
-        description: "Requires `seeders:read`.",
-        middleware: canRead,
-        request: { query: ListQuery },
-        responses: { 200: jsonResponse(ExecutionList, "Executions"), ...errorResponses(401, 403, 422) },
-      }),
-      async (c) => {
-        const q = c.req.valid("query");
-        return c.json(await seeding.listExecutions(q.skip, q.limit), 200);
-      },
-    );
-  }
+  app.openapi(
+    createRoute({
+      ...common,
+      method: "get",
+      path: "/api/v1/seeders",
+      summary: "Execution history, newest first",
+      description: "Requires `seeders:read`.",
+      middleware: canRead,
+      request: { query: ListQuery },
+      responses: { 200: jsonResponse(ExecutionList, "Executions"), ...errorResponses(401, 403, 422) },
+    }),
+    async (c) => {
+      const q = c.req.valid("query");
+      return c.json(await seeding.listExecutions(q.skip, q.limit), 200);
+    },
+  );
 
   app.openapi(
     createRoute({

@@ -240,7 +240,8 @@ dbTest("fast path: anything but the ordinary case is handed to the router, body 
       body: good,
     }, 403],
     ["a query string", { headers: json(tokens.admin), body: good, path: `${EVALUATION_PATH}?x=1` }, 200],
-    ["a trailing slash", { headers: json(tokens.admin), body: good, path: `${EVALUATION_PATH}/` }, 404],
+    // One trailing slash names the same route (the router is not strict): answered by the router alike.
+    ["a trailing slash", { headers: json(tokens.admin), body: good, path: `${EVALUATION_PATH}/` }, 200],
     ["a body declared larger than 64 KiB", {
       headers: json(tokens.admin, { "content-length": String(big.length) }),
       body: big,
