@@ -14,6 +14,7 @@
  * super-admin attributes are reconciled.
  */
 import { eq } from "drizzle-orm";
+import { base64url } from "jose";
 import { verifyPassword } from "../src/auth/passwords.ts";
 import { ALL_ENVS, defineSeeder, type SeedContext } from "../src/seeding/types.ts";
 
@@ -24,7 +25,7 @@ export const EXAMPLE_SUPERADMIN_EMAIL = "superadmin@example.com";
 /** A random password: 20 characters from a 64-symbol alphabet (120 bits). */
 export function generatePassword(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(15));
-  return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_");
+  return base64url.encode(bytes);
 }
 
 async function superAdminRoleId(ctx: SeedContext): Promise<number> {

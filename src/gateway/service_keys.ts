@@ -14,6 +14,7 @@
  * checked on every use. See docs/gateway.md.
  */
 import { and, desc, eq, isNull, type SQL } from "drizzle-orm";
+import { base64url } from "jose";
 import type { Database } from "../db/client.ts";
 import { AppError } from "../errors.ts";
 import type { AccessService } from "../access/access_service.ts";
@@ -55,8 +56,7 @@ export async function hashSecret(secret: string): Promise<string> {
 
 function newSecret(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(32));
-  return SERVICE_KEY_PREFIX + btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_")
-    .replace(/=+$/, "");
+  return SERVICE_KEY_PREFIX + base64url.encode(bytes);
 }
 
 /** The bearer secret in an Authorization header, or null. */

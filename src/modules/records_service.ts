@@ -9,6 +9,7 @@
  * delete or change himself (else 409).
  */
 import { and, eq, or } from "drizzle-orm";
+import { base64url } from "jose";
 import type { Database } from "../db/client.ts";
 import { AppError, notFound } from "../errors.ts";
 import type { AuthContext } from "../http/types.ts";
@@ -27,13 +28,13 @@ import { MAX_INT32 } from "../http/input_rules.ts";
 
 /** A list cursor: opaque to clients (base64url of `{"a": <last id>}`). */
 export function encodeCursor(after: number): string {
-  return btoa(JSON.stringify({ a: after })).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  return base64url.encode(JSON.stringify({ a: after }));
 }
 
 /** The position a cursor names; 400 naming the parameter when it is not one of ours. */
 export function decodeCursor(cursor: string): number {
   try {
-    const v = JSON.parse(atob(cursor.replaceAll("-", "+").replaceAll("_", "/"))) as { a?: unknown };
+    const v = JSON.parse(new TextDecoder().decode(base64url.decode(cursor))) as { a?: unknown };
     if (Number.isSafeInteger(v.a) && (v.a as number) >= 0 && (v.a as number) <= MAX_INT32) {
       return v.a as number;
     }
