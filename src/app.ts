@@ -10,9 +10,9 @@ import type { Paths } from "./paths.ts";
 import type { Database } from "./db/client.ts";
 import type { Logger } from "./log.ts";
 import { AppError } from "./errors.ts";
-import { renderError } from "./http/errors.ts";
+import { plainErrorResponse, renderError } from "./http/errors.ts";
 import { OutageMonitor, withDatabaseRetry } from "./http/db_outage.ts";
-import { requestContext, resolveRequestId } from "./http/middleware.ts";
+import { requestContext } from "./http/middleware.ts";
 import { createRouter } from "./http/openapi.ts";
 import { docsRoutes } from "./http/docs_routes.ts";
 import { lenientJson } from "./http/lenient_json.ts";
@@ -185,26 +185,20 @@ function refuseUnknownMethods<F extends Fetch>(metrics: Metrics, inner: F): F {
   return ((req: Request, ...rest: any[]) => {
     if (methodLabel(req.method) !== "OTHER") return inner(req, ...rest);
     metrics.httpRequests.inc({ method: "OTHER", route: "unmatched", status: "501" });
-    // The same body and headers as every error (http/errors.ts, http/middleware.ts).
-    const { id, echoed } = resolveRequestId(req.headers.get("x-request-id"), false);
-    return Response.json(
-      {
-        detail: "method not implemented: use GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS",
-        code: "NOT_IMPLEMENTED",
-        request_id: id,
-      },
-      {
-        status: 501,
-        headers: { "x-request-id": echoed, "x-content-type-options": "nosniff", "cache-control": "no-store" },
-      },
+    return plainErrorResponse(
+      req,
+      new AppError(
+        "NOT_IMPLEMENTED",
+        "method not implemented: use GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS",
+      ),
     );
   }) as F;
 }
 
-/** The one route that streams its body under a limit of its own (MAX_UPLOAD_BYTES). */
 /** A path as the router matches it: one trailing slash names the same route (`createRouter` is not strict). */
 const routed = (path: string) => path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path;
 
+/** The one route that streams its body under a limit of its own (MAX_UPLOAD_BYTES). */
 const isUpload = (method: string, path: string) => method === "POST" && routed(path) === "/api/v1/files";
 
 /**

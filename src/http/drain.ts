@@ -5,7 +5,8 @@
  * `Connection: close` (the gateway retries them elsewhere), requests already
  * in flight run to completion, and only then is the server shut down.
  */
-import { SANE_ID } from "./middleware.ts";
+import { AppError } from "../errors.ts";
+import { plainErrorResponse } from "./errors.ts";
 
 export interface Drainer {
   /** Wraps a fetch handler, counting requests in flight. */
@@ -38,22 +39,11 @@ export function createDrainer(): Drainer {
     wrap(handler) {
       return async (req, ...rest) => {
         if (draining) {
-          const incoming = req.headers.get("x-request-id");
-          const requestId = incoming && SANE_ID.test(incoming) ? incoming : crypto.randomUUID();
-          const body = JSON.stringify({
-            detail: "the service is shutting down; retry the request",
-            code: "SERVICE_UNAVAILABLE",
-            request_id: requestId,
-          });
-          return new Response(body, {
-            status: 503,
-            headers: {
-              "content-type": "application/json",
-              connection: "close",
-              "retry-after": "1",
-              "x-request-id": requestId,
-            },
-          });
+          return plainErrorResponse(
+            req,
+            new AppError("SERVICE_UNAVAILABLE", "the service is shutting down; retry the request"),
+            { connection: "close", "retry-after": "1" },
+          );
         }
         inFlight++;
         started++;

@@ -11,6 +11,7 @@ import { AppError, type ErrorCode } from "../errors.ts";
 import { isConnectionLoss, translateDbError } from "../db/errors.ts";
 import { errorMessage } from "../log.ts";
 import { CONNECTION_LOST_HEADER } from "./db_outage.ts";
+import { resolveRequestId } from "./middleware.ts";
 import type { HttpEnv } from "./types.ts";
 import { depthMessage, type InputRuleViolations, NUL_MESSAGE, SURROGATE_MESSAGE } from "./input_rules.ts";
 
@@ -139,4 +140,26 @@ export function renderError(c: Context<HttpEnv>, err: unknown): Response {
     headers[CONNECTION_LOST_HEADER] = "1";
   }
   return c.json(body, e.status as 400, headers);
+}
+
+/**
+ * The same error body and headers as `renderError`, for what answers before Hono routes (the drainer's 503,
+ * the 501 for an unknown method): the request id resolved as `requestContext` resolves it.
+ */
+export function plainErrorResponse(
+  req: Request,
+  err: AppError,
+  headers: Record<string, string> = {},
+): Response {
+  const { id, echoed } = resolveRequestId(req.headers.get("x-request-id"), false);
+  return Response.json({ detail: err.message, code: err.code, request_id: id, ...err.extra }, {
+    status: err.status,
+    headers: {
+      "x-request-id": echoed,
+      "x-content-type-options": "nosniff",
+      "cache-control": "no-store",
+      ...err.headers,
+      ...headers,
+    },
+  });
 }

@@ -6,6 +6,7 @@ import { memoryLogger, silentLogger } from "../../src/log.ts";
 import { createRouter, jsonBody } from "../../src/http/openapi.ts";
 import { renderError } from "../../src/http/errors.ts";
 import { requestContext } from "../../src/http/middleware.ts";
+import { createDrainer } from "../../src/http/drain.ts";
 import { singleDialectTest } from "../helpers/db.ts";
 import fc from "fast-check";
 import { json, testApp, testConfig } from "../helpers/app.ts";
@@ -233,5 +234,48 @@ singleDialectTest(
       // No S3 in this test: past the body limit it would be 413; exempt, it reaches the upload (503 or 502).
       assert.notEqual(res.status, 413, `${path}: ${await res.text()}`);
     }
+  },
+);
+
+singleDialectTest(
+  "http: the drainer's 503 and the 501 for an unknown method have every error's body and headers",
+  async (db) => {
+    const drainer = createDrainer();
+    const served = drainer.wrap(() => new Response("ok"));
+    await drainer.drain(0);
+    const { app } = await testApp(db);
+    const cases: [string, Response, string][] = [
+      [
+        "draining",
+        await served(new Request("http://x/health", { headers: { "x-request-id": "r-1" } })),
+        "r-1",
+      ],
+      [
+        "draining, an id that is not sane",
+        await served(new Request("http://x/", { headers: { "x-request-id": "a b" } })),
+        "",
+      ],
+      [
+        "unknown method",
+        await app.fetch(
+          new Request("http://x/health", { method: "BREW", headers: { "x-request-id": "r-2" } }),
+        ),
+        "r-2",
+      ],
+    ];
+    for (const [label, res, id] of cases) {
+      const body = await json<{ detail: string; code: string; request_id: string }>(res);
+      assert.deepEqual(Object.keys(body).sort(), ["code", "detail", "request_id"], label);
+      if (id) assert.equal(body.request_id, id, label);
+      else assert.match(body.request_id, /^[0-9a-f-]{36}$/, label);
+      assert.equal(res.headers.get("x-request-id"), body.request_id, label);
+      assert.equal(res.headers.get("x-content-type-options"), "nosniff", label);
+      assert.equal(res.headers.get("cache-control"), "no-store", label);
+      assert.match(res.headers.get("content-type") ?? "", /^application\/json/, label);
+    }
+    assert.equal(cases[0][1].status, 503);
+    assert.equal(cases[0][1].headers.get("retry-after"), "1");
+    assert.equal(cases[0][1].headers.get("connection"), "close");
+    assert.equal(cases[2][1].status, 501);
   },
 );
