@@ -23,7 +23,7 @@
  * in full; an uncatalogued object is never trusted on its own metadata.
  */
 import { sql } from "drizzle-orm";
-import { type Database, liftStatementTimeout } from "../db/client.ts";
+import { type Database, describeDatabase, liftStatementTimeout } from "../db/client.ts";
 import type { Logger } from "../log.ts";
 import type { ObjectStore } from "../storage/object_store.ts";
 import { bumpTokenEpoch } from "../auth/revocation.ts";
@@ -404,11 +404,6 @@ export async function verifyTarget(ctx: RestoreCollaborators, target: Target) {
   } finally {
     progress.done();
   }
-}
-
-/** `postgres://host:5432/db (Postgres)`: a database as the plan names it (labels never hold credentials). */
-export function describeDatabase(d: { database: string; dialect: "sqlite" | "postgres" }): string {
-  return `${d.database} (${d.dialect === "sqlite" ? "libSQL" : "Postgres"})`;
 }
 
 /** A restore plan: what `restoreBackup(input)` would do, verified, touching nothing. */

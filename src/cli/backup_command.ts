@@ -1,12 +1,11 @@
 /** `deno task backup [create|list|show ID|verify KEY|ID|prune]`. */
-import { userInfo } from "node:os";
 import type { BackupRecord } from "../backups/catalog.ts";
 import { drillRestore } from "../backups/drill.ts";
 import type { BackupService } from "../backups/backup_service.ts";
 import { describeProblem } from "../backups/signing.ts";
 import { presentBucketBackup } from "../backups/restore.ts";
 import { AppError } from "../errors.ts";
-import { type CliContext, cliDeps, UsageError } from "./context.ts";
+import { cliActor, type CliContext, cliDeps, UsageError } from "./context.ts";
 import { formatTable } from "./table.ts";
 import { scheduledRuns } from "../backups/backup_schedule.ts";
 import { nextRuns } from "../backups/cron.ts";
@@ -23,14 +22,6 @@ export const BACKUP_USAGE =
   prune           apply BACKUP_RETENTION_COUNT / BACKUP_RETENTION_DAYS now
   schedule        BACKUP_SCHEDULE's next runs [--count N] and the recent scheduled runs
 Restore with: deno task seed --restore [--key KEY | --execution ID] [--dry-run]`;
-
-function actor(): string {
-  try {
-    return `cli:${userInfo().username}`;
-  } catch {
-    return `cli:${Deno.env.get("USER") ?? Deno.env.get("USERNAME") ?? "unknown"}`;
-  }
-}
 
 function human(bytes: number | null): string {
   if (bytes === null) return "-";
@@ -157,7 +148,7 @@ export async function runBackup(ctx: CliContext, argv: string[]): Promise<number
       }
       case "create": {
         if (arg) throw new UsageError(`create takes no argument\n${BACKUP_USAGE}`);
-        const r = await backups.create({ kind: "manual", createdBy: actor() });
+        const r = await backups.create({ kind: "manual", createdBy: cliActor() });
         if (json) out(r);
         else {
           ctx.out(`Backup ${r.id} completed: ${r.s3Key}`);
@@ -249,7 +240,7 @@ export async function runBackup(ctx: CliContext, argv: string[]): Promise<number
       case "drill": {
         const report = await drillRestore(backups.restoreCollaborators(), ctx.config.databaseUrl, {
           s3Key: arg,
-          triggeredBy: actor(),
+          triggeredBy: cliActor(),
           trust: untrusted ? "untrusted" : undefined,
         });
         if (json) {

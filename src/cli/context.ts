@@ -10,8 +10,9 @@
  * - log lines are not JSON unless `--log-json` or LOG_LEVEL=debug, and
  *   colours appear only on a terminal and never with NO_COLOR.
  */
+import { userInfo } from "node:os";
 import { type Config, ConfigError, loadConfig } from "../config.ts";
-import { type Database, openDatabase } from "../db/client.ts";
+import { type Database, describeDatabase, openDatabase } from "../db/client.ts";
 import { createLogger, type Logger, logPersonalData } from "../log.ts";
 import { buildDeps } from "../deps.ts";
 import { stderrWriter } from "./progress.ts";
@@ -156,7 +157,7 @@ export async function openCliContext(
     authToken: config.databaseAuthToken,
     timeouts: config.database,
   });
-  note(style(`Database: ${db.label} (${db.dialect === "sqlite" ? "libSQL" : "Postgres"})`, "dim"));
+  note(style(`Database: ${describeDatabase({ database: db.label, dialect: db.dialect })}`, "dim"));
   const answers = options.terminal?.answers ? [...options.terminal.answers] : undefined;
   const interactive = options.terminal?.interactive ?? (isTerminal(Deno.stdin) && errIsTerminal);
   return {
@@ -196,4 +197,13 @@ export async function cliDeps(ctx: CliContext): Promise<Awaited<ReturnType<typeo
     bytes: (key) => bytes.get(key) ?? 0,
   });
   return deps;
+}
+
+/** Who a CLI run acts as in the audit log and the execution history: `cli:<system user>`. */
+export function cliActor(): string {
+  try {
+    return `cli:${userInfo().username}`;
+  } catch {
+    return `cli:${Deno.env.get("USER") ?? Deno.env.get("USERNAME") ?? "unknown"}`;
+  }
 }

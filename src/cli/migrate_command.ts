@@ -25,7 +25,7 @@ import {
 } from "../db/migrator.ts";
 import { describeLoss, measureLosses } from "../db/migration_safety.ts";
 import type { MigrationFile } from "../db/migration_files.ts";
-import { cliActor } from "./seed_command.ts";
+import { cliActor } from "./context.ts";
 import { type CliContext, cliDeps, UsageError } from "./context.ts";
 import { formatTable } from "./table.ts";
 

@@ -1,12 +1,12 @@
 /** `deno task seed [options]`: what `python scripts/seed.py` does, and more. */
-import { userInfo } from "node:os";
+import { describeDatabase } from "../db/client.ts";
 import { APP_ENVS, type AppEnv } from "../config.ts";
 import { AppError } from "../errors.ts";
 import type { RestorePlan } from "../seeding/backup_port.ts";
 import { describeSecurityChanges } from "../backups/credentials.ts";
 import { databaseName } from "../seeding/confirm.ts";
 import type { SeedingService, SeedResponse } from "../seeding/seeding_service.ts";
-import { type CliContext, cliDeps, UsageError } from "./context.ts";
+import { cliActor, type CliContext, cliDeps, UsageError } from "./context.ts";
 import { createProgress, stderrWriter } from "./progress.ts";
 import { formatTable } from "./table.ts";
 import { VOLUME_RESOURCES } from "../../seeders/volume.ts";
@@ -165,13 +165,6 @@ export function parseSeedArgs(args: string[]): SeedArgs {
 }
 
 /** `cli:<os user>`. */
-export function cliActor(): string {
-  try {
-    return `cli:${userInfo().username}`;
-  } catch {
-    return `cli:${Deno.env.get("USER") ?? Deno.env.get("USERNAME") ?? "unknown"}`;
-  }
-}
 
 function printResult(ctx: CliContext, r: SeedResponse, title: string): void {
   ctx.out(`${title} (execution ${r.execution_id})${r.dry_run ? " — DRY RUN, nothing was saved" : ""}`);
@@ -238,10 +231,8 @@ function printPlan(ctx: CliContext, p: RestorePlan): void {
   ctx.out(`DRY RUN — restore plan for ${p.restore_from} (nothing was changed)`);
   ctx.out(`  trusted by: ${p.trust}; verified: checksum, manifest and every row`);
   ctx.out(`  taken: ${p.created_at ?? "-"}, schema ${p.schema_version ?? "-"}`);
-  const db = (d: { database: string; dialect: string }) =>
-    `${d.database} (${d.dialect === "sqlite" ? "libSQL" : "Postgres"})`;
-  ctx.out(`  from:  ${p.source ? db(p.source) : "- (the manifest does not say)"}`);
-  ctx.out(`  into:  ${db(p.target)}`);
+  ctx.out(`  from:  ${p.source ? describeDatabase(p.source) : "- (the manifest does not say)"}`);
+  ctx.out(`  into:  ${describeDatabase(p.target)}`);
   const w = Math.max(8, ...Object.keys(p.tables).map((t) => t.length));
   ctx.out(`  ${"table".padEnd(w)}  ${"now".padStart(9)} → ${"after".padStart(9)}`);
   for (const [t, r] of Object.entries(p.tables)) {

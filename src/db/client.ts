@@ -24,6 +24,16 @@ export type Executor = Db | Tx;
 
 export type Dialect = "sqlite" | "postgres";
 
+/** A dialect as messages name it: the driver's product, `libSQL` or `Postgres`. */
+export function dialectLabel(dialect: Dialect): "libSQL" | "Postgres" {
+  return dialect === "sqlite" ? "libSQL" : "Postgres";
+}
+
+/** `postgres://host:5432/db (Postgres)`: a database as messages name it (labels never hold credentials). */
+export function describeDatabase(d: { database: string; dialect: Dialect }): string {
+  return `${d.database} (${dialectLabel(d.dialect)})`;
+}
+
 export interface Database {
   dialect: Dialect;
   /** A label for logs and backups: driver and database, never credentials. */
