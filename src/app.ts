@@ -25,6 +25,8 @@ import type { AuthzenSearch } from "./authzen/authzen_search.ts";
 import type { AuthzenService } from "./authzen/authzen_service.ts";
 import type { BackupService } from "./backups/backup_service.ts";
 import type { FilesService } from "./files/files_service.ts";
+import type { RecordsService } from "./modules/records_service.ts";
+import type { RecordTableKey } from "./modules/records_repository.ts";
 import type { RolesService } from "./roles/roles_service.ts";
 import type { SeedingService } from "./seeding/seeding_service.ts";
 import type { ObjectStore } from "./storage/object_store.ts";
@@ -61,6 +63,8 @@ export interface AppDeps {
   access: AccessService;
   /** Security audit trail (table + JSON log). */
   audit: AuditService;
+  /** The module resources' records (list, get, create, update, delete), one service per table key (`crmLeads`). */
+  records: ReadonlyMap<RecordTableKey, RecordsService>;
   /** Files on S3 (seed 002's Files module). */
   files: FilesService;
   /** The backup bucket (shared S3 client, `src/storage/`). */
@@ -138,7 +142,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
   app.route("/", organizationRoutes({ access, organizations: deps.organizations }));
   app.route("/", usersRoutes({ access, users: deps.users }));
   app.route("/", rolesRoutes({ access, roles: deps.roles }));
-  app.route("/", moduleRoutes(deps));
+  app.route("/", moduleRoutes({ access, records: deps.records }));
   app.route("/", authzenRoutes(deps));
   app.route("/", seedingRoutes(deps));
   app.route("/", filesRoutes({ access, files: deps.files, maxUploadBytes: deps.config.http.maxUploadBytes }));

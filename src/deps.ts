@@ -23,6 +23,8 @@ import { AuthzenSearch } from "./authzen/authzen_search.ts";
 import { OrganizationsService } from "./tenants/organizations_service.ts";
 import { RolesService } from "./roles/roles_service.ts";
 import { UsersService } from "./users/users_service.ts";
+import { RecordsService } from "./modules/records_service.ts";
+import { RESOURCES } from "./modules/resources.ts";
 import { SEEDERS } from "../seeders/mod.ts";
 import { ForwardAuth } from "./gateway/forward_auth.ts";
 import { ServiceKeyService } from "./gateway/service_keys.ts";
@@ -111,6 +113,8 @@ export async function buildDeps(opts: BuildOptions): Promise<AppDeps> {
       seeders: SEEDERS,
       backupPort: opts.backupPort ?? (storageConfigured ? backups : undefined),
     }),
+    // One records service per module resource, keyed by its table (`crmLeads`), in registry order.
+    records: new Map(RESOURCES.map((def) => [def.table, new RecordsService(db, def, access)])),
     files: new FilesService(db, storage, { maxUploadBytes: config.http.maxUploadBytes }, logger),
     storage,
     backups,

@@ -6,13 +6,13 @@
  * deactivated organization, and takes about the same time in each case: an
  * unknown email is verified against a dummy argon2id hash.
  */
-import { eq } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
 import { AppError } from "../errors.ts";
 import type { AuditService } from "../audit/audit.ts";
 import type { AccessService } from "../access/access_service.ts";
 import type { UserSnapshot } from "../access/loader.ts";
 import { UsersRepository } from "../users/users_repository.ts";
+import { OrganizationsRepository } from "../tenants/organizations_repository.ts";
 import { dummyHash, hashPassword, needsRehash, verifyPassword } from "./passwords.ts";
 import { passwordProblems } from "./password_policy.ts";
 import { type LoginThrottle, type ThrottleKeys, throttleKeys } from "./login_throttle.ts";
@@ -44,6 +44,7 @@ const REFUSALS_REMEMBERED = 10_000;
 
 export class AuthService {
   readonly users: UsersRepository;
+  readonly organizations: OrganizationsRepository;
 
   constructor(
     private readonly deps: {
@@ -55,6 +56,7 @@ export class AuthService {
     },
   ) {
     this.users = new UsersRepository(deps.db);
+    this.organizations = new OrganizationsRepository(deps.db);
   }
 
   /** Throttled key → until when its refusal is already in the audit table (bounded, oldest first out). */
@@ -102,11 +104,7 @@ export class AuthService {
     else if (!ok) reason = "wrong_password";
     else if (!user.isActive) reason = "user_inactive";
     else if (user.organizationId !== null) {
-      const t = this.deps.db.t.organizations;
-      const [org] = await this.deps.db.db.select({ active: t.isActive }).from(t).where(
-        eq(t.id, user.organizationId),
-      ).limit(1);
-      if (!org?.active) reason = "organization_inactive";
+      if (!(await this.organizations.isActive(user.organizationId))) reason = "organization_inactive";
     }
     if (reason !== null || !user) {
       // The attempt stays counted.

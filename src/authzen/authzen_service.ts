@@ -19,10 +19,10 @@
  * also get `reason_admin` and the whole decision's `trace` (on an allow,
  * when the request's `context.trace` is true).
  */
-import { and, eq, sql } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
 import { ALL_MODULES, normalizeModule } from "../tenants/modules.ts";
 import { RecordsRepository } from "../modules/records_repository.ts";
+import { UsersRepository } from "../users/users_repository.ts";
 import { resourceByType, type ResourceDef } from "../modules/resources.ts";
 import type { AccessRequest, Decision, Layer, ReasonCode } from "../access/decide.ts";
 import type { UserSnapshot } from "../access/loader.ts";
@@ -139,7 +139,11 @@ function intOf(v: unknown): number | null | undefined {
 }
 
 export class AuthzenService {
-  constructor(private readonly db: Database, private readonly access: AccessService) {}
+  /** Subjects named by email, and the subject search's candidates. */
+  readonly #users: UsersRepository;
+  constructor(private readonly db: Database, private readonly access: AccessService) {
+    this.#users = new UsersRepository(db);
+  }
 
   /** Describes the caller's rights on the API. */
   caller(user: UserSnapshot): Caller {
@@ -177,12 +181,7 @@ export class AuthzenService {
     }
     let id: number | null = intOf(s.id) ?? null;
     if (id === null && s.id.includes("@")) {
-      const t = this.db.t.users;
-      const [row] = await this.db.db.select({ id: t.id }).from(t).where(
-        sql`lower(${t.email}) = ${s.id.trim().toLowerCase()}`,
-      )
-        .limit(1);
-      id = row?.id ?? null;
+      id = await this.#users.idByEmail(s.id);
     }
     if (caller.user && id === caller.user.access.id) return caller.user;
     if (!caller.mayAskAboutOthers) {
@@ -470,10 +469,7 @@ export class AuthzenService {
 
   /** Candidate subjects for a subject search: users of an organization (and platform super admins for super admin callers). */
   async candidateUsers(caller: Caller, organizationId: number | null, afterId: number, limit: number) {
-    const t = this.db.t.users;
     const org = caller.platform ? organizationId : caller.organizationId;
-    const cond = org === null ? sql`${t.organizationId} IS NULL` : eq(t.organizationId, org);
-    return await this.db.db.select({ id: t.id, email: t.email }).from(t)
-      .where(and(cond, sql`${t.id} > ${afterId}`)).orderBy(t.id).limit(limit);
+    return await this.#users.idsAndEmails(org, { afterId, limit });
   }
 }

@@ -19,7 +19,6 @@
  *   as every tenant-scoped table (`RecordsRepository`).
  */
 import { createHash } from "node:crypto";
-import { and, asc, count, eq, like, type SQL } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
 import { AppError, notFound } from "../errors.ts";
 import type { AuthContext } from "../http/types.ts";
@@ -235,8 +234,7 @@ export class FilesService {
     }
     try {
       const metadata = typeof input.metadata === "function" ? await input.metadata() : input.metadata;
-      const [row] = await this.db.db.insert(this.db.t.files).values({
-        organizationId: scope.organizationId,
+      const row = await this.repo.insert(scope, {
         ownerId: auth.user.id,
         name,
         s3Key: key,
@@ -244,7 +242,7 @@ export class FilesService {
         contentType: input.contentType,
         sha256: hash.digest("hex"),
         metadata,
-      }).returning();
+      });
       this.logger.info("file_uploaded", { file_id: row.id, organization_id: scope.organizationId, size });
       return toRecord(row as unknown as Row);
     } catch (err) {
@@ -267,17 +265,13 @@ export class FilesService {
     auth: AuthContext,
     q: { skip: number; limit: number; name?: string; content_type?: string },
   ): Promise<{ items: FileRecord[]; total: number; skip: number; limit: number }> {
-    const t = this.db.t.files;
-    const conds: (SQL | undefined)[] = [this.repo.scopeCondition(this.#scope(auth))];
-    if (q.name) conds.push(like(t.name, `%${q.name.replace(/[%_\\]/g, (m) => `\\${m}`)}%`));
-    if (q.content_type) conds.push(eq(t.contentType, q.content_type));
-    const where = and(...conds);
-    const rows = await this.db.db.select().from(t).where(where).orderBy(asc(t.id)).limit(q.limit)
-      .offset(q.skip);
-    const [{ n }] = await this.db.db.select({ n: count() }).from(t).where(where);
+    const { items, total } = await this.repo.search(this.#scope(auth), q, {
+      contains: { name: q.name || undefined },
+      equals: { contentType: q.content_type || undefined },
+    });
     return {
-      items: rows.map((r) => toRecord(r as unknown as Row)),
-      total: Number(n),
+      items: items.map((r) => toRecord(r as unknown as Row)),
+      total,
       skip: q.skip,
       limit: q.limit,
     };
@@ -382,8 +376,7 @@ export class FilesService {
     const key = this.#key(scope.organizationId, name);
     await this.store.copy(src.s3Key, key);
     try {
-      const [row] = await this.db.db.insert(this.db.t.files).values({
-        organizationId: scope.organizationId,
+      const row = await this.repo.insert(scope, {
         ownerId: auth.user.id,
         name,
         s3Key: key,
@@ -391,7 +384,7 @@ export class FilesService {
         contentType: src.contentType,
         sha256: src.sha256,
         metadata: src.metadata,
-      }).returning();
+      });
       return toRecord(row as unknown as Row);
     } catch (err) {
       await this.#deleteQuietly(key, "the copy's record could not be written");

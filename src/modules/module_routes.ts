@@ -5,14 +5,13 @@
  * `requireAccess(module, action)` with the resource's submodule.
  */
 import { createRoute, type RouteConfig, z } from "@hono/zod-openapi";
-import type { Database } from "../db/client.ts";
 import type { AccessService } from "../access/access_service.ts";
 import type { MiddlewareHandler } from "hono";
 import { createRouter, errorResponses, jsonBody, jsonResponse, validationHook } from "../http/openapi.ts";
 import type { HttpEnv } from "../http/types.ts";
-import { RecordsService } from "./records_service.ts";
+import type { RecordsService } from "./records_service.ts";
 import { TOTAL_CAP } from "./records_repository.ts";
-import { type ResourceDef, RESOURCES } from "./resources.ts";
+import type { ResourceDef } from "./resources.ts";
 import { requireAccess } from "../access/guard.ts";
 import { IdParam, PageQuery } from "../http/paging.ts";
 import { MAX_INT32 } from "../http/input_rules.ts";
@@ -88,9 +87,9 @@ function perm(def: ResourceDef, action: string) {
   return `Requires \`${def.module}.${action}\` (or \`${def.module}.*\`, \`${def.module}_admin\`, \`${def.module}_${def.submodule}_${action}\`); module \`${def.module}\` must be licensed to the organization. Records are limited to the caller's scope (own / team / all).`;
 }
 
-function resourceRoutes(def: ResourceDef, db: Database, access: AccessService) {
+function resourceRoutes(svc: RecordsService, access: AccessService) {
   const app = createRouter();
-  const svc = new RecordsService(db, def, access);
+  const { def } = svc;
   const guard = (action: string) => requireAccess(access, def.module, action, { submodule: def.submodule });
   const List = z.object({
     items: z.array(def.output),
@@ -204,9 +203,9 @@ function resourceRoutes(def: ResourceDef, db: Database, access: AccessService) {
   return app;
 }
 
-/** Every demo module's routes. */
-export function moduleRoutes(deps: { db: Database; access: AccessService }) {
+/** Every module resource's routes, one records service each (built in `deps.ts`), in registry order. */
+export function moduleRoutes(deps: { access: AccessService; records: ReadonlyMap<string, RecordsService> }) {
   const app = createRouter();
-  for (const def of RESOURCES) app.route("/", resourceRoutes(def, deps.db, deps.access));
+  for (const svc of deps.records.values()) app.route("/", resourceRoutes(svc, deps.access));
   return app;
 }

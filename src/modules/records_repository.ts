@@ -11,7 +11,20 @@
  *
  * A record outside the organization or the scope is simply not found.
  */
-import { and, asc, count, eq, getTableColumns, gt, inArray, or, type SQL, sql } from "drizzle-orm";
+import {
+  and,
+  asc,
+  type Column,
+  count,
+  eq,
+  getTableColumns,
+  gt,
+  inArray,
+  like,
+  or,
+  type SQL,
+  sql,
+} from "drizzle-orm";
 import { type Database, type Executor, lockForUpdate, needsRowLocks } from "../db/client.ts";
 import type { ModuleTables, TenantTable } from "../db/module_tables.ts";
 import { REGISTRY_RESOURCES } from "./registry.ts";
@@ -398,6 +411,36 @@ export class RecordsRepository {
       }
     };
     return ex ? await run(ex) : await this.db.transaction(run);
+  }
+
+  /**
+   * A page in scope (offset paging, id order) with its exact total, narrowed by columns (property names):
+   * `contains`, a substring (SQL LIKE, with `%`, `_` and `\` escaped by a backslash); `equals`, a value.
+   * An undefined filter value is no filter. The files list.
+   */
+  async search(
+    s: RecordScope,
+    page: { skip: number; limit: number },
+    filter: { contains?: Record<string, string | undefined>; equals?: Record<string, unknown> } = {},
+  ): Promise<{ items: RecordRow[]; total: number }> {
+    const t = this.table;
+    const column = (prop: string) => {
+      const c = (getTableColumns(t) as Record<string, Column | undefined>)[prop];
+      if (!c) throw new Error(`records: ${this.key} has no column ${prop}`);
+      return c;
+    };
+    const conds: (SQL | undefined)[] = [this.scopeCondition(s)];
+    for (const [prop, text] of Object.entries(filter.contains ?? {})) {
+      if (text !== undefined) conds.push(like(column(prop), `%${text.replace(/[%_\\]/g, (m) => `\\${m}`)}%`));
+    }
+    for (const [prop, value] of Object.entries(filter.equals ?? {})) {
+      if (value !== undefined) conds.push(eq(column(prop), value));
+    }
+    const where = and(...conds);
+    const items = await this.db.db.select().from(t).where(where).orderBy(asc(t.id)).limit(page.limit)
+      .offset(page.skip);
+    const [{ n }] = await this.db.db.select({ n: count() }).from(t).where(where);
+    return { items: items as unknown as RecordRow[], total: Number(n) };
   }
 
   /** Ids of records matching a scope (AuthZEN resource search), paginated. */

@@ -8,7 +8,6 @@
  * tenant's row (422 naming the field). A delete takes along only referencing records the caller could
  * delete or change himself (else 409).
  */
-import { and, eq, or } from "drizzle-orm";
 import { base64url } from "jose";
 import type { Database } from "../db/client.ts";
 import { AppError, notFound } from "../errors.ts";
@@ -21,6 +20,7 @@ import {
   type RecordTableKey,
 } from "./records_repository.ts";
 import { REGISTRY_RESOURCES } from "./registry.ts";
+import { UsersRepository } from "../users/users_repository.ts";
 import type { AccessService } from "../access/access_service.ts";
 import { snake } from "../db/module_tables.ts";
 import { fromJson, type ResourceDef, toJson } from "./resources.ts";
@@ -44,6 +44,8 @@ export function decodeCursor(cursor: string): number {
 
 export class RecordsService {
   readonly repo: RecordsRepository;
+  /** Owners and `user()` fields must name active members of the organization. */
+  readonly users: UsersRepository;
   /** `access`: to hold a reference to what the caller may read (without it, only the organization counts). */
   constructor(
     private readonly db: Database,
@@ -51,6 +53,7 @@ export class RecordsService {
     private readonly access: AccessService,
   ) {
     this.repo = new RecordsRepository(db, def.table);
+    this.users = new UsersRepository(db);
   }
 
   /** The repository scope of a guarded request. */
@@ -198,10 +201,7 @@ export class RecordsService {
       const field = snake(prop);
       let found: boolean;
       if (f.spec.kind === "user") {
-        const u = this.db.t.users;
-        found = (await this.db.db.select({ id: u.id }).from(u).where(
-          and(eq(u.id, id as number), eq(u.organizationId, s.organizationId), eq(u.isActive, true)),
-        ).limit(1)).length > 0;
+        found = await this.users.isActiveMember(id as number, s.organizationId);
       } else if (f.spec.kind === "ref") {
         const target = REGISTRY_RESOURCES.find((r) => r.table === f.spec.references)!;
         const scope = await this.#scopeOn(auth, s, target, "read");
@@ -249,16 +249,7 @@ export class RecordsService {
 
   /** An owner must be an active user of the organization inside the caller's scope. */
   async #owner(s: RecordScope, ownerId: number): Promise<number> {
-    const u = this.db.t.users;
-    const scopeCond = s.scope === "own"
-      ? eq(u.id, s.userId)
-      : s.scope === "team"
-      ? or(eq(u.id, s.userId), eq(u.reportsToId, s.userId))
-      : undefined;
-    const [row] = await this.db.db.select({ id: u.id }).from(u).where(
-      and(eq(u.id, ownerId), eq(u.organizationId, s.organizationId), eq(u.isActive, true), scopeCond),
-    ).limit(1);
-    if (!row) {
+    if (!(await this.users.isActiveMember(ownerId, s.organizationId, s))) {
       throw new AppError(
         "FORBIDDEN",
         `${this.def.source.ownerColumn} ${ownerId} is not an active user inside your ${s.scope} record scope`,

@@ -18,6 +18,13 @@ export class OrganizationsRepository {
     return o ?? null;
   }
 
+  /** Whether the organization exists and is active (login refuses a deactivated organization's users). */
+  async isActive(id: number): Promise<boolean> {
+    const [o] = await this.db.db.select({ active: this.t.isActive }).from(this.t).where(eq(this.t.id, id))
+      .limit(1);
+    return Boolean(o?.active);
+  }
+
   async byName(name: string, ex: Executor = this.db.db): Promise<OrganizationRow | null> {
     const [o] = await ex.select().from(this.t).where(eq(this.t.name, name)).limit(1);
     return o ?? null;

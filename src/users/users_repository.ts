@@ -33,6 +33,59 @@ export class UsersRepository {
     return u ?? null;
   }
 
+  /** The id of the user with this email (case-insensitive, as `findByEmail`), or null: the PDP's subject lookup. */
+  async idByEmail(email: string): Promise<number | null> {
+    const [u] = await this.db.db.select({ id: this.t.id }).from(this.t).where(
+      sql`lower(${this.t.email}) = ${email.trim().toLowerCase()}`,
+    )
+      .limit(1);
+    return u?.id ?? null;
+  }
+
+  /** The id of the user with exactly this username, or null. */
+  async idByUsername(username: string): Promise<number | null> {
+    const [u] = await this.db.db.select({ id: this.t.id }).from(this.t).where(eq(this.t.username, username))
+      .limit(1);
+    return u?.id ?? null;
+  }
+
+  /**
+   * Whether `id` is an active user of the organization — and, with `within`, inside that record scope: own,
+   * the user himself; team, he or someone reporting to him; all, anyone of the organization.
+   */
+  async isActiveMember(
+    id: number,
+    organizationId: number,
+    within?: { scope: "own" | "team" | "all"; userId: number },
+  ): Promise<boolean> {
+    const t = this.t;
+    const scopeCond = within?.scope === "own"
+      ? eq(t.id, within.userId)
+      : within?.scope === "team"
+      ? or(eq(t.id, within.userId), eq(t.reportsToId, within.userId))
+      : undefined;
+    const rows = await this.db.db.select({ id: t.id }).from(t).where(
+      and(eq(t.id, id), eq(t.organizationId, organizationId), eq(t.isActive, true), scopeCond),
+    ).limit(1);
+    return rows.length > 0;
+  }
+
+  /**
+   * Ids and emails of an organization's users (null: the platform users, who have none), in id order after
+   * `afterId`: a page of AuthZEN subject-search candidates.
+   */
+  async idsAndEmails(
+    organizationId: number | null,
+    page: { afterId: number; limit: number },
+  ): Promise<{ id: number; email: string }[]> {
+    const t = this.t;
+    const cond = organizationId === null
+      ? sql`${t.organizationId} IS NULL`
+      : eq(t.organizationId, organizationId);
+    return await this.db.db.select({ id: t.id, email: t.email }).from(t)
+      .where(and(cond, sql`${t.id} > ${page.afterId}`)).orderBy(t.id).limit(page.limit);
+  }
+
   /** Finds a user by id without tenant filter (authentication, platform code only). */
   async findAnyById(id: number, ex: Executor = this.db.db): Promise<UserRow | null> {
     const [u] = await ex.select().from(this.t).where(eq(this.t.id, id)).limit(1);

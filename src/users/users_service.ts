@@ -3,7 +3,6 @@
  * caller's organization and record scope, and enforcing who may create whom
  * (`users_rules.ts`). Every change is audited.
  */
-import { eq } from "drizzle-orm";
 import type { Database, Executor } from "../db/client.ts";
 import { AppError, conflict, forbidden, notFound, validation } from "../errors.ts";
 import type { AuditService } from "../audit/audit.ts";
@@ -460,16 +459,14 @@ export class UsersService {
         },
       );
     }
-    const t = this.deps.db.t.users;
     let field: "email" | "username" | null = null;
     if (email) {
       const other = await this.repo.findByEmail(email);
       if (other && other.id !== selfId) field = "email";
     }
     if (!field && username) {
-      const [other] = await this.deps.db.db.select({ id: t.id }).from(t).where(eq(t.username, username))
-        .limit(1);
-      if (other && other.id !== selfId) field = "username";
+      const other = await this.repo.idByUsername(username);
+      if (other !== null && other !== selfId) field = "username";
     }
     if (!field) {
       // Not a conflict: it does not count.
