@@ -3,7 +3,7 @@
  * `Database` handle. This folder (`src/db/`) is the only place that knows
  * which dialect is in use.
  */
-import { type SQL, sql } from "drizzle-orm";
+import { type SQL, sql, type SQLWrapper } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzleLibsql } from "drizzle-orm/libsql";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
@@ -115,18 +115,26 @@ export const DEFAULT_TIMEOUTS: DatabaseTimeouts = {
   statementTimeoutMs: 30_000,
 };
 
-/**
- * Locks the rows `query` selects until the transaction ends: `SELECT … FOR UPDATE` on Postgres, where a
- * concurrent insert referencing them then waits (and fails once they are gone). SQLite runs one writer at
- * a time, so the statements of a write transaction see no concurrent insert: the query runs as it is.
- */
 /** Whether concurrent writers need row locks (Postgres); SQLite runs one writer at a time. */
 export function needsRowLocks(db: Database): boolean {
   return db.dialect === "postgres";
 }
 
+/**
+ * Locks the rows `query` selects until the transaction ends: `SELECT … FOR UPDATE` on Postgres, where a
+ * concurrent insert referencing them then waits (and fails once they are gone). SQLite runs one writer at
+ * a time, so the statements of a write transaction see no concurrent insert: the query runs as it is.
+ */
 export function lockForUpdate<Q extends PromiseLike<unknown>>(db: Database, query: Q): Q {
   return db.dialect === "postgres" ? (query as unknown as { for(s: "update"): Q }).for("update") : query;
+}
+
+/**
+ * `text` occurs in `column`, as written: case-sensitive, with no wildcard (`%`, `_` and `\` match
+ * themselves) on both dialects — LIKE is case-insensitive on SQLite and has no default escape there.
+ */
+export function containsText(db: Database, column: SQLWrapper, text: string): SQL {
+  return db.dialect === "postgres" ? sql`strpos(${column}, ${text}) > 0` : sql`instr(${column}, ${text}) > 0`;
 }
 
 /**

@@ -60,7 +60,9 @@ const Metadata = z.record(z.string().min(1).max(128), z.string().max(1024)).refi
 const ListQuery = z.object({
   skip: z.coerce.number().int().min(0).default(0),
   limit: z.coerce.number().int().min(1).max(500).default(50),
-  name: z.string().max(255).optional().openapi({ description: "Substring of the file name" }),
+  name: z.string().max(255).optional().openapi({
+    description: "Substring of the file name, as written (case-sensitive; `%` and `_` are plain characters)",
+  }),
   content_type: z.string().max(255).optional(),
 });
 const PresignQuery = z.object({

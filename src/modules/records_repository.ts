@@ -20,12 +20,11 @@ import {
   getTableColumns,
   gt,
   inArray,
-  like,
   or,
   type SQL,
   sql,
 } from "drizzle-orm";
-import { type Database, type Executor, lockForUpdate, needsRowLocks } from "../db/client.ts";
+import { containsText, type Database, type Executor, lockForUpdate, needsRowLocks } from "../db/client.ts";
 import type { ModuleTables, TenantTable } from "../db/module_tables.ts";
 import { REGISTRY_RESOURCES } from "./registry.ts";
 import { type RawValues, rawValuesOf } from "../db/raw_rows.ts";
@@ -415,7 +414,7 @@ export class RecordsRepository {
 
   /**
    * A page in scope (offset paging, id order) with its exact total, narrowed by columns (property names):
-   * `contains`, a substring (SQL LIKE, with `%`, `_` and `\` escaped by a backslash); `equals`, a value.
+   * `contains`, a substring as written (case-sensitive, no wildcards: `containsText`); `equals`, a value.
    * An undefined filter value is no filter. The files list.
    */
   async search(
@@ -431,7 +430,7 @@ export class RecordsRepository {
     };
     const conds: (SQL | undefined)[] = [this.scopeCondition(s)];
     for (const [prop, text] of Object.entries(filter.contains ?? {})) {
-      if (text !== undefined) conds.push(like(column(prop), `%${text.replace(/[%_\\]/g, (m) => `\\${m}`)}%`));
+      if (text !== undefined) conds.push(containsText(this.db, column(prop), text));
     }
     for (const [prop, value] of Object.entries(filter.equals ?? {})) {
       if (value !== undefined) conds.push(eq(column(prop), value));

@@ -14,6 +14,7 @@ import { bearer, createWorld, login } from "../helpers/fixtures.ts";
 import { startTestS3, type TestS3 } from "../helpers/s3.ts";
 import type { Database } from "../../src/db/client.ts";
 import { sanitizeFilename } from "../../src/files/sanitize.ts";
+import { RecordsRepository, type RecordTableKey } from "../../src/modules/records_repository.ts";
 import { EMBEDDED_CREDENTIALS, startEmbeddedS3 } from "../../src/storage/embedded_s3.ts";
 import { ObjectStore } from "../../src/storage/object_store.ts";
 import { createS3Client } from "../../src/storage/s3_client.ts";
@@ -715,3 +716,43 @@ Deno.test("files: a filename with a lone surrogate (multipart's filename*=utf-16
     }),
   );
 });
+
+dbTest(
+  "files (property): the name filter is a substring as written — `%`, `_`, `\\` and letter case match themselves",
+  async (db) => {
+    const world = await createWorld(db);
+    const repo = new RecordsRepository(db, "files" as RecordTableKey);
+    const scope = { organizationId: world.acme.id, scope: "all" as const, userId: world.admin.id };
+    const names = ["a_b", "a%b", "a\\b", "axb", "ab", "_", "%", "\\", "100%_done", "x\\%y", "AB", "Ab_X"];
+    for (const [i, name] of names.entries()) {
+      await db.db.insert(db.t.files).values({
+        organizationId: world.acme.id,
+        ownerId: world.admin.id,
+        name,
+        s3Key: `files/org-${world.acme.id}/k${i}/${name}`,
+        sizeBytes: 1,
+        contentType: "text/plain",
+        sha256: "0".repeat(64),
+        metadata: {},
+      });
+    }
+    await fc.assert(
+      fc.asyncProperty(
+        fc.string({
+          unit: fc.constantFrom("a", "b", "x", "A", "B", "_", "%", "\\", "d"),
+          minLength: 1,
+          maxLength: 3,
+        }),
+        async (text) => {
+          const { items, total } = await repo.search(scope, { skip: 0, limit: 100 }, {
+            contains: { name: text },
+          });
+          const expected = names.filter((n) => n.includes(text)).sort();
+          assert.deepEqual(items.map((r) => r.name as string).sort(), expected, JSON.stringify(text));
+          assert.equal(total, expected.length);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  },
+);
