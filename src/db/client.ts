@@ -3,6 +3,7 @@
  * `Database` handle. This folder (`src/db/`) is the only place that knows
  * which dialect is in use.
  */
+import type { Paths } from "../paths.ts";
 import { type SQL, sql, type SQLWrapper } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzleLibsql } from "drizzle-orm/libsql";
@@ -78,6 +79,8 @@ export interface Database {
 
 export interface OpenOptions {
   authToken?: string;
+  /** libSQL: `"generic"` reads through the client only, without the hot reader (libsql_reader.ts). */
+  paths?: Paths;
   /** Postgres pool size (default 10). */
   maxConnections?: number;
   /** Postgres timeouts (DATABASE_* in config.ts); each defaults to DEFAULT_TIMEOUTS. */
@@ -172,7 +175,7 @@ async function openLibsqlDatabase(
   options: OpenOptions,
 ): Promise<Database> {
   await ensureParentDirectory(url);
-  const { client, label, prepareRow, file } = await openLibsql(url, options.authToken);
+  const { client, label, prepareRow, file } = await openLibsql(url, options.authToken, options.paths);
   const db = drizzleLibsql(client, { schema: sqliteSchema }) as unknown as Db;
   // deno-lint-ignore no-explicit-any
   const lite = (e: Executor) => e as any;

@@ -13,6 +13,7 @@
  */
 import { type Client, createClient, type Transaction, type TransactionMode } from "@libsql/client";
 import { HotReader } from "./libsql_reader.ts";
+import type { Paths } from "../paths.ts";
 
 const PRAGMAS = ["PRAGMA foreign_keys = ON", "PRAGMA busy_timeout = 10000"];
 
@@ -32,6 +33,7 @@ class Mutex {
 export async function openLibsql(
   url: string,
   authToken?: string,
+  paths: Paths = "fast",
 ): Promise<{ client: Client; label: string; prepareRow: RowReaderFactory | null; file: string | null }> {
   let target = url;
   let label = url;
@@ -128,7 +130,7 @@ export async function openLibsql(
   const mainFile = typeof main?.file === "string" && main.file ? main.file : null;
   // The hot reader opens exactly the file the client opened (asked, not re-derived from the URL, whose
   // percent-encoding and fragments the client interprets), and only a plain file in WAL mode.
-  if (!target.includes("?") && mainFile) reader = new HotReader(mainFile);
+  if (paths === "fast" && !target.includes("?") && mainFile) reader = new HotReader(mainFile);
   const hot = reader;
   return {
     client,

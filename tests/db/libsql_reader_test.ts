@@ -150,3 +150,32 @@ Deno.test("libSQL reader: never stale — commits by this client, in a transacti
     await assert.rejects(client.execute("SELECT 1"));
   });
 });
+
+Deno.test('libSQL reader: paths "generic" reads through the client alone, with the same answers', async () => {
+  await withFile(async (url) => {
+    const fast = await openLibsql(url);
+    const generic = await openLibsql(url, undefined, "generic");
+    try {
+      assert.ok(fast.prepareRow, "the fast path has the hot reader");
+      assert.equal(generic.prepareRow, null, "the generic path has none");
+      await fast.client.execute("CREATE TABLE g (k text PRIMARY KEY, v integer, b blob)");
+      await fast.client.execute("INSERT INTO g VALUES ('a', 1, x'00ff'), ('b', NULL, NULL)");
+      for (
+        const sql of [
+          "SELECT * FROM g ORDER BY k",
+          "SELECT count(*) AS n FROM g",
+          "SELECT v FROM g WHERE k = 'z'",
+        ]
+      ) {
+        assert.deepEqual(
+          observe(await generic.client.execute(sql)),
+          observe(await fast.client.execute(sql)),
+          sql,
+        );
+      }
+    } finally {
+      generic.client.close();
+      fast.client.close();
+    }
+  });
+});
