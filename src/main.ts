@@ -6,7 +6,7 @@
  */
 import { type Config, ConfigError, loadConfig } from "./config.ts";
 import { EnvFileError, withEnvFile } from "./env_file.ts";
-import { openDatabase } from "./db/client.ts";
+import { dialectName, openDatabase } from "./db/client.ts";
 import { migrate } from "./db/migrator.ts";
 import { awaitReplicas } from "./access/lease.ts";
 import { createLogger, type Logger, logPersonalData, printErr } from "./log.ts";
@@ -99,7 +99,7 @@ async function main(): Promise<number> {
     // Say which database development runs on (`deno task dev` with a .env is not the in-memory one); the
     // label never holds credentials.
     if (config.appEnv !== "production") {
-      printErr(`Database: ${db.label} (${db.dialect === "sqlite" ? "libSQL" : "Postgres"}; ${databaseFrom})`);
+      printErr(`Database: ${db.label} (${dialectName(db.dialect)}; ${databaseFrom})`);
     }
     const result = await migrate(db);
     logger.info("migrations_applied", { applied: result.applied, head: result.head });

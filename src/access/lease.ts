@@ -37,6 +37,7 @@
  */
 import { sql } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
+import { dbNowMs } from "../db/time.ts";
 import type { Logger } from "../log.ts";
 import { ACCESS_SCOPE, readSecurityVersion } from "./version.ts";
 
@@ -49,13 +50,6 @@ const TRUST_SHARE = 0.9;
 const STALE_ROW_MS = 60_000;
 /** Longest a writer waits for replicas (the longest lease the configuration allows, and a margin). */
 const MAX_WAIT_MS = 61_000;
-
-/** The database clock, epoch milliseconds (an SQL expression). */
-export function dbNowMs(db: Database) {
-  return db.dialect === "postgres"
-    ? sql`(extract(epoch from clock_timestamp()) * 1000)::bigint`
-    : sql`CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)`;
-}
 
 /** What a poll learns in one round trip: the security version, and whether this replica's row exists. */
 export interface Probe {

@@ -23,7 +23,7 @@
  * in full; an uncatalogued object is never trusted on its own metadata.
  */
 import { sql } from "drizzle-orm";
-import { type Database, liftStatementTimeout } from "../db/client.ts";
+import { type Database, dialectName, liftStatementTimeout } from "../db/client.ts";
 import type { Logger } from "../log.ts";
 import type { ObjectStore } from "../storage/object_store.ts";
 import { bumpTokenEpoch } from "../auth/revocation.ts";
@@ -214,6 +214,7 @@ async function checkSchema(db: Database, key: string, m: Manifest): Promise<void
   const current = await schemaVersion(db);
   const have = schemaIndex(current);
   const got = m.schema_index ?? schemaIndex(m.schema_version);
+  // Tags name migration files of one dialect: across dialects only the index compares.
   const sameLineage = m.dialect !== db.dialect || m.schema_version === current;
   if (have === got && sameLineage) return;
   let why: string;
@@ -408,7 +409,7 @@ export async function verifyTarget(ctx: RestoreCollaborators, target: Target) {
 
 /** `postgres://host:5432/db (Postgres)`: a database as the plan names it (labels never hold credentials). */
 export function describeDatabase(d: { database: string; dialect: "sqlite" | "postgres" }): string {
-  return `${d.database} (${d.dialect === "sqlite" ? "libSQL" : "Postgres"})`;
+  return `${d.database} (${dialectName(d.dialect)})`;
 }
 
 /** A restore plan: what `restoreBackup(input)` would do, verified, touching nothing. */

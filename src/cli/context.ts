@@ -11,7 +11,7 @@
  *   colours appear only on a terminal and never with NO_COLOR.
  */
 import { type Config, ConfigError, loadConfig } from "../config.ts";
-import { type Database, openDatabase } from "../db/client.ts";
+import { type Database, dialectName, openDatabase } from "../db/client.ts";
 import { createLogger, type Logger, logPersonalData } from "../log.ts";
 import { buildDeps } from "../deps.ts";
 import { stderrWriter } from "./progress.ts";
@@ -156,7 +156,7 @@ export async function openCliContext(
     authToken: config.databaseAuthToken,
     timeouts: config.database,
   });
-  note(style(`Database: ${db.label} (${db.dialect === "sqlite" ? "libSQL" : "Postgres"})`, "dim"));
+  note(style(`Database: ${db.label} (${dialectName(db.dialect)})`, "dim"));
   const answers = options.terminal?.answers ? [...options.terminal.answers] : undefined;
   const interactive = options.terminal?.interactive ?? (isTerminal(Deno.stdin) && errIsTerminal);
   return {

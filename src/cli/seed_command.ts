@@ -3,6 +3,7 @@ import { userInfo } from "node:os";
 import { APP_ENVS, type AppEnv } from "../config.ts";
 import { AppError } from "../errors.ts";
 import type { RestorePlan } from "../seeding/backup_port.ts";
+import { type Dialect, dialectName } from "../db/client.ts";
 import { describeSecurityChanges } from "../backups/credentials.ts";
 import { databaseName } from "../seeding/confirm.ts";
 import type { SeedingService, SeedResponse } from "../seeding/seeding_service.ts";
@@ -238,8 +239,7 @@ function printPlan(ctx: CliContext, p: RestorePlan): void {
   ctx.out(`DRY RUN — restore plan for ${p.restore_from} (nothing was changed)`);
   ctx.out(`  trusted by: ${p.trust}; verified: checksum, manifest and every row`);
   ctx.out(`  taken: ${p.created_at ?? "-"}, schema ${p.schema_version ?? "-"}`);
-  const db = (d: { database: string; dialect: string }) =>
-    `${d.database} (${d.dialect === "sqlite" ? "libSQL" : "Postgres"})`;
+  const db = (d: { database: string; dialect: Dialect }) => `${d.database} (${dialectName(d.dialect)})`;
   ctx.out(`  from:  ${p.source ? db(p.source) : "- (the manifest does not say)"}`);
   ctx.out(`  into:  ${db(p.target)}`);
   const w = Math.max(8, ...Object.keys(p.tables).map((t) => t.length));

@@ -11,8 +11,9 @@ import { testApp } from "../helpers/app.ts";
 import { bearer, createWorld, login } from "../helpers/fixtures.ts";
 import type { Database } from "../../src/db/client.ts";
 import { memoryLogger, silentLogger } from "../../src/log.ts";
-import { awaitReplicas, dbNowMs, LeaseReplica, type Probe, probeLease } from "../../src/access/lease.ts";
+import { awaitReplicas, LeaseReplica, type Probe, probeLease } from "../../src/access/lease.ts";
 import { openDatabase } from "../../src/db/client.ts";
+import { dbNowMs } from "../../src/db/time.ts";
 import { readSecurityVersion } from "../../src/access/version.ts";
 
 const LEASE = { ACCESS_FRESHNESS: "lease", ACCESS_POLL_MS: "10000", ACCESS_LEASE_MS: "60000" };
