@@ -154,7 +154,7 @@ async function serve(
   await deps.access.startLease();
   const metricsServer = serveMetrics(config, logger, deps.metrics);
   // Backups left pending, and their multipart uploads, by a process that died (src/backups/sweep.ts).
-  const stopSweeper = startBackupSweeper({
+  const sweeper = startBackupSweeper({
     db,
     store: deps.storage,
     logger,
@@ -167,7 +167,7 @@ async function serve(
     await listen(config, logger, app, shutdown, banner);
   } finally {
     await deps.backupScheduler?.stop(config.http.shutdownTimeoutSeconds * 1000);
-    stopSweeper();
+    sweeper.stop();
     await metricsServer?.stop();
     await deps.access.stopLease();
     // Audit events deferred by a database outage: one last attempt, then say what is lost.
