@@ -9,6 +9,7 @@ import { base64url } from "jose";
 import { z } from "zod";
 import { parseSchedule } from "./backups/cron.ts";
 import { placeholderProblems } from "./placeholders.ts";
+import { type DatabaseKind, databaseKind } from "./db/database_url.ts";
 
 /** Fewer distinct characters than this in a production SECRET_KEY: refused as hand-made. */
 const MIN_SECRET_DISTINCT = 10;
@@ -62,19 +63,6 @@ const intIn = (min: number, max: number) =>
       `must be at most ${max}`,
     ),
   );
-
-/** Which driver a DATABASE_URL selects. */
-export type DatabaseKind = "libsql" | "postgres";
-
-/** Classifies a DATABASE_URL, or returns null when no driver accepts it. */
-export function databaseKind(url: string): DatabaseKind | null {
-  if (
-    url === ":memory:" || url.startsWith("file:") || /^libsql:\/\//.test(url)
-  ) return "libsql";
-  if (/^https?:\/\//.test(url) || /^wss?:\/\//.test(url)) return "libsql";
-  if (/^postgres(ql)?:\/\//.test(url)) return "postgres";
-  return null;
-}
 
 /**
  * Every environment variable Seedbed reads, with its description (and, where the default is not a plain value,
@@ -697,6 +685,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     access: {
       // Postgres: a version read per batch of requests is a network round trip — leases by default.
       // A local libSQL file reads it in microseconds (and `deno task dev` is one process).
+      // Not in src/db/: an access setting's default, chosen from the URL before any database is open.
       freshness: e.ACCESS_FRESHNESS ?? (databaseKind(e.DATABASE_URL) === "postgres" ? "lease" : "read"),
       leaseMs: e.ACCESS_LEASE_MS,
       pollMs: e.ACCESS_POLL_MS,

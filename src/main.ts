@@ -6,7 +6,7 @@
  */
 import { type Config, ConfigError, loadConfig } from "./config.ts";
 import { EnvFileError, withEnvFile } from "./env_file.ts";
-import { dialectLabel, openDatabase } from "./db/client.ts";
+import { dialectName, openDatabase } from "./db/client.ts";
 import { migrate } from "./db/migrator.ts";
 import { awaitReplicas } from "./access/lease.ts";
 import { createLogger, type Logger, logPersonalData, printErr } from "./log.ts";
@@ -99,7 +99,7 @@ async function main(): Promise<number> {
     // Say which database development runs on (`deno task dev` with a .env is not the in-memory one); the
     // label never holds credentials.
     if (config.appEnv !== "production") {
-      printErr(`Database: ${db.label} (${dialectLabel(db.dialect)}; ${databaseFrom})`);
+      printErr(`Database: ${db.label} (${dialectName(db.dialect)}; ${databaseFrom})`);
     }
     const result = await migrate(db);
     logger.info("migrations_applied", { applied: result.applied, head: result.head });
@@ -154,7 +154,7 @@ async function serve(
   await deps.access.startLease();
   const metricsServer = serveMetrics(config, logger, deps.metrics);
   // Backups left pending, and their multipart uploads, by a process that died (src/backups/sweep.ts).
-  const stopSweeper = startBackupSweeper({
+  const sweeper = startBackupSweeper({
     db,
     store: deps.storage,
     logger,
@@ -167,7 +167,7 @@ async function serve(
     await listen(config, logger, app, shutdown, banner);
   } finally {
     await deps.backupScheduler?.stop(config.http.shutdownTimeoutSeconds * 1000);
-    stopSweeper();
+    sweeper.stop();
     await metricsServer?.stop();
     await deps.access.stopLease();
     // Audit events deferred by a database outage: one last attempt, then say what is lost.

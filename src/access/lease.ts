@@ -37,6 +37,7 @@
  */
 import { sql } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
+import { dbNowMs } from "../db/time.ts";
 import type { Logger } from "../log.ts";
 import { ACCESS_SCOPE, readSecurityVersion } from "./version.ts";
 
@@ -49,13 +50,6 @@ const TRUST_SHARE = 0.9;
 const STALE_ROW_MS = 60_000;
 /** Longest a writer waits for replicas (the longest lease the configuration allows, and a margin). */
 const MAX_WAIT_MS = 61_000;
-
-/** The database clock, epoch milliseconds (an SQL expression). */
-export function dbNowMs(db: Database) {
-  return db.dialect === "postgres"
-    ? sql`(extract(epoch from clock_timestamp()) * 1000)::bigint`
-    : sql`CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)`;
-}
 
 /** What a poll learns in one round trip: the security version, and whether this replica's row exists. */
 export interface Probe {
@@ -74,13 +68,16 @@ export async function probeLease(db: Database, id: string): Promise<Probe> {
 export interface LeaseOptions {
   leaseMs: number;
   pollMs: number;
+  /** The replica's own monotonic clock, in ms (default `performance.now()`; tests pass a fake one). */
+  now?: () => number;
 }
 
 /** One replica's lease: see the module comment. */
 export class LeaseReplica {
   readonly id = crypto.randomUUID();
   #version = -1;
-  /** `performance.now()` until which the caches may answer without a read. */
+  readonly #now: () => number;
+  /** The local clock (`options.now`) until which the caches may answer without a read. */
   #trustUntil = 0;
   #registered = false;
   #lastRenewal = -Infinity;
@@ -99,11 +96,13 @@ export class LeaseReplica {
     private readonly options: LeaseOptions,
     private readonly logger: Logger,
     private readonly probe: (id: string) => Promise<Probe> = (id) => probeLease(db, id),
-  ) {}
+  ) {
+    this.#now = options.now ?? (() => performance.now());
+  }
 
   /** The version to answer at while the lease holds; undefined when the caller must read it. */
   version(): number | undefined {
-    return performance.now() < this.#trustUntil ? this.#version : undefined;
+    return this.#now() < this.#trustUntil ? this.#version : undefined;
   }
 
   /** Registers, takes the first lease (when the database answers) and starts polling. */
@@ -119,7 +118,7 @@ export class LeaseReplica {
 
   /** Deletes rows of replicas long dead (see STALE_ROW_MS); best effort. */
   async #sweep(): Promise<void> {
-    this.#lastSweep = performance.now();
+    this.#lastSweep = this.#now();
     const t = this.db.t.accessReplicas;
     await this.db.db.delete(t).where(sql`${t.leaseUntilMs} < ${dbNowMs(this.db)} - ${STALE_ROW_MS}`)
       .catch(() => {});
@@ -189,7 +188,7 @@ export class LeaseReplica {
         this.#unregister();
         return;
       }
-      const sent = performance.now();
+      const sent = this.#now();
       const moved = v !== this.#version;
       if (!moved && sent - this.#lastRenewal < options.leaseMs / 4) return;
       if (moved) {

@@ -29,6 +29,7 @@
  */
 import { eq, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
+import { timestampParam } from "../db/time.ts";
 
 export interface ThrottleRule {
   /** Attempts admitted without delay. */
@@ -240,10 +241,8 @@ export class LoginThrottle {
    */
   async #count(key: string, rule: ThrottleRule, now: number): Promise<number | null> {
     const t = this.db.t.loginThrottles;
-    // Typed on Postgres: a CASE of untyped parameters would be text.
-    const at = this.db.dialect === "postgres"
-      ? (ms: number) => sql`CAST(${sql.param(new Date(ms), t.blockedUntil)} AS timestamptz)`
-      : (ms: number) => sql.param(new Date(ms), t.blockedUntil);
+    // Typed (timestampParam): a CASE of untyped parameters would be text on Postgres.
+    const at = (ms: number) => timestampParam(this.db, t.blockedUntil, ms);
     const nowP = at(now);
     const first = delayAfter(rule, 1);
     // The block after the n-th attempt, n = the stored count + 1 (a CASE over the doubling steps).

@@ -3,27 +3,34 @@
  * transaction — in bulk, never a row at a time:
  *
  * - Postgres (postgres.js): each table streams in through `COPY … FROM
- *   STDIN`, the rows rewritten from JSON to COPY text on the way. As
- *   pg_restore does, foreign keys are dropped for the load and re-added at
- *   the end (one validating pass each); for a large restore the secondary
- *   indexes are rebuilt after the load too (a sort beats a million B-tree
- *   inserts). Then the identity sequences are advanced past the restored ids.
- * - Embedded PGlite: the same, with multi-row `INSERT … SELECT FROM
+ *   STDIN`, the rows rewritten from JSON to COPY text on the way.
+ * - Embedded PGlite: multi-row `INSERT … SELECT FROM
  *   json_populate_recordset($1)` batches instead of COPY.
- * - libSQL: multi-row Drizzle inserts with foreign-key checks deferred to
- *   the end of the transaction, checked explicitly (`PRAGMA
- *   foreign_key_check`) so a dangling reference is named.
+ * - libSQL: multi-row Drizzle inserts.
+ *
+ * Around the rows, the dialect's own preparation and checks are in
+ * src/db/bulk_load.ts (as pg_restore does: foreign keys, and for a large
+ * restore the secondary indexes, dropped for the load and re-added at the
+ * end; identity counters advanced past the restored ids; on libSQL,
+ * foreign-key checks deferred and then run explicitly so a dangling
+ * reference is named).
  *
  * Any failure throws, and the caller's transaction rolls everything back —
  * DDL included, on Postgres.
  */
 import { rowsPerStatement } from "../db/bulk_insert.ts";
-import { sql } from "drizzle-orm";
 import type { PgTable } from "drizzle-orm/pg-core";
 import type { Database, Tx } from "../db/client.ts";
 import { parseRow, toDrizzleRow } from "./format.ts";
 import { ByteWriter, copyLine, JsonRowToCopy } from "./pg_copy/json_to_pg_copy.ts";
 import { type CopyIn, openCopyIn, type PostgresJs, postgresJsOfTx } from "../db/pg_copy.ts";
+import {
+  beginBulkLoad,
+  type BulkLoad,
+  danglingReferences,
+  finishBulkLoad,
+  jsonRowsInserter,
+} from "../db/bulk_load.ts";
 import { type BackupTable, dialectTable } from "./tables.ts";
 
 const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
@@ -32,23 +39,11 @@ const BATCH_CHARS = 4 * 1024 * 1024;
 /** From this many rows on, secondary indexes are dropped for the load and rebuilt after it. */
 export const REBUILD_INDEXES_FROM_ROWS = 50_000;
 
-interface Ddl {
-  table: string;
-  name: string;
-  definition: string;
-}
-
-function byTable(items: Ddl[]): Map<string, Ddl[]> {
-  const out = new Map<string, Ddl[]>();
-  for (const it of items) out.set(it.table, [...(out.get(it.table) ?? []), it]);
-  return out;
-}
-
 /** One restore's loading session over a transaction. */
 export class Loader {
-  #fks: Ddl[] = [];
-  #indexes: Ddl[] = [];
+  #load: BulkLoad = { foreignKeys: [], indexes: [] };
   #pg: PostgresJs | null;
+  #insertJson: ReturnType<typeof jsonRowsInserter>;
   #copy: CopyIn | null = null;
   #batch: string[] = [];
   #batchChars = 0;
@@ -68,42 +63,14 @@ export class Loader {
     private readonly rebuildIndexesFromRows = REBUILD_INDEXES_FROM_ROWS,
   ) {
     this.#pg = postgresJsOfTx(db, tx);
+    this.#insertJson = jsonRowsInserter(db, tx);
   }
 
   /** Removes the application data (and, on Postgres, the foreign keys and maybe indexes until `finish`). */
   async begin(): Promise<void> {
-    const names = this.tables.map((t) => t.name);
-    if (this.db.dialect === "postgres") {
-      const inTables = sql.join(names.map((n) => sql`${n}`), sql`, `);
-      this.#fks = await this.db.rows<Ddl>(
-        sql`SELECT r.relname AS "table", c.conname AS name, pg_get_constraintdef(c.oid) AS definition
-            FROM pg_constraint c JOIN pg_class r ON r.oid = c.conrelid
-            WHERE c.contype = 'f' AND r.relnamespace = current_schema()::regnamespace AND r.relname IN (${inTables})
-            ORDER BY r.relname, c.conname`,
-        this.tx,
-      );
-      for (const [table, fks] of byTable(this.#fks)) {
-        const drops = fks.map((fk) => `DROP CONSTRAINT ${quote(fk.name)}`).join(", ");
-        await this.db.run(`ALTER TABLE ${quote(table)} ${drops}`, this.tx);
-      }
-      if (this.expectedRows >= this.rebuildIndexesFromRows) {
-        // Secondary indexes only: those backing a constraint (the primary keys) stay.
-        this.#indexes = await this.db.rows<Ddl>(
-          sql`SELECT i.tablename AS "table", i.indexname AS name, i.indexdef AS definition FROM pg_indexes i
-              WHERE i.schemaname = current_schema() AND i.tablename IN (${inTables})
-                AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = to_regclass(quote_ident(i.indexname)))
-              ORDER BY i.tablename, i.indexname`,
-          this.tx,
-        );
-        if (this.#indexes.length) {
-          await this.db.run(`DROP INDEX ${this.#indexes.map((ix) => quote(ix.name)).join(", ")}`, this.tx);
-        }
-      }
-      await this.db.run(`TRUNCATE ${names.map(quote).join(", ")}`, this.tx);
-    } else {
-      await this.db.run("PRAGMA defer_foreign_keys = ON", this.tx);
-      for (const t of [...this.tables].reverse()) await this.db.run(`DELETE FROM ${quote(t.name)}`, this.tx);
-    }
+    this.#load = await beginBulkLoad(this.db, this.tx, this.tables.map((t) => t.name), {
+      dropIndexes: this.expectedRows >= this.rebuildIndexesFromRows,
+    });
   }
 
   /** Starts loading table `t` (ends the previous one). */
@@ -217,22 +184,13 @@ export class Loader {
     this.#batchChars = 0;
     const first = this.#batchFirstRow;
     this.#batchFirstRow += lines.length;
-    if (this.db.dialect === "postgres") {
-      const cols = t.columns.map((c) => quote(c.name)).join(", ");
+    if (this.#insertJson) {
       for (let i = 0; i < lines.length; i++) parseRow(t, lines[i], first + i);
-      await this.db.run(
-        sql`INSERT INTO ${sql.raw(quote(t.name))} (${sql.raw(cols)}) SELECT ${
-          sql.raw(cols)
-        } FROM json_populate_recordset(NULL::${sql.raw(quote(t.name))}, ${
-          "[" + lines.join(",") + "]"
-        }::json)`,
-        this.tx,
-      );
+      await this.#insertJson(t.name, t.columns.map((c) => c.name), lines);
     } else {
       const rows = lines.map((l, i) => toDrizzleRow(t, parseRow(t, l, first + i)));
       const table = dialectTable(this.db, t) as unknown as PgTable;
-      // Sized for SQLite's limit on either dialect (PGlite takes this path too).
-      const per = rowsPerStatement("sqlite", t.columns.length);
+      const per = rowsPerStatement(this.db.dialect, t.columns.length);
       for (let i = 0; i < rows.length; i += per) {
         await this.tx.insert(table).values(rows.slice(i, i + per));
       }
@@ -243,61 +201,14 @@ export class Loader {
   /** Rebuilds indexes, restores the foreign keys (validating every reference) and advances the id sequences. */
   async finish(): Promise<void> {
     await this.endTable();
-    if (this.db.dialect === "postgres") {
-      for (const ix of this.#indexes) await this.db.run(ix.definition, this.tx);
-      for (const [table, fks] of byTable(this.#fks)) {
-        const adds = fks.map((fk) => `ADD CONSTRAINT ${quote(fk.name)} ${fk.definition}`).join(", ");
-        await this.db.run(`ALTER TABLE ${quote(table)} ${adds}`, this.tx);
-      }
-      await this.#advancePostgresSequences();
-    } else {
-      const bad = await this.db.rows<{ table: string; rowid: number; parent: string }>(
-        sql`PRAGMA foreign_key_check`,
-        this.tx,
+    const bad = await danglingReferences(this.db, this.tx);
+    if (bad.length) {
+      const b = bad[0];
+      throw new Error(
+        `a restored row of ${b.table} (rowid ${b.rowid}) references a missing row of ${b.parent}` +
+          (bad.length > 1 ? ` (and ${bad.length - 1} more dangling references)` : ""),
       );
-      if (bad.length) {
-        const b = bad[0];
-        throw new Error(
-          `a restored row of ${b.table} (rowid ${b.rowid}) references a missing row of ${b.parent}` +
-            (bad.length > 1 ? ` (and ${bad.length - 1} more dangling references)` : ""),
-        );
-      }
-      for (const t of this.tables) await this.#advanceSqliteSequence(t);
     }
-  }
-
-  /** setval past the restored ids (never backwards), every table in one round trip. */
-  async #advancePostgresSequences(): Promise<void> {
-    const lit = (v: string) => `'${v.replaceAll("'", "''")}'`;
-    const pairs = this.tables.map((t) => `(${lit(t.name)}, ${lit(t.primaryKey.name)})`).join(", ");
-    await this.db.run(
-      `DO $restore$ DECLARE r record; seq text; top bigint; used bigint; BEGIN
-         FOR r IN SELECT * FROM (VALUES ${pairs}) AS v(tbl, col) LOOP
-           seq := pg_get_serial_sequence(quote_ident(r.tbl), r.col);
-           CONTINUE WHEN seq IS NULL;
-           EXECUTE format('SELECT max(%I) FROM %I', r.col, r.tbl) INTO top;
-           EXECUTE format('SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM %s', seq) INTO used;
-           top := GREATEST(COALESCE(top, 0), used);
-           IF top > 0 THEN PERFORM setval(seq, top, true); END IF;
-         END LOOP;
-       END $restore$`,
-      this.tx,
-    );
-  }
-
-  async #advanceSqliteSequence(t: BackupTable): Promise<void> {
-    const pk = quote(t.primaryKey.name);
-    const [r] = await this.db.rows<{ max_id: number | null; seq: number | null }>(
-      sql`SELECT (SELECT max(${sql.raw(pk)}) FROM ${sql.raw(quote(t.name))}) AS max_id,
-                 (SELECT seq FROM sqlite_sequence WHERE name = ${t.name}) AS seq`,
-      this.tx,
-    );
-    const max = Number(r?.max_id ?? 0);
-    if (max === 0) return;
-    if (r.seq === null) {
-      await this.db.run(sql`INSERT INTO sqlite_sequence (name, seq) VALUES (${t.name}, ${max})`, this.tx);
-    } else if (Number(r.seq) < max) {
-      await this.db.run(sql`UPDATE sqlite_sequence SET seq = ${max} WHERE name = ${t.name}`, this.tx);
-    }
+    await finishBulkLoad(this.db, this.tx, this.#load, this.tables);
   }
 }

@@ -214,6 +214,7 @@ async function checkSchema(db: Database, key: string, m: Manifest): Promise<void
   const current = await schemaVersion(db);
   const have = schemaIndex(current);
   const got = m.schema_index ?? schemaIndex(m.schema_version);
+  // Tags name migration files of one dialect: across dialects only the index compares.
   const sameLineage = m.dialect !== db.dialect || m.schema_version === current;
   if (have === got && sameLineage) return;
   let why: string;

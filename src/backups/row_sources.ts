@@ -9,11 +9,12 @@
  *   pg_copy/pg_copy_to_json.ts rewrites the COPY text into row JSON byte for byte. This is
  *   what keeps a backup within reach of `pg_dump` (docs/backups.md).
  * - Everything else (libSQL, embedded PGlite): Drizzle pages by primary key
- *   inside one transaction, values encoded in JS.
+ *   inside one snapshot transaction (`snapshotTransaction`, src/db/client.ts),
+ *   values encoded in JS.
  */
 import { asc, getTableColumns, gt } from "drizzle-orm";
 import type { PgColumn, PgTable } from "drizzle-orm/pg-core";
-import { type Database, liftStatementTimeout, type Tx } from "../db/client.ts";
+import { type Database, liftStatementTimeout, snapshotTransaction, type Tx } from "../db/client.ts";
 import { CopyRowEncoder } from "./pg_copy/pg_copy_to_json.ts";
 import { type PostgresJs, postgresJsOf } from "../db/pg_copy.ts";
 import { LIFT_STATEMENT_TIMEOUT } from "../db/pg_socket.ts";
@@ -56,13 +57,10 @@ export async function withSnapshot<T>(
     });
   }
   const pageSize = options.pageSize ?? 2000;
-  return await db.db.transaction(
-    async (tx) => {
-      await liftStatementTimeout(db, tx);
-      return await fn((t, emit) => pageTable(db, tx, t, emit, pageSize));
-    },
-    db.dialect === "postgres" ? { isolationLevel: "repeatable read", accessMode: "read only" } : undefined,
-  );
+  return await snapshotTransaction(db, async (tx) => {
+    await liftStatementTimeout(db, tx);
+    return await fn((t, emit) => pageTable(db, tx, t, emit, pageSize));
+  });
 }
 
 const enc = new TextEncoder();

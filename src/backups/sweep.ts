@@ -18,6 +18,7 @@ import type { Database } from "../db/client.ts";
 import type { HeldLiveness } from "../db/liveness.ts";
 import { errorMessage, type Logger } from "../log.ts";
 import type { IncompleteUpload, ObjectStore } from "../storage/object_store.ts";
+import { type Clock, systemClock } from "./backup_schedule.ts";
 import { KEY_PREFIX } from "./format.ts";
 
 /** A pending row younger than this may not hold its liveness lock yet: never judged (default). */
@@ -116,26 +117,48 @@ export function uploadsToAbort<U extends IncompleteUpload>(
   });
 }
 
-/** Sweeps now (in the background) and every `everyMs` (0: at start only); returns the stop function. */
-export function startBackupSweeper(o: SweepOptions & { everyMs: number }): () => void {
+/** The system clock, its timers unref'd: a sweep waiting for its turn never keeps the process alive. */
+const backgroundClock: Clock = {
+  ...systemClock,
+  setTimeout: (fn, ms) => {
+    const timer = setTimeout(fn, ms);
+    Deno.unrefTimer(timer);
+    return timer;
+  },
+};
+
+export interface BackupSweeper {
+  /** No sweep after this one (one in progress finishes). */
+  stop(): void;
+  /** Settles when the sweep in progress, if any, has ended (tests: after moving a fake clock). */
+  idle(): Promise<void>;
+}
+
+/**
+ * Sweeps now (in the background) and every `everyMs` (0: at start only). `clock` (default: the system's)
+ * times the sweeps and, unless `now` is given, is the sweeps' now.
+ */
+export function startBackupSweeper(o: SweepOptions & { everyMs: number; clock?: Clock }): BackupSweeper {
+  const clock = o.clock ?? backgroundClock;
+  const options: SweepOptions = { ...o, now: o.now ?? (() => new Date(clock.now())) };
   let stopped = false;
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timer: unknown;
+  let running: Promise<void>;
   const run = async () => {
     try {
-      await sweepAbandonedBackups(o);
+      await sweepAbandonedBackups(options);
     } catch (err) {
       // S3 or the database is away: the next sweep tries again.
       o.logger.warn("backups_sweep_failed", { error: errorMessage(err).message });
     }
-    if (!stopped && o.everyMs > 0) {
-      timer = setTimeout(run, o.everyMs);
-      Deno.unrefTimer(timer);
-    }
+    if (!stopped && o.everyMs > 0) timer = clock.setTimeout(() => (running = run()), o.everyMs);
   };
-  const first = run();
-  return () => {
-    stopped = true;
-    clearTimeout(timer);
-    void first;
+  running = run();
+  return {
+    stop: () => {
+      stopped = true;
+      if (timer !== undefined) clock.clearTimeout(timer);
+    },
+    idle: () => running,
   };
 }

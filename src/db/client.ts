@@ -14,6 +14,7 @@ import { pgSchema, type Schema, sqliteSchema } from "./schema.ts";
 import type { PGlite } from "@electric-sql/pglite";
 import { openLibsql } from "./libsql.ts";
 import { translateDbError } from "./errors.ts";
+import { databaseKind } from "./database_url.ts";
 import { type Liveness, postgresLiveness, sqliteFileLiveness } from "./liveness.ts";
 
 /** The query builder every repository uses (typed as Postgres; see schema_kit.ts). */
@@ -26,13 +27,13 @@ export type Executor = Db | Tx;
 export type Dialect = "sqlite" | "postgres";
 
 /** A dialect as messages name it: the driver's product, `libSQL` or `Postgres`. */
-export function dialectLabel(dialect: Dialect): "libSQL" | "Postgres" {
+export function dialectName(dialect: Dialect): "libSQL" | "Postgres" {
   return dialect === "sqlite" ? "libSQL" : "Postgres";
 }
 
 /** `postgres://host:5432/db (Postgres)`: a database as messages name it (labels never hold credentials). */
 export function describeDatabase(d: { database: string; dialect: Dialect }): string {
-  return `${d.database} (${dialectLabel(d.dialect)})`;
+  return `${d.database} (${dialectName(d.dialect)})`;
 }
 
 export interface Database {
@@ -150,6 +151,17 @@ export async function liftStatementTimeout(db: Database, tx: Executor): Promise<
 }
 
 /**
+ * Runs `fn` in a transaction that reads one snapshot of the database: on Postgres `repeatable read, read
+ * only`; on libSQL a plain transaction (SQLite's reads one snapshot as it is).
+ */
+export function snapshotTransaction<T>(db: Database, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  return db.db.transaction(
+    fn,
+    db.dialect === "postgres" ? { isolationLevel: "repeatable read", accessMode: "read only" } : undefined,
+  );
+}
+
+/**
  * Opens a database. Accepts `:memory:`, `file:…`, `libsql://…`, `http(s)://…`
  * (libSQL), `postgres://…` / `postgresql://…` (Postgres; an extra `schema`
  * query parameter sets the search_path), and `pglite://memory` (embedded
@@ -160,9 +172,7 @@ export async function openDatabase(
   options: OpenOptions = {},
 ): Promise<Database> {
   try {
-    if (/^postgres(ql)?:\/\//.test(url)) {
-      return await openPostgres(url, options);
-    }
+    if (databaseKind(url) === "postgres") return await openPostgres(url, options);
     if (url.startsWith("pglite://")) return await openPglite(url);
     return await openLibsqlDatabase(url, options);
   } catch (err) {

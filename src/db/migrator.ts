@@ -29,6 +29,7 @@ import {
   readMigrationFolder,
 } from "./migration_files.ts";
 import { type DataLoss, measureLosses } from "./migration_safety.ts";
+import { listTables } from "./tables.ts";
 
 export type { MigrationFile } from "./migration_files.ts";
 export const MIGRATIONS_TABLE = "seedbed_migrations";
@@ -411,12 +412,7 @@ async function runStatements(
 
 /** The tables of the current schema (head) that the database lacks, the migrations table excepted. */
 export async function missingSchemaTables(db: Database): Promise<string[]> {
-  const rows = await db.rows<{ name: string }>(
-    db.dialect === "sqlite"
-      ? sql`SELECT name FROM sqlite_master WHERE type = 'table'`
-      : sql`SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema()`,
-  );
-  const present = new Set(rows.map((r) => r.name));
+  const present = new Set(await listTables(db));
   return Object.values(db.t).map((t) => getTableName(t as Table)).filter((n) => !present.has(n));
 }
 
@@ -608,19 +604,14 @@ export async function stamp(
 
 /** Drops every table (application, bookkeeping and migrations). Used by tests and `reset --hard`. */
 export async function dropAllTables(db: Database): Promise<void> {
+  const tables = await listTables(db);
   if (db.dialect === "sqlite") {
-    const tables = await db.rows<{ name: string }>(
-      sql`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`,
-    );
     await db.run("PRAGMA foreign_keys = OFF");
-    for (const t of tables) await db.run(`DROP TABLE IF EXISTS "${t.name}"`);
+    for (const t of tables) await db.run(`DROP TABLE IF EXISTS "${t}"`);
     await db.run("PRAGMA foreign_keys = ON");
     return;
   }
-  const tables = await db.rows<{ tablename: string }>(
-    sql`SELECT tablename FROM pg_tables WHERE schemaname = current_schema()`,
-  );
   for (const t of tables) {
-    await db.run(`DROP TABLE IF EXISTS "${t.tablename}" CASCADE`);
+    await db.run(`DROP TABLE IF EXISTS "${t}" CASCADE`);
   }
 }

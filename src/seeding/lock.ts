@@ -24,10 +24,11 @@
  * A second caller is refused at once with SEEDING_IN_PROGRESS naming the
  * running execution, never left waiting. Story: docs/seeding.md ("The lock").
  */
-import { and, eq, gt, lt, ne, or, sql } from "drizzle-orm";
+import { and, eq, gt, lt, ne, or } from "drizzle-orm";
 import process from "node:process";
 import { type Database, type Executor, liftStatementTimeout } from "../db/client.ts";
 import type { HeldLiveness } from "../db/liveness.ts";
+import { tryTransactionLock } from "../db/transaction_lock.ts";
 import { AppError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 
@@ -324,19 +325,15 @@ async function acquireLease(db: Database, values: LeaseValues) {
 }
 
 /**
- * Inside the seeding transaction on Postgres: takes the transaction-scoped
- * advisory lock, or throws SEEDING_IN_PROGRESS when another transaction
- * holds it. A no-op on libSQL (BEGIN IMMEDIATE already serializes writers).
+ * Inside the seeding transaction: takes the transaction-scoped seeding lock
+ * (src/db/transaction_lock.ts: an advisory lock on Postgres), or throws
+ * SEEDING_IN_PROGRESS when another transaction holds it. A no-op on libSQL
+ * (BEGIN IMMEDIATE already serializes writers).
  */
 export async function lockTransaction(db: Database, tx: Executor, executionId: number): Promise<void> {
-  if (db.dialect !== "postgres") return;
-  // Seeding a large volume may take minutes: no statement timeout in its transaction.
+  // Seeding a large volume may take minutes: no statement timeout in its transaction (a no-op on libSQL).
   await liftStatementTimeout(db, tx);
-  const [row] = await db.rows<{ ok: boolean }>(
-    sql`SELECT pg_try_advisory_xact_lock(hashtext(${"seedbed:seed:" + db.namespace})) AS ok`,
-    tx,
-  );
-  if (!row?.ok) {
+  if (!(await tryTransactionLock(db, tx, "seedbed:seed:" + db.namespace))) {
     const lease = await peekLock(db).catch(() => null);
     const other = lease && lease.executionId !== executionId ? lease.executionId : null;
     throw other !== null ? inProgressError(other) : new AppError(

@@ -3,9 +3,10 @@
  * state, key counts, each organization's tier and modules, users and roles,
  * and the last seeding run. `problems` lists what makes the check fail.
  */
-import { asc, count, desc, getTableName, sql } from "drizzle-orm";
+import { asc, count, desc, getTableName } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
 import { MIGRATIONS_TABLE, migrationStatus } from "../db/migrator.ts";
+import { listTables } from "../db/tables.ts";
 import type { AnyTable } from "./types.ts";
 import { ALWAYS_ON_MODULES, normalizeModule, TIERS } from "../tenants/modules.ts";
 
@@ -46,19 +47,10 @@ export interface VerifyReport {
   problems: string[];
 }
 
-async function presentTables(db: Database): Promise<Set<string>> {
-  const rows = await db.rows<{ name: string }>(
-    db.dialect === "sqlite"
-      ? sql`SELECT name FROM sqlite_master WHERE type = 'table'`
-      : sql`SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema()`,
-  );
-  return new Set(rows.map((r) => r.name));
-}
-
 /** Gathers the checklist. Never throws for a half-migrated database: it reports it. */
 export async function verifyDatabase(db: Database): Promise<VerifyReport> {
   const expected = [...Object.values(db.t).map((t) => getTableName(t as AnyTable)), MIGRATIONS_TABLE];
-  const present = await presentTables(db);
+  const present = new Set(await listTables(db));
   const missing = expected.filter((n) => !present.has(n));
   const status = await migrationStatus(db);
   const applied = status.filter((s) => s.state === "applied");

@@ -11,8 +11,9 @@ import { testApp } from "../helpers/app.ts";
 import { bearer, createWorld, login } from "../helpers/fixtures.ts";
 import type { Database } from "../../src/db/client.ts";
 import { memoryLogger, silentLogger } from "../../src/log.ts";
-import { awaitReplicas, dbNowMs, LeaseReplica, type Probe, probeLease } from "../../src/access/lease.ts";
+import { awaitReplicas, LeaseReplica, type Probe, probeLease } from "../../src/access/lease.ts";
 import { openDatabase } from "../../src/db/client.ts";
+import { dbNowMs } from "../../src/db/time.ts";
 import { readSecurityVersion } from "../../src/access/version.ts";
 
 const LEASE = { ACCESS_FRESHNESS: "lease", ACCESS_POLL_MS: "10000", ACCESS_LEASE_MS: "60000" };
@@ -109,31 +110,42 @@ dbTest("lease: a writer waits for a silent replica until its lease has run out, 
 });
 
 dbTest(
-  "lease: a replica whose polls fail stops trusting its caches when the lease lapses, then resumes",
+  "lease: a replica whose polls fail stops trusting its caches when the lease lapses on its clock, then resumes",
   async (db) => {
+    // The replica's own clock is the subject: a fake one, moved by hand; polls are stepped by hand too.
+    let now = 1_000;
     let failing = false;
     const applied: number[] = [];
     const replica = new LeaseReplica(
       db,
       (v) => applied.push(v),
-      { leaseMs: 300, pollMs: 20 },
+      { leaseMs: 60_000, pollMs: 600_000, now: () => now },
       silentLogger,
       (id) => failing ? Promise.reject(new Error("database unreachable")) : probeLease(db, id),
     );
-    await replica.start();
+    await replica.start(); // renewal sent at 1 000: trusted for 90 % of the lease, until 55 000
     try {
       const v = await readSecurityVersion(db);
       assert.equal(replica.version(), v);
       assert.deepEqual(applied, [v]);
       failing = true;
-      await new Promise((r) => setTimeout(r, 400));
+      now = 20_000;
+      await replica.pollNow(); // fails: nothing renewed
+      now = 54_999;
+      assert.equal(replica.version(), v, "trusted until 90 % of the lease after the renewal was sent");
+      now = 55_000;
       assert.equal(replica.version(), undefined, "lapsed: callers read the version themselves");
+      now = 200_000;
+      assert.equal(replica.version(), undefined);
       failing = false;
-      // The lapsed row is registered again, then a fresh read is trusted (two polls).
-      for (let i = 0; i < 100 && replica.version() === undefined; i++) {
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      assert.equal(replica.version(), v, "successful polls bring the lease back");
+      // The database answers again; its own clock has hardly moved, so the row is live and is renewed.
+      await replica.pollNow();
+      assert.equal(replica.version(), v, "a successful poll brings the lease back");
+      now = 200_000 + 53_999;
+      assert.equal(replica.version(), v, "counted from this renewal");
+      now = 200_000 + 54_000;
+      assert.equal(replica.version(), undefined);
+      assert.deepEqual(applied, [v], "the version had not moved: nothing applied again");
     } finally {
       await replica.stop();
     }
@@ -162,45 +174,53 @@ dbTest(
   async (db) => {
     // The race a review found: B's lease lapses; B's poll reads v0; A commits v1 and, B's row being
     // lapsed, returns at once; B's renewal then lands. B must not answer at v0 after that.
+    // B's clock is a fake one and its polls are stepped by hand; the lapse in the database is written
+    // into B's row (the database's clock decides, as always, in A's wait and B's renewal).
     const w = await createWorld(db);
     const a = await testApp(db);
     const b = await testApp(db);
-    let mode: "ok" | "fail" | "hold" = "ok";
+    let now = 1_000;
+    let hold = false;
     let probed!: () => void;
     const probedP = new Promise<void>((r) => (probed = r));
     let release!: () => void;
     const released = new Promise<void>((r) => (release = r));
     const probe = async (id: string): Promise<Probe> => {
-      if (mode === "fail") throw new Error("database unreachable");
       const p = await probeLease(db, id);
-      if (mode === "hold") {
-        mode = "fail"; // and later polls fail again (a flaky database): nothing corrects B soon
+      if (hold) {
+        hold = false;
         probed();
         await released; // the poll's reply is delayed past the write
       }
       return p;
     };
+    const leaseMs = 60_000;
     const lease = new LeaseReplica(
       db,
       (v) => b.deps.access.cache.apply(v),
-      { leaseMs: 400, pollMs: 20 },
+      { leaseMs, pollMs: 600_000, now: () => now },
       silentLogger,
       probe,
     );
     b.deps.access.cache.lease = lease;
     await lease.start();
     try {
+      const v0 = await readSecurityVersion(db);
       const root = await login(a.app, "root@platform.test");
       const manager = await login(b.app, "manager@acme.test");
       const leads = async () =>
         (await b.app.request("/api/v1/crm/leads", { headers: bearer(manager) })).status;
       assert.equal(await leads(), 200);
-      mode = "fail";
-      await new Promise((r) => setTimeout(r, 500)); // B's lease lapses, locally and in the database
-      mode = "hold";
-      // The replica's poll timer does not keep the process alive (unref'd): keep it alive meanwhile.
-      const alive = setInterval(() => {}, 5);
-      await probedP.finally(() => clearInterval(alive)); // B's poll has read v0
+      assert.equal(lease.version(), v0);
+      // B's lease lapses, on its clock and in the database.
+      now += leaseMs;
+      await db.run(
+        sql`UPDATE access_replicas SET lease_until_ms = ${dbNowMs(db)} - 1 WHERE id = ${lease.id}`,
+      );
+      assert.equal(lease.version(), undefined);
+      hold = true;
+      const polled = lease.pollNow();
+      await probedP; // B's poll has read v0
       const res = await a.app.request(`/api/v1/organizations/${w.acme.id}/entitlements`, {
         method: "PATCH",
         headers: { ...bearer(root), "content-type": "application/json" },
@@ -208,14 +228,13 @@ dbTest(
       });
       assert.equal(res.status, 200); // returned without waiting: B's row had lapsed
       release();
-      await new Promise((r) => setTimeout(r, 60)); // B's renewal goes out (refused), polls go on
+      await polled; // B's renewal goes out, and is refused
+      assert.equal(lease.version(), undefined, "no trust in v0 after the write");
       assert.equal(await leads(), 403, "no stale allow on B once the change has returned");
-      mode = "ok";
-      // And B comes back under a lease at the new version.
-      for (let i = 0; i < 100 && lease.version() === undefined; i++) {
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      // And B comes back under a lease at the new version (registered again, then a fresh read).
+      await lease.pollNow();
       assert.equal(lease.version(), await readSecurityVersion(db));
+      assert.notEqual(lease.version(), v0);
     } finally {
       await lease.stop();
     }

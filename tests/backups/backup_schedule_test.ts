@@ -7,47 +7,15 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { dbTest } from "../helpers/db.ts";
 import { testApp, testConfig } from "../helpers/app.ts";
+import { FakeClock } from "../helpers/fake_clock.ts";
 import { startTestS3 } from "../helpers/s3.ts";
 import { openDatabase } from "../../src/db/client.ts";
 import type { Database } from "../../src/db/client.ts";
 import { silentLogger } from "../../src/log.ts";
-import { BackupScheduler, type Clock, scheduledRuns } from "../../src/backups/backup_schedule.ts";
+import { BackupScheduler, scheduledRuns } from "../../src/backups/backup_schedule.ts";
 import { nextRuns, parseSchedule } from "../../src/backups/cron.ts";
 import { Metrics } from "../../src/observability/metrics.ts";
 import type { BackupRecord } from "../../src/backups/catalog.ts";
-
-/** A clock tests move by hand; due timers fire in time order, and each firing is awaited. */
-class FakeClock implements Clock {
-  #timers = new Map<number, { at: number; fn: () => void }>();
-  #id = 0;
-  constructor(public current: number) {}
-  now() {
-    return this.current;
-  }
-  setTimeout(fn: () => void, ms: number) {
-    const id = ++this.#id;
-    this.#timers.set(id, { at: this.current + ms, fn });
-    return id;
-  }
-  clearTimeout(h: unknown) {
-    this.#timers.delete(h as number);
-  }
-  /** Moves to `to`, firing what falls due on the way; `settle` waits for what the firings started. */
-  async advanceTo(to: number, settle: () => Promise<void>) {
-    for (;;) {
-      const due = [...this.#timers].filter(([, t]) => t.at <= to).sort((a, b) => a[1].at - b[1].at);
-      if (!due.length) break;
-      const at = due[0][1].at;
-      this.current = Math.max(this.current, at);
-      for (const [id, t] of due.filter(([, t]) => t.at === at)) {
-        this.#timers.delete(id);
-        t.fn();
-      }
-      await settle();
-    }
-    this.current = to;
-  }
-}
 
 const T0 = Date.parse("2026-12-02T00:30:00Z");
 const HOUR = 3_600_000;

@@ -15,8 +15,10 @@ import { sql } from "drizzle-orm";
 import type { IncompleteUpload, ObjectStore } from "../../src/storage/object_store.ts";
 import { dbTest, POSTGRES_IS_SERVER } from "../helpers/db.ts";
 import { startTestS3 } from "../helpers/s3.ts";
+import { FakeClock } from "../helpers/fake_clock.ts";
 
 const HOUR = 3_600_000;
+const MINUTE = 60_000;
 
 Deno.test("sweep: an upload of a live backup is never aborted; a dead one's always; an orphan once stale", () => {
   const key = fc.constantFrom(
@@ -51,7 +53,7 @@ Deno.test("sweep: an upload of a live backup is never aborted; a dead one's alwa
   );
 });
 
-async function pendingRow(db: Database, ageMs: number) {
+async function pendingRow(db: Database, ageMs: number, now = Date.now()) {
   const catalog = new BackupCatalog(db);
   const row = await catalog.createPending({
     kind: "manual",
@@ -59,7 +61,7 @@ async function pendingRow(db: Database, ageMs: number) {
     createdBy: "t",
     dialect: db.dialect,
     schemaVersion: null,
-    createdAt: new Date(Date.now() - ageMs),
+    createdAt: new Date(now - ageMs),
   });
   const key = `database-backups/20250101_000000_manual_${row.id}.json.gz`;
   await catalog.setKey(row.id, key);
@@ -147,25 +149,73 @@ dbTest(
 );
 
 dbTest(
-  "sweep: on its schedule too — a row abandoned after startup is failed by a later sweep; stop ends it",
+  "sweep: on its schedule too — a row abandoned after startup is failed by the first sweep after it is stale; stop ends it",
   async (db) => {
+    // The clock is the subject (a row's age, the sweeps' times): a fake one, moved by hand.
     const full = { ...db, liveness: null }; // judged by age
-    const logger = memoryLogger();
     const { store } = storeWith([]);
-    const stop = startBackupSweeper({ db: full, store, logger, staleAfterMs: HOUR, graceMs: 0, everyMs: 50 });
+    const clock = new FakeClock(Date.parse("2026-12-02T00:00:00Z"));
+    const t0 = clock.now();
+    const sweeper = startBackupSweeper({
+      db: full,
+      store,
+      logger: memoryLogger(),
+      staleAfterMs: HOUR,
+      graceMs: 0,
+      everyMs: 10 * MINUTE,
+      clock,
+    });
+    const status = async (row: { id: number; catalog: BackupCatalog }) =>
+      (await row.catalog.byId(row.id))?.status;
     try {
-      await new Promise((r) => setTimeout(r, 100)); // the startup sweep has run: nothing to do
-      const late = await pendingRow(full, 2 * HOUR);
-      const deadline = Date.now() + 5_000;
-      while ((await late.catalog.byId(late.id))?.status === "pending" && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 25));
-      }
-      assert.equal((await late.catalog.byId(late.id))?.status, "failed", "a scheduled sweep failed it");
+      await sweeper.idle(); // the startup sweep has run: nothing to do
+      const late = await pendingRow(full, 0, t0); // abandoned just after startup
+      await clock.advanceTo(t0 + HOUR - 1, () => sweeper.idle()); // sweeps at 10, 20, …, 50 minutes
+      assert.equal(await status(late), "pending", "younger than BACKUP_STALE_MINUTES: kept");
+      await clock.advanceTo(t0 + HOUR, () => sweeper.idle()); // the sweep at 60 minutes
+      assert.equal(await status(late), "failed", "a scheduled sweep failed it once stale");
+      assert.equal(clock.pending, 1, "the next sweep is due");
+      // Stopped while a sweep runs: that sweep ends, and none follows.
+      await clock.advanceTo(t0 + HOUR + 10 * MINUTE, async () => {
+        sweeper.stop();
+        await sweeper.idle();
+      });
+      assert.equal(clock.pending, 0, "no sweep is due after stop");
     } finally {
-      stop();
+      sweeper.stop();
     }
-    const after = await pendingRow(full, 2 * HOUR);
-    await new Promise((r) => setTimeout(r, 200));
-    assert.equal((await after.catalog.byId(after.id))?.status, "pending", "no sweep after stop");
+    const after = await pendingRow(full, 2 * HOUR, clock.now());
+    await clock.advanceTo(clock.now() + 2 * HOUR, () => sweeper.idle());
+    assert.equal(await status(after), "pending", "no sweep after stop");
   },
 );
+
+dbTest("sweep: on the system clock, sweeps follow one another every everyMs until stop", async (db) => {
+  // Real time, briefly: the default clock's timers are what main.ts runs on.
+  let sweeps = 0;
+  const store = {
+    incompleteUploads: () => {
+      sweeps++;
+      return Promise.resolve([]);
+    },
+    abortUpload: () => Promise.resolve(),
+  } as unknown as ObjectStore;
+  const sweeper = startBackupSweeper({
+    db: { ...db, liveness: null },
+    store,
+    logger: memoryLogger(),
+    staleAfterMs: HOUR,
+    everyMs: 10,
+  });
+  try {
+    const deadline = Date.now() + 5_000;
+    while (sweeps < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(sweeps >= 3, `${sweeps} sweeps`);
+  } finally {
+    sweeper.stop();
+  }
+  await sweeper.idle();
+  const done = sweeps;
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(sweeps, done, "none after stop");
+});
