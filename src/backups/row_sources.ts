@@ -10,6 +10,8 @@
  *   what keeps a backup within reach of `pg_dump` (docs/backups.md).
  * - Everything else (libSQL, embedded PGlite): Drizzle pages by primary key
  *   inside one transaction, values encoded in JS.
+ *
+ * Story: docs/backups.md ("Design decisions, and why").
  */
 import { asc, getTableColumns, gt } from "drizzle-orm";
 import type { PgColumn, PgTable } from "drizzle-orm/pg-core";

@@ -1,4 +1,7 @@
-/** Values the metrics read from the database at scrape time (one small query each). */
+/**
+ * Values the metrics read from the database at scrape time (one small query each).
+ * Story: docs/operations.md ("Metrics").
+ */
 import { sql } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
 

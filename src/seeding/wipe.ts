@@ -4,6 +4,7 @@
  * catalog, audit log, security versions) and `seedbed_migrations`. Tables are
  * found in the database itself, so tables added later are covered too.
  * Identity counters restart, so a reset database numbers rows from 1 again.
+ * Story: docs/seeding.md ("How the engine works").
  */
 import { sql } from "drizzle-orm";
 import type { Database, Executor } from "../db/client.ts";
