@@ -7,6 +7,8 @@
  *   new module <name> --field … | new seeder <Name>
  * Configuration: the environment, then `.env` in the working directory (real variables win).
  * Exit codes: 0 success, 1 failure, 2 usage error (a bad option, argument or configuration).
+ *
+ * Story: docs/cli.md.
  */
 import { type CliOptions, openCliContext, UsageError } from "./cli/context.ts";
 import { MIGRATE_USAGE, migrateNeedsStorage, runMigrate } from "./cli/migrate_command.ts";

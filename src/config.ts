@@ -2,7 +2,7 @@
  * Configuration: one zod schema for every environment variable, read once by
  * an entry point (`main.ts`, `cli.ts`) and passed down as a typed object.
  * A bad value fails fast with the variable's name and what is wrong — never
- * the value of a secret.
+ * the value of a secret. Story: docs/configuration.md.
  */
 import { passwordProblems } from "./auth/password_policy.ts";
 import { base64url } from "jose";

@@ -1,7 +1,7 @@
 /**
  * The composition root: builds every service from config and an open
  * database. `main.ts`, `cli.ts` and tests share it, so all callers reach the
- * database through the same services.
+ * database through the same services. Story: docs/architecture.md.
  */
 import type { AppDeps } from "./app.ts";
 import type { Config } from "./config.ts";

@@ -1,11 +1,12 @@
 /**
  * `.env` support for the entry points (`main.ts`, `cli.ts`): configuration
  * comes from the environment, then from `.env` in the working directory when
- * there is one. Real variables always win over the file. See docs/cli.md.
+ * there is one. Real variables always win over the file.
  *
  * Must never break: a value from the file never replaces a variable that is
  * set in the environment (even to an empty string); a malformed line fails
  * with its line number, never with its value (it may hold a secret).
+ * Story: docs/cli.md ("Configuration: the environment, then `.env`").
  */
 
 /** Raised for a line of `.env` that is not `NAME=value`. */

@@ -2,6 +2,7 @@
  * The service's closed error vocabulary. Every failure that reaches a client
  * is an AppError with one of these codes; `http/errors.ts` maps each code to
  * its status in one place and renders `{detail, code, request_id}`.
+ * Story: docs/api.md.
  */
 export const ERROR_STATUS = {
   VALIDATION_ERROR: 422,

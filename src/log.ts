@@ -1,7 +1,7 @@
 /**
  * Structured logging: one JSON object per line on stdout. Keys that look like
  * credentials are redacted wherever they appear, so a careless field never
- * leaks a token, password or secret.
+ * leaks a token, password or secret. Story: docs/reliability.md ("Logs").
  */
 import type { LogLevel } from "./config.ts";
 

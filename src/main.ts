@@ -3,6 +3,7 @@
  * serve. SIGTERM/SIGINT stop accepting, let in-flight requests finish
  * (bounded by SHUTDOWN_TIMEOUT_SECONDS), close the database and exit 0.
  * `deno task dev` runs it under scripts/dev.ts, which restarts it on changes.
+ * Story: docs/deploying.md.
  */
 import { type Config, ConfigError, loadConfig } from "./config.ts";
 import { EnvFileError, withEnvFile } from "./env_file.ts";

@@ -2,7 +2,7 @@
  * Published placeholder secrets — the values printed in docker-compose.yml,
  * .env.example, the seeds and the docs — which production refuses: anyone
  * can read them. Messages name the variable and where the value comes from,
- * never the value. See docs/configuration.md.
+ * never the value. Story: docs/configuration.md.
  */
 
 /** Values of SECRET_KEY that are published somewhere (compared case-insensitively). */

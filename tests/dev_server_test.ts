@@ -85,6 +85,7 @@ async function startDev(stderr: "piped" | "null") {
 
 Deno.test({
   name: "dev: a change restarts the server, a crash waits for the next change, SIGTERM ends it for good",
+  // Its 20 s wait for dev to end after SIGTERM (a setTimeout raced against the exit) is left running.
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
@@ -159,8 +160,6 @@ Deno.test({
 
 Deno.test({
   name: "dev: a supervisor killed outright (SIGKILL) leaves no server behind on the port",
-  sanitizeResources: false,
-  sanitizeOps: false,
   fn: async () => {
     const { dir, port, child } = await startDev("null");
     const health = () =>

@@ -104,7 +104,6 @@ Deno.test("main: an unreachable database stops startup with exit 1 and no stack 
 Deno.test({
   name:
     "main: serves, then SIGTERM stops it cleanly: database closed, exit 0; its log is JSON lines, no runtime warning",
-  sanitizeResources: false,
   fn: async () => {
     const { port, child, finish } = await startServing();
     const res = await fetch(`http://127.0.0.1:${port}/ready`);
@@ -139,7 +138,6 @@ Deno.test({
 
 Deno.test({
   name: "main: with ACCESS_FRESHNESS=lease the server is a replica while it serves, and leaves on SIGTERM",
-  sanitizeResources: false,
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "seedbed-main-lease-" });
     const url = `file:${dir}/lease.db`;
@@ -165,7 +163,6 @@ Deno.test({
 
 Deno.test({
   name: "main: SIGTERM lets an in-flight request finish before exiting 0",
-  sanitizeResources: false,
   fn: async () => {
     const { port, child, finish } = await startServing();
     // A request whose body arrives slowly: in flight when SIGTERM lands.
@@ -208,7 +205,6 @@ Deno.test({
 
 Deno.test({
   name: "main: BACKUP_SCHEDULE takes backups on schedule; METRICS_PORT serves /metrics alone, with its token",
-  sanitizeResources: false,
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "seedbed-main-schedule-" });
     const metricsPort = freePort();
@@ -262,7 +258,6 @@ Deno.test({
 
 Deno.test({
   name: "main: development says which database it runs on, and that DATABASE_URL came from .env",
-  sanitizeResources: false,
   fn: async () => {
     // Seed 000 says `cp .env.example .env`: `deno task dev` then runs on .env's database, not in memory
     // (newcomer finding 8). The line is on stderr, before anything else is done with the database.

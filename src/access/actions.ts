@@ -8,7 +8,7 @@
  * allow an action it does not list.
  *
  * It is plain data built by `buildActionCatalog` from the module registry (`modules/mod.ts`: each module
- * declares its actions and record resources). See docs/access.md ("Action catalog").
+ * declares its actions and record resources). Story: docs/access.md ("Action catalog").
  */
 import { REGISTRY } from "../modules/registry.ts";
 

@@ -10,6 +10,7 @@
  * transaction, so the version moved by exactly as much as the count only
  * when every bump in between was a revocation. Entries are promises, so
  * concurrent misses share one load.
+ * Story: docs/freshness.md ("Immediate effect on every replica").
  */
 import type { Database } from "../db/client.ts";
 import type { Logger } from "../log.ts";

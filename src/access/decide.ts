@@ -13,6 +13,7 @@
  * Platform super admins pass RBAC and record scope everywhere, but they do NOT
  * bypass entitlements when they act on an organization: they see what the
  * organization is licensed for (changing the tier is an explicit, audited act).
+ * Story: docs/access.md ("The three layers").
  */
 import { checkEntitlement, type EntitlementState } from "../tenants/entitlements.ts";
 import { normalizeModule } from "../tenants/modules.ts";

@@ -8,14 +8,15 @@
  * catalog and every record owner of the organization — judged as if the organization were active and
  * entitled to every module, and as if every principal it compares were active, so that a later licence
  * change or a reactivation cannot turn a grant the actor could not make into a live one (a deactivated
- * user has no effective access at all: judged as he is, any grant to him would look harmless). Records a principal owns count as the actor's own (anyone may be given, on his own records, what
+ * user has no effective access at all: judged as he is, any grant to him would look harmless). Records a
+ * principal owns count as the actor's own (anyone may be given, on his own records, what
  * the actor may do on his). Platform super admins are exempt; an organization admin passes by decide()'s
  * own rule (he may do everything to every record of his organization, and nothing outside it).
  *
  * The users and roles services call `gainedBeyond` for every principal a change touches (in the change's
  * transaction, before it commits) and `roleBeyond` for the role itself; tests/security/escalation_test.ts
  * checks the same invariant from outside, through decide(), after random sequences of API calls.
- * See docs/access.md ("No escalation").
+ * Story: docs/access.md ("No escalation").
  */
 import { forbidden } from "../errors.ts";
 import { snapshotEntitlements } from "../tenants/entitlements.ts";

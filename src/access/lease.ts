@@ -34,6 +34,7 @@
  * change may see either state. A change made outside Seedbed (raw SQL) bumps the
  * version through the triggers but nobody waits for it: lease replicas apply
  * it within one poll. `ACCESS_FRESHNESS=read` (the default on libSQL) has no such window.
+ * Story: docs/freshness.md ("Freshness modes").
  */
 import { sql } from "drizzle-orm";
 import type { Database } from "../db/client.ts";

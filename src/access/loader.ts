@@ -2,6 +2,7 @@
  * Loads what the decision needs from the database: a user's access snapshot
  * (role kind, grants, assigned modules, team) and an organization's
  * entitlement snapshot. Only the cache (`cache.ts`) calls these.
+ * Story: docs/access.md.
  */
 import { and, eq, inArray, or } from "drizzle-orm";
 import type { Database, Executor } from "../db/client.ts";

@@ -8,6 +8,7 @@
  *
  * Names are case-insensitive (normalized to lower case). Anything else —
  * `crm-read`, `crm read`, `crm`, `crm.` — is malformed.
+ * Story: docs/access.md ("Layer 3 — RBAC and record scope").
  */
 import { validation } from "../errors.ts";
 

@@ -6,6 +6,9 @@
  * auth.login_throttled, auth.password_changed, access.denied (every 403),
  * access.cross_organization (super admin acting on an organization),
  * role.*, user.*, organization.*, entitlements.changed, seeders.* and restore.*.
+ * Must never drop an event unsaid: `recordSafely` keeps one the database cannot
+ * take, in order and with its time, until it answers, and says what is lost at
+ * shutdown. Story: docs/access.md ("Audit").
  */
 import { and, desc, eq, gte, type SQL } from "drizzle-orm";
 import type { Database, Executor } from "../db/client.ts";

@@ -2,7 +2,9 @@
  * Every 403 reaches the audit log: the access guard records its own denials
  * (with layer and reason); this middleware records the others — refusals
  * decided by services after the guard passed (who may create whom, system
- * roles, record owners, …).
+ * roles, record owners, …). Each 403 is audited once: a denial the guard (or
+ * forward-auth) recorded is not recorded again.
+ * Story: docs/access.md ("Audit").
  */
 import type { Context, MiddlewareHandler } from "hono";
 import type { HttpEnv } from "../http/types.ts";

@@ -1,4 +1,8 @@
-/** `/api/v1/auth`: login, logout, current user, password change. */
+/**
+ * `/api/v1/auth`: login, logout, current user, password change. Every answer is sent
+ * `Cache-Control: no-store`: a token or a user is never cached on the way.
+ * Story: docs/access.md ("Authentication").
+ */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Config } from "../config.ts";
 import { createRouter, errorResponses, jsonBody, jsonResponse } from "../http/openapi.ts";

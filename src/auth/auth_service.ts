@@ -5,6 +5,7 @@
  * unknown email, a wrong password, a deactivated user and a user of a
  * deactivated organization, and takes about the same time in each case: an
  * unknown email is verified against a dummy argon2id hash.
+ * Story: docs/access.md ("Authentication").
  */
 import type { Database } from "../db/client.ts";
 import { AppError } from "../errors.ts";

@@ -4,6 +4,7 @@
  * right-most entry (the address our gateway saw) is used, since entries to
  * its left are whatever the client chose to send. Otherwise the socket's
  * peer address (Deno.serve's `remoteAddr`).
+ * Story: docs/access.md ("Authentication").
  */
 import type { Context } from "hono";
 

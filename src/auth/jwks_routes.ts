@@ -1,7 +1,8 @@
 /**
  * `GET /.well-known/jwks.json`: the public keys tokens are signed with (asymmetric ALGORITHM), each with
  * its `kid`, the previous ones included during a rotation — so a gateway verifies Seedbed's tokens with
- * this URL alone. With an HMAC algorithm there is no public key: 404 saying so. See docs/gateway.md.
+ * this URL alone. With an HMAC algorithm there is no public key: 404 saying so.
+ * Story: docs/gateway.md ("JWKS").
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { AppError } from "../errors.ts";

@@ -4,6 +4,7 @@
  * symbol, not the account's email or its local part, not a well-known password.
  * Default credentials of the seeds (`password123`, `SuperAdmin@123`) predate
  * this rule; accounts created with them are flagged to change their password.
+ * Story: docs/access.md ("Authentication").
  */
 export const MIN_PASSWORD_LENGTH = 12;
 export const MAX_NEW_PASSWORD_LENGTH = 128;

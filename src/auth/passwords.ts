@@ -6,6 +6,7 @@
  * Hashes are PHC strings (`$argon2id$v=19$m=19456,t=2,p=1$…`), so the
  * parameters travel with each hash and can be raised later without breaking
  * old ones (`needsRehash` tells when a stored hash is weaker than today's).
+ * Story: docs/access.md ("Authentication").
  */
 import { hash, verify } from "@node-rs/argon2";
 

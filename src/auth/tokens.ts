@@ -19,6 +19,7 @@
  * (revocation mark, `src/auth/revocation.ts`), `iat`, `exp`, `iss`, `aud`, `jti`.
  * Verified tokens are cached (bounded) until they expire, so the hot path
  * pays neither a key import nor a signature check per request.
+ * Story: docs/access.md ("Authentication").
  */
 import {
   calculateJwkThumbprint,

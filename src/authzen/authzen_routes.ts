@@ -5,6 +5,7 @@
  * `GET /.well-known/authzen-configuration`. Per the specification, a missing
  * required attribute is a 400 (not 422), a denial is a 200 with
  * `"decision": false`, and `X-Request-ID` is echoed verbatim.
+ * Story: docs/authzen.md.
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";

@@ -17,7 +17,7 @@
  * platform super admin, for any organization) or the `access.evaluate`
  * permission. Denials carry `context.layer` and `context.reason`; admins
  * also get `reason_admin` and the whole decision's `trace` (on an allow,
- * when the request's `context.trace` is true).
+ * when the request's `context.trace` is true). Story: docs/authzen.md.
  */
 import type { Database } from "../db/client.ts";
 import { ALL_MODULES, normalizeModule } from "../tenants/modules.ts";

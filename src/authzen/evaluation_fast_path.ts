@@ -5,7 +5,7 @@
  * the bytes already read). Must never answer differently from the router, nor
  * produce an error of its own (errors, 4xx codes and the audit stay in one
  * place): `tests/authzen/evaluation_fast_path_test.ts` compares the two byte
- * for byte. Why and how much: docs/performance.md#access.
+ * for byte. Story: docs/performance.md ("Access").
  */
 import type { Metrics } from "../observability/metrics.ts";
 import type { Logger } from "../log.ts";

@@ -11,6 +11,8 @@
  *
  * Restore is `POST /api/v1/seeders/restore` (the seeding routes), so that it
  * runs under the seeding lock and is recorded in the execution history.
+ * Platform super admins only (`seeders` is a platform module): a tenant's admin
+ * is refused whatever his role grants. Story: docs/backups.md ("Usage").
  */
 import { IdParam } from "../http/paging.ts";
 import { createRoute, z } from "@hono/zod-openapi";

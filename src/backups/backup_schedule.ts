@@ -16,6 +16,7 @@
  * Must never break: each slot is run at most once across replicas (the
  * unique row, on both dialects); a failing backup never stops the schedule.
  * The clock is injected, so tests drive two replicas with a fake one.
+ * Story: docs/operations.md ("Scheduled backups").
  */
 import type { Cron } from "croner";
 import { parseSchedule } from "./cron.ts";

@@ -9,6 +9,7 @@
  * channel and the upload's part buffers whatever the data size. The checksum,
  * known only at the end, goes into the catalog and onto the object's
  * metadata; the catalog row becomes `completed`, and retention runs.
+ * Story: docs/backups.md.
  */
 import type { Config } from "../config.ts";
 import type { Database } from "../db/client.ts";

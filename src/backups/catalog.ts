@@ -3,7 +3,7 @@
  * to `completed` (with size, SHA-256, row counts and manifest), `failed`
  * (with the reason) or `pruned` (object deleted by retention). It is a
  * bookkeeping table, so it survives restore and reset, and it is what
- * verification trusts — not the object's own bytes.
+ * verification trusts — not the object's own bytes. Story: docs/backups.md.
  */
 import { and, count, desc, eq, ne, type SQL } from "drizzle-orm";
 import type { Database } from "../db/client.ts";

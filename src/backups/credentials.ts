@@ -39,6 +39,7 @@
  *
  * Must never: let a restore, or a chain of restores and resets, turn a
  * revoked key or a retired password back into a working one.
+ * Story: docs/backups.md ("What a restore never rolls back").
  */
 import { and, asc, count, gt, inArray, sql } from "drizzle-orm";
 import type { Database, Executor } from "../db/client.ts";

@@ -1,6 +1,7 @@
 /**
  * Cron expressions (croner) for BACKUP_SCHEDULE: parsing with an error that
  * names the expression, and the next runs. No I/O (config.ts validates with it).
+ * Story: docs/operations.md ("Scheduled backups").
  */
 import { Cron } from "croner";
 

@@ -3,7 +3,7 @@
  * lines: the writer pushes into a bounded channel from inside the snapshot
  * transaction; the reader turns decompressed lines back into events
  * (table start, batches of row lines, manifest) and refuses anything that is
- * not the layout the writer produces.
+ * not the layout the writer produces. Story: docs/backups.md ("Format").
  */
 import type { Database } from "../db/client.ts";
 import { FORMAT_NAME, FORMAT_VERSION, type Manifest, MANIFEST_KEY } from "./format.ts";

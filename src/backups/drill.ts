@@ -8,6 +8,7 @@
  *
  * What it must never break: the live database is only read (its catalog, to
  * find the backup); the scratch database is dropped whatever happens.
+ * Story: docs/backups.md ("Restore drill").
  */
 import { type Database, openDatabase } from "../db/client.ts";
 import { migrate } from "../db/migrator.ts";

@@ -14,6 +14,7 @@
  * What it must never break: a byte changed anywhere is refused, never
  * turned into rows; without the right key the message says so, never
  * garbage; the key never appears in a message (only its fingerprint).
+ * Story: docs/backups.md ("Encryption").
  */
 import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from "node:crypto";
 

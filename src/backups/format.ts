@@ -17,7 +17,7 @@
  * column names. Values are typed so either database reads them back the same:
  * integers as JSON numbers, booleans as true/false, timestamps as ISO 8601
  * strings with an offset, JSON columns as nested JSON, text as strings, NULL
- * as null.
+ * as null. Story: docs/backups.md ("Format").
  */
 import type { BackupColumn, BackupTable, ColumnKind } from "./tables.ts";
 import { inputRuleViolations, SURROGATE_ESCAPE, SURROGATE_MESSAGE } from "../http/input_rules.ts";

@@ -17,6 +17,7 @@
  *
  * Any failure throws, and the caller's transaction rolls everything back —
  * DDL included, on Postgres.
+ * Story: docs/backups.md ("Design decisions, and why").
  */
 import { rowsPerStatement } from "../db/bulk_insert.ts";
 import type { PgTable } from "drizzle-orm/pg-core";

@@ -1,4 +1,7 @@
-/** How the backup module words failures (shared by backup, verify and restore). */
+/**
+ * How the backup module words failures (shared by backup, verify and restore). Never words one with a failed
+ * query's parameters (they may hold row data). Story: docs/backups.md.
+ */
 import { translateDbError } from "../db/errors.ts";
 import { AppError } from "../errors.ts";
 import type { BackupRecord } from "./catalog.ts";

@@ -21,6 +21,7 @@
  *
  * What it must never break: nothing changes before the object was verified
  * in full; an uncatalogued object is never trusted on its own metadata.
+ * Story: docs/backups.md ("Restore").
  */
 import { sql } from "drizzle-orm";
 import { type Database, describeDatabase, liftStatementTimeout } from "../db/client.ts";

@@ -3,6 +3,7 @@
  * pass (what, which object, how many rows when known) and report rows per
  * batch — never per row, so the hot path stays as it was. The default does
  * nothing; the CLI draws a progress line (src/cli/context.ts).
+ * Story: docs/cli.md ("Output").
  */
 
 export interface RowPass {

@@ -11,6 +11,8 @@
  * - Everything else (libSQL, embedded PGlite): Drizzle pages by primary key
  *   inside one snapshot transaction (`snapshotTransaction`, src/db/client.ts),
  *   values encoded in JS.
+ *
+ * Story: docs/backups.md ("Design decisions, and why").
  */
 import { asc, getTableColumns, gt } from "drizzle-orm";
 import type { PgColumn, PgTable } from "drizzle-orm/pg-core";

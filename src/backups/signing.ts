@@ -9,7 +9,7 @@
  * only through a valid signature by a key this server holds (current or
  * previous); the signed s3_key must be the object's own key (a signed
  * manifest copied next to another object proves nothing); a key is named by
- * a fingerprint, never by its value.
+ * a fingerprint, never by its value. Story: docs/backups.md ("Trust").
  */
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { canonical, type Manifest } from "./format.ts";

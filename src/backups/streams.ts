@@ -10,6 +10,7 @@
  * about five times slower than level 1–3 for a few percent of size — the
  * difference between meeting and missing the backup speed target (see
  * docs/backups.md). The output is ordinary gzip either way.
+ * Story: docs/backups.md.
  */
 import { createGunzip, createGzip } from "node:zlib";
 import { createHash } from "node:crypto";

@@ -7,7 +7,7 @@
  * foreign-key order (a table after every table it references), so a reader
  * meets parents before children. Column kinds come from the schema kit's
  * vocabulary (`schema_kit.ts`), read from the Postgres definition, which is
- * the same for both dialects.
+ * the same for both dialects. Story: docs/backups.md ("Format").
  */
 import { getTableColumns, getTableName } from "drizzle-orm";
 import { getTableConfig, type PgColumn, type PgTable } from "drizzle-orm/pg-core";

@@ -3,7 +3,7 @@
  * SHA-256 counter, gunzip and the document reader; `verifyBackup` checks it
  * against what the catalog recorded — checksum and size, the manifest, and
  * every row parsed and type-checked against the current schema — without
- * touching the database.
+ * touching the database. Story: docs/backups.md.
  */
 import { AppError } from "../errors.ts";
 import type { ObjectStore } from "../storage/object_store.ts";

@@ -1,4 +1,4 @@
-/** `deno task backup [create|list|show ID|verify KEY|ID|prune]`. */
+/** `deno task backup [create|list|show ID|verify KEY|ID|prune]`. Story: docs/backups.md ("Command line"). */
 import type { BackupRecord } from "../backups/catalog.ts";
 import { drillRestore } from "../backups/drill.ts";
 import type { BackupService } from "../backups/backup_service.ts";

@@ -9,6 +9,8 @@
  *   by surprise: it refuses and says how to set DATABASE_URL;
  * - log lines are not JSON unless `--log-json` or LOG_LEVEL=debug, and
  *   colours appear only on a terminal and never with NO_COLOR.
+ *
+ * Story: docs/cli.md.
  */
 import { userInfo } from "node:os";
 import { type Config, ConfigError, loadConfig } from "../config.ts";

@@ -6,6 +6,7 @@
  * Must never break: a down run that would destroy data says what and how
  * much, asks on a terminal, needs --force otherwise, and needs --force in
  * production always; `--backup` takes a backup before anything runs.
+ * Story: docs/migrations.md ("Alembic → Seedbed").
  */
 import { sql } from "drizzle-orm";
 import { awaitReplicas } from "../access/lease.ts";

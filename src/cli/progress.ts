@@ -1,8 +1,9 @@
 /**
  * Progress for long CLI work (`seed --scale`, and backup, restore, verify:
- * their services report rows per batch, src/backups/row_progress.ts): on a terminal a bar redrawn in place with rows,
+ * their services report rows per batch, src/backups/row_progress.ts): on a terminal a bar redrawn
+ * in place with rows,
  * rate and time left; otherwise (CI logs, pipes) a plain line every few
- * seconds. Always on stderr, so stdout stays parseable. See docs/cli.md.
+ * seconds. Always on stderr, so stdout stays parseable. Story: docs/cli.md ("Output").
  *
  * Must never break: the line never claims more than 100 % or a negative time
  * left, whatever the counts; nothing is drawn after `done()`.

@@ -1,4 +1,8 @@
-/** `deno task seed [options]`: what `python scripts/seed.py` does, and more. */
+/**
+ * `deno task seed [options]`: what `python scripts/seed.py` does, and more. Never resets or restores in
+ * production unless the database's name is typed on a terminal or --force is given.
+ * Story: docs/seeding.md ("CLI").
+ */
 import { describeDatabase } from "../db/client.ts";
 import { APP_ENVS, type AppEnv } from "../config.ts";
 import { AppError } from "../errors.ts";

@@ -2,7 +2,7 @@
  * Aligned text tables for the CLI (`migrate history`, `migrate status`,
  * `backup list`, `seed --list`): a header row, columns padded to their
  * widest cell, numbers right-aligned. Plain text, no colour: pipes and
- * `grep` see the same as the terminal. See docs/cli.md.
+ * `grep` see the same as the terminal. Story: docs/cli.md ("Output").
  */
 
 export interface Column {

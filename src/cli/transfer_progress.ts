@@ -6,7 +6,7 @@
  * far). The bytes moved to or from S3 for that pass's object follow as
  * secondary information (`4.2 MiB read`): the CLI wraps the object store's
  * `upload` and `download` for the length of one command to count them.
- * See docs/cli.md.
+ * Story: docs/cli.md ("Output").
  *
  * Must never break: the bytes pass through unchanged (the checksums are
  * computed downstream of this wrapper); the wrapper is removed afterwards.

@@ -1,4 +1,7 @@
-/** `deno task verify` (or `deno task seed verify`): seed 000's verification checklist. */
+/**
+ * `deno task verify` (or `deno task seed verify`): seed 000's verification checklist.
+ * Story: docs/seeding.md ("CLI").
+ */
 import { verifyDatabase, type VerifyReport } from "../seeding/verify.ts";
 import { type CliContext, UsageError } from "./context.ts";
 

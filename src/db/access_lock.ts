@@ -11,7 +11,7 @@
  * next change then waits, and its checks (statements run after the lock) see the first one committed.
  *
  * libSQL needs nothing: its transactions begin `IMMEDIATE` (the client's "write" mode), so writers are
- * serialized by the database itself, across processes too.
+ * serialized by the database itself, across processes too. Story: docs/access.md ("No escalation").
  */
 import { sql } from "drizzle-orm";
 import type { Database, Executor } from "./client.ts";

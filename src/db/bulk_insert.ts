@@ -13,6 +13,7 @@
  * `session.client.query`. When that shape is not there (a Drizzle upgrade),
  * or a table has an SQL-expression default, `fastInsert` answers null and the
  * caller falls back to the query builder, which is slower but always right.
+ * Story: docs/seeding.md ("Decisions and why").
  */
 import { type Column, getTableColumns, getTableName, is, SQL } from "drizzle-orm";
 import type { Database, Tx } from "./client.ts";

@@ -13,6 +13,7 @@
  *   through the query builder (`jsonRowsInserter` is null).
  *
  * Any failure leaves it to the caller's transaction to roll everything back — DDL included, on Postgres.
+ * Story: docs/backups.md.
  */
 import { sql } from "drizzle-orm";
 import type { Database, Executor } from "./client.ts";

@@ -1,7 +1,8 @@
 /**
  * Opens the database a DATABASE_URL names and hides the dialect behind one
  * `Database` handle. This folder (`src/db/`) is the only place that knows
- * which dialect is in use.
+ * which dialect is in use. Must never put a credential in a database's label
+ * (what logs and backups name it by). Story: docs/architecture.md.
  */
 import type { Paths } from "../paths.ts";
 import { type SQL, sql, type SQLWrapper } from "drizzle-orm";

@@ -1,6 +1,7 @@
 /**
  * Connections as the Postgres server sees them (`pg_stat_activity`), for the metrics at scrape time: this
  * database's, and this process's pool's. Null where there is no server to ask (libSQL, embedded PGlite).
+ * Story: docs/operations.md.
  */
 import { sql } from "drizzle-orm";
 import type { Database } from "./client.ts";

@@ -1,6 +1,7 @@
 /**
  * Which driver a DATABASE_URL selects, read from the URL alone (config validates it before any database is
  * opened; `openDatabase` in client.ts dispatches on it).
+ * Story: docs/configuration.md.
  */
 
 /** Which driver a DATABASE_URL selects. */

@@ -8,6 +8,7 @@
  * fails, naming the versions below, as soon as an upgrade moves anything.
  * Must never guess: a shape that is not there is null (the caller takes the
  * plain path) or a DriverShapeError naming what changed.
+ * Story: docs/architecture.md.
  */
 import type { Database, Executor } from "./client.ts";
 

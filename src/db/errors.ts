@@ -3,6 +3,7 @@
  * postgres.js / PGlite (SQLSTATE codes), libSQL (SQLITE_* codes) and
  * connection failures, looking through Drizzle's wrapping `cause` chain.
  * Messages name the constraint, never the parameters (which may be secrets).
+ * Story: docs/reliability.md ("A database blip stays a blip").
  */
 import { AppError } from "../errors.ts";
 import { migrationCreatesTable } from "./migration_files.ts";

@@ -10,6 +10,7 @@
  * a shortcut around the queue: the hot reader (`libsql_reader.ts`). Anything
  * it cannot do goes to the client. (A read does not wait for a write issued
  * but not yet awaited — await a write before reading what it wrote.)
+ * Story: docs/architecture.md.
  */
 import { type Client, createClient, type Transaction, type TransactionMode } from "@libsql/client";
 import { HotReader } from "./libsql_reader.ts";

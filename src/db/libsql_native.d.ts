@@ -2,6 +2,7 @@
  * The little of the `libsql` native binding (the driver under @libsql/client)
  * that `libsql.ts` uses. Declared here rather than taken from the package,
  * whose types pull in Node's and clash with the Web Crypto types jose uses.
+ * Story: docs/architecture.md.
  */
 export interface NativeStatement {
   get(...params: unknown[]): unknown;

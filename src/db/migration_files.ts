@@ -5,7 +5,7 @@
  *
  * Must never break: the up file's SHA-256 is what `seedbed_migrations`
  * records (drift detection); a journal entry without both files is an error
- * that `deno task db:check` reports. See docs/migrations.md.
+ * that `deno task db:check` reports. Story: docs/migrations.md.
  */
 
 export const DIALECT_FOLDERS = ["sqlite", "postgres"] as const;

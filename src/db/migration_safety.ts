@@ -5,7 +5,8 @@
  * Recognised: DROP TABLE, ALTER TABLE … DROP COLUMN, DELETE FROM, TRUNCATE,
  * and drizzle-kit's SQLite table rebuild (`__new_<table>`), whose copy keeps
  * only the columns its INSERT names. Must never break: a statement that
- * drops a table or column holding rows is always reported (docs/migrations.md).
+ * drops a table or column holding rows is always reported.
+ * Story: docs/migrations.md ("A down that drops data").
  */
 import { sql } from "drizzle-orm";
 import type { Database } from "./client.ts";

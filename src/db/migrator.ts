@@ -18,6 +18,8 @@
  *   empties, the child tables) and `PRAGMA foreign_key_check` must pass
  *   before it commits.
  * - A failing statement is reported with the database's own message.
+ *
+ * Story: docs/migrations.md ("What the migrator guarantees").
  */
 import { getTableName, sql, type Table } from "drizzle-orm";
 import { AppError } from "../errors.ts";

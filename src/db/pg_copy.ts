@@ -3,6 +3,7 @@
  * two things Drizzle does not stream: `COPY … TO STDOUT` (backup) and
  * `COPY … FROM STDIN` (restore). Null on libSQL and on embedded PGlite,
  * which take the generic (Drizzle) paths instead.
+ * Story: docs/backups.md ("Design decisions, and why").
  */
 import type { Database, Executor } from "./client.ts";
 import {

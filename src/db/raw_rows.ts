@@ -17,6 +17,8 @@
  *   (Seedbed already needs a session, not a transaction pooler: docs/reliability.md).
  * Anything else (PGlite, a Drizzle upgrade that moved them) answers null and the caller takes Drizzle's path.
  * Drizzle's query logger and result cache are not consulted here: Seedbed configures neither.
+ *
+ * Story: docs/modules.md ("Speed").
  */
 import { Buffer } from "node:buffer";
 import { fillPlaceholders } from "drizzle-orm";

@@ -4,6 +4,7 @@
  *
  * Tenant-scoped tables carry `organization_id NOT NULL` with an index; the
  * repositories filter on it inside every query (layer 1 of the access model).
+ * Story: docs/architecture.md.
  */
 import type { AnyPgColumn } from "drizzle-orm/pg-core";
 import { pgKit, type SchemaKit, sqliteKit } from "./schema_kit.ts";

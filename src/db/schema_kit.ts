@@ -16,6 +16,8 @@
  * - timestamps: `timestamptz` / `integer` epoch milliseconds — both `Date`
  * - JSON: `jsonb` / `text` JSON — both parsed values
  * - big integers (byte sizes): `bigint` (number mode) / `integer`
+ *
+ * Story: docs/architecture.md.
  */
 import * as pg from "drizzle-orm/pg-core";
 import * as lite from "drizzle-orm/sqlite-core";

@@ -1,6 +1,7 @@
 /**
  * The tables the database holds, read from its own catalog (`sqlite_master` / `pg_tables` of the current
  * schema), and emptying some of them with their identity counters restarted.
+ * Story: docs/seeding.md.
  */
 import { sql } from "drizzle-orm";
 import type { Database, Executor } from "./client.ts";

@@ -1,6 +1,7 @@
 /**
  * Time in SQL, per dialect: the database's own clock, timestamp parameters typed for their column, and a
  * timestamp read raw (an aggregate Drizzle does not map) as epoch milliseconds.
+ * Story: docs/architecture.md.
  */
 import type { Column, SQL } from "drizzle-orm";
 import { sql } from "drizzle-orm";

@@ -3,6 +3,7 @@
  * a transaction-level advisory lock (`pg_try_advisory_xact_lock` of the name's `hashtext`). libSQL needs none:
  * its write transactions begin `IMMEDIATE`, so writers are already serialized by the database itself, across
  * processes too.
+ * Story: docs/seeding.md.
  */
 import { sql } from "drizzle-orm";
 import type { Database, Executor } from "./client.ts";

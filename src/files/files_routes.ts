@@ -1,7 +1,7 @@
 /**
  * `/api/v1/files`: seed 002's Files module, guarded by `files:create`,
  * `files:read`, `files:update`, `files:delete`. Uploads are multipart and
- * streamed (parsed with busboy, never buffered whole).
+ * streamed (parsed with busboy, never buffered whole). Story: docs/api.md.
  */
 import { IdParam } from "../http/paging.ts";
 import { createRoute, z } from "@hono/zod-openapi";

@@ -17,6 +17,8 @@
  *   commits: an S3 failure rolls the record back (no orphan either way).
  * - Reads and writes go through the same organization + record-scope filter
  *   as every tenant-scoped table (`RecordsRepository`).
+ *
+ * Story: docs/api.md.
  */
 import { createHash } from "node:crypto";
 import type { Database } from "../db/client.ts";

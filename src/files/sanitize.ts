@@ -1,3 +1,8 @@
+/**
+ * Client-supplied file names made safe to store, to put in an S3 key and to echo back (`sanitizeFilename`),
+ * and cut to a number of UTF-8 bytes (`truncateUtf8`). Must never let a path part, a control character or a
+ * lone surrogate through, nor cut inside a character. Story: docs/api.md.
+ */
 /** The longest name a file system will take for one path segment (NAME_MAX), in UTF-8 bytes. */
 export const MAX_FILENAME_BYTES = 255;
 /** An extension longer than this is not one: it is cut with the rest of the name. */

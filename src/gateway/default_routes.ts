@@ -4,7 +4,7 @@
  * restaurants) uses when no FORWARD_AUTH_ROUTES file is given. It mirrors the
  * guards of the routers (users_routes.ts, roles_routes.ts, …) — checked against
  * every REST route's guard by tests/gateway/canonical_path_test.ts; anything not
- * listed is denied. See docs/gateway.md.
+ * listed is denied. Story: docs/gateway.md ("The route table").
  */
 import { RESOURCES } from "../modules/resources.ts";
 import { LICENSED_MODULES } from "../tenants/modules.ts";

@@ -10,7 +10,7 @@
  * Must never break: deny by default — an unmapped route, a non-canonical
  * path, dialect headers that disagree (a client forging one dialect's header
  * behind another gateway) or a missing target are all refusals, never an
- * allow. See docs/gateway.md.
+ * allow. Story: docs/gateway.md.
  */
 import type { Context } from "hono";
 import { AppError } from "../errors.ts";

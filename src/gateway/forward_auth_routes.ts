@@ -1,7 +1,7 @@
 /**
  * `/access/v1/forward-auth` (any method, and any path below it for Envoy's
  * ext_authz): the gateway's authorization subrequest. The check itself lives
- * in forward_auth.ts; see docs/gateway.md for gateway configurations.
+ * in forward_auth.ts. Story: docs/gateway.md (with each gateway's configuration).
  */
 import { Hono } from "hono";
 import { markDenialAudited } from "../audit/forbidden_audit.ts";

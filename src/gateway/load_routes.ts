@@ -1,7 +1,7 @@
 /**
  * Reads the forward-auth route table at startup: the FORWARD_AUTH_ROUTES file
  * when set (a bad file stops the server with the entry and the problem named),
- * Seedbed's own routes otherwise. See docs/gateway.md.
+ * Seedbed's own routes otherwise. Story: docs/gateway.md ("The route table").
  */
 import { defaultRouteTable } from "./default_routes.ts";
 import { parseRouteTable, type RouteEntry, RouteTableError } from "./route_table.ts";

@@ -8,7 +8,7 @@
  * parameters, encoded dots, slashes, backslashes or percents, `//`, control
  * characters; `canonicalPath`) is refused, so a gateway and its upstream can
  * never disagree on which route a request is.
- * See docs/gateway.md.
+ * Story: docs/gateway.md ("The route table").
  *
  * Patterns: literal segments; `*` or `{name}` / `:name` matches exactly one
  * segment; a final `**` matches zero or more segments. The first matching

@@ -11,7 +11,7 @@
  * scope or organization changes) takes effect on every replica at the next
  * request: the `service_keys` triggers bump the security version, and the
  * key cache lives for one version only (as the access caches do). Expiry is
- * checked on every use. See docs/gateway.md.
+ * checked on every use. Story: docs/gateway.md ("Service keys").
  */
 import { and, desc, eq, isNull, type SQL } from "drizzle-orm";
 import { base64url } from "jose";

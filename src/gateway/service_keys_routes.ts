@@ -2,7 +2,7 @@
  * `/api/v1/service-keys`: service credentials for gateways and PEPs. An
  * organization admin manages his organization's keys; a platform super admin
  * the platform's (no X-Organization-Id) or an organization's (naming it).
- * The secret is in the creation response only. See docs/gateway.md.
+ * The secret is in the creation response only. Story: docs/gateway.md ("Service keys").
  */
 import { IdParam } from "../http/paging.ts";
 import { createRoute, z } from "@hono/zod-openapi";

@@ -1,4 +1,7 @@
-/** Liveness (`/health`) and readiness (`/ready`). */
+/**
+ * Liveness (`/health`) and readiness (`/ready`). `/ready` never keeps a probe waiting past READY_TIMEOUT_MS,
+ * whatever the database does. Story: docs/reliability.md ("A database blip stays a blip").
+ */
 import { createRoute, z } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
 import type { Config } from "../config.ts";

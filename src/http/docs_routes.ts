@@ -3,7 +3,8 @@
  * `swagger-ui-dist` npm package (no CDN, so it works offline and behind
  * strict CSPs), pointed at `/openapi.json`. Log in with
  * `POST /api/v1/auth/login` ("Try it out"), paste the token under
- * "Authorize", then try any route.
+ * "Authorize", then try any route. Must never run a script that is not its own,
+ * nor be framed (its Content-Security-Policy). Story: docs/api.md.
  */
 import { Hono } from "hono";
 import { createRequire } from "node:module";

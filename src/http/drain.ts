@@ -4,6 +4,7 @@
  * body"). So on SIGTERM we first drain ourselves: new requests get 503 with
  * `Connection: close` (the gateway retries them elsewhere), requests already
  * in flight run to completion, and only then is the server shut down.
+ * Story: docs/architecture.md.
  */
 import { AppError } from "../errors.ts";
 import { plainErrorResponse } from "./errors.ts";

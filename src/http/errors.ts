@@ -3,6 +3,7 @@
  * `{"detail": "<message>", "code": "<CODE>", "request_id": "…"}`, plus
  * client-safe extras (`errors` for validation, `execution_id`, …).
  * Unexpected errors answer 500 without internals; they are logged in full.
+ * Story: docs/api.md.
  */
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";

@@ -9,6 +9,7 @@
  * Only `/api/` by default: the AuthZEN endpoints under `/access/` must answer
  * 400 to a body that is not sent as `application/json` (the specification's
  * HTTPS binding and its certification scenario), so they are never rewritten.
+ * Story: docs/access.md ("Quick tour").
  */
 import type { MiddlewareHandler } from "hono";
 import type { HttpEnv } from "./types.ts";

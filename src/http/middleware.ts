@@ -4,7 +4,7 @@
  * `http_request` line per request. `requestContext` is the one middleware
  * factory; the AuthZEN fast path, which runs before the router, uses the same
  * `resolveRequestId` and `httpRequestLine`. Must never log headers, bodies or a
- * query string (it may carry secrets).
+ * query string (it may carry secrets). Story: docs/reliability.md ("Logs").
  */
 import type { MiddlewareHandler } from "hono";
 import type { Logger } from "../log.ts";

@@ -1,6 +1,7 @@
 /**
  * Route building blocks. Every route is declared with `createRoute` from the
  * same zod schemas it validates with, so `/openapi.json` cannot drift.
+ * Story: docs/api.md.
  */
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";

@@ -1,4 +1,4 @@
-/** Hono context typing shared by every route and middleware. */
+/** Hono context typing shared by every route and middleware. Story: docs/architecture.md. */
 import type { Logger } from "../log.ts";
 
 /** The authenticated user, as the access layer hands it to handlers. */

@@ -7,7 +7,7 @@
  * contract or any service, not even as a type: the schema imports the module files, so a module file (or
  * anything it imports) that reaches the schema is an import cycle (tests/architecture/import_cycles_test.ts).
  * A module's seeders therefore name their module (`module: "restaurants"`) and are listed in
- * `seeders/mod.ts`. See docs/modules.md.
+ * `seeders/mod.ts`. Story: docs/modules.md ("What a module declares").
  */
 import type { ColumnBuilderBase, HasDefault, NotNull } from "drizzle-orm";
 import type { z } from "@hono/zod-openapi";

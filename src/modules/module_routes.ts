@@ -3,6 +3,7 @@
  * list (paginated) and get for every resource; create, update and delete
  * for crm leads and manufacturing orders. Each is guarded by
  * `requireAccess(module, action)` with the resource's submodule.
+ * Story: docs/modules.md.
  */
 import { createRoute, type RouteConfig, z } from "@hono/zod-openapi";
 import type { AccessService } from "../access/access_service.ts";

@@ -5,7 +5,7 @@
  * copy. A Postgres `timestamptz` in UTC text (`2026-12-03 09:26:40.123456+00`) becomes its ISO string by
  * rearranging the text, which is what the column's own reading of it (`timestamptzFromText`) gives as ISO
  * (milliseconds truncated); any other text goes through that Date. tests/modules/records_json_test.ts
- * proves both on both databases.
+ * proves both on both databases. Story: docs/modules.md ("Speed").
  */
 import type { Column } from "drizzle-orm";
 import { snake } from "../db/module_tables.ts";

@@ -10,6 +10,7 @@
  * The owner is the table's record-scope column: `owner_id`, or the one its module declares (`owner`).
  *
  * A record outside the organization or the scope is simply not found.
+ * Story: docs/access.md ("Layer 3 — RBAC and record scope").
  */
 import {
   and,

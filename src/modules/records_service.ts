@@ -6,7 +6,7 @@
  * A reference field (`ref()`, `user()`) must name a record of the same
  * organization inside the caller's scope, or an active member: never another
  * tenant's row (422 naming the field). A delete takes along only referencing records the caller could
- * delete or change himself (else 409).
+ * delete or change himself (else 409). Story: docs/modules.md ("What a module declares").
  */
 import { base64url } from "jose";
 import type { Database } from "../db/client.ts";

@@ -10,6 +10,7 @@
  *
  * Must never break: recording never throws into the request and never
  * carries a credential (subjects are ids, never tokens or keys' secrets).
+ * Story: docs/operations.md ("The decision log").
  */
 import type { Logger } from "../log.ts";
 import type { Metrics } from "./metrics.ts";

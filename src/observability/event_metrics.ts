@@ -5,6 +5,7 @@
  * metrics cannot drift from the logs. The events and their fields are the
  * contract: tests/observability/metrics_test.ts scrapes after a real seeding
  * run, backup, restore and denials, so a renamed event fails there.
+ * Story: docs/operations.md ("Metrics").
  */
 import type { LogFields, Logger } from "../log.ts";
 import type { Metrics } from "./metrics.ts";

@@ -5,7 +5,7 @@
  * embedder tells it when the page goes idle; Deno never does, so a heap grown under load stayed grown (the soak
  * bench measured RSS 12–19 % over the start 30 s after its load; docs/reliability.md). Needs V8's `gc` function
  * (`deno task start` passes `--expose-gc`); without it this does nothing. Must never run while a request is in
- * flight, and never on a timer that keeps the process alive.
+ * flight, and never on a timer that keeps the process alive. Story: docs/reliability.md ("Soak").
  */
 export interface IdleCollector {
   /** Checks once (the interval calls this; tests call it with a fake clock). True when it collected. */

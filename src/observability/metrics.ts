@@ -7,6 +7,7 @@
  * Must never break: `/metrics` is never public by accident (metrics_routes.ts);
  * a failing gauge collection (database down) never fails the scrape — the
  * gauge is left unset and `seedbed_metrics_collect_errors_total` counts it.
+ * Story: docs/operations.md ("Metrics").
  */
 import client from "prom-client";
 

@@ -6,7 +6,7 @@
  * port it exists only with METRICS_TOKEN, and then only for that bearer
  * token (compared in constant time); with neither METRICS_TOKEN nor
  * METRICS_PORT it is 404. On METRICS_PORT (main.ts) it is served alone,
- * with the token too when one is set. See docs/operations.md.
+ * with the token too when one is set. Story: docs/operations.md ("Metrics").
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { createRoute, z } from "@hono/zod-openapi";

@@ -1,6 +1,7 @@
 /**
  * Values the metrics read from the database at scrape time (one small query each); the connection counts
  * are in src/db/connection_stats.ts.
+ * Story: docs/operations.md ("Metrics").
  */
 import { sql } from "drizzle-orm";
 import type { Database } from "../db/client.ts";

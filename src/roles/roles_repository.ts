@@ -1,4 +1,7 @@
-/** Roles, their permissions, and the permission catalog. */
+/**
+ * Roles, their permissions, and the permission catalog. Reads see the global roles and the organization's
+ * own, never another organization's. Story: docs/access.md ("Layer 3 — RBAC and record scope").
+ */
 import { and, asc, count, eq, inArray, isNull, or, type SQL } from "drizzle-orm";
 import type { Database, Executor } from "../db/client.ts";
 import { type Grant, parsePermission } from "../access/permissions.ts";

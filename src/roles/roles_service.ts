@@ -4,6 +4,7 @@
  * or deleted. An organization's admin manages his organization's custom
  * roles; global roles belong to platform super admins. Nobody but an admin
  * grants a permission he does not hold himself.
+ * Story: docs/access.md ("Layer 3 — RBAC and record scope").
  */
 import type { Database } from "../db/client.ts";
 import { AppError, conflict, forbidden, notFound } from "../errors.ts";

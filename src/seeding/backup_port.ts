@@ -3,6 +3,7 @@
  * service calls `backupBeforeSeeding` before a run or a reset (when asked),
  * and the seeder restore endpoint / `seed --restore` call `restore`. The
  * backup module (`src/backups/`) implements it; `deps.ts` wires it in.
+ * Story: docs/seeding.md ("How the engine works").
  */
 export interface BackupBeforeSeedingInput {
   /** The execution about to run (null for a backup outside any run). */

@@ -2,7 +2,7 @@
  * The backup that precedes a run, through the BackupPort. A failed backup
  * (or no backup storage at all) becomes a warning and the run goes on —
  * unless a backup is required, then the run fails with BACKUP_FAILED before
- * anything is seeded.
+ * anything is seeded. Story: docs/seeding.md ("How the engine works").
  */
 import { AppError } from "../errors.ts";
 import type { Logger } from "../log.ts";

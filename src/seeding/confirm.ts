@@ -3,7 +3,7 @@
  * 6): a reset or a restore replaces every tenant's data, so in production
  * the API needs `"confirm": "<database name>"` and the CLI asks on a
  * terminal (or needs --force). Dry runs touch nothing and need none.
- * docs/backups.md, "Production confirmation".
+ * Story: docs/backups.md ("Production confirmation").
  */
 import { AppError } from "../errors.ts";
 

@@ -2,7 +2,7 @@
  * The helpers a seeder gets: get-or-create and upsert by a natural key (with
  * correct counting: an identical row is neither created nor updated), batched
  * bulk insert, and a per-run password-hash cache. Everything runs on the
- * run's transaction.
+ * run's transaction. Story: docs/seeding.md ("How the engine works").
  */
 import { and, eq, getTableColumns, inArray, isNull, type SQL, sql } from "drizzle-orm";
 import type { Column } from "drizzle-orm";

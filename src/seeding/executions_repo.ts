@@ -1,7 +1,7 @@
 /**
  * The execution history (`seeder_executions`). Every write here runs outside
  * the seeding transaction, so the record of a failed run survives the
- * rollback of its data.
+ * rollback of its data. Story: docs/seeding.md ("How the engine works").
  */
 import { count, desc, eq } from "drizzle-orm";
 import type { Database } from "../db/client.ts";

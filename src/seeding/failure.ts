@@ -2,6 +2,7 @@
  * Turning whatever stopped a run into (a) what the execution record stores —
  * message and full stack trace — and (b) the AppError the caller gets, which
  * always names the execution id.
+ * Story: docs/seeding.md ("How the engine works").
  */
 import { AppError } from "../errors.ts";
 import { translateDbError } from "../db/errors.ts";

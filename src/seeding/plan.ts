@@ -2,6 +2,7 @@
  * Which seeders run, and in what order. Everything here is checked before
  * anything touches the database: a duplicate name, an unknown dependency or
  * a dependency cycle is an error naming the seeders involved.
+ * Story: docs/seeding.md ("How the engine works").
  */
 import type { AppEnv } from "../config.ts";
 import { AppError } from "../errors.ts";

@@ -1,6 +1,7 @@
 /**
  * A small deterministic generator (mulberry32 over an FNV-1a seed) so that
  * `--scale N --random-seed S` produces the same rows on every machine.
+ * Story: docs/seeding.md ("The seeders").
  */
 
 /** A seeded generator with the few draws seeders need. */

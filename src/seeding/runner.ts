@@ -2,7 +2,7 @@
  * Runs a plan of seeders in ONE transaction: all of them commit together,
  * or a failure anywhere rolls every one of them back. A dry run does the
  * same work and rolls back on purpose, reporting the counts it would have
- * produced.
+ * produced. Story: docs/seeding.md ("How the engine works").
  */
 import type { Tx } from "../db/client.ts";
 import { translateDbError } from "../db/errors.ts";

@@ -11,6 +11,9 @@
  *
  * A run in progress answers 409; a failed run 500 with `run_execution_id` (its
  * record holds the error and stack trace); restore without backup storage 501.
+ * Platform super admins only (`seeders` is a platform module): a tenant's admin
+ * is refused whatever his role grants.
+ * Story: docs/seeding.md ("HTTP endpoints").
  */
 import { IdParam } from "../http/paging.ts";
 import { createRoute, z } from "@hono/zod-openapi";

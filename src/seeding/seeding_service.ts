@@ -6,7 +6,7 @@
  * take the lease → `running` → backup through the BackupPort (optional,
  * before any change) → all seeders in one transaction → `completed` or
  * `failed` (written outside the transaction, so it survives the rollback) →
- * release the lease.
+ * release the lease. Story: docs/seeding.md ("How the engine works").
  */
 import { awaitReplicas } from "../access/lease.ts";
 import { APP_ENVS, type AppEnv } from "../config.ts";

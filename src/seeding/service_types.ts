@@ -1,4 +1,6 @@
-/** The seeding service's options, inputs and results (re-exported by `service.ts`). */
+/**
+ * The seeding service's options, inputs and results (re-exported by `service.ts`). Story: docs/seeding.md.
+ */
 import type { AppEnv, Config } from "../config.ts";
 import type { Database } from "../db/client.ts";
 import type { Logger } from "../log.ts";

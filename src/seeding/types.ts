@@ -2,6 +2,7 @@
  * The seeder contract. A seeder is a small module in `seeders/` that declares
  * its name, what it depends on and where it runs, and seeds through the
  * helpers on its context (see `context.ts`).
+ * Story: docs/seeding.md ("Writing a seeder").
  */
 import type { PgTable } from "drizzle-orm/pg-core";
 import type { InferInsertModel, InferSelectModel, SQL } from "drizzle-orm";

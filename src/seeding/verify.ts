@@ -1,7 +1,8 @@
 /**
  * Seed 000's verification checklist as data: tables present, migration
  * state, key counts, each organization's tier and modules, users and roles,
- * and the last seeding run. `problems` lists what makes the check fail.
+ * and the last seeding run. `problems` lists what makes the check fail. It only
+ * reads: it never changes the database. Story: docs/seeding.md ("CLI").
  */
 import { asc, count, desc, getTableName } from "drizzle-orm";
 import type { Database } from "../db/client.ts";

@@ -5,6 +5,7 @@
  * found in the database itself, so tables added later are covered too.
  * Identity counters restart, so a reset database numbers rows from 1 again
  * (`emptyTables`, src/db/tables.ts).
+ * Story: docs/seeding.md ("How the engine works").
  */
 import type { Database, Executor } from "../db/client.ts";
 import { BOOKKEEPING_TABLES } from "../db/schema.ts";

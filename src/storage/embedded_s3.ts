@@ -4,6 +4,7 @@
  * HTTP S3 endpoint: the application talks to it through the same AWS SDK
  * code path as to AWS or MinIO — there is no file-system shortcut. Objects
  * live as files under a folder (`S3_EMBEDDED_DIR`, default `.data/s3`).
+ * Story: docs/backups.md ("Configuration").
  */
 import { join } from "node:path";
 import type { Config } from "../config.ts";

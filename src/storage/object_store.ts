@@ -2,7 +2,7 @@
  * A bucket, as the backups and files modules use it (the only place that speaks the S3 API): streamed
  * multipart uploads (`@aws-sdk/lib-storage` — the object is never held whole in memory), streamed and
  * ranged downloads, presigned GETs, copies, metadata, listing and deletion. Every failure is an AppError
- * from `storageError` (bucket and endpoint named, no credentials).
+ * from `storageError` (bucket and endpoint named, no credentials). Story: docs/architecture.md.
  */
 import {
   AbortMultipartUploadCommand,

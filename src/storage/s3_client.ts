@@ -10,6 +10,8 @@
  *   once with STORAGE_UNAVAILABLE instead of wandering off to real AWS.
  * - `storageError` turns SDK failures into AppErrors whose message names the
  *   bucket and endpoint, never a credential.
+ *
+ * Story: docs/backups.md ("Configuration").
  */
 import { S3Client } from "@aws-sdk/client-s3";
 import type { Config } from "../config.ts";

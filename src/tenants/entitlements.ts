@@ -13,6 +13,7 @@
  * 8. otherwise → no (`not entitled`).
  *
  * Module keys are case-insensitive; `snapshotEntitlements` normalizes them once.
+ * Story: docs/access.md ("Layer 2 — entitlements").
  */
 import { isAlwaysOn, isRbacOnly, normalizeModule } from "./modules.ts";
 

@@ -3,6 +3,7 @@
  * seed data and vocabulary: the EntitlementsSeeder writes the tiers into
  * `entitlement_profiles`, which is what the entitlement layer reads at run time.
  * Module keys are case-insensitive: always compare through `normalizeModule`.
+ * Story: docs/access.md ("Layer 2 — entitlements").
  */
 import { ALWAYS_ON_MODULES, RBAC_ONLY_MODULES, tierModules } from "../modules/registry.ts";
 import type { TierKey } from "../modules/define.ts";

@@ -1,4 +1,4 @@
-/** Organizations and entitlement profiles. */
+/** Organizations and entitlement profiles. Story: docs/access.md ("Layer 1 — tenants"). */
 import { and, asc, count, eq, type SQL } from "drizzle-orm";
 import type { Database, Executor } from "../db/client.ts";
 

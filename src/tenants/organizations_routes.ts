@@ -1,4 +1,7 @@
-/** `/api/v1/organizations`: organizations and their entitlements. */
+/**
+ * `/api/v1/organizations`: organizations and their entitlements. Must never serve a route without its guard
+ * (`requireAccess`). Story: docs/access.md ("Layer 1 — tenants").
+ */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { AccessService } from "../access/access_service.ts";
 import { createRouter, errorResponses, jsonBody, jsonResponse } from "../http/openapi.ts";

@@ -3,6 +3,7 @@
  * admins create, update, deactivate and license organizations; an org admin
  * reads his own. Every change is audited; the security-version triggers make
  * it effective on the next request on every replica.
+ * Story: docs/access.md ("Layer 1 — tenants").
  */
 import type { Database } from "../db/client.ts";
 import { AppError, conflict, notFound, validation } from "../errors.ts";

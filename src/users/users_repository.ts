@@ -1,6 +1,7 @@
 /**
  * Users: every query of a tenant user is filtered by organization inside the
  * query (layer 1), and lists by record scope (own / team / all).
+ * Story: docs/access.md ("Layer 1 — tenants").
  */
 import { and, asc, count, eq, inArray, or, type SQL, sql } from "drizzle-orm";
 import type { Database, Executor } from "../db/client.ts";

@@ -1,4 +1,7 @@
-/** `/api/v1/users`, guarded as seed 002 says (users:read / create / update / delete). */
+/**
+ * `/api/v1/users`, guarded as seed 002 says (users:read / create / update / delete). Must never serve a route
+ * without its guard (`requireAccess`). Story: docs/access.md ("Layer 3 — RBAC and record scope").
+ */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { AccessService } from "../access/access_service.ts";
 import { createRouter, errorResponses, jsonBody, jsonResponse } from "../http/openapi.ts";

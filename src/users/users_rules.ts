@@ -7,6 +7,8 @@
  * - custom role holding users.create/update: executives and custom-role users, never granting
  *   permissions it does not hold.
  * Pure functions over snapshots; the users service applies them.
+ *
+ * Story: docs/access.md ("Layer 3 — RBAC and record scope").
  */
 import type { RoleKind } from "../access/decide.ts";
 

@@ -1,7 +1,7 @@
 /**
  * Users: create, list, get, update, (de)activate, delete — scoped to the
  * caller's organization and record scope, and enforcing who may create whom
- * (`users_rules.ts`). Every change is audited.
+ * (`users_rules.ts`). Every change is audited. Story: docs/access.md.
  */
 import type { Database, Executor } from "../db/client.ts";
 import { AppError, conflict, forbidden, notFound, validation } from "../errors.ts";

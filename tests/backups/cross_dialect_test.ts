@@ -8,8 +8,6 @@ import { insertSampleData, snapshot } from "./fixtures.ts";
 
 Deno.test({
   name: "cross-dialect: libSQL → Postgres → libSQL, identical data each way",
-  sanitizeOps: false,
-  sanitizeResources: false,
   fn: async () => {
     const s3 = await startTestS3();
     const lite = await openTestDatabase("libsql");

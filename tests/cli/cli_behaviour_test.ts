@@ -19,7 +19,6 @@ import { cli, cliInProcess, CONFIG } from "./helpers.ts";
 
 Deno.test({
   name: "cli: .env in the working directory configures the CLI; a real variable wins over it",
-  sanitizeResources: false,
   fn: async () => {
     const cwd = await Deno.makeTempDir({ prefix: "seedbed-dotenv-" });
     try {
@@ -50,7 +49,6 @@ Deno.test({
 
 Deno.test({
   name: "server: main.ts reads .env too (a bad value in it stops the start, naming the variable)",
-  sanitizeResources: false,
   fn: async () => {
     const cwd = await Deno.makeTempDir({ prefix: "seedbed-dotenv-main-" });
     try {
@@ -119,8 +117,6 @@ Deno.test("cli: .env parsing — comments, export, quotes, and the environment a
 Deno.test({
   name:
     "cli: migrate, seed, backup, restore and verify refuse a throw-away database and say how to set one (exit 2)",
-  sanitizeResources: false,
-  sanitizeOps: false,
   fn: async () => {
     const commands = [["migrate"], ["seed"], ["seed", "--restore"], ["backup", "create"], ["verify"], [
       "migrate",
@@ -146,8 +142,6 @@ Deno.test({
 
 Deno.test({
   name: "cli: exit codes — 0 success, 1 failure, 2 usage (unknown command, option or revision; bad config)",
-  sanitizeResources: false,
-  sanitizeOps: false,
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "seedbed-exit-" });
     const env = { DATABASE_URL: `file:${dir}/e.db` };
@@ -272,7 +266,6 @@ Deno.test("config: published placeholders are refused in production, never echoe
 
 Deno.test({
   name: ".env.example: generated from the schema, lists every variable, and works as written",
-  sanitizeResources: false,
   fn: async () => {
     const text = await Deno.readTextFile(ENV_EXAMPLE);
     assert.equal(text, renderEnvExample(), ".env.example is stale: run `deno task docs:config`");

@@ -152,8 +152,6 @@ dbTest(
 
 Deno.test({
   name: "migrate CLI: on a terminal the data-loss question decides; in production only --force does",
-  sanitizeResources: false,
-  sanitizeOps: false,
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "seedbed-migrate-tty-" });
     const env = { DATABASE_URL: `file:${dir}/m.db`, APP_ENV: "development", LOG_LEVEL: "error" };
@@ -191,7 +189,6 @@ Deno.test({
 
 Deno.test({
   name: "migrate CLI: usage mistakes exit 2 and name what was wrong",
-  sanitizeResources: false,
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "seedbed-migrate-usage-" });
     const env = { DATABASE_URL: `file:${dir}/m.db` };
@@ -218,8 +215,6 @@ Deno.test({
 
 Deno.test({
   name: "migrate CLI: down --backup takes a backup before dropping data, at the schema it was taken at",
-  sanitizeResources: false,
-  sanitizeOps: false,
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "seedbed-migrate-backup-" });
     const env = { DATABASE_URL: `file:${dir}/m.db`, APP_ENV: "development", S3_EMBEDDED_DIR: `${dir}/s3` };

@@ -106,17 +106,13 @@ dbTest(
       await admin.close();
     }
   },
-  // postgres.js keeps the killed connections' timers (not ours to clear).
-  { only: ["postgres"], needsServer: true, sanitize: false },
+  { only: ["postgres"], needsServer: true },
 );
 
 Deno.test({
   name:
     "closed session: a reserved connection's statement after its session died fails alone; the query the pool reconnects that connection for still runs",
   ignore: !POSTGRES_IS_SERVER,
-  // postgres.js keeps the killed connection's timers (not ours to clear).
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const url = Deno.env.get("TEST_DATABASE_URL")!;
     const admin = postgres(url, { max: 1, onnotice: () => {} });

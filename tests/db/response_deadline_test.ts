@@ -17,7 +17,7 @@ import { loadConfig } from "../../src/config.ts";
 import { CuttableProxy, within } from "../faults/helpers.ts";
 
 const PG_URL = Deno.env.get("TEST_DATABASE_URL");
-const opts = { ignore: !PG_URL, sanitizeOps: false, sanitizeResources: false };
+const opts = { ignore: !PG_URL };
 
 async function proxied(timeouts: { statementTimeoutMs: number; responseTimeoutMs?: number }) {
   const target = new URL(PG_URL!);

@@ -126,8 +126,6 @@ async function restoreExecution(s: Stage) {
 Deno.test({
   name: "faults: kill -9 of the replica running a restore — data unchanged, lock free at once, run failed",
   ignore: !PG_URL,
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const s = await stage();
     try {
@@ -154,8 +152,6 @@ Deno.test({
 Deno.test({
   name: "faults: SIGTERM during a restore — the replica exits within its shutdown timeout, nothing half-done",
   ignore: !PG_URL,
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const s = await stage();
     try {
@@ -186,8 +182,6 @@ Deno.test({
   name:
     "faults: kill -9 of the replica taking a backup — no pending row after the sweep, the next backup works",
   ignore: !PG_URL,
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const s = await stage();
     try {
@@ -241,8 +235,6 @@ Deno.test({
   name:
     "faults: kill -9 mid-backup on an S3 that lists multipart uploads (moto) — after a restart, no pending row and no upload left",
   ignore: !PG_URL || !MOTO_SERVER,
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const moto = await startMoto();
     const s = await stage(moto);
@@ -315,8 +307,6 @@ Deno.test({
 
 Deno.test({
   name: "faults: libSQL — the seeding lock of a process killed with -9 is free at once (SQLite's file lock)",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "seedbed-liveness-" });
     const db = await openDatabase(`file:${dir}/app.db`);

@@ -295,7 +295,6 @@ async function freeSeeder(
 Deno.test({
   name:
     "new module + new seeder, as docs/modules.md says: clean files, tables on both dialects, and every test passes — the generated ones and the project's own",
-  sanitizeResources: false,
   async fn() {
     const dir = await copyWorkingTree();
     try {
@@ -597,7 +596,6 @@ dbTest("e2e: a fresh seeder writes nothing; --unique is a 409, no --unique is no
 Deno.test({
   name:
     "db:generate: a schema drizzle-kit cannot read (a hand-written ref to no table) is a one-line error, exit 1 — never 'nothing generated'",
-  sanitizeResources: false,
   async fn() {
     const dir = await copyWorkingTree();
     try {

@@ -20,8 +20,6 @@ async function pipeline(env: Record<string, string>) {
 
 Deno.test({
   name: "seed pipeline: backup → migrate → seed → verify, with a pipeline's exit codes",
-  sanitizeResources: false,
-  sanitizeOps: false,
   fn: async () => {
     const s3 = await startTestS3();
     const dir = await Deno.makeTempDir({ prefix: "seedbed-pipeline-" });

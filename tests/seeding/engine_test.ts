@@ -210,6 +210,6 @@ dbTest(
     assert.match(rec.error_message!, /ConnectionKiller failed: /);
     assert.equal(await rowCount(db, db.t.permissions), 0);
   },
-  // postgres.js keeps a timer for the connection that was killed under it (not ours to clear).
+  // The run fails as the driver drops the dead transaction, with the seeder's 100 ms pause still pending.
   { only: ["postgres"], ignore: !POSTGRES_IS_SERVER, sanitize: false },
 );

@@ -52,7 +52,6 @@ async function login(base: string, email: string, password: string): Promise<num
 
 Deno.test({
   name: "startup: development seeds core and demo data and prints credentials that log in at once",
-  sanitizeResources: false,
   fn: async () => {
     await withServer({ APP_ENV: "development", DATABASE_URL: ":memory:" }, async (base, stderr) => {
       // The banner comes last, after the startup lines (printed when the server listens).
@@ -76,7 +75,6 @@ Deno.test({
 
 Deno.test({
   name: "startup: production seeds nothing at startup (no demo data, no default super admin)",
-  sanitizeResources: false,
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "seedbed-prod-" });
     const url = `file:${dir}/prod.db`;

@@ -8,8 +8,7 @@ import { ObjectStore } from "../../src/storage/object_store.ts";
 import { createS3Client, describeEndpoint, sseParams } from "../../src/storage/s3_client.ts";
 import { startTestS3 } from "../helpers/s3.ts";
 
-const test = (name: string, fn: () => Promise<void>) =>
-  Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
+const test = (name: string, fn: () => Promise<void>) => Deno.test({ name, fn });
 
 function streamOf(chunks: Uint8Array[]): ReadableStream<Uint8Array> {
   let i = 0;
@@ -210,8 +209,6 @@ test("object store: incomplete multipart uploads are listed (by prefix) and abor
 Deno.test({
   name:
     "embedded S3: a port taken at bind time is an error to handle (and dev falls back to a free port), not a crash",
-  sanitizeResources: false,
-  sanitizeOps: false,
   fn: async () => {
     const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     const port = (taken.addr as Deno.NetAddr).port;

@@ -4,6 +4,7 @@
  * decompressed chunk, for json_to_pg_copy.ts to convert without decoding. A line
  * cut by a chunk boundary is joined on its own (a small copy). Other lines
  * are decoded and checked as in readDocument.
+ * Story: docs/backups.md ("Design decisions, and why").
  */
 import { LayoutError, type ReadOptions, tooLong } from "../document.ts";
 import { MANIFEST_KEY } from "../format.ts";

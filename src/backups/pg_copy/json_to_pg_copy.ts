@@ -5,6 +5,7 @@
  * row through JSON.parse and type checks) and its checksum is checked again
  * at the end of the load, so this reads the layout Seedbed writes: keys in
  * column order. A row in any other shape is converted through JSON.parse.
+ * Story: docs/backups.md ("Design decisions, and why").
  */
 import { parseRow } from "../format.ts";
 import type { BackupTable, ColumnKind } from "../tables.ts";

@@ -8,6 +8,7 @@
  * passes through untouched, and the output goes straight to gzip. Session
  * settings (TimeZone UTC, DateStyle ISO) fix the timestamp shape
  * `2025-01-15 12:00:00.123456+00`, written as `"2025-01-15T12:00:00.123456Z"`.
+ * Story: docs/backups.md ("Design decisions, and why").
  */
 import type { BackupTable, ColumnKind } from "../tables.ts";
 
