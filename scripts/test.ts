@@ -15,6 +15,7 @@ import {
   sweepOrphans,
   type ThrowawayPostgres,
 } from "../tests/helpers/throwaway_postgres.ts";
+import { DENO_TEST_FLAGS } from "./test_flags.ts";
 
 // `deno task test tests/http/` or `deno task test --filter login`: flags pass through to `deno test`; with no
 // file or folder named, the whole of tests/.
@@ -73,7 +74,7 @@ if (!Deno.env.get("DENO_JOBS")) env.DENO_JOBS = String(2 * navigator.hardwareCon
 let code = 130;
 if (!interrupted) {
   child = new Deno.Command(Deno.execPath(), {
-    args: ["test", "--allow-all", "--no-check", "--parallel", ...args],
+    args: ["test", ...DENO_TEST_FLAGS, ...args],
     env,
     stdin: "inherit",
     stdout: "inherit",

@@ -199,15 +199,13 @@ function refuseUnknownMethods<F extends Fetch>(metrics: Metrics, inner: F): F {
   }) as F;
 }
 
-/** A path as the router matches it: one trailing slash names the same route (`createRouter` is not strict). */
-const routed = (path: string) => path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path;
-
 /** The one route that streams its body under a limit of its own (MAX_UPLOAD_BYTES). */
-const isUpload = (method: string, path: string) => method === "POST" && routed(path) === "/api/v1/files";
+// `c.req.path` is the path as the router reads it (one trailing slash already dropped: the router is not strict).
+const isUpload = (method: string, path: string) => method === "POST" && path === "/api/v1/files";
 
 /**
- * Route patterns (`/api/v1/users/:id`, `*`) → a lookup of the methods served at a concrete path, read as the
- * router reads it: `/api/v1/auth/login/` is `/api/v1/auth/login`.
+ * Route patterns (`/api/v1/users/:id`, `*`) → a lookup of the methods served at a concrete path: `c.req.path`,
+ * the path as the router reads it (`/api/v1/auth/login/` is `/api/v1/auth/login`; `…/login//` is no route).
  */
 function methodsByPath(routes: readonly { method: string; path: string }[]): (path: string) => string[] {
   const patterns = routes.filter((r) => r.method !== "ALL" && !r.path.includes("*")).map((r) => ({
@@ -222,7 +220,7 @@ function methodsByPath(routes: readonly { method: string; path: string }[]): (pa
   }));
   return (path) => {
     const out = new Set<string>();
-    for (const p of patterns) if (p.re.test(routed(path))) out.add(p.method);
+    for (const p of patterns) if (p.re.test(path)) out.add(p.method);
     if (out.has("GET")) out.add("HEAD");
     return [...out].sort();
   };

@@ -12,6 +12,7 @@
  * Story: docs/access.md ("Quick tour").
  */
 import type { MiddlewareHandler } from "hono";
+import { readAtMost } from "./body_limit.ts";
 import type { HttpEnv } from "./types.ts";
 
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
@@ -29,7 +30,14 @@ export function lenientJson(prefixes: string[] = ["/api/"]): MiddlewareHandler<H
     }
     const length = Number(raw.headers.get("content-length") ?? "0");
     if (length > MAX_SNIFF_BYTES) return await next();
-    const text = await raw.text();
+    // Never more than MAX_SNIFF_BYTES read here, whatever the framing (a chunked body declares no length, and
+    // the upload route is exempt from the body limit): a longer body goes on, unread past that, as it came.
+    const read = await readAtMost(raw.body, MAX_SNIFF_BYTES);
+    if (read.replay) {
+      c.req.raw = new Request(raw.url, { method: raw.method, headers: raw.headers, body: read.replay });
+      return await next();
+    }
+    const text = new TextDecoder().decode(read.bytes);
     const trimmed = text.trimStart();
     // A body that opens like a JSON object or array is JSON (broken JSON then answers 422
     // "malformed JSON" rather than a content-type complaint); `a=1&b=2` is left alone.
