@@ -12,7 +12,7 @@ import type { Logger } from "./log.ts";
 import { AppError } from "./errors.ts";
 import { plainErrorResponse, renderError } from "./http/errors.ts";
 import { OutageMonitor, withDatabaseRetry } from "./http/db_outage.ts";
-import { requestContext } from "./http/middleware.ts";
+import { echoesRequestIdVerbatim, requestContext } from "./http/middleware.ts";
 import { createRouter } from "./http/openapi.ts";
 import { docsRoutes } from "./http/docs_routes.ts";
 import { lenientJson } from "./http/lenient_json.ts";
@@ -109,7 +109,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     c.set("maxJsonDepth", deps.config.http.maxJsonDepth);
     await next();
   });
-  app.use("*", requestContext(deps.logger, { echoVerbatim: (path) => path.startsWith("/access/") }));
+  app.use("*", requestContext(deps.logger, { echoVerbatim: echoesRequestIdVerbatim }));
   app.use("*", httpMetrics(deps.metrics));
   app.use("*", auditForbidden(deps.audit));
   // Before any route reads a body: 413 past MAX_BODY_BYTES (uploads stream under MAX_UPLOAD_BYTES).

@@ -154,6 +154,29 @@ export function contentDisposition(name: string, type: "attachment" | "inline" =
   return `${type}; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
 }
 
+/**
+ * A storage failure as a tenant may see it: which file and whether to retry, never the bucket, the endpoint
+ * or an object key. The operator's detail stays in the cause, which the 5xx log line carries.
+ */
+function tenantFacing(err: unknown, what: string): unknown {
+  if (!(err instanceof AppError)) return err;
+  switch (err.code) {
+    case "NOT_FOUND":
+      return new AppError("NOT_FOUND", `${what} not found`, { cause: err });
+    case "STORAGE_UNAVAILABLE":
+      return new AppError("STORAGE_UNAVAILABLE", "file storage is unavailable; try again shortly", {
+        headers: err.headers,
+        cause: err,
+      });
+    case "STORAGE_ERROR":
+      return new AppError("STORAGE_ERROR", "file storage failed; the service's log has the cause", {
+        cause: err,
+      });
+    default:
+      return err;
+  }
+}
+
 export class FilesService {
   readonly repo: RecordsRepository;
   constructor(
@@ -232,7 +255,7 @@ export class FilesService {
           },
         );
       }
-      throw err;
+      throw tenantFacing(err, "file");
     }
     try {
       const metadata = typeof input.metadata === "function" ? await input.metadata() : input.metadata;
@@ -304,7 +327,7 @@ export class FilesService {
       out = await this.store.download(row.s3Key, range ?? undefined);
     } catch (err) {
       if (err instanceof AppError && err.code === "RANGE_NOT_SATISFIABLE") throw unsatisfiable();
-      throw err;
+      throw tenantFacing(err, `file ${id}`);
     }
     const headers: Record<string, string> = {
       "Content-Type": row.contentType,
@@ -351,7 +374,7 @@ export class FilesService {
       expiresIn,
       contentDisposition: contentDisposition(row.name),
       contentType: row.contentType,
-    });
+    }).catch((err) => Promise.reject(tenantFacing(err, `file ${id}`)));
     return { url, expires_in: expiresIn, expires_at: new Date(Date.now() + expiresIn * 1000).toISOString() };
   }
 
@@ -376,7 +399,7 @@ export class FilesService {
     const scope = this.#scope(auth);
     const name = opts.name !== undefined ? sanitizeFilename(opts.name) : src.name;
     const key = this.#key(scope.organizationId, name);
-    await this.store.copy(src.s3Key, key);
+    await this.store.copy(src.s3Key, key).catch((err) => Promise.reject(tenantFacing(err, `file ${id}`)));
     try {
       const row = await this.repo.insert(scope, {
         ownerId: auth.user.id,
@@ -400,7 +423,7 @@ export class FilesService {
     const scope = this.#scope(auth);
     await this.db.transaction(async (tx) => {
       if ((await this.repo.delete(scope, id, undefined, tx)) !== "deleted") throw notFound(`file ${id}`);
-      await this.store.delete(row.s3Key);
+      await this.store.delete(row.s3Key).catch((err) => Promise.reject(tenantFacing(err, `file ${id}`)));
     });
     this.logger.info("file_deleted", { file_id: id, organization_id: scope.organizationId });
   }

@@ -12,7 +12,7 @@ import { AppError, type ErrorCode } from "../errors.ts";
 import { isConnectionLoss, translateDbError } from "../db/errors.ts";
 import { errorMessage } from "../log.ts";
 import { CONNECTION_LOST_HEADER } from "./db_outage.ts";
-import { resolveRequestId } from "./middleware.ts";
+import { echoesRequestIdVerbatim, resolveRequestId } from "./middleware.ts";
 import type { HttpEnv } from "./types.ts";
 import { depthMessage, type InputRuleViolations, NUL_MESSAGE, SURROGATE_MESSAGE } from "./input_rules.ts";
 
@@ -152,7 +152,8 @@ export function plainErrorResponse(
   err: AppError,
   headers: Record<string, string> = {},
 ): Response {
-  const { id, echoed } = resolveRequestId(req.headers.get("x-request-id"), false);
+  const verbatim = echoesRequestIdVerbatim(new URL(req.url).pathname);
+  const { id, echoed } = resolveRequestId(req.headers.get("x-request-id"), verbatim);
   return Response.json({ detail: err.message, code: err.code, request_id: id, ...err.extra }, {
     status: err.status,
     headers: {

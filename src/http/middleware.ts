@@ -21,6 +21,9 @@ export interface RequestIdOptions {
   echoVerbatim?: (path: string) => boolean;
 }
 
+/** The paths whose responses echo `X-Request-Id` verbatim: the AuthZEN API (`/access/…`) requires it. */
+export const echoesRequestIdVerbatim = (path: string): boolean => path.startsWith("/access/");
+
 /** The id used in logs and error bodies, and the one the response echoes. */
 export function resolveRequestId(
   incoming: string | null | undefined,

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { createHash } from "node:crypto";
 import {
+  DeleteObjectCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
@@ -14,6 +15,7 @@ import { bearer, createWorld, login } from "../helpers/fixtures.ts";
 import { startTestS3, type TestS3 } from "../helpers/s3.ts";
 import type { Database } from "../../src/db/client.ts";
 import { sanitizeFilename } from "../../src/files/sanitize.ts";
+import { memoryLogger } from "../../src/log.ts";
 import { RecordsRepository, type RecordTableKey } from "../../src/modules/records_repository.ts";
 import { EMBEDDED_CREDENTIALS, startEmbeddedS3 } from "../../src/storage/embedded_s3.ts";
 import { ObjectStore } from "../../src/storage/object_store.ts";
@@ -311,22 +313,50 @@ dbTest("files: S3 failures answer 502/503 and keep records and objects consisten
       body: form("x", "y.txt"),
     });
     assert.equal(r1.status, 503);
-    assert.equal((await json(r1)).code, "STORAGE_UNAVAILABLE");
+    const body1 = await json<{ code: string; detail: string }>(r1);
+    assert.equal(body1.code, "STORAGE_UNAVAILABLE");
+    assert.doesNotMatch(body1.detail, /127\.0\.0\.1|bucket/, body1.detail);
     const r2 = await dead.app.request(`/api/v1/files/${up.id}`, { method: "DELETE", headers: bearer(token) });
     assert.equal(r2.status, 503);
     // The record survived the failed delete and the object is still there.
     assert.equal((await app.request(`/api/v1/files/${up.id}`, { headers: bearer(admin) })).status, 200);
     await s3.client.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: up.s3_key }));
 
-    // A missing bucket is named.
-    const nobucket = await testApp(db, { env: { ...s3.env, S3_BUCKET_NAME: "no-such-bucket-here" } });
+    // A missing bucket is named to the operator (the log line), never to a tenant: no bucket, endpoint or key.
+    const logger = memoryLogger();
+    const nobucket = await testApp(db, { env: { ...s3.env, S3_BUCKET_NAME: "no-such-bucket-here" }, logger });
     const r3 = await nobucket.app.request("/api/v1/files", {
       method: "POST",
       headers: bearer(token),
       body: form("x", "z.txt"),
     });
     assert.equal(r3.status, 503);
-    assert.match((await json(r3)).detail as string, /no-such-bucket-here/);
+    const body3 = await r3.text();
+    assert.doesNotMatch(body3, /no-such-bucket-here|127\.0\.0\.1|files\/org-/, body3);
+    assert.match(JSON.stringify(logger.records), /no-such-bucket-here/);
+
+    // A record whose object is gone (a race with a delete, a restore): "file N not found", nothing of S3.
+    const lost = await json<FileBody>(
+      await app.request("/api/v1/files", {
+        method: "POST",
+        headers: bearer(admin),
+        body: form("gone", "g.txt"),
+      }),
+    );
+    await s3.client.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: lost.s3_key }));
+    for (
+      const [method, path] of [["GET", `/api/v1/files/${lost.id}/download`], [
+        "POST",
+        `/api/v1/files/${lost.id}/copy`,
+      ]]
+    ) {
+      const r = await app.request(path, { method, headers: bearer(admin) });
+      const text = await r.text();
+      assert.equal(r.status, 404, `${method} ${path}: ${text}`);
+      assert.match(text, new RegExp(`file ${lost.id} not found`));
+      assert.doesNotMatch(text, /bucket|files\/org-/, text);
+    }
+    await app.request(`/api/v1/files/${lost.id}`, { method: "DELETE", headers: bearer(admin) });
 
     const list = await json<{ total: number }>(
       await app.request("/api/v1/files", { headers: bearer(admin) }),

@@ -277,6 +277,26 @@ singleDialectTest(
     assert.equal(cases[0][1].headers.get("retry-after"), "1");
     assert.equal(cases[0][1].headers.get("connection"), "close");
     assert.equal(cases[2][1].status, 501);
+    // On the AuthZEN paths the incoming id comes back verbatim, as requestContext and the fast path answer there.
+    for (
+      const res of [
+        await served(
+          new Request("http://x/access/v1/evaluation", {
+            method: "POST",
+            headers: { "x-request-id": "a b" },
+          }),
+        ),
+        await app.fetch(
+          new Request("http://x/access/v1/evaluation", {
+            method: "BREW",
+            headers: { "x-request-id": "a b" },
+          }),
+        ),
+      ]
+    ) {
+      assert.equal(res.headers.get("x-request-id"), "a b");
+      assert.match((await json<{ request_id: string }>(res)).request_id, /^[0-9a-f-]{36}$/);
+    }
   },
 );
 
