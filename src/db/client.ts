@@ -227,6 +227,7 @@ async function openPostgres(
     throw new Error(`host "${socketDir}" in DATABASE_URL must be a Unix socket directory (an absolute path)`);
   }
   const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+  const sockets = noDelaySocket({ responseTimeoutMs: responseTimeoutOf(timeouts) });
   const base = {
     ...(socketDir ? { path: `${socketDir}/.s.PGSQL.${parsed.port || 5432}` } : {}),
     onnotice: () => {},
@@ -237,7 +238,7 @@ async function openPostgres(
     backoff: () => (timeouts.reconnectMaxMs * (0.5 + Math.random() / 2)) / 1000,
     // TCP_NODELAY and the response deadline per connection. Not in postgres.js's typings, but read by its
     // connection.js (3.4.x): the driver canary checks it is used.
-    ...{ socket: noDelaySocket({ responseTimeoutMs: responseTimeoutOf(timeouts) }) },
+    ...{ socket: sockets },
   };
   const connection = {
     ...(schema ? { search_path: schema } : {}),
@@ -254,15 +255,19 @@ async function openPostgres(
     max,
     connection: { ...connection, application_name: applicationName },
   });
-  await client`select 1`;
-  if (schema) {
-    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
-      await client.end();
-      throw new Error(
-        `schema "${schema}" in DATABASE_URL must be a plain lowercase identifier`,
-      );
+  try {
+    await client`select 1`;
+    if (schema) {
+      if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+        throw new Error(`schema "${schema}" in DATABASE_URL must be a plain lowercase identifier`);
+      }
+      await client.unsafe(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
     }
-    await client.unsafe(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+  } catch (err) {
+    // A database that cannot be opened leaves nothing behind: no pool, socket or reconnect timer.
+    await client.end({ timeout: 0 }).catch(() => {});
+    await sockets.destroyAll();
+    throw err;
   }
   // The client is vendor/postgres (patched postgres.js 3.4.9); Drizzle's types name npm's copy of that version.
   const toDrizzle = drizzlePostgres as (client: unknown, config: { schema: typeof pgSchema }) => unknown;

@@ -57,12 +57,26 @@ export class ResponseTimeoutError extends Error {
 /**
  * A postgres.js `socket` option: a connecting `net.Socket` with no-delay set (and the response
  * deadline, when asked), cycling through the hosts as postgres.js itself does. (postgres.js writes its
- * startup message at once; the socket buffers it until connected.)
+ * startup message at once; the socket buffers it until connected.) `destroyAll` closes every socket it made
+ * that is still open and resolves once each has closed (postgres.js clears its timers on close).
  */
-export function noDelaySocket(options: SocketOptions = {}): (target: SocketTarget) => net.Socket {
+export function noDelaySocket(
+  options: SocketOptions = {},
+): ((target: SocketTarget) => net.Socket) & { destroyAll(): Promise<void> } {
   let next = 0;
-  return (o) => {
+  const open = new Set<net.Socket>();
+  const destroyAll = async () => {
+    await Promise.all([...open].map((s) =>
+      new Promise<void>((resolve) => {
+        s.once("close", () => resolve());
+        s.destroy();
+      })
+    ));
+  };
+  return Object.assign((o: SocketTarget) => {
     const socket = new net.Socket();
+    open.add(socket);
+    socket.once("close", () => open.delete(socket));
     const tls = Boolean(o.ssl) && o.ssl !== "disable";
     if (options.responseTimeoutMs && !tls) watchResponses(socket, options.responseTimeoutMs);
     if (o.path) return socket.connect(o.path);
@@ -70,7 +84,7 @@ export function noDelaySocket(options: SocketOptions = {}): (target: SocketTarge
     const i = next;
     next = (next + 1) % Math.max(1, o.port.length);
     return socket.connect(o.port[i] ?? o.port[0], o.host[i] ?? o.host[0]);
-  };
+  }, { destroyAll });
 }
 
 const enc = new TextEncoder();

@@ -35,6 +35,12 @@ import { type JsonRow, jsonRowMapper } from "./records_json.ts";
 export type RecordTableKey = keyof ModuleTables | "files";
 
 /** A reference field of a module table to another: what deleting the referenced record does to its rows. */
+/** A table whose records keep a delete from happening, and why (see `RecordsRepository.delete`). */
+export interface Blocker {
+  table: string;
+  reason: "restrict" | "scope";
+}
+
 export interface Dependent {
   key: string;
   prop: string;
@@ -306,15 +312,17 @@ export class RecordsRepository {
    * down the chain (the menus' dishes); where it comes back to a table already on it (a tree: parent_id),
    * it goes on only when the caller's scope covers everything below, else any reference there blocks. The
    * record and, on Postgres, every row the cascade will reach are locked first (an insert referencing them
-   * waits, then fails); the check is in the DELETE itself. Returns the referencing tables when that is why nothing was deleted;
-   * null when no such record is in scope.
+   * waits, then fails); the check is in the DELETE itself. Returns the referencing tables when that is why
+   * nothing was deleted — each with why: `"restrict"` when a required reference blocks whoever deletes,
+   * `"scope"` when records the caller may not touch would be taken along — and null when no such record is
+   * in scope.
    */
   async delete(
     s: RecordScope,
     id: number,
     through: (dependent: Dependent) => RecordScope | null = () => null,
     ex?: Executor,
-  ): Promise<"deleted" | string[] | null> {
+  ): Promise<"deleted" | Blocker[] | null> {
     if (!this.referencedBy.length) {
       const rows = await (ex ?? this.db.db).delete(this.table).where(
         and(eq(this.table.id, id), this.scopeCondition(s)),
@@ -335,18 +343,25 @@ export class RecordsRepository {
       );
     };
     /** The rows of `d` referencing `ref` that the delete may not take along (or unlink), down the chain. */
-    const blocking = (tx: Executor, d: Dependent, ref: SQL | number, path: readonly string[]): SQL => {
+    const blocking = (
+      tx: Executor,
+      d: Dependent,
+      ref: SQL | number,
+      path: readonly string[],
+      anyone = false,
+    ): SQL => {
       const repo = repoOf(d.key);
       const refs = eq((repo.table as unknown as Record<string, T["id"]>)[d.prop], ref);
-      const scope = d.onDelete === "restrict" ? null : through(d);
+      // `anyone`: as for a caller whose scope is everything, so that only required references block.
+      const scope = d.onDelete === "restrict" ? null : anyone ? { ...s, scope: "all" as const } : through(d);
       const deeper = d.onDelete === "cascade" ? repo.referencedBy : [];
       const below = deeper.flatMap((dd) => {
         if (!path.includes(dd.key)) {
-          return [exists(blocking(tx, dd, sql`${repo.table.id}`, [...path, dd.key]))];
+          return [exists(blocking(tx, dd, sql`${repo.table.id}`, [...path, dd.key], anyone))];
         }
         // Back to a table on the path (a tree: parent_id): open below, nothing blocks; else any reference
         // does — read through an alias, as the table's own name means the row of the enclosing query.
-        if (through(dd) !== null && dd.onDelete !== "restrict" && open(dd.key)) return [];
+        if ((anyone || (through(dd) !== null && open(dd.key))) && dd.onDelete !== "restrict") return [];
         const column =
           (getTableColumns(repoOf(dd.key).table) as Record<string, { name: string }>)[dd.prop].name;
         return [
@@ -381,7 +396,7 @@ export class RecordsRepository {
         await lockBelow(tx, d.key, fresh, seen);
       }
     };
-    const run = async (tx: Executor): Promise<"deleted" | string[] | null> => {
+    const run = async (tx: Executor): Promise<"deleted" | Blocker[] | null> => {
       const mine = and(eq(this.table.id, id), this.scopeCondition(s));
       if (
         !(await lockForUpdate(this.db, tx.select({ id: this.table.id }).from(this.table).where(mine))).length
@@ -399,15 +414,20 @@ export class RecordsRepository {
           ),
         ).returning({ id: this.table.id });
         if (rows.length > 0) return "deleted";
-        const referencing = new Set<string>();
+        const referencing = new Map<string, Blocker>();
+        const holds = async (q: SQL) => {
+          const [{ hit }] = await this.db.rows<{ hit: unknown }>(sql`SELECT ${exists(q)} AS hit`, tx);
+          return hit === true || Number(hit) === 1;
+        };
         for (const d of checked) {
-          const [{ hit }] = await this.db.rows<{ hit: unknown }>(
-            sql`SELECT ${exists(blocking(tx, d, id, [this.key, d.key]))} AS hit`,
-            tx,
-          );
-          if (hit === true || Number(hit) === 1) referencing.add(d.sqlTable);
+          if (!(await holds(blocking(tx, d, id, [this.key, d.key])))) continue;
+          const required = await holds(blocking(tx, d, id, [this.key, d.key], true));
+          const known = referencing.get(d.sqlTable);
+          if (!known || required) {
+            referencing.set(d.sqlTable, { table: d.sqlTable, reason: required ? "restrict" : "scope" });
+          }
         }
-        if (referencing.size || attempt >= 3) return [...referencing];
+        if (referencing.size || attempt >= 3) return [...referencing.values()];
       }
     };
     return ex ? await run(ex) : await this.db.transaction(run);

@@ -175,16 +175,26 @@ export class RecordsService {
         throw new AppError("CONFLICT", `${this.def.noun} ${id}: its references kept changing; try again`);
       }
       // Only modules the caller may read are named; the others are "other records".
-      const named: string[] = [];
-      for (const table of outcome) {
-        const r = REGISTRY_RESOURCES.find((r) => r.table === table);
-        if (r && await this.#scopeOn(auth, s, r, "read") !== null) named.push(table);
-      }
-      const what = [...named, ...(named.length < outcome.length ? ["other"] : [])].join(", ");
+      const named = async (reason: "restrict" | "scope") => {
+        const tables = outcome.filter((b) => b.reason === reason).map((b) => b.table);
+        const readable: string[] = [];
+        for (const table of tables) {
+          const r = REGISTRY_RESOURCES.find((r) => r.table === table);
+          if (r && await this.#scopeOn(auth, s, r, "read") !== null) readable.push(table);
+        }
+        const words = [...readable, ...(readable.length < tables.length ? ["other"] : [])].join(", ");
+        return { readable, words, any: tables.length > 0 };
+      };
+      const required = await named("restrict");
+      const scoped = await named("scope");
+      const why = [
+        required.any ? `${required.words} records whose reference to it is required` : "",
+        scoped.any ? `${scoped.words} records you may not delete or change` : "",
+      ].filter(Boolean).join(", and by ");
       throw new AppError(
         "CONFLICT",
-        `${this.def.noun} ${id} is referenced by ${what} records you may not delete or change: delete or move them first`,
-        { extra: { referenced_by: named } },
+        `${this.def.noun} ${id} is referenced by ${why}: delete or move them first`,
+        { extra: { referenced_by: [...required.readable, ...scoped.readable] } },
       );
     }
   }

@@ -162,8 +162,6 @@ Deno.test({
 Deno.test({
   name: "db errors: a database that refuses connections is 503, never a 500",
   ignore: !Deno.env.get("TEST_DATABASE_URL"),
-  // The test before leaves its refused connection's timers (postgres.js, the response deadline) to fire here.
-  sanitizeResources: false,
   fn: async () => {
     const admin = new URL(Deno.env.get("TEST_DATABASE_URL")!);
     admin.search = "";
