@@ -165,11 +165,31 @@ export async function findTarget(ctx: RestoreCollaborators, input: RestoreInput)
 /**
  * Disaster recovery: the catalog lived in the database that was lost, so
  * "latest" is the newest backup in the bucket whose signed manifest checks
- * out (safety backups excluded, as in the catalog).
+ * out (safety backups excluded, as in the catalog) — this database's own when
+ * the bucket holds one. Another database's is taken only into an empty
+ * database (a recovery onto a new server); over data, it is named, not
+ * restored: one bucket shared by several databases must not make "latest"
+ * another one's.
  */
 async function latestInBucket(ctx: RestoreCollaborators): Promise<Target> {
   const found = await ctx.bucketBackups();
-  const best = found.find((b) => b.signed && b.signed.manifest.kind !== "safety");
+  const usable = found.filter((b) => b.signed && b.signed.manifest.kind !== "safety");
+  const ours = (b: BucketBackup) => {
+    const m = b.signed!.manifest;
+    return typeof m.source !== "string" || (m.source === ctx.db.label && m.dialect === ctx.db.dialect);
+  };
+  const best = usable.find(ours) ?? usable[0];
+  if (best?.signed && !ours(best) && sum(await currentRowCounts(ctx.db, backupTables())) > 0) {
+    const m = best.signed.manifest;
+    throw new AppError(
+      "CONFIRMATION_REQUIRED",
+      `the catalog holds no backup of this database, and the newest one in the bucket, "${best.key}", was taken ` +
+        `from another database (${describeDatabase({ database: String(m.source), dialect: m.dialect })}); this ` +
+        `one holds data. If that is the backup you mean, name it: deno task seed --restore --key ${best.key} ` +
+        `(API: {"s3_key": "${best.key}"})`,
+      { extra: { s3_key: best.key } },
+    );
+  }
   if (best?.signed) {
     ctx.logger.warn("restore_latest_from_bucket", {
       s3_key: best.key,

@@ -240,6 +240,21 @@ dbTest(
       assert.equal(r.safety_backup_s3_key, null, "an empty database needs no safety backup");
       assert.deepEqual(await snapshot(fresh.db), expected);
 
+      // One bucket, two databases: "latest" is this database's own newest backup when the bucket holds one;
+      // another database's is never restored over data without being named.
+      const elsewhere = await live.create({ kind: "manual", createdBy: "t" });
+      const named = await refusal(dr.restore({ triggeredBy: "t" }));
+      assert.equal(named.code, "CONFIRMATION_REQUIRED");
+      assert.match(named.message, new RegExp(`"${elsewhere.s3Key}", was taken from another database`));
+      assert.match(named.message, new RegExp(`--restore --key ${elsewhere.s3Key}`));
+      assert.deepEqual(await snapshot(fresh.db), expected, "nothing changed");
+      const own = await dr.create({ kind: "manual", createdBy: "t" });
+      await fresh.db.db.delete(fresh.db.t.backups); // its catalog is lost; the bucket still holds its backup
+      await new Promise((r) => setTimeout(r, 1100)); // keys name the second: the other one's is newer
+      const newer = await live.create({ kind: "manual", createdBy: "t" });
+      assert.ok(newer.s3Key > own.s3Key, "another database's backup is the newest in the bucket");
+      assert.equal((await dr.restore({ triggeredBy: "t" })).restored_from, own.s3Key);
+
       // A bucket with nothing signed: the message says how to see and restore by key.
       const other = await startTestS3();
       try {
