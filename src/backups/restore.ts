@@ -184,7 +184,9 @@ async function latestInBucket(ctx: RestoreCollaborators): Promise<Target> {
     throw new AppError(
       "CONFIRMATION_REQUIRED",
       `the catalog holds no backup of this database, and the newest one in the bucket, "${best.key}", was taken ` +
-        `from another database (${describeDatabase({ database: String(m.source), dialect: m.dialect })}); this ` +
+        `from another database (${
+          describeDatabase({ database: String(m.source), dialect: m.dialect })
+        }); this ` +
         `one holds data. If that is the backup you mean, name it: deno task seed --restore --key ${best.key} ` +
         `(API: {"s3_key": "${best.key}"})`,
       { extra: { s3_key: best.key } },

@@ -82,7 +82,7 @@ const RestoreBody = z.object({
   }),
   allow_shrink: z.boolean().optional().openapi({
     description:
-      "Restore even when the backup holds 10% or less of the rows the database holds now (an empty or almost empty backup); refused with 428 otherwise",
+      "Restore even when the backup holds 1% or less of the rows the database holds now (or no user account while the database has some) (an empty or almost empty backup); refused with 428 otherwise",
   }),
   dry_run: z.boolean().optional().openapi({
     description:
@@ -243,7 +243,7 @@ export function seedingRoutes(deps: SeedingRouteDeps) {
       path: "/api/v1/seeders/restore",
       summary: "Restore a backup: the latest, an S3 key, or an execution's",
       description:
-        'Requires `seeders:execute`. `{}` restores the latest backup, `{"s3_key": …}` that object, `{"execution_id": N}` the backup taken by execution N. An object outside the catalog must carry a valid signed manifest, or be imported with `"trust": "untrusted"`. `"dry_run": true` shows the plan (rows now → after) without touching anything. In production `"confirm": "<database name>"` is required (428 otherwise); a restore that would leave 10% or less of the rows needs `"allow_shrink": true` (428). 501 when no backup storage is configured.',
+        'Requires `seeders:execute`. `{}` restores the latest backup, `{"s3_key": …}` that object, `{"execution_id": N}` the backup taken by execution N. An object outside the catalog must carry a valid signed manifest, or be imported with `"trust": "untrusted"`. `"dry_run": true` shows the plan (rows now → after) without touching anything. In production `"confirm": "<database name>"` is required (428 otherwise); a restore that would leave 1% or less of the rows (or no user account) needs `"allow_shrink": true` (428). 501 when no backup storage is configured.',
       middleware: canExecute,
       request: { body: jsonBody(RestoreBody, false) },
       responses: {
