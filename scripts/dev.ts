@@ -12,13 +12,17 @@ const ROOT = new URL("../", import.meta.url).pathname;
 const CODE_DIRS = ["src", "modules", "seeders", "migrations", "vendor"];
 const ROOT_FILES = new Set(["deno.json", "deno.lock"]);
 const CODE_FILE = /\.(ts|js|mjs|json|sql)$/;
-/** Edits arrive as bursts (save = write + rename + chmod): one restart per burst. */
-const SETTLE_MS = 150;
+/**
+ * Edits arrive as bursts (save = write + rename + chmod; `new module` writes four files, `db:generate` two
+ * dialects' migrations): one restart per burst.
+ */
+const SETTLE_MS = 400;
 /** How long a stopping server may drain before it is killed (main.ts's own budget is shorter in dev). */
 const STOP_DEADLINE_MS = 15_000;
 
 /**
- * Whether a changed path restarts the server: a code, SQL or JSON file under a code folder, deno.json or
+ * Whether a changed path restarts the server: a code, SQL or JSON file under a code folder (under
+ * migrations/, the SQL only: drizzle-kit's snapshots in `meta/` are not read by the server), deno.json or
  * deno.lock at the root, or `.env` in the working directory (main.ts reads it from there). Not `.data/`
  * (the embedded S3 writes there), node_modules, editors' swap and backup files.
  */
@@ -29,6 +33,7 @@ export function restartsOn(path: string, root = ROOT, cwd = Deno.cwd()): boolean
   if (rel.startsWith("..") || rel === "") return false;
   const parts = rel.split(sep);
   if (parts.length === 1) return ROOT_FILES.has(parts[0]);
+  if (parts[0] === "migrations") return !parts.some((p) => p.startsWith(".")) && rel.endsWith(".sql");
   return CODE_DIRS.includes(parts[0]) && !parts.some((p) => p.startsWith(".")) && CODE_FILE.test(rel);
 }
 

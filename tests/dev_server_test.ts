@@ -21,7 +21,7 @@ Deno.test("dev: which changes restart the server", () => {
       "modules/books.ts",
       "seeders/mod.ts",
       "migrations/postgres/0007_add_books.sql",
-      "migrations/sqlite/meta/_journal.json",
+      "migrations/sqlite/0007_add_books.down.sql",
       "vendor/postgres/src/connection.js",
       "deno.json",
       "deno.lock",
@@ -37,6 +37,9 @@ Deno.test("dev: which changes restart the server", () => {
       "modules/.#books.ts",
       "docs/modules.md",
       "tests/main_test.ts",
+      // drizzle-kit's snapshots: db:generate writes them beside the SQL, which restarts the server once.
+      "migrations/sqlite/meta/_journal.json",
+      "migrations/postgres/meta/0007_snapshot.json",
       "README.md",
       ".env",
       "src",
