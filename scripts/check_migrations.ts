@@ -6,6 +6,7 @@
  *   for both dialects into scratch copies of `migrations/` and compares the file sets.
  */
 import { checkMigrationFiles } from "../src/db/migration_files.ts";
+import { deno } from "../src/cli/deno_command.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 let stale = false;
@@ -33,9 +34,9 @@ for (const [dialect, folder] of [["sqlite", "sqlite"], ["postgres", "postgres"]]
   if (added.length) {
     stale = true;
     console.error(
-      `migrations/${folder} is out of date with src/db/schema.ts; run \`deno task db:generate\`. Would add: ${
-        added.join(", ")
-      }`,
+      `migrations/${folder} is out of date with src/db/schema.ts; run \`${
+        deno("task db:generate")
+      }\`. Would add: ${added.join(", ")}`,
     );
   } else {
     console.log(`migrations/${folder}: up to date`);

@@ -7,6 +7,7 @@
  * Must never break: both dialects get the same migration name, and no down file that exists is overwritten.
  */
 import { DIALECT_FOLDERS, type MigrationFolder } from "../src/db/migration_files.ts";
+import { deno } from "../src/cli/deno_command.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const KIT = "npm:drizzle-kit@0.31.11";
@@ -138,24 +139,35 @@ async function generate(args: string[], custom: boolean): Promise<number> {
   }
   const [a, b] = [added.sqlite.join(), added.postgres.join()];
   if (!a && !b) {
-    console.log("No schema changes: nothing generated. For custom SQL: deno task db:new --name NAME");
+    console.log(`No schema changes: nothing generated. For custom SQL: ${deno("task db:new --name NAME")}`);
     return 0;
   }
   if (a !== b) {
     console.error(
       `seedbed: the dialects got different migrations (sqlite: ${a || "none"}; postgres: ${b || "none"}). ` +
-        "`deno task db:check` requires the same list in both: add the missing one with `deno task db:new --name " +
-        `${name}\` in the other dialect's folder, or align the schema change`,
+        `\`${deno("task db:check")}\` requires the same list in both: add the missing one with \`${
+          deno(`task db:new --name ${name}`)
+        }\` in the other dialect's folder, or align the schema change`,
     );
     return 1;
   }
-  console.log(
-    `\nNext: review migrations/*/${added.sqlite.join(", ")}{.sql,.down.sql}, then\n` +
-      "  deno task migrate                      apply it\n" +
-      "  deno task migrate down                 check the way back (then migrate again)\n" +
-      "  deno test -A tests/db/migration_roundtrip_test.ts   up → down → up on both dialects",
-  );
+  console.log(nextSteps(added.sqlite));
   return 0;
+}
+
+/**
+ * What to do after `db:generate` wrote `tags`: each command as the user can run it (`deno …`, or
+ * `npx -y deno@2 …` without an installed Deno: src/cli/deno_command.ts); `path` stands for PATH in tests.
+ */
+export function nextSteps(tags: string[], path?: string): string {
+  const steps: [string, string][] = [
+    [deno("task migrate", path), "apply it"],
+    [deno("task migrate down", path), "check the way back (then migrate again)"],
+    [deno("test -A tests/db/migration_roundtrip_test.ts", path), "up → down → up on both dialects"],
+  ];
+  const width = Math.max(...steps.map(([c]) => c.length)) + 3;
+  return `\nNext: review migrations/*/${tags.join(", ")}{.sql,.down.sql}, then\n` +
+    steps.map(([c, what]) => `  ${c.padEnd(width)}${what}`).join("\n");
 }
 
 async function backfillDowns(): Promise<number> {

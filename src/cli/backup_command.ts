@@ -7,6 +7,7 @@ import { presentBucketBackup } from "../backups/restore.ts";
 import { AppError } from "../errors.ts";
 import { cliActor, type CliContext, cliDeps, UsageError } from "./context.ts";
 import { formatTable } from "./table.ts";
+import { deno } from "./deno_command.ts";
 import { scheduledRuns } from "../backups/backup_schedule.ts";
 import { nextRuns } from "../backups/cron.ts";
 
@@ -74,7 +75,9 @@ async function listBucket(ctx: CliContext, backups: BackupService, json: boolean
     if (b.problem) ctx.out(`           ${describeProblem(b.problem)}`);
   }
   ctx.out(
-    "Restore one: deno task seed --restore --key KEY   (an UNSIGNED one needs --untrusted; try --dry-run first)",
+    `Restore one: ${
+      deno("task seed --restore --key KEY")
+    }   (an UNSIGNED one needs --untrusted; try --dry-run first)`,
   );
   return 0;
 }
@@ -174,7 +177,7 @@ export async function runBackup(ctx: CliContext, argv: string[]): Promise<number
           out(page);
           return 0;
         }
-        if (page.items.length === 0) ctx.out("No backups yet. Take one with: deno task backup create");
+        if (page.items.length === 0) ctx.out(`No backups yet. Take one with: ${deno("task backup create")}`);
         if (page.items.length) {
           const right = (header: string) => ({ header, right: true });
           for (

@@ -19,6 +19,7 @@ import { createLogger, type Logger, logPersonalData } from "../log.ts";
 import { buildDeps } from "../deps.ts";
 import { stderrWriter } from "./progress.ts";
 import { countTransfers, rowProgressLines } from "./transfer_progress.ts";
+import { deno } from "./deno_command.ts";
 
 export interface CliContext {
   config: Config;
@@ -62,7 +63,7 @@ export function throwawayDatabaseMessage(url: string, urlWasSet: boolean): strin
     "Set DATABASE_URL in the environment or in .env in this directory, for example\n" +
     "  DATABASE_URL=file:./.data/seedbed.db                              (libSQL file)\n" +
     "  DATABASE_URL=postgres://user:password@localhost:5432/seedbed      (Postgres)\n" +
-    "(`deno task dev` may use :memory:, its data lives as long as the server.)";
+    `(\`${deno("task dev")}\` may use :memory:, its data lives as long as the server.)`;
 }
 
 const STYLES = { bold: [1, 22], red: [31, 39], yellow: [33, 39], green: [32, 39], dim: [2, 22] } as const;

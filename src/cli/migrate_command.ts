@@ -29,6 +29,7 @@ import type { MigrationFile } from "../db/migration_files.ts";
 import { cliActor } from "./context.ts";
 import { type CliContext, cliDeps, UsageError } from "./context.ts";
 import { formatTable } from "./table.ts";
+import { deno } from "./deno_command.ts";
 
 export const MIGRATE_USAGE = `usage: deno task migrate [command] [options]
   up [--step N | --to ID] [--sql]     apply pending migrations: all (default), N of them, or up to ID
@@ -205,7 +206,7 @@ async function confirmLoss(ctx: CliContext, p: Parsed, lines: string[]): Promise
   ctx.note(ctx.style("This down migration destroys data:", "yellow"));
   for (const l of lines) ctx.note(`  - ${l}`);
   if (!p.backup) {
-    ctx.note("Back it up first: add --backup (or run `deno task backup create`).");
+    ctx.note(`Back it up first: add --backup (or run \`${deno("task backup create")}\`).`);
   }
   return await confirmed(ctx, p, {
     production: "Refused: in production a down migration that drops data needs --force.",
@@ -252,7 +253,7 @@ async function runCurrent(ctx: CliContext): Promise<number> {
   else {
     ctx.out(
       `${cur.tag}${cur.tag === head?.tag ? " (head)" : ` (${pending} pending; head is ${head?.tag})`}${
-        drift ? ` — ${drift} drifted: see \`deno task migrate status\`` : ""
+        drift ? ` — ${drift} drifted: see \`${deno("task migrate status")}\`` : ""
       }`,
     );
   }

@@ -1,17 +1,25 @@
 /**
  * `deno task new module <name> --field name:text --field address:text? [--unique name] …` writes
  * `modules/<name>.ts`, its seeder (`seeders/<name>.ts`) and a test (`tests/modules/<name>_test.ts`), registers
- * the module in `modules/mod.ts` and its seeder in `seeders/mod.ts`, and prints the next two commands. No
- * unique key unless `--unique` asks for one. `deno task new seeder <Name>` writes a seeder that writes nothing
+ * the module in `modules/mod.ts` and its seeder in `seeders/mod.ts`, and prints the next two commands (as the
+ * user can run them: `deno_command.ts`). The seeder writes demo rows for every demo organization, a required
+ * reference pointing at a record of the referenced table there (it runs after the seeders that write them),
+ * and the test fails when it wrote none. No unique key unless `--unique` asks for one. `deno task new seeder <Name>` writes a seeder that writes nothing
  * until filled in (examples of `getOrCreate` / `upsert` in comments) and lists it in `seeders/mod.ts`. What it
  * writes is formatted with `deno fmt`. Never overwrites a file. Story: docs/modules.md.
  *
  * Field types: text, integer, money (cents), boolean, timestamp, enum:a,b,c, json, ref:<table>, user;
  * a trailing `?` makes the field optional (nullable). A `ref:` names a module table of the registry or the
- * module's own: anything else is refused before a file is written (no migration could create the table).
+ * module's own (then optional): anything else is refused before a file is written (no migration could create
+ * the table). Singular names (`dishes` → `dish`) come from the npm `pluralize` library.
  */
+// @ts-types="@types/pluralize"
+import pluralize from "pluralize";
 import { UsageError } from "./context.ts";
+import { deno } from "./deno_command.ts";
 import { REGISTRY_RESOURCES } from "../modules/registry.ts";
+import { SEEDERS } from "../../seeders/mod.ts";
+import type { SeederDefinition } from "../seeding/types.ts";
 
 /** Whether `--scale` fills `table` (so a volume row can reference one of its rows). */
 const filledByScale = (table: string) => REGISTRY_RESOURCES.some((r) => r.table === table && r.volume);
@@ -51,9 +59,16 @@ const TIERS = ["free", "starter", "professional", "enterprise"];
 const camel = (s: string) => s.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 const snake = (s: string) => s.replace(/[A-Z]/g, (m) => `_${m.toLowerCase()}`);
 const cap = (s: string) => s[0].toUpperCase() + s.slice(1);
-/** `restaurants` → `restaurant` (good enough for names in messages). */
-export const singular = (s: string) =>
-  s.endsWith("ies") ? `${s.slice(0, -3)}y` : s.endsWith("s") && s.length > 3 ? s.slice(0, -1) : s;
+/**
+ * The singular of a module name, by the npm `pluralize` library (not hand-written rules): `dishes` → `dish`,
+ * `categories` → `category`, `statuses` → `status`, `people` → `person`. A name that reads singular already
+ * (`booking`, `status`, `staff`) comes back as it is, and so does one the library would turn into no valid
+ * name (`s`). A table name's last word is made singular (`crm_leads` → `crm_lead`).
+ */
+export const singular = (s: string): string => {
+  const one = pluralize.singular(s);
+  return /^[a-z][a-z0-9_]*$/.test(one) && !one.endsWith("_") ? one : s;
+};
 
 /** Parses `name:type[?]` (e.g. `address:text?`, `status:enum:open,closed`, `restaurant_id:ref:restaurants`). */
 export function parseField(raw: string): FieldArg {
@@ -317,48 +332,113 @@ ${s.fields.map((f) => `        ${f.prop}: ${builder(f)},`).join("\n")}
 `;
 }
 
-/** The module's seeder: two demo rows per demo organization, found or created by their key. */
-export function renderModuleSeeder(s: ModuleSpec): string {
+/**
+ * The seeders that write the demo records of `table`: DemoModuleDataSeeder for a resource that declares `demo`
+ * rows, and every seeder of `seeders` naming the table's module (`module: "menus"` → MenusSeeder). None for a
+ * table that is no registry table (the module's own).
+ */
+export function seedersOf(table: string, seeders: readonly SeederDefinition[] = SEEDERS): string[] {
+  const res = REGISTRY_RESOURCES.find((r) => r.table === table);
+  if (!res) return [];
+  return [
+    ...(res.demo ? ["DemoModuleDataSeeder"] : []),
+    ...seeders.filter((d) => d.module === res.module).map((d) => d.name),
+  ];
+}
+
+/** The schema property of a module table (`ctx.t.<key>`): its resource key, or the new module's own. */
+const tableKey = (s: ModuleSpec, table: string) =>
+  table === s.name ? camel(s.name) : REGISTRY_RESOURCES.find((r) => r.table === table)?.key ?? camel(table);
+
+/**
+ * The module's seeder: two demo rows per demo organization, found or created by their key, owned by the
+ * organization's admin (so is every `user` field). A required reference takes the id of one of the first two
+ * records of the referenced table in the same organization — the seeder depends on the seeders that write
+ * them (`seedersOf`), so the master order runs it after them; where the organization has none, it writes no
+ * row there and logs a warning that says so. An optional reference is left empty.
+ */
+export function renderModuleSeeder(s: ModuleSpec, seeders: readonly SeederDefinition[] = SEEDERS): string {
   const Name = `${cap(s.name)}Seeder`;
   const key = keyField(s);
-  const requiredRef = s.fields.some((f) => f.type === "ref" && !f.optional);
-  const values = s.fields.filter((f) => f.prop !== key?.prop && f.type !== "ref");
-  const head = `/**
+  const refs = s.fields.filter((f) => f.type === "ref" && !f.optional);
+  const tables = [...new Set(refs.map((f) => f.references!))];
+  const used = new Set(["n", "t", "tx", "ctx", "organizationId", "ownerId"]);
+  const idsOf = new Map<string, string>();
+  for (const table of tables) {
+    let v = `${camel(singular(table))}Ids`;
+    for (let i = 2; used.has(v); i++) v = `${camel(singular(table))}Ids${i}`;
+    used.add(v);
+    idsOf.set(table, v);
+  }
+  const after = [...new Set(tables.flatMap((table) => seedersOf(table, seeders)))];
+  const unwritten = tables.filter((table) => table !== s.name && !seedersOf(table, seeders).length);
+  const values = s.fields.filter((f) => f.prop !== key?.prop && (f.type !== "ref" || !f.optional)).map((f) =>
+    f.type === "ref"
+      ? `          ${f.prop}: ${idsOf.get(f.references!)}[(n - 1) % ${idsOf.get(f.references!)}.length],`
+      : `          ${f.prop}: ${sample(f, "seed")},`
+  );
+  const t = refs.length ? "t" : "ctx.t";
+  const refText = refs.length
+    ? `\n *\n * Each row references one of the organization's first records of\n${
+      tables.map((table) => {
+        const by = seedersOf(table, seeders);
+        return ` *   ${table} (${
+          refs.filter((f) => f.references === table).map((f) => f.column).join(", ")
+        })${by.length ? `, written by ${by.join(" and ")}` : ""}\n`;
+      }).join("")
+    } * (it runs after those); an organization without any gets no row, and a warning says so.`
+    : "";
+  const lookups = tables.map((table) => {
+    const tt = `t.${tableKey(s, table)}`;
+    const v = idsOf.get(table)!;
+    const columns = refs.filter((f) => f.references === table).map((f) => f.column).join(", ");
+    return `      const ${v} = (await tx.select({ id: ${tt}.id }).from(${tt})
+        .where(eq(${tt}.organizationId, organizationId)).orderBy(asc(${tt}.id)).limit(2))
+        .map((r) => r.id);
+      if (!${v}.length) {
+        ctx.logger.warn("demo_rows_skipped", {
+          seeder: ${JSON.stringify(Name)},
+          organization_id: organizationId,
+          reason: ${JSON.stringify(`no ${table} in this organization for ${columns} to reference`)},
+        });
+        continue;
+      }
+`;
+  }).join("");
+  return `/**
  * ${Name}: demo ${s.name} for each demo organization, owned by its admin, found or created by
  * ${
     key ? key.column : "organization"
   } (seed 002's get_or_create). Generated by \`deno task new module\`; listed in
- * \`seeders/mod.ts\`.
+ * \`seeders/mod.ts\`.${refText}
  */
-import { defineSeeder, DEMO_ENVS } from "../src/seeding/types.ts";
-`;
-  const def = `export const ${s.name}Seeder = defineSeeder({
+${
+    refs.length
+      ? 'import { asc, eq } from "drizzle-orm";\n'
+      : ""
+  }import { defineSeeder, DEMO_ENVS } from "../src/seeding/types.ts";
+import { demoAdmins } from "./demo_owners.ts";
+
+export const ${s.name}Seeder = defineSeeder({
   name: ${JSON.stringify(Name)},
   module: ${JSON.stringify(s.name)},
   description: ${JSON.stringify(`Demo ${s.name} per demo organization (get_or_create)`)},
-  dependsOn: ["DemoUsersSeeder"],
-  environments: DEMO_ENVS,
-  demo: true,`;
-  if (requiredRef) {
-    return `${head}
-${def}
-  seed(ctx) {
-    // TODO: write the rows once the referenced records exist (see seeders/menus.ts); make seed async then.
-    return Promise.resolve(ctx.stats);
-  },
-});
-`;
+  dependsOn: [${["DemoUsersSeeder", ...after].map((d) => JSON.stringify(d)).join(", ")}],${
+    unwritten.length
+      ? `\n  // No seeder writes demo records of ${
+        unwritten.join(", ")
+      }: write one (deno task new seeder), or these rows appear\n  // only where such records exist.`
+      : ""
   }
-  return `${head}import { demoAdmins } from "./demo_owners.ts";
-
-${def}
-  async seed(ctx) {
+  environments: DEMO_ENVS,
+  demo: true,
+  async seed(ctx) {${refs.length ? "\n    const { t, tx } = ctx;" : ""}
     for (const [organizationId, ownerId] of await demoAdmins(ctx)) {
-      for (let n = 1; n <= 2; n++) {
-        await ctx.getOrCreate(ctx.t.${camel(s.name)}, { organizationId${
+${lookups}      for (let n = 1; n <= 2; n++) {
+        await ctx.getOrCreate(${t}.${camel(s.name)}, { organizationId${
     key ? `, ${key.prop}: ${sample(key, "seed")}` : ""
   } }, {
-${values.map((f) => `          ${f.prop}: ${sample(f, "seed")},`).join("\n")}
+${values.join("\n")}
           ${s.owner ? `${s.owner.prop}: ownerId` : "ownerId"},
         });
       }
@@ -369,11 +449,47 @@ ${values.map((f) => `          ${f.prop}: ${sample(f, "seed")},`).join("\n")}
 `;
 }
 
-/** The module's test: seeded, listed and guarded for a demo admin; reads stay within the record scope. */
+/**
+ * The module's test: the seeder wrote rows for every demo organization (so a seeder that writes none fails
+ * it), they are listed for a demo admin behind the guard, and reads stay within the record scope.
+ */
 export function renderModuleTest(s: ModuleSpec): string {
   const owner = s.owner ?? { prop: "ownerId", column: "owner_id" };
-  const seeded = !s.fields.some((f) => f.type === "ref" && !f.optional);
-  const scopeTest = !seeded ? "" : `
+  const table = `db.t.${camel(s.name)}`;
+  return `/** ${
+    cap(s.name)
+  } (generated by \`deno task new module\`): seeded, served at /api/v1/${s.name} behind the guard. */
+import assert from "node:assert/strict";
+import { eq } from "drizzle-orm";
+import { dbTest } from "../helpers/db.ts";
+import { json, testApp } from "../helpers/app.ts";
+import { bearer, login } from "../helpers/fixtures.ts";
+import { service } from "../seeding/helpers.ts";
+import { DEMO_ORGS, DEMO_PASSWORD } from "../../seeders/demo_data.ts";
+import { RecordsRepository } from "../../src/modules/records_repository.ts";
+
+dbTest("${s.name}: seeded for the demo organizations and listed for their admin; anonymous callers get 401", async (db) => {
+  await service(db).execute({ triggeredBy: "t", createBackup: false });
+  for (const { slug } of DEMO_ORGS) {
+    const [org] = await db.db.select({ id: db.t.organizations.id }).from(db.t.organizations)
+      .where(eq(db.t.organizations.slug, slug));
+    assert.ok(org, \`demo organization \${slug}\`);
+    const rows = await db.db.select({ id: ${table}.id }).from(${table})
+      .where(eq(${table}.organizationId, org.id));
+    assert.ok(rows.length > 0, \`the seeder wrote ${s.name} for \${slug}\`);
+  }
+  const { app } = await testApp(db);
+  const token = await login(app, "admin@globex.com", DEMO_PASSWORD);
+  const res = await app.request("/api/v1/${s.name}", { headers: bearer(token) });
+  assert.equal(res.status, 200);
+  const page = await json<{ items: unknown[]; total: number }>(res);
+  assert.ok(page.total > 0, "the admin lists the seeded records");
+  assert.equal(page.items.length, page.total);
+  assert.equal((await app.request("/api/v1/${s.name}")).status, 401);
+  const doc = await json<{ paths: Record<string, unknown> }>(await app.request("/openapi.json"));
+  assert.ok(doc.paths["/api/v1/${s.name}"]);
+});
+
 dbTest("${s.name}: record scope — an own-scope reader sees only the records he owns (${owner.column})", async (db) => {
   await service(db).execute({ triggeredBy: "t", createBackup: false });
   const { app } = await testApp(db);
@@ -392,31 +508,6 @@ dbTest("${s.name}: record scope — an own-scope reader sees only the records he
   assert.equal(stranger.items.length, 0, "nobody else's records in an own scope");
 });
 `;
-  return `/** ${
-    cap(s.name)
-  } (generated by \`deno task new module\`): seeded, served at /api/v1/${s.name} behind the guard. */
-import assert from "node:assert/strict";
-import { dbTest } from "../helpers/db.ts";
-import { json, testApp } from "../helpers/app.ts";
-import { bearer, login } from "../helpers/fixtures.ts";
-import { service } from "../seeding/helpers.ts";
-import { DEMO_PASSWORD } from "../../seeders/demo_data.ts";${
-    seeded ? '\nimport { RecordsRepository } from "../../src/modules/records_repository.ts";' : ""
-  }
-
-dbTest("${s.name}: seeded for the demo organizations and listed for their admin; anonymous callers get 401", async (db) => {
-  await service(db).execute({ triggeredBy: "t", createBackup: false });
-  const { app } = await testApp(db);
-  const token = await login(app, "admin@globex.com", DEMO_PASSWORD);
-  const res = await app.request("/api/v1/${s.name}", { headers: bearer(token) });
-  assert.equal(res.status, 200);
-  const page = await json<{ items: unknown[]; total: number }>(res);
-  assert.equal(page.items.length, page.total);
-  assert.equal((await app.request("/api/v1/${s.name}")).status, 401);
-  const doc = await json<{ paths: Record<string, unknown> }>(await app.request("/openapi.json"));
-  assert.ok(doc.paths["/api/v1/${s.name}"]);
-});
-${scopeTest}`;
 }
 
 /**
@@ -514,10 +605,17 @@ async function writeNew(path: string, text: string): Promise<void> {
 /**
  * Refuses a `ref:` to a table that is neither a registry table (`tables`, the module tables of
  * `modules/mod.ts`) nor the table of the module being created: drizzle-kit could not build it, so no
- * migration would create the module's table.
+ * migration would create the module's table. A reference to the module's own table must be optional (a tree's
+ * `parent_id`): a required one could never be satisfied by the first record.
  */
 export function checkReferences(spec: ModuleSpec, tables: readonly string[]): void {
   for (const f of spec.fields) {
+    if (f.type === "ref" && f.references === spec.name && !f.optional) {
+      throw new UsageError(
+        `--field ${f.column}:ref:${f.references}: a required reference to the module's own table leaves no first ` +
+          `record to point at (nothing could be created); make it optional: --field ${f.column}:ref:${f.references}?`,
+      );
+    }
     if (f.type !== "ref" || f.references === spec.name || tables.includes(f.references!)) continue;
     const what = `--field ${f.column}:ref:${f.references}: no module table is named ${f.references}`;
     if (f.references === "users") {
@@ -564,8 +662,12 @@ export async function runNew(args: string[], root: string, out: (line: string) =
     out(`wrote modules/${spec.name}.ts, seeders/${spec.name}.ts, tests/modules/${spec.name}_test.ts`);
     out(`registered ${spec.name} in modules/mod.ts and ${cap(spec.name)}Seeder in seeders/mod.ts`);
     out(
-      `next:\n  deno task db:generate --name add_${spec.name}   # up and down migrations for libSQL and Postgres\n` +
-        `  deno task migrate   # DATABASE_URL's database; or (re)start deno task dev: it migrates and seeds`,
+      `next:\n  ${
+        deno(`task db:generate --name add_${spec.name}`)
+      }   # up and down migrations for libSQL and Postgres\n` +
+        `  ${deno("task migrate")}   # DATABASE_URL's database; or (re)start ${
+          deno("task dev")
+        }: it migrates and seeds`,
     );
     return 0;
   }
@@ -581,7 +683,9 @@ export async function runNew(args: string[], root: string, out: (line: string) =
     await Deno.writeTextFile(registry, listSeeder(await Deno.readTextFile(registry), variable, file));
     await format(root, [`seeders/${file}.ts`, "seeders/mod.ts"], out);
     out(
-      `wrote seeders/${file}.ts and listed ${name} in seeders/mod.ts; it writes nothing until you fill it in, then: deno task seed --only ${name}`,
+      `wrote seeders/${file}.ts and listed ${name} in seeders/mod.ts; it writes nothing until you fill it in, then: ${
+        deno(`task seed --only ${name}`)
+      }`,
     );
     return 0;
   }

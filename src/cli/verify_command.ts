@@ -4,6 +4,7 @@
  */
 import { verifyDatabase, type VerifyReport } from "../seeding/verify.ts";
 import { type CliContext, UsageError } from "./context.ts";
+import { deno } from "./deno_command.ts";
 
 export const VERIFY_USAGE = `usage: deno task verify [--json]
   prints: tables present, migration state, counts of organizations, users,
@@ -41,7 +42,7 @@ export async function runVerify(ctx: CliContext, args: string[]): Promise<number
   );
   if (r.tables.missing.length) {
     ctx.out("");
-    ctx.out("Sections 2–5 skipped: the database is not migrated (run `deno task migrate`).");
+    ctx.out(`Sections 2–5 skipped: the database is not migrated (run \`${deno("task migrate")}\`).`);
   } else {
     printContents(ctx, r, ok);
   }

@@ -12,8 +12,11 @@ import {
   parseModuleArgs,
   renderModule,
   renderModuleSeeder,
+  renderModuleTest,
   renderSeeder,
   runNew,
+  seedersOf,
+  singular,
 } from "../../src/cli/new_command.ts";
 import { UsageError } from "../../src/cli/context.ts";
 import { REGISTRY_RESOURCES } from "../../src/modules/registry.ts";
@@ -50,6 +53,105 @@ Deno.test("new module: field arguments are parsed or refused with the reason", (
       }
     }),
   );
+});
+
+Deno.test("new module: singular names come from pluralize (dishes → dish, not dishe)", () => {
+  const table: [string, string][] = [
+    ["categories", "category"],
+    ["boxes", "box"],
+    ["statuses", "status"],
+    ["people", "person"],
+    ["dishes", "dish"],
+    ["menus", "menu"],
+    ["restaurants", "restaurant"],
+    ["leads", "lead"],
+    ["addresses", "address"],
+    // Names that read singular already stay as they are.
+    ["status", "status"],
+    ["booking", "booking"],
+    ["staff", "staff"],
+    ["crm", "crm"],
+    ["s", "s"],
+  ];
+  for (const [name, one] of table) assert.equal(singular(name), one, name);
+  // What the user reported: `new module dishes` names a dish everywhere (type, noun, OpenAPI, AuthZEN).
+  const dishes = renderModule(parseModuleArgs(["dishes", "--field", "name:text"]));
+  assert.match(dishes, /type: "dish",/);
+  assert.match(dishes, /noun: "dish",/);
+  assert.match(dishes, /schemaName: "Dish",/);
+  assert.doesNotMatch(dishes, /dishe\b|Dishe\b/);
+  // A singular name keeps the `_record` / `Record` forms, so the type and schema never equal the collection.
+  const booking = renderModule(parseModuleArgs(["booking", "--field", "name:text"]));
+  assert.match(booking, /type: "booking_record",[\s\S]*noun: "booking",[\s\S]*schemaName: "BookingRecord",/);
+  fc.assert(
+    fc.property(fc.stringMatching(/^[a-z][a-z0-9]{0,20}$/), (name) => {
+      const one = singular(name);
+      assert.match(one, /^[a-z][a-z0-9]*$/, `${name} → ${one}`);
+      assert.equal(singular(one), one, `${name} → ${one}: singular of a singular is itself`);
+      const src = renderModule(parseModuleArgs([name, "--field", "name:text"]));
+      assert.match(src, /type: "[a-z][a-z0-9_]*",/);
+      assert.match(src, /schemaName: "[A-Z][A-Za-z0-9]*",/);
+    }),
+  );
+});
+
+Deno.test("new module: a required reference gets demo rows that point at the organization's records, after their seeder", () => {
+  // The user's report: `new module dishes --field name:text --field price:money --field menu_id:ref:menus`.
+  const spec = parseModuleArgs([
+    "dishes",
+    "--field",
+    "name:text",
+    "--field",
+    "price:money",
+    "--field",
+    "menu_id:ref:menus",
+    "--field",
+    "chef:user",
+    "--field",
+    "shop_id:ref:restaurants?",
+  ]);
+  const code = renderModuleSeeder(spec);
+  assert.doesNotMatch(code, /TODO/, "no stub");
+  assert.match(code, /dependsOn: \["DemoUsersSeeder", "MenusSeeder"\]/, "after the seeder that writes menus");
+  // The menus of the same organization, the first two by id; none there: no row, and a warning says so.
+  assert.match(code, /from\(t\.menus\)\s*\.where\(eq\(t\.menus\.organizationId, organizationId\)\)/);
+  assert.match(
+    code,
+    /if \(!menuIds\.length\) \{\s*ctx\.logger\.warn\("demo_rows_skipped"[\s\S]*?continue;\s*\}/,
+  );
+  assert.match(code, /ctx\.getOrCreate\(t\.dishes, \{ organizationId, name: `Name \$\{n\}` \}, \{/);
+  assert.match(code, /menuId: menuIds\[\(n - 1\) % menuIds\.length\],/);
+  assert.match(code, /chef: ownerId,/, "a user field: the organization's admin");
+  assert.doesNotMatch(code, /shopId/, "an optional reference stays empty");
+  // The seeders of a table: its module's, and DemoModuleDataSeeder for a module that declares demo rows.
+  assert.deepEqual(seedersOf("menus"), ["MenusSeeder"]);
+  assert.deepEqual(seedersOf("restaurants"), ["RestaurantsSeeder"]);
+  assert.deepEqual(seedersOf("crm_leads"), ["DemoModuleDataSeeder"]);
+  assert.deepEqual(seedersOf("dishes"), [], "the module's own table");
+  const leads = renderModuleSeeder(
+    parseModuleArgs(["calls", "--field", "topic:text", "--field", "lead_id:ref:crm_leads"]),
+  );
+  assert.match(leads, /dependsOn: \["DemoUsersSeeder", "DemoModuleDataSeeder"\]/);
+  assert.match(leads, /const crmLeadIds = \(await tx\.select\(\{ id: t\.crmLeads\.id \}\)/);
+  // No required reference: the same seeder without the look-ups.
+  const plain = renderModuleSeeder(parseModuleArgs(["notes", "--field", "body:text"]));
+  assert.match(plain, /dependsOn: \["DemoUsersSeeder"\]/);
+  assert.doesNotMatch(plain, /drizzle-orm|logger/);
+});
+
+Deno.test("new module: the generated test fails when the seeder wrote no row for a demo organization", () => {
+  for (
+    const args of [
+      ["dishes", "--field", "name:text", "--field", "menu_id:ref:menus"],
+      ["notes", "--field", "body:text", "--owner", "author_id"],
+    ]
+  ) {
+    const test = renderModuleTest(parseModuleArgs(args));
+    assert.match(test, /for \(const \{ slug \} of DEMO_ORGS\) \{/);
+    assert.match(test, /assert\.ok\(rows\.length > 0, `the seeder wrote [a-z]+ for \$\{slug\}`\);/);
+    assert.match(test, /assert\.ok\(page\.total > 0/);
+    assert.match(test, /record scope — an own-scope reader sees only the records he owns/);
+  }
 });
 
 Deno.test("new module: --scale rows draw references from tables --scale fills; none when a required one cannot", () => {
@@ -131,6 +233,11 @@ Deno.test("new module: a ref to a table that is no module table is refused (exit
   checkReferences(
     parseModuleArgs(["tasks", "--field", "title:text", "--field", "parent_id:ref:tasks?"]),
     tables,
+  );
+  // A required reference to the module's own table could never be filled for its first record.
+  assert.throws(
+    () => checkReferences(parseModuleArgs(["tasks", "--field", "parent_id:ref:tasks"]), tables),
+    (e) => e instanceof UsageError && /make it optional: --field parent_id:ref:tasks\?/.test(e.message),
   );
 });
 
@@ -383,13 +490,16 @@ Deno.test({
         `modules/${books}.ts`,
         `modules/${bookings}.ts`,
         "modules/mod.ts",
+        `modules/${dishes}.ts`,
         `seeders/${books}.ts`,
         `seeders/${bookings}.ts`,
+        `seeders/${dishes}.ts`,
         `seeders/${welcome.file}.ts`,
         `seeders/${extra.file}.ts`,
         "seeders/mod.ts",
         `tests/modules/${books}_test.ts`,
         `tests/modules/${bookings}_test.ts`,
+        `tests/modules/${dishes}_test.ts`,
       ];
       const fmt = await run(["fmt", "--check", ...written], dir);
       assert.ok(fmt.ok, `generated files are formatted:\n${fmt.text}`);
@@ -479,6 +589,9 @@ dbTest("e2e: a delete never cascades two levels down into records the caller may
   for (const email of ["chef1@testcorp.test", "chef2@testcorp.test"]) {
     await createUser(db, { email, role: "chef", roleId: chef.id, organizationId: tc.id });
   }
+  // The generated seeder wrote demo ${dishes} under each demo organization's menus.
+  const seeded = (await db.db.select().from(db.t.${dishes})).length;
+  assert.ok(seeded >= 2 * 2, "two demo ${dishes} per demo organization");
   const chef1 = await login(app, "chef1@testcorp.test");
   const chef2 = await login(app, "chef2@testcorp.test");
   const req = (token: string, method: string, path: string, body?: unknown) =>
@@ -494,11 +607,11 @@ dbTest("e2e: a delete never cascades two levels down into records the caller may
   assert.equal((await req(chef1, "DELETE", \`/api/v1/menus/\${m.id}\`)).status, 409);
   assert.equal((await req(chef1, "DELETE", \`/api/v1/restaurants/\${r.id}\`)).status, 409, "nor through the menus");
   const count = async () => (await db.db.select().from(db.t.${dishes})).length;
-  assert.equal(await count(), 1, "chef2's dish is still there");
+  assert.equal(await count(), seeded + 1, "chef2's dish is still there");
   // The admin may delete everything below: the cascade goes through.
   const admin = await login(app, "admin@testcorp.com", DEMO_PASSWORD);
   assert.equal((await req(admin, "DELETE", \`/api/v1/restaurants/\${r.id}\`)).status, 204);
-  assert.equal(await count(), 0);
+  assert.equal(await count(), seeded);
   // Chef 2 adds a dish under chef 1's menu while chef 1 deletes the restaurant: never both (a lost dish).
   for (let i = 0; i < 25; i++) {
     const r2 = await json<{ id: number }>(await req(chef1, "POST", "/api/v1/restaurants", { name: \`Race \${i}\` }));
@@ -561,9 +674,10 @@ dbTest("e2e: a fresh seeder writes nothing; --unique is a 409, no --unique is no
           "test",
           "--allow-all",
           // The seeders' tests that read the module list (their password, production and --only tests do not).
-          `--filter=/^(${books}|${bookings}|e2e|registry|owner|volume|seeders: (a second run|permissions|roles carry|development))/`,
+          `--filter=/^(${books}|${bookings}|${dishes}|e2e|registry|owner|volume|seeders: (a second run|permissions|roles carry|development))/`,
           `tests/modules/${books}_test.ts`,
           `tests/modules/${bookings}_test.ts`,
+          `tests/modules/${dishes}_test.ts`,
           `tests/modules/${books}_${bookings}_e2e_test.ts`,
           "tests/modules/registry_test.ts",
           "tests/modules/owner_column_test.ts",
@@ -576,6 +690,13 @@ dbTest("e2e: a fresh seeder writes nothing; --unique is a 409, no --unique is no
       assert.ok(t.ok, t.text);
       assert.match(t.text, new RegExp(`${books}: seeded`));
       assert.match(t.text, new RegExp(`${bookings}: seeded`));
+      // A required reference (menu_id): demo rows under each organization's menus, so its test can fail.
+      for (const dialect of ["libsql", "postgres"]) {
+        assert.match(
+          t.text,
+          new RegExp(`${dishes}: seeded for the demo organizations.*\\[${dialect}\\] \\.\\.\\. .*ok`),
+        );
+      }
       assert.match(t.text, /registry: no file outside modules\/ lists module tables .*ok/);
       assert.match(t.text, /seeders: a second run creates nothing.*\[postgres\] \.\.\. .*ok/);
       assert.match(t.text, /volume: --scale N adds N rows to every module table.*\[postgres\] \.\.\. .*ok/);
