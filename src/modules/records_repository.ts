@@ -333,14 +333,22 @@ export class RecordsRepository {
     const repoOf = (key: string) => new RecordsRepository(this.db, key as RecordTableKey);
     /**
      * Whether nothing reachable from `key` down its cascades can block: every cascading or unlinking
-     * dependent there is in the caller's "all" scope (restrict is the database's to refuse, not a loss).
+     * dependent there is in the caller's "all" scope, and none is a required reference (restrict), which
+     * blocks whoever deletes — checked here so that the refusal can name it.
      */
     const open = (key: string, seen = new Set<string>()): boolean => {
       seen.add(key);
       return repoOf(key).referencedBy.every((d) =>
-        d.onDelete === "restrict" ||
-        (through(d)?.scope === "all" && (d.onDelete !== "cascade" || seen.has(d.key) || open(d.key, seen)))
+        d.onDelete !== "restrict" && through(d)?.scope === "all" &&
+        (d.onDelete !== "cascade" || seen.has(d.key) || open(d.key, seen))
       );
+    };
+    /** The tables whose required references (restrict) a delete through `d` would meet, down its cascades. */
+    const requiredBelow = (d: Dependent, seen = new Set<string>()): string[] => {
+      if (d.onDelete === "restrict") return [d.sqlTable];
+      if (d.onDelete !== "cascade" || seen.has(d.key)) return [];
+      seen.add(d.key);
+      return repoOf(d.key).referencedBy.flatMap((dd) => requiredBelow(dd, seen));
     };
     /** The rows of `d` referencing `ref` that the delete may not take along (or unlink), down the chain. */
     const blocking = (
@@ -421,10 +429,11 @@ export class RecordsRepository {
         };
         for (const d of checked) {
           if (!(await holds(blocking(tx, d, id, [this.key, d.key])))) continue;
-          const required = await holds(blocking(tx, d, id, [this.key, d.key], true));
-          const known = referencing.get(d.sqlTable);
-          if (!known || required) {
-            referencing.set(d.sqlTable, { table: d.sqlTable, reason: required ? "restrict" : "scope" });
+          if (await holds(blocking(tx, d, id, [this.key, d.key], true))) {
+            // A required reference, here or below what the delete takes along: named where it is.
+            for (const table of requiredBelow(d)) referencing.set(table, { table, reason: "restrict" });
+          } else if (!referencing.has(d.sqlTable)) {
+            referencing.set(d.sqlTable, { table: d.sqlTable, reason: "scope" });
           }
         }
         if (referencing.size || attempt >= 3) return [...referencing.values()];

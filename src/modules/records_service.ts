@@ -188,12 +188,14 @@ export class RecordsService {
       const required = await named("restrict");
       const scoped = await named("scope");
       const why = [
-        required.any ? `${required.words} records whose reference to it is required` : "",
-        scoped.any ? `${scoped.words} records you may not delete or change` : "",
-      ].filter(Boolean).join(", and by ");
+        required.any
+          ? `held by ${required.words} records with a required reference to it or to records deleted with it`
+          : "",
+        scoped.any ? `referenced by ${scoped.words} records you may not delete or change` : "",
+      ].filter(Boolean).join(", and ");
       throw new AppError(
         "CONFLICT",
-        `${this.def.noun} ${id} is referenced by ${why}: delete or move them first`,
+        `${this.def.noun} ${id} is ${why}: delete or move them first`,
         { extra: { referenced_by: [...required.readable, ...scoped.readable] } },
       );
     }

@@ -475,6 +475,13 @@ Deno.test({
         dir,
         () => {},
       );
+      // And one beside them as generated: a required reference to menus, so "restrict" (the 409 must say so).
+      const reviews = await freeModule(dir, "reviews");
+      await runNew(
+        ["module", reviews, "--field", "menu_id:ref:menus", "--field", "stars:integer"],
+        dir,
+        () => {},
+      );
       const dishesFile = `${dir}/modules/${dishes}.ts`;
       const dishesSrc = await Deno.readTextFile(dishesFile);
       // A required reference is generated "restrict" (a required column cannot be nulled); made a cascade here.
@@ -491,15 +498,18 @@ Deno.test({
         `modules/${bookings}.ts`,
         "modules/mod.ts",
         `modules/${dishes}.ts`,
+        `modules/${reviews}.ts`,
         `seeders/${books}.ts`,
         `seeders/${bookings}.ts`,
         `seeders/${dishes}.ts`,
+        `seeders/${reviews}.ts`,
         `seeders/${welcome.file}.ts`,
         `seeders/${extra.file}.ts`,
         "seeders/mod.ts",
         `tests/modules/${books}_test.ts`,
         `tests/modules/${bookings}_test.ts`,
         `tests/modules/${dishes}_test.ts`,
+        `tests/modules/${reviews}_test.ts`,
       ];
       const fmt = await run(["fmt", "--check", ...written], dir);
       assert.ok(fmt.ok, `generated files are formatted:\n${fmt.text}`);
@@ -637,6 +647,20 @@ dbTest("e2e: a delete never cascades two levels down into records the caller may
   const before = await count();
   assert.equal((await req(admin, "DELETE", \`/api/v1/${dishes}/\${top.id}\`)).status, 204);
   assert.equal(await count(), before - 3, "the dish and its sub-dishes");
+  // A required reference blocks whoever deletes, the admin too: the 409 says it is required, not forbidden.
+  const review = await req(admin, "POST", "/api/v1/${reviews}", { menu_id: m3.id, stars: 5 });
+  assert.equal(review.status, 201, await review.clone().text());
+  for (const path of [\`/api/v1/menus/\${m3.id}\`, \`/api/v1/restaurants/\${r3.id}\`]) {
+    const res = await req(admin, "DELETE", path);
+    const body = await json<{ detail: string }>(res);
+    assert.equal(res.status, 409, path);
+    assert.match(
+      body.detail,
+      /is held by ${reviews} records with a required reference to it or to records deleted with it: delete/,
+      path,
+    );
+    assert.doesNotMatch(body.detail, /you may not/, path);
+  }
 });
 
 dbTest("e2e: a fresh seeder writes nothing; --unique is a 409, no --unique is none", async (db) => {
@@ -674,10 +698,11 @@ dbTest("e2e: a fresh seeder writes nothing; --unique is a 409, no --unique is no
           "test",
           "--allow-all",
           // The seeders' tests that read the module list (their password, production and --only tests do not).
-          `--filter=/^(${books}|${bookings}|${dishes}|e2e|registry|owner|volume|seeders: (a second run|permissions|roles carry|development))/`,
+          `--filter=/^(${books}|${bookings}|${dishes}|${reviews}|e2e|registry|owner|volume|seeders: (a second run|permissions|roles carry|development))/`,
           `tests/modules/${books}_test.ts`,
           `tests/modules/${bookings}_test.ts`,
           `tests/modules/${dishes}_test.ts`,
+          `tests/modules/${reviews}_test.ts`,
           `tests/modules/${books}_${bookings}_e2e_test.ts`,
           "tests/modules/registry_test.ts",
           "tests/modules/owner_column_test.ts",

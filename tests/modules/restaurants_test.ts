@@ -283,7 +283,9 @@ dbTest(
           const named = deleter === "keeper" ? [] : ["menus"];
           assert.match(
             body.detail,
-            new RegExp(`is referenced by ${named[0] ?? "other"} records you may not delete or change`),
+            new RegExp(
+              `is referenced by ${named[0] ?? "other"} records you may not delete or change: delete`,
+            ),
           );
           assert.deepEqual(body.referenced_by, named);
           assert.equal(await menusOf(r), owners.length, "no menu cascaded away");
