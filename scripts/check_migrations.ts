@@ -6,7 +6,7 @@
  *   for both dialects into scratch copies of `migrations/` and compares the file sets.
  */
 import { checkMigrationFiles } from "../src/db/migration_files.ts";
-import { deno } from "../src/cli/deno_command.ts";
+import { deno } from "../src/deno_command.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 let stale = false;

@@ -7,7 +7,7 @@
  * Must never break: both dialects get the same migration name, and no down file that exists is overwritten.
  */
 import { DIALECT_FOLDERS, type MigrationFolder } from "../src/db/migration_files.ts";
-import { deno } from "../src/cli/deno_command.ts";
+import { deno } from "../src/deno_command.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const KIT = "npm:drizzle-kit@0.31.11";
@@ -157,11 +157,14 @@ async function generate(args: string[], custom: boolean): Promise<number> {
 
 /**
  * What to do after `db:generate` wrote `tags`: each command as the user can run it (`deno …`, or
- * `npx -y deno@2 …` without an installed Deno: src/cli/deno_command.ts); `path` stands for PATH in tests.
+ * `npx -y deno@2 …` without an installed Deno: src/deno_command.ts); `path` stands for PATH in tests.
  */
 export function nextSteps(tags: string[], path?: string): string {
   const steps: [string, string][] = [
-    [deno("task migrate", path), "apply it"],
+    [
+      deno("task migrate", path),
+      "apply it to DATABASE_URL's database (a running `deno task dev` already has)",
+    ],
     [deno("task migrate down", path), "check the way back (then migrate again)"],
     [deno("test -A tests/db/migration_roundtrip_test.ts", path), "up → down → up on both dialects"],
   ];

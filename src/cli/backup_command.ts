@@ -7,7 +7,7 @@ import { presentBucketBackup } from "../backups/restore.ts";
 import { AppError } from "../errors.ts";
 import { cliActor, type CliContext, cliDeps, UsageError } from "./context.ts";
 import { formatTable } from "./table.ts";
-import { deno } from "./deno_command.ts";
+import { deno } from "../deno_command.ts";
 import { scheduledRuns } from "../backups/backup_schedule.ts";
 import { nextRuns } from "../backups/cron.ts";
 

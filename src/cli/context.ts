@@ -19,7 +19,7 @@ import { createLogger, type Logger, logPersonalData } from "../log.ts";
 import { buildDeps } from "../deps.ts";
 import { stderrWriter } from "./progress.ts";
 import { countTransfers, rowProgressLines } from "./transfer_progress.ts";
-import { deno } from "./deno_command.ts";
+import { deno } from "../deno_command.ts";
 
 export interface CliContext {
   config: Config;

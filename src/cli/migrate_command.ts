@@ -29,7 +29,7 @@ import type { MigrationFile } from "../db/migration_files.ts";
 import { cliActor } from "./context.ts";
 import { type CliContext, cliDeps, UsageError } from "./context.ts";
 import { formatTable } from "./table.ts";
-import { deno } from "./deno_command.ts";
+import { deno } from "../deno_command.ts";
 
 export const MIGRATE_USAGE = `usage: deno task migrate [command] [options]
   up [--step N | --to ID] [--sql]     apply pending migrations: all (default), N of them, or up to ID

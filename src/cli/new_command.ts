@@ -16,7 +16,7 @@
 // @ts-types="@types/pluralize"
 import pluralize from "pluralize";
 import { UsageError } from "./context.ts";
-import { deno } from "./deno_command.ts";
+import { deno } from "../deno_command.ts";
 import { REGISTRY_RESOURCES } from "../modules/registry.ts";
 import { SEEDERS } from "../../seeders/mod.ts";
 import type { SeederDefinition } from "../seeding/types.ts";

@@ -4,7 +4,7 @@
  */
 import { verifyDatabase, type VerifyReport } from "../seeding/verify.ts";
 import { type CliContext, UsageError } from "./context.ts";
-import { deno } from "./deno_command.ts";
+import { deno } from "../deno_command.ts";
 
 export const VERIFY_USAGE = `usage: deno task verify [--json]
   prints: tables present, migration state, counts of organizations, users,

@@ -5,6 +5,7 @@
  * Messages name the constraint, never the parameters (which may be secrets).
  * Story: docs/reliability.md ("A database blip stays a blip").
  */
+import { deno } from "../deno_command.ts";
 import { AppError } from "../errors.ts";
 import { migrationCreatesTable } from "./migration_files.ts";
 
@@ -160,10 +161,11 @@ export function translateDbError(err: unknown): unknown {
         "DATABASE_NOT_MIGRATED",
         ungenerated
           ? `the database is not migrated (table ${table} is missing) and no migration creates it yet: run ` +
-            `\`deno task db:generate --name add_${table}\` first, then \`deno task migrate\``
-          : `the database is not migrated${
-            table ? ` (table ${table} is missing)` : ""
-          }: run \`deno task migrate\` first`,
+            `\`${deno(`task db:generate --name add_${table}`)}\` first (a running \`deno task dev\` then ` +
+            `applies it by itself; elsewhere \`${deno("task migrate")}\`)`
+          : `the database is not migrated${table ? ` (table ${table} is missing)` : ""}: run \`${
+            deno("task migrate")
+          }\` first`,
         { cause: err },
       );
     }

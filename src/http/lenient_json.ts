@@ -17,6 +17,8 @@ import type { HttpEnv } from "./types.ts";
 
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 const MAX_SNIFF_BYTES = 1024 * 1024;
+/** The routes that take a body without credentials (the gateway's public POSTs under /api/). */
+const PUBLIC_BODIES = new Set(["/api/v1/auth/login"]);
 
 export function lenientJson(prefixes: string[] = ["/api/"]): MiddlewareHandler<HttpEnv> {
   return async (c, next) => {
@@ -24,6 +26,9 @@ export function lenientJson(prefixes: string[] = ["/api/"]): MiddlewareHandler<H
     if (!BODY_METHODS.has(raw.method) || !raw.body || !prefixes.some((p) => c.req.path.startsWith(p))) {
       return await next();
     }
+    // An anonymous request is read only where it may be served (login): anywhere else its answer is a 401
+    // from the route's guard, which needs no body — never buffered for whoever opens many connections.
+    if (!raw.headers.has("authorization") && !PUBLIC_BODIES.has(c.req.path)) return await next();
     const type = (raw.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
     if (type !== "" && type !== "application/x-www-form-urlencoded" && type !== "text/plain") {
       return await next();

@@ -243,6 +243,7 @@ dbTest(
       // One bucket, two databases: "latest" is this database's own newest backup when the bucket holds one;
       // another database's is never restored over data without being named.
       const elsewhere = await live.create({ kind: "manual", createdBy: "t" });
+      await fresh.db.db.delete(fresh.db.t.backups); // the catalog the restore brought back, lost again
       const named = await refusal(dr.restore({ triggeredBy: "t" }));
       assert.equal(named.code, "CONFIRMATION_REQUIRED");
       assert.match(named.message, new RegExp(`"${elsewhere.s3Key}", was taken from another database`));

@@ -5,7 +5,7 @@
  * helper, on `db:generate`'s next steps, and on `new module` / `new seeder` run as processes with either PATH.
  */
 import assert from "node:assert/strict";
-import { deno, denoInvocation } from "../../src/cli/deno_command.ts";
+import { deno, denoInvocation } from "../../src/deno_command.ts";
 import { nextSteps } from "../../scripts/generate_migration.ts";
 import { cli } from "./helpers.ts";
 
@@ -54,12 +54,12 @@ Deno.test("deno command: db:generate's next steps, both ways", async () => {
   try {
     const installed = nextSteps(["0042_add_dishes"], p.withDeno);
     assert.match(installed, /review migrations\/\*\/0042_add_dishes\{\.sql,\.down\.sql\}/);
-    assert.match(installed, /^ {2}deno task migrate +apply it$/m);
+    assert.match(installed, /^ {2}deno task migrate +apply it to DATABASE_URL.s database/m);
     assert.match(installed, /^ {2}deno task migrate down +check the way back/m);
     assert.match(installed, /^ {2}deno test -A tests\/db\/migration_roundtrip_test\.ts +up → down → up/m);
     assert.doesNotMatch(installed, /npx/);
     const node = nextSteps(["0042_add_dishes"], `${p.npx}:${p.without}`);
-    assert.match(node, /^ {2}npx -y deno@2 task migrate +apply it$/m);
+    assert.match(node, /^ {2}npx -y deno@2 task migrate +apply it to DATABASE_URL.s database/m);
     assert.match(node, /^ {2}npx -y deno@2 task migrate down +check the way back/m);
     assert.match(node, /^ {2}npx -y deno@2 test -A tests\/db\/migration_roundtrip_test\.ts +up → down → up/m);
     assert.doesNotMatch(node, /^ {2}deno /m);

@@ -1,3 +1,4 @@
+import { denoInvocation } from "../../src/deno_command.ts";
 import assert from "node:assert/strict";
 import { AppError } from "../../src/errors.ts";
 import { openDatabase } from "../../src/db/client.ts";
@@ -86,7 +87,7 @@ dbTest(
     );
     assert.ok(err instanceof AppError, String(err));
     assert.equal(err.code, "DATABASE_NOT_MIGRATED");
-    assert.match(err.message, /table organizations is missing\): run `deno task migrate` first$/);
+    assert.match(err.message, /table organizations is missing\): run `(deno|npx -y deno@2) task migrate` first$/);
     assert.doesNotMatch(err.message, /db:generate/, "a migration creates it: migrating is the way");
   },
   { migrated: false },
@@ -99,10 +100,13 @@ dbTest(
     const err = translateDbError(await db.run("SELECT id FROM bookings").catch((e) => e));
     assert.ok(err instanceof AppError, String(err));
     assert.equal(err.code, "DATABASE_NOT_MIGRATED");
+    // Commands as the user can run them (`deno …`, or `npx -y deno@2 …` without Deno), dev named.
+    const d = denoInvocation();
     assert.equal(
       err.message,
       "the database is not migrated (table bookings is missing) and no migration creates it yet: run " +
-        "`deno task db:generate --name add_bookings` first, then `deno task migrate`",
+        `\`${d} task db:generate --name add_bookings\` first (a running \`deno task dev\` then applies it by ` +
+        `itself; elsewhere \`${d} task migrate\`)`,
     );
   },
 );

@@ -199,7 +199,7 @@ dbTest("cli: verify fails on a database that is not migrated", async (_db, { url
     assert.equal(r.code, 1, args.join(" "));
     assert.match(
       r.stderr,
-      /the database is not migrated \(table \w+ is missing\): run `deno task migrate` first/,
+      /the database is not migrated \(table \w+ is missing\): run `(deno|npx -y deno@2) task migrate` first/,
     );
     assert.doesNotMatch(r.stderr, /\n\s+at /);
   }
