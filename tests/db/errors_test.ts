@@ -87,7 +87,10 @@ dbTest(
     );
     assert.ok(err instanceof AppError, String(err));
     assert.equal(err.code, "DATABASE_NOT_MIGRATED");
-    assert.match(err.message, /table organizations is missing\): run `(deno|npx -y deno@2) task migrate` first$/);
+    assert.match(
+      err.message,
+      /table organizations is missing\): run `(deno|npx -y deno@2) task migrate` first$/,
+    );
     assert.doesNotMatch(err.message, /db:generate/, "a migration creates it: migrating is the way");
   },
   { migrated: false },
