@@ -114,6 +114,11 @@ const PLATFORM_ACTIONS: Record<string, "all" | ReadonlySet<string>> = {
   organization: new Set(["create", "update", "delete"]),
 };
 
+/** True when every action of the module is a platform-level operation (`seeders`, `backups`). */
+export function isPlatformModule(module: string): boolean {
+  return PLATFORM_ACTIONS[module] === "all";
+}
+
 /** True when (module, action) is a platform-level operation (no organization; super admins only). */
 export function isPlatformAction(module: string, action: string): boolean {
   const p = PLATFORM_ACTIONS[module];

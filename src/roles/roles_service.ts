@@ -13,7 +13,7 @@ import type { AccessService } from "../access/access_service.ts";
 import type { AuthContext } from "../http/types.ts";
 import { type Grant, GrantSet, parsePermission, requirePermission } from "../access/permissions.ts";
 import { catalogPermissionProblem } from "../access/actions.ts";
-import type { RecordScope } from "../access/decide.ts";
+import { isPlatformAction, isPlatformModule, type RecordScope } from "../access/decide.ts";
 import type { Executor } from "../db/client.ts";
 import { assertNoGains, coversOrganization, describeGain, roleBeyond } from "../access/escalation.ts";
 import type { UserSnapshot } from "../access/loader.ts";
@@ -52,7 +52,7 @@ export function roleJson(r: RoleRow, permissions: string[]) {
 export function parseGrants(names: string[], field = "permissions"): Grant[] {
   return names.map((n, i) => {
     const g = requirePermission(n, `${field}[${i}]`);
-    const problem = catalogPermissionProblem(g);
+    const problem = catalogPermissionProblem(g) ?? platformProblem(g);
     if (problem) {
       throw new AppError(
         "VALIDATION_ERROR",
@@ -64,6 +64,17 @@ export function parseGrants(names: string[], field = "permissions"): Grant[] {
     }
     return g;
   });
+}
+
+/**
+ * A platform operation (seeding, backups, creating organizations) is platform super admins' alone: decide()
+ * refuses it to a tenant user whatever he holds, so a tenant grant of one is refused, not stored as a no-op.
+ */
+function platformProblem(g: Grant): string | null {
+  const platform = g.kind === "module" ? isPlatformModule(g.module) : isPlatformAction(g.module, g.action);
+  return platform
+    ? "a platform operation: only platform super admins perform it, so no tenant role holds it"
+    : null;
 }
 
 /** The role as its holders would get it: its grants and record scope. */

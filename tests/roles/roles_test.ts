@@ -3,6 +3,10 @@ import { dbTest } from "../helpers/db.ts";
 import { json, testApp } from "../helpers/app.ts";
 import { bearer, createRole, createUser, createWorld, login } from "../helpers/fixtures.ts";
 import type { Database } from "../../src/db/client.ts";
+import fc from "fast-check";
+import { ACTION_CATALOG, permissionFor } from "../../src/access/actions.ts";
+import { isPlatformAction, isPlatformModule } from "../../src/access/decide.ts";
+import { parseGrants } from "../../src/roles/roles_service.ts";
 
 async function setup(db: Database) {
   const w = await createWorld(db);
@@ -225,3 +229,75 @@ dbTest(
     assert.ok(catalog.includes("crm.read") && catalog.includes("restaurants:read"));
   },
 );
+
+dbTest(
+  "roles: platform operations are no tenant grant — refused by name (422), for roles and users alike",
+  async (db) => {
+    const { app, admin, root, w } = await setup(db);
+    for (const token of [admin, root]) {
+      for (
+        const permission of [
+          "seeders:execute",
+          "seeders.*",
+          "seeders_admin",
+          "organization:create",
+          "organization.delete",
+        ]
+      ) {
+        const res = await app.request("/api/v1/roles", {
+          ...send("POST", token, { name: `r_${crypto.randomUUID().slice(0, 8)}`, permissions: [permission] }),
+          headers: { ...send("POST", token).headers, "x-organization-id": String(w.acme.id) },
+        });
+        const body = await json<{ detail: string }>(res);
+        assert.equal(res.status, 422, `${permission}: ${JSON.stringify(body)}`);
+        assert.match(body.detail, /a platform operation: only platform super admins perform it/, permission);
+      }
+    }
+    // A user's own permissions too.
+    const user = await app.request(
+      "/api/v1/users",
+      send("POST", admin, {
+        email: "seeder@acme.test",
+        password: "Long-enough-Passw0rd!",
+        role: "executive",
+        permissions: ["seeders:execute"],
+      }),
+    );
+    assert.equal(user.status, 422, await user.clone().text());
+    assert.match((await json<{ detail: string }>(user)).detail, /a platform operation/);
+    // A tenant's own reads stay grantable (organization.read is how an org admin reads his organization).
+    const ok = await app.request(
+      "/api/v1/roles",
+      send("POST", admin, { name: "org_reader", permissions: ["organization.read"] }),
+    );
+    assert.equal(ok.status, 201, await ok.clone().text());
+  },
+);
+
+Deno.test("roles (property): a tenant grant is refused exactly when decide() keeps its action for platform super admins", () => {
+  const pairs = [...ACTION_CATALOG].flatMap(([module, m]) =>
+    m.actions.map((action) => [module, action] as const)
+  );
+  fc.assert(
+    fc.property(
+      fc.constantFrom(...pairs),
+      fc.constantFrom("colon", "dot", "module"),
+      ([module, action], form) => {
+        const name = form === "colon"
+          ? permissionFor(module, action)
+          : form === "dot"
+          ? `${module}.${action}`
+          : `${module}.*`;
+        const platform = form === "module" ? isPlatformModule(module) : isPlatformAction(module, action);
+        let refused = false;
+        try {
+          parseGrants([name]);
+        } catch (err) {
+          refused = /a platform operation/.test((err as Error).message);
+        }
+        assert.equal(refused, platform, name);
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
