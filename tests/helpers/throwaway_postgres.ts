@@ -121,13 +121,16 @@ export async function startThrowawayPostgres(
     ], { stdout: "piped", stderr: "piped" }).spawn();
     // Bounded, and ended by the caller's abort: a stopped initdb (SIGSTOP) must not hang the run.
     const initOutput = init.output();
-    const halt = () => stopChild(init, 1_000);
+    // The stop an abort starts is awaited before the start settles: nothing of it outlives the start.
+    let halting: Promise<void> | undefined;
+    const halt = () => (halting ??= stopChild(init, 1_000));
     options.signal?.addEventListener("abort", halt, { once: true });
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), 60_000));
     const ended = await Promise.race([initOutput, timedOut]);
     clearTimeout(timer);
     options.signal?.removeEventListener("abort", halt);
+    await halting;
     if (ended === "timeout") {
       await halt();
       throw new Error("initdb did not finish within 60 s");
@@ -163,15 +166,14 @@ export async function startThrowawayPostgres(
       "max_connections=400",
     ], { stdin: "null", stdout: "null", stderr: "piped" }).spawn();
     const started = process;
-    const kill = () => stopChild(started, 1_000);
+    let killing: Promise<void> | undefined;
+    const kill = () => (killing ??= stopChild(started, 1_000));
     options.signal?.addEventListener("abort", kill, { once: true });
     const version = await readyOrThrow(process, log, options.startTimeoutMs ?? 30_000).finally(() =>
       options.signal?.removeEventListener("abort", kill)
     ).catch(async (err) => {
-      const status = await Promise.race([
-        started.status,
-        new Promise<null>((r) => setTimeout(() => r(null), 50)),
-      ]);
+      await killing;
+      const status = await within(started.status, 50);
       throw status?.signal ? new StartInterrupted("postgres", status.signal) : err;
     });
     const label = `postgres://postgres@127.0.0.1:${port}/postgres`;
@@ -273,12 +275,22 @@ async function shutDown(find: () => Promise<number[]>, graceMs: number): Promise
   }
 }
 
+/** `p`'s value if it settles within `ms`, else null; the timer never outlives the call. */
+async function within<T>(p: Promise<T>, ms: number): Promise<T | null> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([p, new Promise<null>((r) => timer = setTimeout(() => r(null), ms))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Ends a child of this process the same way; its pid stays its own until its status is collected. */
 async function stopChild(p: Deno.ChildProcess, graceMs: number): Promise<void> {
   let exited = false;
   const status = p.status.then(() => (exited = true));
   await shutDown(async () => {
-    await Promise.race([status, new Promise((r) => setTimeout(r, 0))]);
+    await within(status, 0);
     return exited ? [] : [p.pid];
   }, graceMs);
   await status;
