@@ -86,10 +86,12 @@ export class Replica {
           await res.body?.cancel();
           if (res.ok) return "up";
         } catch { /* not yet */ }
+        let timer: ReturnType<typeof setTimeout> | undefined;
         exited = await Promise.race([
           r.exited.then(() => true),
-          new Promise<boolean>((ok) => setTimeout(() => ok(false), 100)),
+          new Promise<boolean>((ok) => timer = setTimeout(() => ok(false), 100)),
         ]);
+        clearTimeout(timer); // never outlives the wait (the sanitizers)
       }
       return "exited";
     })();
