@@ -182,14 +182,24 @@ export class ObjectStore {
     }
   }
 
-  /** Copies `from` to `to` inside the bucket (server-side; the bytes do not travel). */
-  async copy(from: string, to: string): Promise<void> {
+  /**
+   * Copies `from` to `to` inside the bucket (server-side; the bytes do not travel), with `replace`: new user
+   * metadata and content type instead of the source's.
+   */
+  async copy(
+    from: string,
+    to: string,
+    replace?: { metadata: Record<string, string>; contentType?: string },
+  ): Promise<void> {
     try {
       await this.client.send(
         new CopyObjectCommand({
           Bucket: this.bucket,
           Key: to,
-          CopySource: copySource(this.bucket, from),
+          CopySource: `${this.bucket}/${from.split("/").map(encodeURIComponent).join("/")}`,
+          ...(replace
+            ? { MetadataDirective: "REPLACE", Metadata: replace.metadata, ContentType: replace.contentType }
+            : {}),
           ...sseParams(this.s3),
         }),
       );
@@ -273,21 +283,7 @@ export class ObjectStore {
    * bytes do not travel). Used to record a checksum known only after upload.
    */
   async replaceMetadata(key: string, metadata: Record<string, string>, contentType?: string): Promise<void> {
-    try {
-      await this.client.send(
-        new CopyObjectCommand({
-          Bucket: this.bucket,
-          Key: key,
-          CopySource: copySource(this.bucket, key),
-          MetadataDirective: "REPLACE",
-          Metadata: metadata,
-          ContentType: contentType,
-          ...sseParams(this.s3),
-        }),
-      );
-    } catch (err) {
-      throw storageError(err, this.s3, key);
-    }
+    await this.copy(key, key, { metadata, contentType });
   }
 
   /** Deletes `key` (no error when it is already gone). */
@@ -363,9 +359,4 @@ export class ObjectStore {
       throw storageError(err, this.s3, key);
     }
   }
-}
-
-/** `CopySource`: bucket and key, each key segment URL-encoded. */
-function copySource(bucket: string, key: string): string {
-  return `${bucket}/${key.split("/").map(encodeURIComponent).join("/")}`;
 }
