@@ -33,7 +33,7 @@ import type { ObjectStore } from "./storage/object_store.ts";
 import type { OrganizationsService } from "./tenants/organizations_service.ts";
 import type { UsersService } from "./users/users_service.ts";
 import { healthRoutes } from "./health/health_routes.ts";
-import { authRoutes } from "./auth/auth_routes.ts";
+import { authRoutes, LOGIN_PATH } from "./auth/auth_routes.ts";
 import { organizationRoutes } from "./tenants/organizations_routes.ts";
 import { usersRoutes } from "./users/users_routes.ts";
 import { rolesRoutes } from "./roles/roles_routes.ts";
@@ -137,7 +137,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
   app.route("/", healthRoutes(deps));
   app.route("/", metricsRoutes(deps));
   app.route("/", docsRoutes());
-  app.use("*", lenientJson());
+  app.use("*", lenientJson({ publicBodies: [LOGIN_PATH] }));
   app.route("/", authRoutes(deps));
   app.route("/", organizationRoutes({ access, organizations: deps.organizations }));
   app.route("/", usersRoutes({ access, users: deps.users }));

@@ -69,6 +69,9 @@ const Me = z.object({
 /** Token responses are never cached, by the browser or by any proxy (RFC 6749 §5.1). */
 const NO_STORE = { "Cache-Control": "no-store", Pragma: "no-cache" };
 
+/** The one route that takes a body without credentials. */
+export const LOGIN_PATH = "/api/v1/auth/login";
+
 export function authRoutes(deps: { config: Config; auth: AuthService; access: AccessService }) {
   const app = createRouter();
   const { auth, access, config } = deps;
@@ -76,7 +79,7 @@ export function authRoutes(deps: { config: Config; auth: AuthService; access: Ac
   app.openapi(
     createRoute({
       method: "post",
-      path: "/api/v1/auth/login",
+      path: LOGIN_PATH,
       tags: ["auth"],
       summary: "Log in with email and password",
       description:

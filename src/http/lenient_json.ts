@@ -17,10 +17,15 @@ import type { HttpEnv } from "./types.ts";
 
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 const MAX_SNIFF_BYTES = 1024 * 1024;
-/** The routes that take a body without credentials (the gateway's public POSTs under /api/). */
-const PUBLIC_BODIES = new Set(["/api/v1/auth/login"]);
-
-export function lenientJson(prefixes: string[] = ["/api/"]): MiddlewareHandler<HttpEnv> {
+/**
+ * `prefixes`: the paths it applies to. `publicBodies`: the routes that take a body without credentials (login);
+ * an anonymous body anywhere else is never read here.
+ */
+export function lenientJson(
+  options: { prefixes?: readonly string[]; publicBodies?: readonly string[] } = {},
+): MiddlewareHandler<HttpEnv> {
+  const prefixes = options.prefixes ?? ["/api/"];
+  const publicBodies = new Set(options.publicBodies ?? []);
   return async (c, next) => {
     const raw = c.req.raw;
     if (!BODY_METHODS.has(raw.method) || !raw.body || !prefixes.some((p) => c.req.path.startsWith(p))) {
@@ -28,7 +33,7 @@ export function lenientJson(prefixes: string[] = ["/api/"]): MiddlewareHandler<H
     }
     // An anonymous request is read only where it may be served (login): anywhere else its answer is a 401
     // from the route's guard, which needs no body — never buffered for whoever opens many connections.
-    if (!raw.headers.has("authorization") && !PUBLIC_BODIES.has(c.req.path)) return await next();
+    if (!raw.headers.has("authorization") && !publicBodies.has(c.req.path)) return await next();
     const type = (raw.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
     if (type !== "" && type !== "application/x-www-form-urlencoded" && type !== "text/plain") {
       return await next();

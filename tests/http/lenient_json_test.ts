@@ -91,7 +91,7 @@ Deno.test("lenient JSON: an anonymous body is never read, but on the login route
       },
     }, { highWaterMark: 0 });
     const seen = createRouter();
-    seen.use("*", lenientJson());
+    seen.use("*", lenientJson({ publicBodies: ["/api/v1/auth/login"] }));
     seen.post(path, (c) => c.json({ type: c.req.header("content-type") ?? null }));
     // @ts-ignore: a streamed request body needs duplex in Deno's fetch types
     const res = await seen.request(path, { method: "POST", body, duplex: "half" });
